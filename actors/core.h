@@ -1,0 +1,272 @@
+/* core.h — the core's internal types and the functions its files share.
+ *
+ * Ownership rules a reader cannot see in the types:
+ *  - A tri_actor is a slot in its system's table. Slots are allocated in
+ *    chunks and never freed before the system is, so a pointer to one stays
+ *    dereferenceable even after its actor ended; `serial` says which actor
+ *    (if any) lives there now.
+ *  - The mailbox belongs to the slot, not to one actor: it goes on across
+ *    incarnations, and whoever consumes it drops messages whose dest_serial
+ *    is not the current serial as dead letters.
+ *  - Fields under "incarnation" are written by the spawner before the INIT
+ *    message is pushed (which publishes them), then only by the actor's own
+ *    turns; except `parent_flags` and `stop_timer`, which belong to the
+ *    parent, and the tree links, which the parent (or the root) maintains.
+ *  - A child's slot is released by its parent when the parent handles the
+ *    child's EXIT message, so the parent can still read the child's exit
+ *    reason and path then. */
+#ifndef TRI_CORE_H
+#define TRI_CORE_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mailbox.h"
+#include "msg_impl.h"
+#include "platform.h"
+#include "troupe.h"
+
+typedef struct tri_actor tri_actor;
+typedef struct tri_worker tri_worker;
+typedef struct tri_inbox_state tri_inbox_state;
+typedef struct tri_timers tri_timers;
+
+enum tri_slot_kind { TRI_SLOT_ACTOR = 0, TRI_SLOT_INBOX = 1 };
+
+enum tri_actor_state {
+    TRI_ST_FREE = 0,
+    TRI_ST_STARTING, /* spawned, init not run yet */
+    TRI_ST_RUNNING,
+    TRI_ST_STOPPING, /* stopping its children, then terminate */
+    TRI_ST_DEAD,     /* ended; the parent has not released the slot yet */
+};
+
+/* tri_actor.flags (the actor's own) */
+enum {
+    TRI_F_TRAP_EXITS = 1u << 0,
+    TRI_F_INIT_OK = 1u << 1,  /* init returned 0: terminate is owed */
+    TRI_F_IGNORED = 1u << 2,  /* init returned TR_INIT_IGNORE */
+    TRI_F_IS_ROOT = 1u << 3,
+    TRI_F_STOP_SELF = 1u << 4, /* tr_stop called in this callback */
+    TRI_F_FAIL_SELF = 1u << 5, /* tr_fail called in this callback */
+    TRI_F_KILL_SENT = 1u << 6, /* killing: every child gets a kill */
+};
+
+/* tri_actor.parent_flags (written by the parent only) */
+enum {
+    TRI_PF_STOP_REQUESTED = 1u << 0,
+    TRI_PF_KILL_REQUESTED = 1u << 1,
+};
+
+/* One failed actor's line in the root's report: "<path>: <reason>". */
+typedef struct tri_record {
+    struct tri_record *next;
+    char line[];
+} tri_record;
+
+/* Rarely used per-actor data, allocated on first need. */
+typedef struct tri_actor_ext {
+    char *exit_text;     /* failure reason */
+    tri_record *records; /* failures in this subtree, deepest first */
+    tri_record *records_tail;
+} tri_actor_ext;
+
+struct tri_actor {
+    tri_mailbox mb;                 /* producers touch only mb.head */
+    _Atomic uint64_t serial;        /* the live incarnation; 0: none */
+    _Atomic uint64_t stop_serial;   /* shutdown asked of incarnation N */
+    _Atomic uint64_t kill_serial;   /* kill asked of incarnation N */
+    tri_actor *run_next;            /* link in the global run queue */
+    tr_system *sys;                 /* immutable */
+    uint32_t index;                 /* immutable: slot number */
+    uint32_t free_next;             /* free list link: index + 1, 0 = end */
+    uint8_t kind;                   /* immutable: enum tri_slot_kind */
+    /* incarnation */
+    uint8_t state;                  /* enum tri_actor_state */
+    uint8_t flags;                  /* TRI_F_* */
+    uint8_t parent_flags;           /* TRI_PF_*, parent's */
+    uint8_t exit_kind;              /* tr_exit_kind once stopping */
+    uint32_t nchildren;
+    int32_t shutdown_ms;
+    uint64_t serial_cached;         /* own serial, read without atomics */
+    const tr_behaviour *beh;
+    void *state_mem;
+    tri_actor *parent;
+    tri_actor *first_child, *last_child, *prev_sib, *next_sib;
+    char *name;          /* explicit name, or NULL: immutable while alive */
+    tri_actor_ext *ext;  /* the actor's own until its EXIT is handled */
+    uint64_t stop_timer; /* parent's timer killing this child; 0: none */
+    union {
+        tri_inbox_state *inbox; /* TRI_SLOT_INBOX: immutable */
+        uint64_t msgs_in;       /* TRI_SLOT_ACTOR: messages handled */
+    } u;
+};
+
+/* The slot table: chunks of TRI_CHUNK slots, and two free lists. */
+#define TRI_CHUNK_BITS 10
+#define TRI_CHUNK (1u << TRI_CHUNK_BITS)
+#define TRI_MAX_CHUNKS 16384 /* 16M slots */
+
+typedef struct tri_slots {
+    _Atomic(tri_actor *) chunks[TRI_MAX_CHUNKS];
+    _Atomic uint32_t nchunks;
+    pthread_mutex_t grow_mu;
+    _Atomic uint64_t free_head[2]; /* per kind: tag << 32 | (index + 1) */
+} tri_slots;
+
+/* The scheduler's per-worker state. */
+#define TRI_RING 256
+struct tri_worker {
+    _Atomic uint32_t head; /* next to take: owner and thieves (CAS) */
+    _Atomic uint32_t tail; /* next free: owner only */
+    _Atomic(tri_actor *) ring[TRI_RING];
+    _Atomic(tri_actor *) lifo; /* the actor woken last: runs next */
+    _Atomic uint64_t turns;    /* turns begun; thieves spot long turns */
+    _Atomic bool in_turn;
+    /* counters kept per worker so that hot paths share no cache line;
+     * written by the owner only (relaxed load + store), summed by stats */
+    _Atomic uint64_t n_sent, n_spawned, n_ended, n_dead;
+    tr_system *sys;
+    unsigned id;
+    uint32_t tick, lifo_streak;
+    uint32_t rng;
+    pthread_t thread;
+    pthread_cond_t park_cv; /* under sched park_mu */
+    bool parked, wake;
+    /* thief's view of each victim: last turn count seen and when */
+    uint64_t *seen_turns;
+    int64_t *seen_at;
+} __attribute__((aligned(TRI_CACHE_LINE)));
+
+typedef struct tri_sched {
+    tri_worker *workers;
+    unsigned n;
+    unsigned batch;
+    pthread_mutex_t gq_mu; /* global queue: outside schedules, overflow */
+    tri_actor *gq_head, *gq_tail;
+    _Atomic size_t gq_len;
+    pthread_mutex_t park_mu;
+    _Atomic int nparked;
+    _Atomic int nspinning;
+    _Atomic bool quit;
+} tri_sched;
+
+struct tr_system {
+    tri_sched sched;
+    tri_slots slots;
+    tri_timers *timers;
+    uint32_t node;
+    _Atomic uint64_t next_serial;
+    tri_actor *root;
+    tr_pid root_pid;
+    /* foreign spawns under the root: see root.c */
+    pthread_mutex_t root_mu;
+    bool root_closed;
+    uint64_t adopts_sent, adopts_seen;
+    bool root_run_mode; /* root's turn only */
+    /* ending */
+    _Atomic bool stop_requested; /* set by tr_system_stop (signal-safe) */
+    _Atomic bool run_called;
+    pthread_mutex_t end_mu;
+    pthread_cond_t end_cv;
+    bool ended;
+    int result;
+    char *report;
+    /* counters */
+    _Atomic uint64_t actors_ended, actors_spawned, dead_letters, sent;
+    _Atomic uint32_t inboxes_live;
+};
+
+/* The thread-local identity of the calling thread, if it is a worker. */
+extern _Thread_local tri_worker *tri_current_worker;
+
+enum tri_counter { TRI_N_SENT, TRI_N_SPAWNED, TRI_N_ENDED, TRI_N_DEAD };
+
+/* Adds 1 to a counter: the calling worker's own, or the system's shared
+ * one from other threads. */
+static inline void tri_count(tr_system *sys, enum tri_counter c)
+{
+    tri_worker *w = tri_current_worker;
+    _Atomic uint64_t *p;
+    if (w && w->sys == sys) {
+        p = c == TRI_N_SENT ? &w->n_sent
+          : c == TRI_N_SPAWNED ? &w->n_spawned
+          : c == TRI_N_ENDED ? &w->n_ended : &w->n_dead;
+        atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        return;
+    }
+    p = c == TRI_N_SENT ? &sys->sent
+      : c == TRI_N_SPAWNED ? &sys->actors_spawned
+      : c == TRI_N_ENDED ? &sys->actors_ended : &sys->dead_letters;
+    atomic_fetch_add_explicit(p, 1, memory_order_relaxed);
+}
+
+/* slots.c */
+int tri_slots_init(tri_slots *s);
+void tri_slots_fini(tr_system *sys);
+tri_actor *tri_slot_alloc(tr_system *sys, int kind);
+void tri_slot_release(tr_system *sys, tri_actor *a);
+tri_actor *tri_slot_lookup(tr_system *sys, uint32_t index);
+
+/* sched.c */
+int tri_sched_start(tr_system *sys, unsigned workers, unsigned batch);
+void tri_sched_stop(tr_system *sys);
+void tri_schedule(tr_system *sys, tri_actor *a);
+
+/* actor.c */
+void tri_run_turn(tri_worker *w, tri_actor *a);
+int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m);
+void tri_push(tr_system *sys, tri_actor *a, tr_msg *m);
+int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
+              const tr_spawn_opts *opts, tr_pid *out);
+int tri_send_sys(tr_system *sys, tri_actor *to, uint64_t serial, uint8_t kind,
+                 const void *payload, size_t size);
+void tri_dead_letter(tr_system *sys, tr_msg *m);
+int tri_send_from(tr_system *sys, tr_pid from, tr_pid to, tr_atom type,
+                  const void *data, size_t size);
+void tri_request_stop(tri_actor *parent, tri_actor *child);
+void tri_record_add(tri_actor *a, const char *line);
+size_t tri_actor_path(const tri_actor *a, char *buf, size_t size);
+tri_actor_ext *tri_ext(tri_actor *a);
+
+static inline tr_pid tri_pid_of(const tri_actor *a)
+{
+    return (tr_pid){a->sys->node, a->index, a->serial_cached};
+}
+
+/* root.c */
+extern const tr_behaviour tri_root_behaviour;
+bool tri_root_handle_sys(tri_actor *root, tr_msg *m);
+void tri_root_after_exit(tri_actor *root);
+bool tri_root_may_finish(tri_actor *root);
+void tri_root_finished(tri_actor *root);
+void tri_root_closing(tri_actor *root);
+int tri_root_adopt(tr_system *sys, tri_actor *child);
+void tri_root_free(tri_actor *root);
+void tri_continue_stop(tri_actor *a);
+
+/* inbox.c */
+void tri_inbox_wake(tr_system *sys, tri_actor *a);
+void tri_inbox_slot_free(tri_actor *a);
+
+/* timer.c */
+int tri_timers_start(tr_system *sys);
+void tri_timers_stop(tr_system *sys);
+/* Sends `kind` with `payload` to actor `to` (incarnation `serial`) after
+ * delay_ms; returns a handle for tri_timer_cancel, or 0 when out of memory. */
+uint64_t tri_timer_after(tr_system *sys, int64_t delay_ms, tri_actor *to,
+                         uint64_t serial, uint8_t kind, const void *payload,
+                         size_t size);
+bool tri_timer_cancel(tr_system *sys, uint64_t handle);
+void tri_timers_poke(tr_system *sys); /* async-signal-safe */
+
+/* log.c */
+void tri_log(tr_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+bool tri_log_enabled(tr_log_level level);
+
+#endif

@@ -1,0 +1,33 @@
+/* error.c — names of error codes, and pid formatting. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "troupe/error.h"
+#include "troupe/pid.h"
+
+const char *tr_strerror(int err)
+{
+    switch (err) {
+    case TR_OK: return "success";
+    case TR_ENOMEM: return "out of memory";
+    case TR_EINVAL: return "invalid argument";
+    case TR_ENOENT: return "no such actor or name";
+    case TR_ESTOPPED: return "system or actor is stopping";
+    case TR_EFULL: return "mailbox full";
+    case TR_ETIMEDOUT: return "timed out";
+    case TR_EFAILED: return "actor failed";
+    case TR_ETOOBIG: return "message too big";
+    case TR_ENOTACTOR: return "not allowed from this thread";
+    case TR_EEXIST: return "already exists";
+    case TR_EAGAIN: return "resource temporarily unavailable";
+    case TR_ESTATE: return "wrong state for this call";
+    case TR_ENOROUTE: return "no route to node";
+    }
+    return "unknown error";
+}
+
+char *tr_pid_format(tr_pid pid, char *buf, size_t size)
+{
+    if (size) snprintf(buf, size, "<%" PRIu32 ".%" PRIu32 ".%" PRIu64 ">", pid.node, pid.slot, pid.serial);
+    return buf;
+}

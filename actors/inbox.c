@@ -1,0 +1,188 @@
+/* inbox.c — a mailbox with a pid, consumed by a non-actor thread.
+ *
+ * An inbox slot uses the same mailbox and empty-edge protocol as an actor;
+ * "scheduling" it means waking its owner's condition variable. After
+ * tr_inbox_destroy the slot is closed: the sender who makes its mailbox
+ * non-empty becomes its consumer for that moment and drops what it finds
+ * as dead letters (the edge protocol guarantees that only one does). Inbox
+ * slots are reused only as inboxes, and their mutex serialises reopening
+ * with such a drain. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+struct tri_inbox_state {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool signaled; /* a sender made the mailbox non-empty */
+    bool closed;
+};
+
+struct tr_inbox {
+    tr_system *sys;
+    tri_actor *slot;
+    tr_pid pid;
+    bool marked; /* we set the empty bit and await a signal */
+};
+
+/* Consumer only: pops everything, dropping it, and marks the mailbox empty. */
+static void drain(tr_system *sys, tri_actor *a)
+{
+    for (;;) {
+        tri_node *spent;
+        tri_node *n = tri_mailbox_pop(&a->mb, &spent);
+        if (spent) tri_msg_free(tri_msg_of(spent));
+        if (n) {
+            tri_dead_letter(sys, tri_msg_of(n));
+            continue;
+        }
+        if (tri_mailbox_park(&a->mb)) continue;
+        if (tri_mailbox_mark_empty(&a->mb)) return;
+    }
+}
+
+void tri_inbox_wake(tr_system *sys, tri_actor *a)
+{
+    tri_inbox_state *st = a->u.inbox;
+    pthread_mutex_lock(&st->mu);
+    if (st->closed) {
+        drain(sys, a);
+    } else {
+        st->signaled = true;
+        pthread_cond_signal(&st->cv);
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+int tr_inbox_new(tr_system *sys, tr_inbox **out)
+{
+    *out = NULL;
+    tr_inbox *in = calloc(1, sizeof *in);
+    if (!in) return TR_ENOMEM;
+    tri_actor *a = tri_slot_alloc(sys, TRI_SLOT_INBOX);
+    if (!a) {
+        free(in);
+        return TR_ENOMEM;
+    }
+    if (!a->u.inbox) { /* first use of this slot: its state stays with it */
+        tri_inbox_state *st = calloc(1, sizeof *st);
+        if (!st) {
+            tri_slot_release(sys, a);
+            free(in);
+            return TR_ENOMEM;
+        }
+        pthread_mutex_init(&st->mu, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&st->cv, &ca);
+        pthread_condattr_destroy(&ca);
+        a->u.inbox = st;
+    }
+    tri_inbox_state *st = a->u.inbox;
+    pthread_mutex_lock(&st->mu);
+    st->closed = false;
+    st->signaled = false;
+    uint64_t serial = atomic_fetch_add_explicit(&sys->next_serial, 1, memory_order_relaxed);
+    a->serial_cached = serial;
+    atomic_store_explicit(&a->serial, serial, memory_order_release);
+    pthread_mutex_unlock(&st->mu);
+    /* The mailbox was left marked empty by whoever drained it last. */
+    in->marked = true;
+    in->sys = sys;
+    in->slot = a;
+    in->pid = tri_pid_of(a);
+    atomic_fetch_add(&sys->inboxes_live, 1);
+    *out = in;
+    return TR_OK;
+}
+
+tr_pid tr_inbox_pid(const tr_inbox *in) { return in->pid; }
+
+int tr_inbox_send(tr_inbox *in, tr_pid to, tr_atom type, const void *data, size_t size)
+{
+    return tri_send_from(in->sys, in->pid, to, type, data, size);
+}
+
+static void deadline_after(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+int tr_inbox_recv(tr_inbox *in, const tr_msg **msg, int64_t timeout_ms)
+{
+    tri_actor *a = in->slot;
+    tri_inbox_state *st = a->u.inbox;
+    struct timespec deadline;
+    if (timeout_ms > 0) deadline_after(&deadline, timeout_ms);
+    *msg = NULL;
+    for (;;) {
+        if (!in->marked) {
+            tri_node *spent;
+            tri_node *n = tri_mailbox_pop(&a->mb, &spent);
+            if (spent) tri_msg_free(tri_msg_of(spent));
+            if (n) {
+                tr_msg *m = tri_msg_of(n);
+                if (m->dest_serial != in->pid.serial || m->kind != TRI_MSG_USER) {
+                    tri_dead_letter(in->sys, m);
+                    continue;
+                }
+                *msg = m;
+                return TR_OK;
+            }
+            if (tri_mailbox_park(&a->mb)) continue;
+            if (!tri_mailbox_mark_empty(&a->mb)) continue; /* a sender is mid-push */
+            in->marked = true;
+        }
+        /* Marked empty: the next sender signals us. */
+        pthread_mutex_lock(&st->mu);
+        while (!st->signaled) {
+            if (timeout_ms == 0) break;
+            if (timeout_ms < 0) pthread_cond_wait(&st->cv, &st->mu);
+            else if (pthread_cond_timedwait(&st->cv, &st->mu, &deadline) != 0) break;
+        }
+        bool got = st->signaled;
+        st->signaled = false;
+        pthread_mutex_unlock(&st->mu);
+        if (!got) return TR_ETIMEDOUT;
+        in->marked = false;
+    }
+}
+
+void tr_inbox_destroy(tr_inbox **pin)
+{
+    if (!pin || !*pin) return;
+    tr_inbox *in = *pin;
+    *pin = NULL;
+    tri_actor *a = in->slot;
+    tri_inbox_state *st = a->u.inbox;
+    atomic_store_explicit(&a->serial, 0, memory_order_release);
+    pthread_mutex_lock(&st->mu);
+    st->closed = true;
+    /* Unless the mailbox sits marked empty with no sender since, we are
+     * still its consumer: drain it now. */
+    if (!in->marked || st->signaled) drain(in->sys, a);
+    st->signaled = false;
+    pthread_mutex_unlock(&st->mu);
+    atomic_fetch_sub(&in->sys->inboxes_live, 1);
+    tri_slot_release(in->sys, a);
+    free(in);
+}
+
+/* At system destruction: frees an inbox slot's lasting state. */
+void tri_inbox_slot_free(tri_actor *a)
+{
+    tri_inbox_state *st = a->u.inbox;
+    if (!st) return;
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+    free(st);
+    a->u.inbox = NULL;
+}

@@ -1,0 +1,399 @@
+/* lifecycle.c — how an actor ends: structured lifetime and failure.
+ *
+ * Stopping runs as a small state machine inside the actor's own turns:
+ * STOPPING asks the youngest child to stop and waits for its EXIT, then the
+ * next youngest, and so on; with no child left it runs terminate, frees its
+ * state and sends EXIT to its parent. Killing asks all children at once.
+ * A child's failure that its parent does not trap fails the parent, which
+ * carries the child's failure records up, so the root ends holding one line
+ * for every actor that failed on the way. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lifecycle.h"
+#include "pool.h"
+
+tri_actor_ext *tri_ext(tri_actor *a)
+{
+    if (!a->ext) a->ext = calloc(1, sizeof *a->ext);
+    return a->ext;
+}
+
+static void ext_free(tri_actor_ext *x)
+{
+    if (!x) return;
+    for (tri_record *r = x->records, *n; r; r = n) {
+        n = r->next;
+        free(r);
+    }
+    free(x->exit_text);
+    free(x);
+}
+
+/* ------------------------------------------------------------ paths */
+
+static const char *actor_name(const tri_actor *a, char *tmp, size_t n)
+{
+    if (a->flags & TRI_F_IS_ROOT) return "root";
+    if (a->name) return a->name;
+    snprintf(tmp, n, "%s-%llu", a->beh && a->beh->name ? a->beh->name : "actor",
+             (unsigned long long)a->serial_cached);
+    return tmp;
+}
+
+size_t tri_actor_path(const tri_actor *a, char *buf, size_t size)
+{
+    enum { MAX_DEPTH = 128 };
+    const tri_actor *chain[MAX_DEPTH];
+    int n = 0;
+    for (const tri_actor *p = a; p && n < MAX_DEPTH; p = p->parent) chain[n++] = p;
+    size_t len = 0;
+    if (size) buf[0] = '\0';
+    for (int i = n - 1; i >= 0; i--) {
+        char tmp[300];
+        const char *name = actor_name(chain[i], tmp, sizeof tmp);
+        size_t nl = strlen(name);
+        if (len + 1 < size) buf[len] = '/';
+        for (size_t k = 0; k < nl; k++)
+            if (len + 1 + k + 1 < size) buf[len + 1 + k] = name[k];
+        len += 1 + nl;
+        if (size) buf[len < size ? len : size - 1] = '\0';
+    }
+    return len;
+}
+
+size_t tr_path(const tr_ctx *ctx, char *buf, size_t size)
+{
+    return tri_actor_path((const tri_actor *)ctx, buf, size);
+}
+
+/* ---------------------------------------------------------- records */
+
+void tri_record_add(tri_actor *a, const char *line)
+{
+    tri_actor_ext *x = tri_ext(a);
+    size_t n = strlen(line);
+    tri_record *r = x ? malloc(sizeof *r + n + 1) : NULL;
+    if (!r) {
+        tri_log(TR_LOG_ERROR, "out of memory recording failure: %s", line);
+        return;
+    }
+    r->next = NULL;
+    memcpy(r->line, line, n + 1);
+    if (x->records_tail) x->records_tail->next = r;
+    else x->records = r;
+    x->records_tail = r;
+}
+
+/* Moves the records of `from` behind those of `a`. */
+static void records_take(tri_actor *a, tri_actor_ext *from)
+{
+    if (!from || !from->records) return;
+    tri_actor_ext *x = tri_ext(a);
+    if (!x) return;
+    if (x->records_tail) x->records_tail->next = from->records;
+    else x->records = from->records;
+    x->records_tail = from->records_tail;
+    from->records = from->records_tail = NULL;
+}
+
+/* ------------------------------------------------------- requesting */
+
+void tri_link_child(tri_actor *parent, tri_actor *c)
+{
+    c->prev_sib = parent->last_child;
+    c->next_sib = NULL;
+    if (parent->last_child) parent->last_child->next_sib = c;
+    else parent->first_child = c;
+    parent->last_child = c;
+    parent->nchildren++;
+}
+
+static void unlink_child(tri_actor *parent, tri_actor *c)
+{
+    if (c->prev_sib) c->prev_sib->next_sib = c->next_sib;
+    else parent->first_child = c->next_sib;
+    if (c->next_sib) c->next_sib->prev_sib = c->prev_sib;
+    else parent->last_child = c->prev_sib;
+    c->prev_sib = c->next_sib = NULL;
+    parent->nchildren--;
+}
+
+void tri_request_kill(tri_actor *parent, tri_actor *c)
+{
+    c->parent_flags |= TRI_PF_KILL_REQUESTED | TRI_PF_STOP_REQUESTED;
+    uint64_t s = atomic_load_explicit(&c->serial, memory_order_acquire);
+    if (s == 0) return; /* already ended: its EXIT is on the way */
+    atomic_store_explicit(&c->kill_serial, s, memory_order_release);
+    tri_send_sys(parent->sys, c, s, TRI_MSG_SIGNAL, NULL, 0);
+}
+
+void tri_request_stop(tri_actor *parent, tri_actor *c)
+{
+    if (c->parent_flags & TRI_PF_STOP_REQUESTED) return;
+    if (c->shutdown_ms == TR_SHUTDOWN_BRUTAL) {
+        tri_request_kill(parent, c);
+        return;
+    }
+    c->parent_flags |= TRI_PF_STOP_REQUESTED;
+    uint64_t s = atomic_load_explicit(&c->serial, memory_order_acquire);
+    if (s == 0) return;
+    atomic_store_explicit(&c->stop_serial, s, memory_order_release);
+    tri_send_sys(parent->sys, c, s, TRI_MSG_SIGNAL, NULL, 0);
+    if (c->shutdown_ms > 0) {
+        struct tri_kill_child k = {c, s};
+        c->stop_timer = tri_timer_after(parent->sys, c->shutdown_ms, parent, parent->serial_cached,
+                                        TRI_MSG_KILL_CHILD, &k, sizeof k);
+    }
+}
+
+int tr_stop_child(tr_ctx *ctx, tr_pid child)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    for (tri_actor *c = a->first_child; c; c = c->next_sib) {
+        if (c->serial_cached == child.serial && c->index == child.slot &&
+            child.node == a->sys->node) {
+            if (c->state == TRI_ST_DEAD) return TR_ENOENT;
+            tri_request_stop(a, c);
+            return TR_OK;
+        }
+    }
+    return TR_ENOENT;
+}
+
+/* ------------------------------------------------------------ ending */
+
+static void finish(tri_actor *a)
+{
+    tr_system *sys = a->sys;
+    tr_exit reason = {(tr_exit_kind)a->exit_kind, a->ext ? a->ext->exit_text : NULL};
+    if ((a->flags & TRI_F_INIT_OK) && a->beh->terminate)
+        a->beh->terminate((tr_ctx *)a, a->state_mem, &reason);
+    if (a->state_mem) {
+        tri_pool_free(a->state_mem, a->beh->state_size);
+        a->state_mem = NULL;
+    }
+    /* A subtree that failed while we were being stopped anyway: nobody
+     * above will act on it, but it must not vanish silently. */
+    if (a->exit_kind != TR_EXIT_FAILURE && a->ext && a->ext->records) {
+        for (tri_record *r = a->ext->records; r; r = r->next)
+            tri_log(TR_LOG_WARN, "failed during shutdown: %s", r->line);
+    }
+    a->state = TRI_ST_DEAD;
+    if (a->flags & TRI_F_IS_ROOT) {
+        tri_root_finished(a);
+        return;
+    }
+    tri_count(sys, TRI_N_ENDED);
+    tri_actor *parent = a->parent;
+    uint64_t parent_serial = parent->serial_cached;
+    atomic_store_explicit(&a->serial, 0, memory_order_release);
+    /* Nothing may touch `a` after this push: the parent may release the
+     * slot and another thread reuse it at once. The EXIT must not be lost,
+     * so an allocation failure is waited out. */
+    while (tri_send_sys(sys, parent, parent_serial, TRI_MSG_EXIT, &a, sizeof a) != TR_OK) {
+        tri_log(TR_LOG_ERROR, "out of memory sending an exit notice; retrying");
+        sched_yield();
+    }
+}
+
+void tri_continue_stop(tri_actor *a)
+{
+    if (a->nchildren == 0) {
+        if ((a->flags & TRI_F_IS_ROOT) && !tri_root_may_finish(a)) return;
+        finish(a);
+        return;
+    }
+    if (a->flags & TRI_F_KILL_SENT) {
+        for (tri_actor *c = a->last_child; c; c = c->prev_sib)
+            if (!(c->parent_flags & TRI_PF_KILL_REQUESTED)) tri_request_kill(a, c);
+        return;
+    }
+    /* Youngest first, one at a time: the next one when this one's EXIT
+     * comes in (tri_child_exited calls us again). */
+    tri_request_stop(a, a->last_child);
+}
+
+void tri_begin_stop(tri_actor *a, tr_exit_kind kind, const char *text)
+{
+    if (a->state >= TRI_ST_STOPPING) {
+        if (kind == TR_EXIT_KILLED && !(a->flags & TRI_F_KILL_SENT)) {
+            if (a->exit_kind != TR_EXIT_FAILURE) a->exit_kind = TR_EXIT_KILLED;
+            a->flags |= TRI_F_KILL_SENT;
+            tri_continue_stop(a);
+        }
+        return;
+    }
+    a->state = TRI_ST_STOPPING;
+    a->exit_kind = (uint8_t)kind;
+    if (kind == TR_EXIT_KILLED) a->flags |= TRI_F_KILL_SENT;
+    if (kind == TR_EXIT_FAILURE) {
+        tri_actor_ext *x = tri_ext(a);
+        if (x && !x->exit_text) x->exit_text = strdup(text ? text : "failed");
+        char path[512];
+        tri_actor_path(a, path, sizeof path);
+        const char *why = x && x->exit_text ? x->exit_text : "failed";
+        size_t n = strlen(path) + strlen(why) + 3;
+        char *line = malloc(n);
+        if (line) {
+            snprintf(line, n, "%s: %s", path, why);
+            tri_record_add(a, line);
+            free(line);
+        }
+        tri_log(TR_LOG_WARN, "actor %s failed: %s", path, why);
+    }
+    if (a->flags & TRI_F_IS_ROOT) tri_root_closing(a);
+    tri_continue_stop(a);
+}
+
+void tri_after_callback(tri_actor *a, int rc, const char *what)
+{
+    uint8_t f = a->flags;
+    a->flags &= (uint8_t) ~(TRI_F_STOP_SELF | TRI_F_FAIL_SELF);
+    if (f & TRI_F_FAIL_SELF) {
+        tri_begin_stop(a, TR_EXIT_FAILURE, NULL);
+    } else if (rc < 0) {
+        char text[128];
+        snprintf(text, sizeof text, "%s returned %d (%s)", what, rc, tr_strerror(rc));
+        tri_begin_stop(a, TR_EXIT_FAILURE, text);
+    } else if (f & TRI_F_STOP_SELF) {
+        tri_begin_stop(a, TR_EXIT_NORMAL, NULL);
+    }
+}
+
+void tri_run_init(tri_actor *a, tr_msg *m, uint64_t serial)
+{
+    (void)serial;
+    a->state = TRI_ST_RUNNING;
+    int rc = a->beh->init ? a->beh->init((tr_ctx *)a, a->state_mem, m->data, m->size) : 0;
+    if (rc == TR_INIT_IGNORE && !(a->flags & TRI_F_FAIL_SELF)) {
+        a->flags |= TRI_F_IGNORED;
+        a->flags &= (uint8_t)~TRI_F_STOP_SELF;
+        tri_begin_stop(a, TR_EXIT_NORMAL, NULL);
+        return;
+    }
+    if (rc == 0 && !(a->flags & TRI_F_FAIL_SELF)) a->flags |= TRI_F_INIT_OK;
+    tri_after_callback(a, rc, "init");
+}
+
+/* Delivers a child's exit to a trapping parent as a "tr.exit" message. */
+static void deliver_exit(tri_actor *a, tr_pid who, tr_exit_kind kind, const char *text)
+{
+    size_t tl = text ? strlen(text) : 0;
+    size_t size = sizeof(tr_pid) + sizeof(uint32_t) + tl + 1;
+    tr_msg *m = tri_msg_alloc(TRI_MSG_USER, tr_exit_atom(), size);
+    if (!m) {
+        tri_begin_stop(a, TR_EXIT_FAILURE, "out of memory delivering a child's exit");
+        return;
+    }
+    char *p = m->data;
+    uint32_t k = (uint32_t)kind;
+    memcpy(p, &who, sizeof who);
+    memcpy(p + sizeof who, &k, sizeof k);
+    if (tl) memcpy(p + sizeof who + sizeof k, text, tl);
+    p[sizeof who + sizeof k + tl] = '\0';
+    m->sender = who;
+    a->u.msgs_in++;
+    int rc = a->beh->handle((tr_ctx *)a, a->state_mem, m);
+    tri_msg_free(m);
+    tri_after_callback(a, rc, "handle");
+}
+
+int tr_exit_info(const tr_msg *msg, tr_pid *who, tr_exit *reason)
+{
+    size_t head = sizeof(tr_pid) + sizeof(uint32_t);
+    if (!msg || msg->type.id != tr_exit_atom().id || msg->size < head + 1) return TR_EINVAL;
+    const char *p = msg->data;
+    if (p[msg->size - 1] != '\0') return TR_EINVAL;
+    uint32_t k;
+    memcpy(&k, p + sizeof(tr_pid), sizeof k);
+    if (k > TR_EXIT_FAILURE) return TR_EINVAL;
+    if (who) memcpy(who, p, sizeof *who);
+    if (reason) {
+        reason->kind = (tr_exit_kind)k;
+        reason->text = msg->size > head + 1 ? p + head : NULL;
+    }
+    return TR_OK;
+}
+
+void tri_child_exited(tri_actor *a, tri_actor *c)
+{
+    char cpath[512];
+    tri_actor_path(c, cpath, sizeof cpath);
+    unlink_child(a, c);
+    if (c->stop_timer) {
+        tri_timer_cancel(a->sys, c->stop_timer);
+        c->stop_timer = 0;
+    }
+    bool requested = (c->parent_flags & TRI_PF_STOP_REQUESTED) != 0;
+    tr_exit_kind kind = (tr_exit_kind)c->exit_kind;
+    tr_pid who = tri_pid_of(c);
+    tri_actor_ext *cx = c->ext;
+    c->ext = NULL;
+    free(c->name);
+    c->name = NULL;
+    tri_slot_release(a->sys, c); /* c is gone from here on */
+
+    bool abnormal = kind == TR_EXIT_FAILURE || (!requested && kind != TR_EXIT_NORMAL);
+    if (a->state == TRI_ST_STOPPING) {
+        if (kind == TR_EXIT_FAILURE) records_take(a, cx);
+        ext_free(cx);
+        tri_continue_stop(a);
+        return;
+    }
+    if (a->flags & TRI_F_TRAP_EXITS) {
+        deliver_exit(a, who, kind, cx ? cx->exit_text : NULL);
+        ext_free(cx); /* handled: the records go no further */
+        return;
+    }
+    if (abnormal) {
+        char text[600];
+        if (kind == TR_EXIT_FAILURE) {
+            records_take(a, cx);
+            snprintf(text, sizeof text, "child %s failed", cpath);
+        } else {
+            snprintf(text, sizeof text, "%s: %s", cpath, tr_exit_kind_name(kind));
+            tri_record_add(a, text);
+            snprintf(text, sizeof text, "child %s exited: %s", cpath, tr_exit_kind_name(kind));
+        }
+        ext_free(cx);
+        tri_begin_stop(a, TR_EXIT_FAILURE, text);
+        return;
+    }
+    ext_free(cx);
+    if (a->flags & TRI_F_IS_ROOT) tri_root_after_exit(a);
+}
+
+/* -------------------------------------------------------- ctx calls */
+
+void tr_stop(tr_ctx *ctx) { ((tri_actor *)ctx)->flags |= TRI_F_STOP_SELF; }
+
+int tr_fail(tr_ctx *ctx, const char *fmt, ...)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    if (a->flags & TRI_F_FAIL_SELF) return TR_EFAILED; /* the first reason wins */
+    a->flags |= TRI_F_FAIL_SELF;
+    tri_actor_ext *x = tri_ext(a);
+    if (!x) return TR_EFAILED;
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = NULL;
+    if (vasprintf(&text, fmt ? fmt : "failed", ap) < 0) text = NULL;
+    va_end(ap);
+    free(x->exit_text);
+    x->exit_text = text;
+    return TR_EFAILED;
+}
+
+const char *tr_exit_kind_name(tr_exit_kind kind)
+{
+    switch (kind) {
+    case TR_EXIT_NORMAL: return "normal";
+    case TR_EXIT_SHUTDOWN: return "shutdown";
+    case TR_EXIT_KILLED: return "killed";
+    case TR_EXIT_FAILURE: return "failure";
+    }
+    return "unknown";
+}

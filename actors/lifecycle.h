@@ -1,0 +1,34 @@
+/* lifecycle.h — starting, stopping, failing and ending actors. */
+#ifndef TRI_LIFECYCLE_H
+#define TRI_LIFECYCLE_H
+
+#include "core.h"
+
+/* Payload of TRI_MSG_KILL_CHILD. */
+struct tri_kill_child {
+    tri_actor *child;
+    uint64_t serial;
+};
+
+/* Runs init for the INIT message `m` of incarnation `serial`. */
+void tri_run_init(tri_actor *a, tr_msg *m, uint64_t serial);
+
+/* Acts on what a callback asked for (tr_stop, tr_fail) or returned. `what`
+ * names the callback for the failure text. */
+void tri_after_callback(tri_actor *a, int rc, const char *what);
+
+/* Enters STOPPING with `kind` (text: failure reason, copied; may be NULL),
+ * or upgrades a stop in progress to a kill. */
+void tri_begin_stop(tri_actor *a, tr_exit_kind kind, const char *text);
+
+/* Handles a child's EXIT: unlinks it, decides what its end means for `a`
+ * and releases its slot. */
+void tri_child_exited(tri_actor *a, tri_actor *child);
+
+/* Asks a child to stop at once, by force. */
+void tri_request_kill(tri_actor *parent, tri_actor *child);
+
+/* Links `child` as the youngest child of `parent` (parent's turn only). */
+void tri_link_child(tri_actor *parent, tri_actor *child);
+
+#endif

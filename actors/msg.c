@@ -1,0 +1,66 @@
+/* msg.c — building, reading and freeing messages. */
+#include <string.h>
+
+#include "msg_impl.h"
+#include "pool.h"
+#include "troupe/error.h"
+
+tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size)
+{
+    bool inline_payload = size <= TR_MSG_INLINE;
+    size_t block = sizeof(tr_msg) + (inline_payload ? size : 0);
+    block = block <= 64 ? 64 : 128;
+    tr_msg *m = tri_pool_alloc(block);
+    if (!m) return NULL;
+    m->dest_serial = 0;
+    m->sender = TR_PID_NIL;
+    m->type = type;
+    m->size = (uint32_t)size;
+    m->kind = kind;
+    m->block = (uint16_t)block;
+    m->reserved = 0;
+    if (inline_payload) {
+        m->outside = 0;
+        m->data = size ? (char *)m + sizeof(tr_msg) : NULL;
+    } else {
+        m->outside = 1;
+        m->data = tri_pool_alloc(size);
+        if (!m->data) {
+            tri_pool_free(m, block);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+void tri_msg_free(tr_msg *m)
+{
+    if (!m) return;
+    if (m->outside) tri_pool_free(m->data, m->size);
+    tri_pool_free(m, m->block);
+}
+
+int tr_msg_new(tr_atom type, size_t size, tr_msg **out)
+{
+    *out = NULL;
+    if (type.id == 0) return TR_EINVAL;
+    if (size > TR_MSG_MAX) return TR_ETOOBIG;
+    tr_msg *m = tri_msg_alloc(TRI_MSG_USER, type, size);
+    if (!m) return TR_ENOMEM;
+    *out = m;
+    return TR_OK;
+}
+
+void *tr_msg_buffer(tr_msg *msg) { return msg->data; }
+
+void tr_msg_destroy(tr_msg **msg)
+{
+    if (!msg) return;
+    tri_msg_free(*msg);
+    *msg = NULL;
+}
+
+tr_atom tr_msg_type(const tr_msg *msg) { return msg->type; }
+const void *tr_msg_data(const tr_msg *msg) { return msg->data; }
+size_t tr_msg_size(const tr_msg *msg) { return msg->size; }
+tr_pid tr_msg_sender(const tr_msg *msg) { return msg->sender; }

@@ -1,0 +1,55 @@
+/* msg_impl.h — the layout of a message and the runtime's own message kinds.
+ *
+ * A message is one pool block: this header, then the payload when it fits
+ * (TR_MSG_INLINE bytes), else a pointer to a separate block. The mailbox
+ * link comes first so that a tri_node* and a tr_msg* are the same address. */
+#ifndef TRI_MSG_IMPL_H
+#define TRI_MSG_IMPL_H
+
+#include <stdint.h>
+
+#include "mailbox.h"
+#include "troupe/msg.h"
+
+/* What a message is for. Everything but TRI_MSG_USER is the runtime talking
+ * to itself; a user never sees those. */
+enum tri_msg_kind {
+    TRI_MSG_USER = 0,
+    TRI_MSG_INIT,       /* first message of an actor: run init(args) */
+    TRI_MSG_SIGNAL,     /* wake up and look at stop/kill requests */
+    TRI_MSG_EXIT,       /* to a parent: this child has ended */
+    TRI_MSG_ADOPT,      /* to the root: link a child spawned from outside */
+    TRI_MSG_KILL_CHILD, /* to a parent: a child's shutdown time ran out */
+    TRI_MSG_ROOT_STOP,  /* to the root: tr_system_stop */
+    TRI_MSG_ROOT_RUN,   /* to the root: tr_system_run entered */
+    TRI_MSG_STOP_CHILD, /* to the root: tr_system_stop_child */
+};
+
+struct tr_msg {
+    tri_node node;        /* must stay first */
+    uint64_t dest_serial; /* the incarnation it was sent to */
+    tr_pid sender;
+    tr_atom type;
+    uint32_t size;   /* payload bytes */
+    uint8_t kind;    /* enum tri_msg_kind */
+    uint8_t outside; /* payload lives in its own block */
+    uint16_t block;  /* size of this message's block, for the pool */
+    uint32_t reserved;
+    void *data;      /* the payload: inline area or the outside block */
+};
+
+/* Header plus inline payload fits the pool's largest class. */
+_Static_assert(sizeof(struct tr_msg) == 56, "message header layout");
+_Static_assert(sizeof(struct tr_msg) + TR_MSG_INLINE <= 128,
+               "inline payload fits a 128-byte block");
+
+/* tri_msg_alloc — a message with room for `size` payload bytes; fields
+ * other than the payload are set. NULL when out of memory. */
+tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size);
+
+/* tri_msg_free — frees a message, whoever built it. NULL is ignored. */
+void tri_msg_free(tr_msg *msg);
+
+static inline tr_msg *tri_msg_of(tri_node *n) { return (tr_msg *)n; }
+
+#endif

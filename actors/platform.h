@@ -1,0 +1,36 @@
+/* platform.h — the few machine-level helpers the core needs, in one place. */
+#ifndef TRI_PLATFORM_H
+#define TRI_PLATFORM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#define TRI_CACHE_LINE 64
+
+/* Tell the CPU we are spinning (cheaper for the sibling hyper-thread and
+ * for the memory bus than a bare loop). */
+static inline void tri_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#else
+    atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+/* Monotonic nanoseconds from the real clock (vDSO: no system call). */
+static inline int64_t tri_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#define TRI_UNUSED(x) ((void)(x))
+#define TRI_LIKELY(x) __builtin_expect(!!(x), 1)
+#define TRI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#endif

@@ -1,0 +1,219 @@
+/* pool.c — per-thread block caches over global batch lists; see pool.h. */
+#include "pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+typedef struct block {
+    struct block *next;       /* within a thread's list or a batch */
+    struct block *next_batch; /* only in the first block of a global batch */
+} block;
+
+/* The global side of one size class. */
+typedef struct global_class {
+    pthread_mutex_t mu;
+    block *batches; /* full batches of TRI_POOL_BATCH blocks */
+    block *carve;   /* the rest of the chunk being carved */
+    size_t carve_left;
+} global_class;
+
+/* One thread's cache for one size class. `active` takes frees and serves
+ * allocs; `spare` holds one full batch so that a thread oscillating around
+ * a batch boundary does not hit the global lock every time. */
+typedef struct local_class {
+    block *active;
+    uint32_t active_n;
+    block *spare;
+    _Atomic int64_t allocs; /* written by the owner only (relaxed store) */
+    _Atomic int64_t frees;
+} local_class;
+
+typedef struct thread_cache {
+    local_class cls[TRI_POOL_CLASSES];
+    bool registered;
+    struct thread_cache *prev, *next;
+} thread_cache;
+
+static global_class globals[TRI_POOL_CLASSES] = {
+    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
+    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
+    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
+    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
+    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
+};
+
+/* All live thread caches, for tri_pool_outstanding, plus what exited
+ * threads left behind in the counters. */
+static pthread_mutex_t caches_mu = PTHREAD_MUTEX_INITIALIZER;
+static thread_cache *caches;
+static int64_t retired_outstanding;
+static _Atomic int64_t large_outstanding;
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static _Thread_local thread_cache tls;
+
+static inline size_t class_size(unsigned c) { return (size_t)64 << c; }
+
+static inline int size_class(size_t size)
+{
+    if (size <= 64) return 0;
+    if (size <= 128) return 1;
+    if (size <= 256) return 2;
+    if (size <= 512) return 3;
+    if (size <= 1024) return 4;
+    return -1;
+}
+
+static void give_back_batch(unsigned c, block *first)
+{
+    global_class *g = &globals[c];
+    pthread_mutex_lock(&g->mu);
+    first->next_batch = g->batches;
+    g->batches = first;
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Returns a batch's worth of lists to the globals on thread exit. Partial
+ * lists are pushed as (short) batches: batch length is never relied on. */
+static void thread_exit(void *arg)
+{
+    thread_cache *tc = arg;
+    int64_t outstanding = 0;
+    for (unsigned c = 0; c < TRI_POOL_CLASSES; c++) {
+        local_class *l = &tc->cls[c];
+        if (l->active) give_back_batch(c, l->active);
+        if (l->spare) give_back_batch(c, l->spare);
+        l->active = l->spare = NULL;
+        l->active_n = 0;
+        outstanding += atomic_load_explicit(&l->allocs, memory_order_relaxed) -
+                       atomic_load_explicit(&l->frees, memory_order_relaxed);
+    }
+    pthread_mutex_lock(&caches_mu);
+    retired_outstanding += outstanding;
+    if (tc->prev) tc->prev->next = tc->next;
+    else caches = tc->next;
+    if (tc->next) tc->next->prev = tc->prev;
+    pthread_mutex_unlock(&caches_mu);
+    tc->registered = false;
+}
+
+static void make_exit_key(void) { pthread_key_create(&exit_key, thread_exit); }
+
+static void register_thread(void)
+{
+    pthread_once(&exit_key_once, make_exit_key);
+    pthread_setspecific(exit_key, &tls);
+    pthread_mutex_lock(&caches_mu);
+    tls.prev = NULL;
+    tls.next = caches;
+    if (caches) caches->prev = &tls;
+    caches = &tls;
+    pthread_mutex_unlock(&caches_mu);
+    tls.registered = true;
+}
+
+/* Refills an empty active list: from the spare batch, a global batch, or
+ * a fresh chunk carved into blocks. */
+static bool refill(unsigned c, local_class *l)
+{
+    if (l->spare) {
+        l->active = l->spare;
+        l->spare = NULL;
+        return true;
+    }
+    global_class *g = &globals[c];
+    size_t bs = class_size(c);
+    pthread_mutex_lock(&g->mu);
+    block *b = g->batches;
+    if (b) {
+        g->batches = b->next_batch;
+        pthread_mutex_unlock(&g->mu);
+        l->active = b;
+        return true;
+    }
+    if (g->carve_left == 0) {
+        /* Chunks are never freed: blocks are recycled for the life of the
+         * process, which keeps every pointer into them type-stable. */
+        size_t chunk = bs * TRI_POOL_BATCH * 4;
+        char *mem = aligned_alloc(64, chunk);
+        if (!mem) {
+            pthread_mutex_unlock(&g->mu);
+            return false;
+        }
+        g->carve = (block *)mem;
+        g->carve_left = TRI_POOL_BATCH * 4;
+    }
+    char *start = (char *)g->carve;
+    size_t take = g->carve_left < TRI_POOL_BATCH ? g->carve_left : TRI_POOL_BATCH;
+    g->carve_left -= take;
+    g->carve = g->carve_left ? (block *)(start + take * bs) : NULL;
+    pthread_mutex_unlock(&g->mu);
+    for (size_t i = 0; i + 1 < take; i++)
+        ((block *)(start + i * bs))->next = (block *)(start + (i + 1) * bs);
+    ((block *)(start + (take - 1) * bs))->next = NULL;
+    l->active = (block *)start;
+    return true;
+}
+
+void *tri_pool_alloc(size_t size)
+{
+    int c = size_class(size);
+    if (c < 0) {
+        void *p = aligned_alloc(16, (size + 15) & ~(size_t)15);
+        if (p) atomic_fetch_add_explicit(&large_outstanding, 1, memory_order_relaxed);
+        return p;
+    }
+    if (!tls.registered) register_thread();
+    local_class *l = &tls.cls[c];
+    if (!l->active && !refill((unsigned)c, l)) return NULL;
+    block *b = l->active;
+    l->active = b->next;
+    if (l->active_n) l->active_n--;
+    atomic_store_explicit(&l->allocs,
+                          atomic_load_explicit(&l->allocs, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    return b;
+}
+
+void tri_pool_free(void *p, size_t size)
+{
+    if (!p) return;
+    int c = size_class(size);
+    if (c < 0) {
+        free(p);
+        atomic_fetch_sub_explicit(&large_outstanding, 1, memory_order_relaxed);
+        return;
+    }
+    if (!tls.registered) register_thread();
+    local_class *l = &tls.cls[c];
+    block *b = p;
+    /* A list that came from a batch has an unknown length (active_n counts
+     * only frees since it was last emptied), so the count is a lower
+     * bound: good enough to decide when to hand a batch over. */
+    b->next = l->active;
+    l->active = b;
+    if (++l->active_n >= TRI_POOL_BATCH) {
+        if (l->spare) give_back_batch((unsigned)c, l->spare);
+        l->spare = l->active;
+        l->active = NULL;
+        l->active_n = 0;
+    }
+    atomic_store_explicit(&l->frees,
+                          atomic_load_explicit(&l->frees, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+int64_t tri_pool_outstanding(void)
+{
+    pthread_mutex_lock(&caches_mu);
+    int64_t n = retired_outstanding;
+    for (thread_cache *tc = caches; tc; tc = tc->next)
+        for (unsigned c = 0; c < TRI_POOL_CLASSES; c++)
+            n += atomic_load_explicit(&tc->cls[c].allocs, memory_order_relaxed) -
+                 atomic_load_explicit(&tc->cls[c].frees, memory_order_relaxed);
+    pthread_mutex_unlock(&caches_mu);
+    return n + atomic_load_explicit(&large_outstanding, memory_order_relaxed);
+}

@@ -1,0 +1,326 @@
+/* sched.c — worker threads running actors M:N with work stealing.
+ *
+ * Per worker: a LIFO slot holding the actor woken last (so that a receiver
+ * runs right after its sender, on the same core, with a warm cache: what
+ * makes ping-pong cheap), and a 256-entry ring that the owner pushes at the
+ * tail and everybody takes from the head with a CAS. Actors scheduled from
+ * outside any worker, and ring overflow, go to one global queue.
+ *
+ * A worker with nothing to do spins for a while, stealing, before it parks;
+ * whoever schedules work wakes a parked worker only if none is spinning.
+ * The LIFO slot is stolen only from a worker whose current turn has lasted
+ * long (TRI_LIFO_STEAL_NS): a producer flooding a consumer inside one long
+ * handler must not keep the consumer from running on the other core, but a
+ * quick ping-pong must not be split across cores either.
+ *
+ * An actor is in at most one queue at a time and so runs on one worker at a
+ * time: it is scheduled only on its mailbox's empty-to-non-empty edge, and
+ * re-queued only by the worker running it. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+#define TRI_SPIN_ROUNDS 2000
+#define TRI_LIFO_MAX_STREAK 64
+#define TRI_GLOBAL_EVERY 61
+#define TRI_LIFO_STEAL_NS 50000
+
+_Thread_local tri_worker *tri_current_worker;
+
+/* ---------------------------------------------------------- global queue */
+
+static void global_push(tri_sched *s, tri_actor *a)
+{
+    a->run_next = NULL;
+    pthread_mutex_lock(&s->gq_mu);
+    if (s->gq_tail) s->gq_tail->run_next = a;
+    else s->gq_head = a;
+    s->gq_tail = a;
+    atomic_fetch_add_explicit(&s->gq_len, 1, memory_order_seq_cst);
+    pthread_mutex_unlock(&s->gq_mu);
+}
+
+static tri_actor *global_pop(tri_sched *s)
+{
+    if (atomic_load_explicit(&s->gq_len, memory_order_relaxed) == 0) return NULL;
+    pthread_mutex_lock(&s->gq_mu);
+    tri_actor *a = s->gq_head;
+    if (a) {
+        s->gq_head = a->run_next;
+        if (!s->gq_head) s->gq_tail = NULL;
+        atomic_fetch_sub_explicit(&s->gq_len, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&s->gq_mu);
+    return a;
+}
+
+/* ------------------------------------------------------------ local ring */
+
+static void ring_push(tri_sched *s, tri_worker *w, tri_actor *a)
+{
+    uint32_t t = atomic_load_explicit(&w->tail, memory_order_relaxed);
+    uint32_t h = atomic_load_explicit(&w->head, memory_order_acquire);
+    if (t - h >= TRI_RING) {
+        global_push(s, a);
+        return;
+    }
+    atomic_store_explicit(&w->ring[t & (TRI_RING - 1)], a, memory_order_relaxed);
+    atomic_store_explicit(&w->tail, t + 1, memory_order_release);
+}
+
+/* Owner and thieves alike: take the oldest entry. */
+static tri_actor *ring_take(tri_worker *w)
+{
+    uint32_t h = atomic_load_explicit(&w->head, memory_order_acquire);
+    for (;;) {
+        uint32_t t = atomic_load_explicit(&w->tail, memory_order_acquire);
+        if (h == t) return NULL;
+        tri_actor *a = atomic_load_explicit(&w->ring[h & (TRI_RING - 1)], memory_order_relaxed);
+        if (atomic_compare_exchange_weak_explicit(&w->head, &h, h + 1, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return a;
+    }
+}
+
+static bool ring_empty(tri_worker *w)
+{
+    return atomic_load_explicit(&w->head, memory_order_acquire) ==
+           atomic_load_explicit(&w->tail, memory_order_acquire);
+}
+
+/* --------------------------------------------------------------- waking */
+
+static void wake_one(tri_sched *s)
+{
+    pthread_mutex_lock(&s->park_mu);
+    for (unsigned i = 0; i < s->n; i++) {
+        tri_worker *w = &s->workers[i];
+        if (w->parked && !w->wake) {
+            w->wake = true;
+            pthread_cond_signal(&w->park_cv);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->park_mu);
+}
+
+/* After making work visible: wake a worker if all the others sleep. The
+ * fence pairs with the one in park(): either the parking worker sees the
+ * new work, or we see it parked. */
+static inline void notify(tri_sched *s)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&s->nspinning, memory_order_relaxed) == 0 &&
+        atomic_load_explicit(&s->nparked, memory_order_relaxed) > 0)
+        wake_one(s);
+}
+
+void tri_schedule(tr_system *sys, tri_actor *a)
+{
+    if (a->kind == TRI_SLOT_INBOX) {
+        tri_inbox_wake(sys, a);
+        return;
+    }
+    tri_sched *s = &sys->sched;
+    tri_worker *w = tri_current_worker;
+    if (w && w->sys == sys) {
+        tri_actor *prev = atomic_exchange_explicit(&w->lifo, a, memory_order_acq_rel);
+        if (prev) ring_push(s, w, prev);
+    } else {
+        global_push(s, a);
+    }
+    notify(s);
+}
+
+/* --------------------------------------------------------------- finding */
+
+static tri_actor *steal(tri_worker *w)
+{
+    tri_sched *s = &w->sys->sched;
+    unsigned n = s->n;
+    w->rng ^= w->rng << 13;
+    w->rng ^= w->rng >> 17;
+    w->rng ^= w->rng << 5;
+    unsigned start = w->rng % n;
+    for (unsigned k = 0; k < n; k++) {
+        unsigned v = (start + k) % n;
+        if (v == w->id) continue;
+        tri_worker *victim = &s->workers[v];
+        tri_actor *a = ring_take(victim);
+        if (a) return a;
+        if (!atomic_load_explicit(&victim->lifo, memory_order_relaxed)) continue;
+        uint64_t turns = atomic_load_explicit(&victim->turns, memory_order_relaxed);
+        int64_t now = tri_mono_ns();
+        if (turns != w->seen_turns[v]) {
+            w->seen_turns[v] = turns;
+            w->seen_at[v] = now;
+        } else if (atomic_load_explicit(&victim->in_turn, memory_order_relaxed) &&
+                   now - w->seen_at[v] > TRI_LIFO_STEAL_NS) {
+            a = atomic_exchange_explicit(&victim->lifo, NULL, memory_order_acq_rel);
+            if (a) return a;
+        }
+    }
+    return global_pop(s);
+}
+
+static tri_actor *next_local(tri_worker *w)
+{
+    tri_sched *s = &w->sys->sched;
+    if (++w->tick % TRI_GLOBAL_EVERY == 0) {
+        tri_actor *a = global_pop(s);
+        if (a) return a;
+    }
+    tri_actor *a = atomic_exchange_explicit(&w->lifo, NULL, memory_order_acq_rel);
+    if (a) {
+        /* Cap a ping-pong streak so the ring is not starved. */
+        if (++w->lifo_streak <= TRI_LIFO_MAX_STREAK || ring_empty(w)) return a;
+        ring_push(s, w, a);
+    }
+    w->lifo_streak = 0;
+    a = ring_take(w);
+    if (a) return a;
+    return global_pop(s);
+}
+
+static bool any_work(tri_sched *s)
+{
+    if (atomic_load_explicit(&s->gq_len, memory_order_seq_cst) > 0) return true;
+    for (unsigned i = 0; i < s->n; i++) {
+        tri_worker *w = &s->workers[i];
+        if (!ring_empty(w) || atomic_load_explicit(&w->lifo, memory_order_seq_cst)) return true;
+    }
+    return false;
+}
+
+static void park(tri_worker *w)
+{
+    tri_sched *s = &w->sys->sched;
+    pthread_mutex_lock(&s->park_mu);
+    w->parked = true;
+    atomic_fetch_add_explicit(&s->nparked, 1, memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!any_work(s)) {
+        while (!w->wake && !atomic_load_explicit(&s->quit, memory_order_acquire))
+            pthread_cond_wait(&w->park_cv, &s->park_mu);
+    }
+    w->wake = false;
+    w->parked = false;
+    atomic_fetch_sub_explicit(&s->nparked, 1, memory_order_seq_cst);
+    pthread_mutex_unlock(&s->park_mu);
+}
+
+static void *worker_main(void *arg)
+{
+    tri_worker *w = arg;
+    tri_sched *s = &w->sys->sched;
+    tri_current_worker = w;
+    while (!atomic_load_explicit(&s->quit, memory_order_acquire)) {
+        tri_actor *a = next_local(w);
+        if (!a) {
+            atomic_fetch_add_explicit(&s->nspinning, 1, memory_order_seq_cst);
+            for (unsigned i = 0; i < TRI_SPIN_ROUNDS && !a; i++) {
+                a = steal(w);
+                if (!a) {
+                    if (atomic_load_explicit(&s->quit, memory_order_relaxed)) break;
+                    if (i % 64 == 63) sched_yield();
+                    else tri_cpu_relax();
+                }
+            }
+            atomic_fetch_sub_explicit(&s->nspinning, 1, memory_order_seq_cst);
+            if (!a) {
+                park(w);
+                continue;
+            }
+            /* We found work by searching: there may be more, so make sure
+             * somebody else keeps looking. */
+            notify(s);
+        }
+        atomic_store_explicit(&w->turns, atomic_load_explicit(&w->turns, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        atomic_store_explicit(&w->in_turn, true, memory_order_relaxed);
+        tri_run_turn(w, a);
+        atomic_store_explicit(&w->in_turn, false, memory_order_relaxed);
+    }
+    tri_current_worker = NULL;
+    return NULL;
+}
+
+int tri_sched_start(tr_system *sys, unsigned nworkers, unsigned batch)
+{
+    tri_sched *s = &sys->sched;
+    s->n = nworkers;
+    s->batch = batch;
+    s->gq_head = s->gq_tail = NULL;
+    atomic_init(&s->gq_len, 0);
+    atomic_init(&s->nparked, 0);
+    atomic_init(&s->nspinning, 0);
+    atomic_init(&s->quit, false);
+    pthread_mutex_init(&s->gq_mu, NULL);
+    pthread_mutex_init(&s->park_mu, NULL);
+    s->workers = aligned_alloc(TRI_CACHE_LINE, sizeof(tri_worker) * nworkers);
+    if (!s->workers) return TR_ENOMEM;
+    memset(s->workers, 0, sizeof(tri_worker) * nworkers);
+    for (unsigned i = 0; i < nworkers; i++) {
+        tri_worker *w = &s->workers[i];
+        w->sys = sys;
+        w->id = i;
+        w->rng = 0x9e3779b9u * (i + 1);
+        atomic_init(&w->head, 0);
+        atomic_init(&w->tail, 0);
+        atomic_init(&w->lifo, NULL);
+        atomic_init(&w->turns, 0);
+        atomic_init(&w->in_turn, false);
+        pthread_cond_init(&w->park_cv, NULL);
+        w->seen_turns = calloc(nworkers, sizeof(uint64_t));
+        w->seen_at = calloc(nworkers, sizeof(int64_t));
+        if (!w->seen_turns || !w->seen_at) {
+            s->n = i + 1;
+            return TR_ENOMEM;
+        }
+    }
+    for (unsigned i = 0; i < nworkers; i++) {
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i])) {
+            atomic_store(&s->quit, true);
+            for (unsigned j = 0; j < i; j++) {
+                pthread_mutex_lock(&s->park_mu);
+                s->workers[j].wake = true;
+                pthread_cond_signal(&s->workers[j].park_cv);
+                pthread_mutex_unlock(&s->park_mu);
+                pthread_join(s->workers[j].thread, NULL);
+            }
+            s->n = 0;
+            return TR_EAGAIN;
+        }
+    }
+    return TR_OK;
+}
+
+/* Stops and joins the workers; queued actors are not run any more (their
+ * mailboxes are drained by tri_slots_fini). */
+void tri_sched_stop(tr_system *sys)
+{
+    tri_sched *s = &sys->sched;
+    atomic_store_explicit(&s->quit, true, memory_order_seq_cst);
+    pthread_mutex_lock(&s->park_mu);
+    for (unsigned i = 0; i < s->n; i++) pthread_cond_signal(&s->workers[i].park_cv);
+    pthread_mutex_unlock(&s->park_mu);
+    for (unsigned i = 0; i < s->n; i++) pthread_join(s->workers[i].thread, NULL);
+    for (unsigned i = 0; i < s->n; i++) {
+        pthread_cond_destroy(&s->workers[i].park_cv);
+        free(s->workers[i].seen_turns);
+        free(s->workers[i].seen_at);
+    }
+    free(s->workers);
+    s->workers = NULL;
+    pthread_mutex_destroy(&s->gq_mu);
+    pthread_mutex_destroy(&s->park_mu);
+}
+
+void tri_requeue(tri_worker *w, tri_actor *a)
+{
+    ring_push(&w->sys->sched, w, a);
+    notify(&w->sys->sched);
+}

@@ -1,0 +1,112 @@
+/* spawn.c — creating actors, and the small ctx accessors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lifecycle.h"
+#include "pool.h"
+
+/* Fills a fresh slot for a new incarnation. The INIT message, pushed last,
+ * publishes every field written here to whichever worker runs the actor. */
+static void setup(tri_actor *a, tri_actor *parent, const tr_behaviour *beh,
+                  const tr_spawn_opts *o, void *state_mem, char *name)
+{
+    a->state = TRI_ST_STARTING;
+    a->flags = (o->flags & TR_SPAWN_TRAP_EXITS) ? TRI_F_TRAP_EXITS : 0;
+    a->parent_flags = 0;
+    a->exit_kind = TR_EXIT_NORMAL;
+    a->nchildren = 0;
+    a->shutdown_ms = o->shutdown_ms == TR_SHUTDOWN_DEFAULT ? 5000
+                   : o->shutdown_ms > INT32_MAX ? INT32_MAX
+                   : (int32_t)o->shutdown_ms;
+    a->beh = beh;
+    a->state_mem = state_mem;
+    a->parent = parent;
+    a->first_child = a->last_child = a->prev_sib = a->next_sib = NULL;
+    a->name = name;
+    a->ext = NULL;
+    a->stop_timer = 0;
+    a->u.msgs_in = 0;
+}
+
+static bool valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 0 && n <= 255 && !strchr(name, '/');
+}
+
+int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
+              const tr_spawn_opts *opts, tr_pid *out)
+{
+    static const tr_spawn_opts defaults = {0};
+    const tr_spawn_opts *o = opts ? opts : &defaults;
+    if (out) *out = TR_PID_NIL;
+    if (!beh || !beh->handle || (o->args_size && !o->args)) return TR_EINVAL;
+    if (o->name && !valid_name(o->name)) return TR_EINVAL;
+    if (o->shutdown_ms < TR_SHUTDOWN_INFINITY) return TR_EINVAL;
+    if (o->args_size > TR_MSG_MAX) return TR_ETOOBIG;
+    if (parent && parent->state != TRI_ST_RUNNING) return TR_ESTOPPED;
+
+    void *state_mem = NULL;
+    char *name = NULL;
+    tr_msg *init = tri_msg_alloc(TRI_MSG_INIT, (tr_atom){0}, o->args_size);
+    if (beh->state_size) {
+        state_mem = tri_pool_alloc(beh->state_size);
+        if (state_mem) memset(state_mem, 0, beh->state_size);
+    }
+    if (o->name) name = strdup(o->name);
+    tri_actor *a = NULL;
+    if (!init || (beh->state_size && !state_mem) || (o->name && !name) ||
+        !(a = tri_slot_alloc(sys, TRI_SLOT_ACTOR))) {
+        tri_msg_free(init);
+        tri_pool_free(state_mem, beh->state_size);
+        free(name);
+        return TR_ENOMEM;
+    }
+    if (o->args_size) memcpy(init->data, o->args, o->args_size);
+    setup(a, parent ? parent : sys->root, beh, o, state_mem, name);
+    uint64_t serial = atomic_fetch_add_explicit(&sys->next_serial, 1, memory_order_relaxed);
+    a->serial_cached = serial;
+    atomic_store_explicit(&a->serial, serial, memory_order_release);
+    init->dest_serial = serial;
+    tr_pid pid = tri_pid_of(a);
+
+    if (parent) {
+        init->sender = tri_pid_of(parent);
+        tri_link_child(parent, a);
+    } else if (tri_root_adopt(sys, a) != TR_OK) {
+        /* The root is closing: undo. Nobody has seen the pid yet. */
+        atomic_store_explicit(&a->serial, 0, memory_order_release);
+        a->name = NULL;
+        tri_slot_release(sys, a);
+        tri_msg_free(init);
+        tri_pool_free(state_mem, beh->state_size);
+        free(name);
+        return TR_ESTOPPED;
+    }
+    tri_count(sys, TRI_N_SPAWNED);
+    tri_push(sys, a, init);
+    if (out) *out = pid;
+    return TR_OK;
+}
+
+int tr_spawn(tr_ctx *ctx, const tr_behaviour *beh, const tr_spawn_opts *opts, tr_pid *out)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    return tri_spawn(a->sys, a, beh, opts, out);
+}
+
+int tr_system_spawn(tr_system *sys, const tr_behaviour *beh, const tr_spawn_opts *opts,
+                    tr_pid *out)
+{
+    return tri_spawn(sys, NULL, beh, opts, out);
+}
+
+tr_pid tr_self(const tr_ctx *ctx) { return tri_pid_of((const tri_actor *)ctx); }
+
+tr_pid tr_parent(const tr_ctx *ctx)
+{
+    const tri_actor *a = (const tri_actor *)ctx;
+    return a->parent ? tri_pid_of(a->parent) : TR_PID_NIL;
+}
+
+tr_system *tr_ctx_system(const tr_ctx *ctx) { return ((const tri_actor *)ctx)->sys; }

@@ -1,0 +1,166 @@
+/* system.c — creating, running, stopping and destroying a system. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lifecycle.h"
+#include "pool.h"
+
+static _Atomic uint32_t next_node = 1;
+
+static int make_root(tr_system *sys)
+{
+    tri_actor *a = tri_slot_alloc(sys, TRI_SLOT_ACTOR);
+    tr_msg *init = tri_msg_alloc(TRI_MSG_INIT, (tr_atom){0}, 0);
+    if (!a || !init) {
+        tri_msg_free(init);
+        return TR_ENOMEM;
+    }
+    a->state = TRI_ST_STARTING;
+    a->flags = TRI_F_IS_ROOT;
+    a->shutdown_ms = TR_SHUTDOWN_INFINITY;
+    a->beh = &tri_root_behaviour;
+    uint64_t serial = atomic_fetch_add_explicit(&sys->next_serial, 1, memory_order_relaxed);
+    a->serial_cached = serial;
+    atomic_store_explicit(&a->serial, serial, memory_order_release);
+    sys->root = a;
+    sys->root_pid = tri_pid_of(a);
+    init->dest_serial = serial;
+    tri_push(sys, a, init);
+    return TR_OK;
+}
+
+int tr_system_new(const tr_system_opts *opts, tr_system **out)
+{
+    static const tr_system_opts defaults = {0};
+    const tr_system_opts *o = opts ? opts : &defaults;
+    *out = NULL;
+    unsigned workers = o->workers;
+    if (workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = n > 0 ? (unsigned)n : 1;
+        if (workers > 256) workers = 256;
+    }
+    if (workers > 256) return TR_EINVAL;
+    tr_system *sys = aligned_alloc(TRI_CACHE_LINE, (sizeof *sys + TRI_CACHE_LINE - 1) &
+                                                       ~(size_t)(TRI_CACHE_LINE - 1));
+    if (!sys) return TR_ENOMEM;
+    memset(sys, 0, sizeof *sys);
+    sys->node = atomic_fetch_add(&next_node, 1);
+    atomic_init(&sys->next_serial, 1);
+    pthread_mutex_init(&sys->root_mu, NULL);
+    pthread_mutex_init(&sys->end_mu, NULL);
+    pthread_cond_init(&sys->end_cv, NULL);
+    int rc = TR_ENOMEM;
+    if (tri_slots_init(&sys->slots) != 0) goto fail_slots;
+    if ((rc = tri_timers_start(sys)) != TR_OK) goto fail_timers;
+    if ((rc = tri_sched_start(sys, workers, o->batch ? o->batch : 64)) != TR_OK) goto fail_sched;
+    if ((rc = make_root(sys)) != TR_OK) goto fail_root;
+    *out = sys;
+    return TR_OK;
+fail_root:
+    tri_sched_stop(sys);
+fail_sched:
+    tri_timers_stop(sys);
+fail_timers:
+    tri_slots_fini(sys);
+fail_slots:
+    pthread_cond_destroy(&sys->end_cv);
+    pthread_mutex_destroy(&sys->end_mu);
+    pthread_mutex_destroy(&sys->root_mu);
+    free(sys);
+    return rc;
+}
+
+static int wait_end(tr_system *sys, int64_t timeout_ms)
+{
+    pthread_mutex_lock(&sys->end_mu);
+    if (timeout_ms < 0) {
+        while (!sys->ended) pthread_cond_wait(&sys->end_cv, &sys->end_mu);
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += timeout_ms / 1000;
+        ts.tv_nsec += (timeout_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        while (!sys->ended)
+            if (pthread_cond_timedwait(&sys->end_cv, &sys->end_mu, &ts) != 0) break;
+    }
+    int rc = sys->ended ? sys->result : TR_ETIMEDOUT;
+    pthread_mutex_unlock(&sys->end_mu);
+    return rc;
+}
+
+int tr_system_run(tr_system *sys)
+{
+    if (atomic_exchange(&sys->run_called, true)) return TR_ESTATE;
+    tri_send_sys(sys, sys->root, sys->root_pid.serial, TRI_MSG_ROOT_RUN, NULL, 0);
+    return wait_end(sys, -1);
+}
+
+int tr_system_wait(tr_system *sys, int64_t timeout_ms) { return wait_end(sys, timeout_ms); }
+
+/* Async-signal-safe: an atomic store and a write(2) in tri_timers_poke. The
+ * timer thread turns the flag into a ROOT_STOP message. */
+void tr_system_stop(tr_system *sys)
+{
+    atomic_store_explicit(&sys->stop_requested, true, memory_order_seq_cst);
+    tri_timers_poke(sys);
+}
+
+const char *tr_system_report(tr_system *sys)
+{
+    pthread_mutex_lock(&sys->end_mu);
+    const char *r = sys->report ? sys->report : "";
+    pthread_mutex_unlock(&sys->end_mu);
+    return r;
+}
+
+uint32_t tr_system_node(const tr_system *sys) { return sys->node; }
+
+void tr_system_get_stats(tr_system *sys, tr_system_stats *out)
+{
+    uint64_t sent = atomic_load(&sys->sent), spawned = atomic_load(&sys->actors_spawned),
+             ended = atomic_load(&sys->actors_ended), dead = atomic_load(&sys->dead_letters);
+    for (unsigned i = 0; i < sys->sched.n; i++) {
+        tri_worker *w = &sys->sched.workers[i];
+        sent += atomic_load_explicit(&w->n_sent, memory_order_relaxed);
+        spawned += atomic_load_explicit(&w->n_spawned, memory_order_relaxed);
+        ended += atomic_load_explicit(&w->n_ended, memory_order_relaxed);
+        dead += atomic_load_explicit(&w->n_dead, memory_order_relaxed);
+    }
+    out->actors_spawned = spawned;
+    out->actors_live = spawned >= ended ? spawned - ended : 0;
+    out->dead_letters = dead;
+    out->messages_sent = sent;
+    out->workers = sys->sched.n;
+}
+
+void tr_system_destroy(tr_system **psys)
+{
+    if (!psys || !*psys) return;
+    tr_system *sys = *psys;
+    *psys = NULL;
+    if (wait_end(sys, 0) == TR_ETIMEDOUT) {
+        tr_system_stop(sys);
+        wait_end(sys, -1);
+    }
+    uint32_t inboxes = atomic_load(&sys->inboxes_live);
+    if (inboxes)
+        tri_log(TR_LOG_ERROR, "tr_system_destroy: %u inbox(es) still open; destroy them first",
+                inboxes);
+    tri_timers_stop(sys);
+    tri_sched_stop(sys);
+    tri_root_free(sys->root);
+    tri_slots_fini(sys);
+    free(sys->report);
+    pthread_cond_destroy(&sys->end_cv);
+    pthread_mutex_destroy(&sys->end_mu);
+    pthread_mutex_destroy(&sys->root_mu);
+    free(sys);
+}
+
+int64_t tr_pool_outstanding(void) { return tri_pool_outstanding(); }

@@ -1,0 +1,119 @@
+/* turn.c — one actor's turn on a worker: take up to `batch` messages from
+ * its mailbox and dispatch each, then either go idle or queue up again. */
+#include <string.h>
+
+#include "core.h"
+#include "lifecycle.h"
+
+/* The worker's ring, for an actor that used up its turn (sched.c). */
+void tri_requeue(tri_worker *w, tri_actor *a);
+
+static void handle_user(tri_actor *a, tr_msg *m)
+{
+    if (a->state != TRI_ST_RUNNING) { /* stopping: no more user messages */
+        tri_dead_letter(a->sys, m);
+        return;
+    }
+    a->u.msgs_in++;
+    int rc = a->beh->handle((tr_ctx *)a, a->state_mem, m);
+    tri_after_callback(a, rc, "handle");
+}
+
+/* Stop and kill requests are read from the slot rather than queued, so they
+ * overtake messages already waiting. Each is stamped with the incarnation
+ * it was meant for: a stale request never touches a newer actor. */
+static void check_signals(tri_actor *a, uint64_t serial)
+{
+    if (TRI_LIKELY(atomic_load_explicit(&a->stop_serial, memory_order_relaxed) != serial &&
+                   atomic_load_explicit(&a->kill_serial, memory_order_relaxed) != serial))
+        return;
+    if (atomic_load_explicit(&a->kill_serial, memory_order_acquire) == serial) {
+        if (a->state < TRI_ST_STOPPING || a->exit_kind != TR_EXIT_KILLED)
+            tri_begin_stop(a, TR_EXIT_KILLED, NULL);
+    } else if (a->state < TRI_ST_STOPPING) {
+        tri_begin_stop(a, TR_EXIT_SHUTDOWN, NULL);
+    }
+}
+
+/* Dispatches one message. After this returns the actor may have ended and
+ * its slot may already belong to a new actor: the caller must not read any
+ * incarnation field. */
+static void handle_one(tri_actor *a, tr_msg *m)
+{
+    uint64_t serial = atomic_load_explicit(&a->serial, memory_order_acquire);
+    if (m->dest_serial != serial) {
+        tri_dead_letter(a->sys, m);
+        return;
+    }
+    if (m->kind != TRI_MSG_INIT) {
+        check_signals(a, serial);
+        if (atomic_load_explicit(&a->serial, memory_order_relaxed) != serial) {
+            tri_dead_letter(a->sys, m); /* the signal ended it */
+            return;
+        }
+    }
+    switch (m->kind) {
+    case TRI_MSG_USER:
+        handle_user(a, m);
+        break;
+    case TRI_MSG_INIT:
+        tri_run_init(a, m, serial);
+        break;
+    case TRI_MSG_SIGNAL:
+        break; /* check_signals did the work */
+    case TRI_MSG_EXIT: {
+        tri_actor *child;
+        memcpy(&child, m->data, sizeof child);
+        tri_child_exited(a, child);
+        break;
+    }
+    case TRI_MSG_KILL_CHILD: {
+        struct tri_kill_child k;
+        memcpy(&k, m->data, sizeof k);
+        /* Serials are never reused: a match means the slot still holds
+         * that child, alive, and only we (its parent) can release it. */
+        if (atomic_load_explicit(&k.child->serial, memory_order_acquire) == k.serial) {
+            k.child->stop_timer = 0; /* it fired */
+            if (tri_log_enabled(TR_LOG_WARN)) {
+                char path[256];
+                tri_actor_path(k.child, path, sizeof path);
+                tri_log(TR_LOG_WARN, "actor %s did not stop within %d ms: killing it", path,
+                        (int)k.child->shutdown_ms);
+            }
+            tri_request_kill(a, k.child);
+        }
+        break;
+    }
+    default:
+        if (!tri_root_handle_sys(a, m)) tri_log(TR_LOG_ERROR, "stray runtime message %d", m->kind);
+        break;
+    }
+}
+
+void tri_run_turn(tri_worker *w, tri_actor *a)
+{
+    unsigned budget = w->sys->sched.batch;
+    bool raced = false;
+    for (;;) {
+        tri_node *spent;
+        tri_node *n = tri_mailbox_pop(&a->mb, &spent);
+        if (spent) tri_msg_free(tri_msg_of(spent));
+        if (!n) {
+            if (tri_mailbox_park(&a->mb)) continue;
+            if (tri_mailbox_mark_empty(&a->mb)) return;
+            /* A sender is between its exchange and its link. Look once
+             * more, then let other actors run rather than spin on it. */
+            if (raced) {
+                tri_requeue(w, a);
+                return;
+            }
+            raced = true;
+            continue;
+        }
+        handle_one(a, tri_msg_of(n));
+        if (--budget == 0) {
+            tri_requeue(w, a);
+            return;
+        }
+    }
+}

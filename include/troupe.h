@@ -1,0 +1,22 @@
+/* troupe.h — the umbrella header: the only one programs include.
+ *
+ * troupe is an actor-model message runtime for C: supervised actor trees
+ * with structured lifetime, mailboxes carried in-process or over ZeroMQ.
+ * See README.md for an overview and each header for its functions. */
+#ifndef TROUPE_H
+#define TROUPE_H
+
+#include "troupe/error.h"
+#include "troupe/log.h"
+#include "troupe/atom.h"
+#include "troupe/pid.h"
+#include "troupe/msg.h"
+#include "troupe/actor.h"
+#include "troupe/system.h"
+#include "troupe/inbox.h"
+
+#define TROUPE_VERSION_MAJOR 0
+#define TROUPE_VERSION_MINOR 1
+#define TROUPE_VERSION_PATCH 0
+
+#endif

@@ -1,0 +1,179 @@
+/* troupe/actor.h — behaviours, spawning, sending, stopping and failing.
+ *
+ * Threading contract. An actor runs on one worker thread at a time and its
+ * callbacks are never called concurrently; between callbacks it may move to
+ * another worker. The tr_ctx handed to a callback is valid only during that
+ * callback and only on that thread: every tr_ctx function below may be called
+ * only from inside a callback of the actor the ctx belongs to. Non-actor
+ * threads use tr_system_spawn / tr_system_send (troupe/system.h) and
+ * tr_inbox (troupe/inbox.h) instead.
+ *
+ * Structured lifetime. tr_spawn makes the new actor a child of the calling
+ * actor. When an actor stops — normally, on request or by failure — it first
+ * stops its children, last started first, one at a time, each within its
+ * shutdown time (then by force), waits for each, and only then runs its own
+ * terminate callback. No actor ever outlives its parent.
+ *
+ * Failure. An actor fails when init or handle returns a negative value or
+ * calls tr_fail. Its parent then receives the exit as a "tr.exit" message if
+ * it was spawned with TR_SPAWN_TRAP_EXITS; otherwise the parent fails too,
+ * with the reason "child <path> failed", and so on up to the root, whose
+ * failure ends tr_system_run with a report of every failed actor. */
+#ifndef TROUPE_ACTOR_H
+#define TROUPE_ACTOR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "troupe/atom.h"
+#include "troupe/msg.h"
+#include "troupe/pid.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tr_ctx tr_ctx;
+typedef struct tr_system tr_system;
+
+/* Why an actor ended. */
+typedef enum tr_exit_kind {
+    TR_EXIT_NORMAL = 0,   /* it stopped itself (tr_stop) or its work was done */
+    TR_EXIT_SHUTDOWN = 1, /* its parent or the system asked it to stop */
+    TR_EXIT_KILLED = 2,   /* it was stopped by force (shutdown time ran out) */
+    TR_EXIT_FAILURE = 3,  /* it failed; `text` says why */
+} tr_exit_kind;
+
+typedef struct tr_exit {
+    tr_exit_kind kind;
+    const char *text; /* the failure reason, or NULL; see each use for lifetime */
+} tr_exit;
+
+/* tr_exit_kind_name — "normal", "shutdown", "killed" or "failure". */
+const char *tr_exit_kind_name(tr_exit_kind kind);
+
+/* An init callback may return this to say "do not run": the actor ends at
+ * once with reason normal and no terminate call (a supervisor keeps the
+ * child's spec, as with OTP's `ignore`). */
+#define TR_INIT_IGNORE 1
+
+/* A behaviour: the callbacks of one kind of actor, like a gen_server.
+ * The table must outlive every actor spawned from it (a static const table
+ * is the usual form). Callbacks never block: blocking work belongs on a
+ * thread of its own (the blocking pool of a later release). */
+typedef struct tr_behaviour {
+    /* Used in default actor names ("<name>-<n>") and in logs; may be NULL. */
+    const char *name;
+    /* Bytes of per-actor state the runtime allocates, zeroed, and hands to
+     * every callback as `state` (NULL when 0). Freed after terminate. */
+    size_t state_size;
+    /* Optional. Runs first, in the actor's first turn, with a copy of the
+     * spawn args (valid during the call). Returns 0 to run, TR_INIT_IGNORE,
+     * or a negative error (or tr_fail's result) to fail the actor. As in
+     * OTP, terminate is not called after a failed or ignoring init: init
+     * frees what it built before it returns. */
+    int (*init)(tr_ctx *ctx, void *state, const void *args, size_t args_size);
+    /* Required. Handles one message; `msg` is valid during the call only.
+     * Returns 0 to go on, or a negative error (or tr_fail's result) to fail
+     * the actor. */
+    int (*handle)(tr_ctx *ctx, void *state, const tr_msg *msg);
+    /* Optional. Called exactly once when an actor whose init succeeded
+     * ends (after all its children have ended), with the reason; `reason->text` is valid during
+     * the call. Frees what init built; must not send to the actor's
+     * children (they are gone). May send to others. */
+    void (*terminate)(tr_ctx *ctx, void *state, const tr_exit *reason);
+} tr_behaviour;
+
+/* tr_spawn_opts.flags */
+enum {
+    /* Children's exits reach this actor as "tr.exit" messages (read them
+     * with tr_exit_info) instead of failing it. Like trap_exit in OTP. */
+    TR_SPAWN_TRAP_EXITS = 1u << 0,
+};
+
+/* Special tr_spawn_opts.shutdown_ms values. */
+#define TR_SHUTDOWN_DEFAULT 0   /* 5000 ms */
+#define TR_SHUTDOWN_BRUTAL (-1) /* stopped by force at once */
+#define TR_SHUTDOWN_INFINITY (-2) /* waited for, however long it takes */
+
+/* Options for tr_spawn and tr_system_spawn; a zeroed struct (or NULL) gives
+ * the defaults. */
+typedef struct tr_spawn_opts {
+    /* The actor's name in its tree path ("/root/<parent>/<name>"); copied.
+     * NULL: "<behaviour name>-<n>". Must not contain '/'. */
+    const char *name;
+    /* Bytes handed to init; copied at spawn, so pointers inside stay the
+     * caller's responsibility. */
+    const void *args;
+    size_t args_size;
+    unsigned flags;      /* TR_SPAWN_* */
+    int64_t shutdown_ms; /* time allowed to stop when asked, then killed */
+} tr_spawn_opts;
+
+/* tr_spawn — starts a new actor as a child of the calling actor.
+ * Returns at once with its pid in *out; init runs later, in the new actor's
+ * first turn, before any message sent to it. Messages sent to the pid
+ * meanwhile wait in its mailbox. Errors: TR_EINVAL (no handle callback,
+ * bad name), TR_ENOMEM, TR_ESTOPPED (the caller is stopping). */
+int tr_spawn(tr_ctx *ctx, const tr_behaviour *behaviour,
+             const tr_spawn_opts *opts, tr_pid *out);
+
+/* tr_send — sends `size` bytes of `data` (copied) as a message of `type`.
+ * Messages from one sender to one receiver arrive in send order. Sending to
+ * an actor that has ended is not an error: the message is counted as a dead
+ * letter. Errors: TR_EINVAL (nil pid, type {0}), TR_ETOOBIG, TR_ENOMEM,
+ * TR_ENOROUTE (a pid of another node, with no transport). */
+int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data,
+            size_t size);
+
+/* tr_send_msg — sends a message built with tr_msg_new, without copying.
+ * Always takes ownership: *msg is set to NULL, also on error (the message
+ * is then freed). Errors as tr_send. */
+int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg);
+
+/* tr_self — the calling actor's pid. */
+tr_pid tr_self(const tr_ctx *ctx);
+
+/* tr_parent — the parent's pid (the root's for top-level actors). */
+tr_pid tr_parent(const tr_ctx *ctx);
+
+/* tr_ctx_system — the system the actor runs in. */
+tr_system *tr_ctx_system(const tr_ctx *ctx);
+
+/* tr_stop — the actor stops normally once the current callback returns
+ * (after its children). Later messages become dead letters. */
+void tr_stop(tr_ctx *ctx);
+
+/* tr_fail — fails the actor with a printf-style reason once the current
+ * callback returns, whatever it returns. Returns TR_EFAILED so that
+ * `return tr_fail(ctx, "bad key %s", k);` reads naturally. The first call
+ * in a callback wins. */
+int tr_fail(tr_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* tr_stop_child — asks a child of the calling actor to shut down: the child
+ * stops its own subtree, runs terminate with reason shutdown, and is killed
+ * if that takes longer than its shutdown time. Its exit arrives like any
+ * child exit, but never fails the caller. Errors: TR_ENOENT (not a live
+ * child of the caller). */
+int tr_stop_child(tr_ctx *ctx, tr_pid child);
+
+/* tr_exit_info — decodes a "tr.exit" message (a child's exit, delivered
+ * to actors spawned with TR_SPAWN_TRAP_EXITS). Sets *who and *reason;
+ * reason->text points into the message. Errors: TR_EINVAL (not such a
+ * message). */
+int tr_exit_info(const tr_msg *msg, tr_pid *who, tr_exit *reason);
+
+/* tr_exit_atom — the type of child-exit messages ("tr.exit"). */
+tr_atom tr_exit_atom(void);
+
+/* tr_path — writes the actor's path in the tree ("/root/workers/w3") into
+ * buf (truncated, always NUL-terminated when size > 0). Returns the length
+ * the full path needs, excluding the NUL, like snprintf. */
+size_t tr_path(const tr_ctx *ctx, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

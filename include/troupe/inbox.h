@@ -1,0 +1,47 @@
+/* troupe/inbox.h — receiving messages on non-actor threads.
+ *
+ * An inbox has a pid like an actor, so actors can send (and reply) to it,
+ * but it is not part of the actor tree: a thread that owns it takes messages
+ * out with tr_inbox_recv, blocking with a deadline. This is how the main
+ * thread of a program, a test or a benchmark driver talks to actors. */
+#ifndef TROUPE_INBOX_H
+#define TROUPE_INBOX_H
+
+#include <stdint.h>
+
+#include "troupe/actor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tr_inbox tr_inbox;
+
+/* tr_inbox_new — creates an inbox in `sys`. Errors: TR_ENOMEM,
+ * TR_ESTOPPED. Any non-actor thread. */
+int tr_inbox_new(tr_system *sys, tr_inbox **out);
+
+/* tr_inbox_pid — the inbox's pid, to hand to actors. */
+tr_pid tr_inbox_pid(const tr_inbox *inbox);
+
+/* tr_inbox_send — tr_send from the inbox's thread; the message's sender is
+ * the inbox, so replies come back to it. Errors as tr_send. */
+int tr_inbox_send(tr_inbox *inbox, tr_pid to, tr_atom type, const void *data,
+                  size_t size);
+
+/* tr_inbox_recv — waits up to timeout_ms (0: do not wait; negative: forever)
+ * for the next message and sets *msg to it. The message stays owned by the
+ * inbox and valid until the next tr_inbox_recv or tr_inbox_destroy.
+ * Messages arrive in the order tr_send guarantees. Errors: TR_ETIMEDOUT.
+ * Only the thread that owns the inbox may call it. */
+int tr_inbox_recv(tr_inbox *inbox, const tr_msg **msg, int64_t timeout_ms);
+
+/* tr_inbox_destroy — frees the inbox and sets *inbox to NULL; messages
+ * still in it, and any sent to its pid later, become dead letters. Accepts
+ * NULL and a pointer to NULL. */
+void tr_inbox_destroy(tr_inbox **inbox);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

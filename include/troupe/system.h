@@ -1,0 +1,116 @@
+/* troupe/system.h — one runtime instance (one node).
+ *
+ * A system owns worker threads that run actors M:N with work stealing, a
+ * timer thread and the root actor ("/root"), parent of every actor spawned
+ * from outside an actor. Several systems may live in one process.
+ *
+ * Calls from non-actor threads. tr_system_spawn and tr_system_send work from
+ * any thread, including the main thread and threads troupe did not create;
+ * to receive messages on such a thread use a tr_inbox (troupe/inbox.h). */
+#ifndef TROUPE_SYSTEM_H
+#define TROUPE_SYSTEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "troupe/actor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Options for tr_system_new; a zeroed struct (or NULL) gives the defaults. */
+typedef struct tr_system_opts {
+    /* Worker threads; 0: one per online CPU. At most 256. */
+    unsigned workers;
+    /* Messages an actor may handle in one turn before the worker moves on
+     * to other actors; 0: 64. */
+    unsigned batch;
+} tr_system_opts;
+
+/* Counters of a system; see tr_system_get_stats. */
+typedef struct tr_system_stats {
+    uint64_t actors_live;    /* spawned and not yet ended (the root excluded) */
+    uint64_t actors_spawned; /* ever spawned (the root excluded) */
+    uint64_t dead_letters;   /* messages that reached no live actor */
+    uint64_t messages_sent;  /* messages accepted by tr_send & co */
+    unsigned workers;        /* worker threads */
+} tr_system_stats;
+
+/* tr_system_new — creates a system and starts its threads; actors can be
+ * spawned at once. Errors: TR_EINVAL (workers > 256), TR_ENOMEM, or
+ * TR_EAGAIN when a thread cannot be created. Thread-safe. */
+int tr_system_new(const tr_system_opts *opts, tr_system **out);
+
+/* tr_system_spawn — tr_spawn from outside any actor: the new actor is a
+ * child of the root. Any thread. Errors as tr_spawn, and TR_ESTOPPED once
+ * the root is stopping. */
+int tr_system_spawn(tr_system *sys, const tr_behaviour *behaviour,
+                    const tr_spawn_opts *opts, tr_pid *out);
+
+/* tr_system_send — tr_send from outside any actor; the message's sender is
+ * TR_PID_NIL. Any thread. Errors as tr_send. */
+int tr_system_send(tr_system *sys, tr_pid to, tr_atom type, const void *data,
+                   size_t size);
+
+/* tr_system_send_msg — tr_send_msg from outside any actor. Always takes
+ * ownership of *msg and sets it to NULL. Any thread. */
+int tr_system_send_msg(tr_system *sys, tr_pid to, tr_msg **msg);
+
+/* tr_system_stop_child — asks a top-level actor (a child of the root) to
+ * shut down, as tr_stop_child does for a parent. Returns at once; the exit
+ * follows asynchronously. Any thread. Errors: TR_EINVAL (nil pid),
+ * TR_ESTOPPED. A pid that is not a live child of the root is ignored. */
+int tr_system_stop_child(tr_system *sys, tr_pid child);
+
+/* tr_system_run — blocks until the root ends, and says how:
+ *   TR_OK       tr_system_stop was called and the whole tree shut down in
+ *               order, or the root's last child ended normally (once
+ *               tr_system_run has been entered, an empty root ends, as a
+ *               nursery closes when its body and its children are done);
+ *   TR_EFAILED  a failure climbed to the root; tr_system_report says which
+ *               actors failed and why;
+ *   TR_ESTATE   tr_system_run was already called.
+ * Call it from one non-actor thread. */
+int tr_system_run(tr_system *sys);
+
+/* tr_system_stop — asks the root to shut the whole tree down, in reverse
+ * start order. Returns at once. Any thread, and async-signal-safe: it may be
+ * called from a SIGINT/SIGTERM handler. Calling it again has no effect. */
+void tr_system_stop(tr_system *sys);
+
+/* tr_system_wait — waits up to timeout_ms (negative: forever) for the root to
+ * end, without running anything. Returns TR_OK or TR_EFAILED as
+ * tr_system_run would, or TR_ETIMEDOUT. Any non-actor thread. */
+int tr_system_wait(tr_system *sys, int64_t timeout_ms);
+
+/* tr_system_report — when the root failed, one line per failed actor,
+ * deepest first: "<path>: <reason>\n"; "" otherwise. The string belongs to
+ * the system and stays valid until tr_system_destroy. Any thread once
+ * tr_system_run or tr_system_wait has returned. */
+const char *tr_system_report(tr_system *sys);
+
+/* tr_system_get_stats — fills *out with the system's counters. The numbers are
+ * exact when no actor is running; otherwise a recent snapshot. Any thread. */
+void tr_system_get_stats(tr_system *sys, tr_system_stats *out);
+
+/* tr_system_node — the node number this system stamps on its pids. */
+uint32_t tr_system_node(const tr_system *sys);
+
+/* tr_system_destroy — stops the tree if it still runs (as tr_system_stop,
+ * waiting for the whole tree to end), joins every thread, frees the system
+ * and sets *sys to NULL. Accepts NULL and a pointer to NULL. All inboxes of
+ * the system must have been destroyed first. Call it from a non-actor
+ * thread, once, with no other call on the system in progress. */
+void tr_system_destroy(tr_system **sys);
+
+/* tr_pool_outstanding — blocks (messages, actor state) that troupe took
+ * from its pools and has not given back, over the whole process. Zero once
+ * every system is destroyed and no unsent tr_msg is held: tests use it to
+ * prove that nothing leaked. Exact only while no thread sends. */
+int64_t tr_pool_outstanding(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
