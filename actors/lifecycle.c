@@ -32,11 +32,15 @@ static void ext_free(tri_actor_ext *x)
     free(x);
 }
 
-/* ------------------------------------------------------------ paths */
+/* ------------------------------------------------------------ paths
+ *
+ * A path is read from the actor's own thread while its ancestors run on
+ * others, so only fields fixed for an actor's whole life are read here:
+ * parent, name, beh and serial_cached. Ancestors outlive the reader. */
 
 static const char *actor_name(const tri_actor *a, char *tmp, size_t n)
 {
-    if (a->flags & TRI_F_IS_ROOT) return "root";
+    if (!a->parent) return "root"; /* not flags: those change while we read */
     if (a->name) return a->name;
     snprintf(tmp, n, "%s-%llu", a->beh && a->beh->name ? a->beh->name : "actor",
              (unsigned long long)a->serial_cached);
