@@ -1,0 +1,50 @@
+/* troupe.c — the `troupe` command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo.h"
+#include "troupe.h"
+
+static int usage(FILE *to)
+{
+    fprintf(to,
+            "usage: troupe <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  demo [--orders N]   run the built-in example service (default 2000 orders)\n"
+            "  version             print the version\n"
+            "  help                this text\n");
+    return to == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return usage(stderr);
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "demo") == 0) {
+        unsigned long orders = 2000;
+        for (int i = 2; i < argc; i++) {
+            char *end;
+            if (strcmp(argv[i], "--orders") == 0 && i + 1 < argc) {
+                orders = strtoul(argv[++i], &end, 10);
+                if (*end || orders == 0 || orders > 100000000) {
+                    fprintf(stderr, "troupe demo: --orders wants a number from 1 to 100000000\n");
+                    return 2;
+                }
+            } else {
+                fprintf(stderr, "troupe demo: unknown option '%s'\n", argv[i]);
+                return 2;
+            }
+        }
+        return troupe_demo((unsigned)orders);
+    }
+    if (strcmp(cmd, "version") == 0) {
+        printf("troupe %d.%d.%d\n", TROUPE_VERSION_MAJOR, TROUPE_VERSION_MINOR,
+               TROUPE_VERSION_PATCH);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) return usage(stdout);
+    fprintf(stderr, "troupe: unknown command '%s'\n", cmd);
+    return usage(stderr);
+}
