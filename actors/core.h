@@ -53,6 +53,7 @@ enum {
     TRI_F_STOP_SELF = 1u << 4, /* tr_stop called in this callback */
     TRI_F_FAIL_SELF = 1u << 5, /* tr_fail called in this callback */
     TRI_F_KILL_SENT = 1u << 6, /* killing: every child gets a kill */
+    TRI_F_TIMERS = 1u << 7,    /* has owned timers at some point */
 };
 
 /* tri_actor.parent_flags (written by the parent only) */
@@ -86,9 +87,9 @@ struct tri_actor {
     uint8_t kind;                   /* immutable: enum tri_slot_kind */
     /* incarnation */
     uint8_t state;                  /* enum tri_actor_state */
-    uint8_t flags;                  /* TRI_F_* */
     uint8_t parent_flags;           /* TRI_PF_*, parent's */
     uint8_t exit_kind;              /* tr_exit_kind once stopping */
+    uint16_t flags;                 /* TRI_F_* */
     uint32_t nchildren;
     int32_t shutdown_ms;
     uint64_t serial_cached;         /* own serial, read without atomics */
@@ -99,6 +100,7 @@ struct tri_actor {
     char *name;          /* explicit name, or NULL: immutable while alive */
     tri_actor_ext *ext;  /* the actor's own until its EXIT is handled */
     uint64_t stop_timer; /* parent's timer killing this child; 0: none */
+    struct tri_timer *timers; /* timers it owns; under the timers' mutex */
     union {
         tri_inbox_state *inbox; /* TRI_SLOT_INBOX: immutable */
         uint64_t msgs_in;       /* TRI_SLOT_ACTOR: messages handled */
@@ -156,6 +158,7 @@ typedef struct tri_sched {
 
 struct tr_system {
     tri_sched sched;
+    struct tr_clock *clock; /* NULL: the real monotonic clock */
     tri_slots slots;
     tri_timers *timers;
     uint32_t node;
@@ -254,14 +257,22 @@ void tri_inbox_wake(tr_system *sys, tri_actor *a);
 void tri_inbox_slot_free(tri_actor *a);
 
 /* timer.c */
-int tri_timers_start(tr_system *sys);
+int tri_timers_start(tr_system *sys, struct tr_clock *clock);
 void tri_timers_stop(tr_system *sys);
-/* Sends `kind` with `payload` to actor `to` (incarnation `serial`) after
- * delay_ms; returns a handle for tri_timer_cancel, or 0 when out of memory. */
+/* Sends the message `m` (dest_serial set) to slot `to` after delay_ms, and
+ * then every period_ms if that is > 0. The timer belongs to `owner` (may be
+ * NULL) and is dropped when the owner ends. Returns a handle for
+ * tri_timer_cancel, or 0 when out of memory (m is then freed). */
+uint64_t tri_timer_start(tr_system *sys, tri_actor *owner, int64_t delay_ms, int64_t period_ms,
+                         tri_actor *to, tr_msg *m);
+/* The same for a runtime message of `kind` to actor `to`, owned by `to`. */
 uint64_t tri_timer_after(tr_system *sys, int64_t delay_ms, tri_actor *to,
                          uint64_t serial, uint8_t kind, const void *payload,
                          size_t size);
-bool tri_timer_cancel(tr_system *sys, uint64_t handle);
+/* Cancels; with `owner` non-NULL only a timer of that owner. */
+bool tri_timer_cancel(tr_system *sys, tri_actor *owner, uint64_t handle);
+void tri_timers_drop_owner(tr_system *sys, tri_actor *owner);
+int64_t tri_now_ns(const tr_system *sys);
 void tri_timers_poke(tr_system *sys); /* async-signal-safe */
 
 /* log.c */

@@ -175,6 +175,7 @@ static void finish(tri_actor *a)
     tr_exit reason = {(tr_exit_kind)a->exit_kind, a->ext ? a->ext->exit_text : NULL};
     if ((a->flags & TRI_F_INIT_OK) && a->beh->terminate)
         a->beh->terminate((tr_ctx *)a, a->state_mem, &reason);
+    if (a->flags & TRI_F_TIMERS) tri_timers_drop_owner(sys, a); /* timers die with it */
     if (a->state_mem) {
         tri_pool_free(a->state_mem, a->beh->state_size);
         a->state_mem = NULL;
@@ -254,8 +255,8 @@ void tri_begin_stop(tri_actor *a, tr_exit_kind kind, const char *text)
 
 void tri_after_callback(tri_actor *a, int rc, const char *what)
 {
-    uint8_t f = a->flags;
-    a->flags &= (uint8_t) ~(TRI_F_STOP_SELF | TRI_F_FAIL_SELF);
+    uint16_t f = a->flags;
+    a->flags &= (uint16_t) ~(TRI_F_STOP_SELF | TRI_F_FAIL_SELF);
     if (f & TRI_F_FAIL_SELF) {
         tri_begin_stop(a, TR_EXIT_FAILURE, NULL);
     } else if (rc < 0) {
@@ -274,7 +275,7 @@ void tri_run_init(tri_actor *a, tr_msg *m, uint64_t serial)
     int rc = a->beh->init ? a->beh->init((tr_ctx *)a, a->state_mem, m->data, m->size) : 0;
     if (rc == TR_INIT_IGNORE && !(a->flags & TRI_F_FAIL_SELF)) {
         a->flags |= TRI_F_IGNORED;
-        a->flags &= (uint8_t)~TRI_F_STOP_SELF;
+        a->flags &= (uint16_t)~TRI_F_STOP_SELF;
         tri_begin_stop(a, TR_EXIT_NORMAL, NULL);
         return;
     }
@@ -328,7 +329,7 @@ void tri_child_exited(tri_actor *a, tri_actor *c)
     tri_actor_path(c, cpath, sizeof cpath);
     unlink_child(a, c);
     if (c->stop_timer) {
-        tri_timer_cancel(a->sys, c->stop_timer);
+        tri_timer_cancel(a->sys, a, c->stop_timer);
         c->stop_timer = 0;
     }
     bool requested = (c->parent_flags & TRI_PF_STOP_REQUESTED) != 0;

@@ -107,12 +107,26 @@ static void wake_one(tri_sched *s)
     pthread_mutex_unlock(&s->park_mu);
 }
 
+/* A full barrier between publishing (work, or "I am parked") and reading
+ * the other side's state. ThreadSanitizer does not model fences, so under it
+ * the barrier is a seq_cst read-modify-write of the variable both sides use,
+ * which it does model (and which is just as correct, only slower). */
+static inline void full_barrier(tri_sched *s)
+{
+#if defined(__SANITIZE_THREAD__)
+    atomic_fetch_add_explicit(&s->nparked, 0, memory_order_seq_cst);
+#else
+    (void)s;
+    atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
 /* After making work visible: wake a worker if all the others sleep. The
- * fence pairs with the one in park(): either the parking worker sees the
+ * barrier pairs with the one in park(): either the parking worker sees the
  * new work, or we see it parked. */
 static inline void notify(tri_sched *s)
 {
-    atomic_thread_fence(memory_order_seq_cst);
+    full_barrier(s);
     if (atomic_load_explicit(&s->nspinning, memory_order_relaxed) == 0 &&
         atomic_load_explicit(&s->nparked, memory_order_relaxed) > 0)
         wake_one(s);
@@ -201,7 +215,7 @@ static void park(tri_worker *w)
     pthread_mutex_lock(&s->park_mu);
     w->parked = true;
     atomic_fetch_add_explicit(&s->nparked, 1, memory_order_seq_cst);
-    atomic_thread_fence(memory_order_seq_cst);
+    full_barrier(s);
     if (!any_work(s)) {
         while (!w->wake && !atomic_load_explicit(&s->quit, memory_order_acquire))
             pthread_cond_wait(&w->park_cv, &s->park_mu);

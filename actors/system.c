@@ -53,7 +53,7 @@ int tr_system_new(const tr_system_opts *opts, tr_system **out)
     pthread_cond_init(&sys->end_cv, NULL);
     int rc = TR_ENOMEM;
     if (tri_slots_init(&sys->slots) != 0) goto fail_slots;
-    if ((rc = tri_timers_start(sys)) != TR_OK) goto fail_timers;
+    if ((rc = tri_timers_start(sys, o->clock)) != TR_OK) goto fail_timers;
     if ((rc = tri_sched_start(sys, workers, o->batch ? o->batch : 64)) != TR_OK) goto fail_sched;
     if ((rc = make_root(sys)) != TR_OK) goto fail_root;
     *out = sys;

@@ -14,6 +14,7 @@
 #include "troupe/actor.h"
 #include "troupe/system.h"
 #include "troupe/inbox.h"
+#include "troupe/timer.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

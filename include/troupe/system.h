@@ -26,6 +26,9 @@ typedef struct tr_system_opts {
     /* Messages an actor may handle in one turn before the worker moves on
      * to other actors; 0: 64. */
     unsigned batch;
+    /* The system's time source; NULL: the real monotonic clock. A manual
+     * clock (troupe/timer.h) must outlive the system. */
+    struct tr_clock *clock;
 } tr_system_opts;
 
 /* Counters of a system; see tr_system_get_stats. */
