@@ -10,6 +10,7 @@
 
 #include "troupe/atom.h"
 #include "troupe/actor.h"
+#include "troupe/call.h"
 
 #define PAGE_BITS 10
 #define PAGE (1u << PAGE_BITS)
@@ -94,13 +95,31 @@ const char *tr_atom_name(tr_atom atom)
     return s ? s : "";
 }
 
-tr_atom tr_exit_atom(void)
+/* The runtime's own atoms, interned on first use and then read lock-free. */
+static tr_atom cached(_Atomic uint32_t *slot, const char *name)
 {
-    static _Atomic uint32_t cached;
-    uint32_t id = atomic_load_explicit(&cached, memory_order_relaxed);
+    uint32_t id = atomic_load_explicit(slot, memory_order_relaxed);
     if (!id) {
-        id = tr_atom_from("tr.exit").id;
-        atomic_store_explicit(&cached, id, memory_order_relaxed);
+        id = tr_atom_from(name).id;
+        atomic_store_explicit(slot, id, memory_order_relaxed);
     }
     return (tr_atom){id};
+}
+
+tr_atom tr_exit_atom(void)
+{
+    static _Atomic uint32_t id;
+    return cached(&id, "tr.exit");
+}
+
+tr_atom tr_down_atom(void)
+{
+    static _Atomic uint32_t id;
+    return cached(&id, "tr.down");
+}
+
+tr_atom tr_timeout_atom(void)
+{
+    static _Atomic uint32_t id;
+    return cached(&id, "tr.timeout");
 }

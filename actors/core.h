@@ -54,6 +54,7 @@ enum {
     TRI_F_FAIL_SELF = 1u << 5, /* tr_fail called in this callback */
     TRI_F_KILL_SENT = 1u << 6, /* killing: every child gets a kill */
     TRI_F_TIMERS = 1u << 7,    /* has owned timers at some point */
+    TRI_F_REPLIED = 1u << 8,   /* the current request was answered */
 };
 
 /* tri_actor.parent_flags (written by the parent only) */
@@ -69,7 +70,25 @@ typedef struct tri_record {
 } tri_record;
 
 /* Rarely used per-actor data, allocated on first need. */
+/* A call this actor made and awaits (caller side). */
+typedef struct tri_call {
+    uint64_t ref;   /* 0: empty slot; UINT64_MAX: deleted */
+    uint64_t timer; /* its timeout timer, 0: none */
+} tri_call;
+
+/* A request this actor received and has not answered (callee side). */
+typedef struct tri_request {
+    struct tri_request *next;
+    tr_pid caller;
+    uint64_t ref;
+} tri_request;
+
 typedef struct tri_actor_ext {
+    uint64_t next_ref;
+    tri_call *calls; /* open addressing, power-of-two capacity */
+    uint32_t calls_cap, calls_used;
+    const tr_msg *current; /* the request being handled, if any */
+    tri_request *requests;
     char *exit_text;     /* failure reason */
     tri_record *records; /* failures in this subtree, deepest first */
     tri_record *records_tail;
@@ -228,7 +247,8 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
               const tr_spawn_opts *opts, tr_pid *out);
 int tri_send_sys(tr_system *sys, tri_actor *to, uint64_t serial, uint8_t kind,
                  const void *payload, size_t size);
-void tri_dead_letter(tr_system *sys, tr_msg *m);
+void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot);
+void tri_handle_now(tri_actor *a, tr_msg *m);
 int tri_send_from(tr_system *sys, tr_pid from, tr_pid to, tr_atom type,
                   const void *data, size_t size);
 void tri_request_stop(tri_actor *parent, tri_actor *child);
@@ -240,6 +260,18 @@ static inline tr_pid tri_pid_of(const tri_actor *a)
 {
     return (tr_pid){a->sys->node, a->index, a->serial_cached};
 }
+
+/* call.c */
+bool tri_call_accept(tri_actor *a, const tr_msg *reply);
+void tri_call_timeout(tri_actor *a, uint64_t ref);
+void tri_request_begin(tri_actor *a, const tr_msg *m);
+void tri_request_end(tri_actor *a, const tr_msg *m);
+void tri_request_dead(tr_system *sys, const tr_msg *m, uint32_t slot);
+void tri_calls_end(tri_actor *a, const tr_exit *reason);
+
+/* lifecycle.c */
+tr_msg *tri_exit_msg(tr_atom type, uint8_t role, uint64_t ref, tr_pid who, tr_exit_kind kind,
+                     const char *text);
 
 /* root.c */
 extern const tr_behaviour tri_root_behaviour;

@@ -34,7 +34,7 @@ static void drain(tr_system *sys, tri_actor *a)
         tri_node *n = tri_mailbox_pop(&a->mb, &spent);
         if (spent) tri_msg_free(tri_msg_of(spent));
         if (n) {
-            tri_dead_letter(sys, tri_msg_of(n));
+            tri_dead_letter(sys, tri_msg_of(n), a->index);
             continue;
         }
         if (tri_mailbox_park(&a->mb)) continue;
@@ -131,7 +131,7 @@ int tr_inbox_recv(tr_inbox *in, const tr_msg **msg, int64_t timeout_ms)
             if (n) {
                 tr_msg *m = tri_msg_of(n);
                 if (m->dest_serial != in->pid.serial || m->kind != TRI_MSG_USER) {
-                    tri_dead_letter(in->sys, m);
+                    tri_dead_letter(in->sys, m, a->index);
                     continue;
                 }
                 *msg = m;

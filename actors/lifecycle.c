@@ -176,6 +176,7 @@ static void finish(tri_actor *a)
     if ((a->flags & TRI_F_INIT_OK) && a->beh->terminate)
         a->beh->terminate((tr_ctx *)a, a->state_mem, &reason);
     if (a->flags & TRI_F_TIMERS) tri_timers_drop_owner(sys, a); /* timers die with it */
+    if (a->ext) tri_calls_end(a, &reason); /* answer what it will never answer */
     if (a->state_mem) {
         tri_pool_free(a->state_mem, a->beh->state_size);
         a->state_mem = NULL;
@@ -283,16 +284,14 @@ void tri_run_init(tri_actor *a, tr_msg *m, uint64_t serial)
     tri_after_callback(a, rc, "init");
 }
 
-/* Delivers a child's exit to a trapping parent as a "tr.exit" message. */
-static void deliver_exit(tri_actor *a, tr_pid who, tr_exit_kind kind, const char *text)
+tr_msg *tri_exit_msg(tr_atom type, uint8_t role, uint64_t ref, tr_pid who, tr_exit_kind kind,
+                     const char *text)
 {
     size_t tl = text ? strlen(text) : 0;
     size_t size = sizeof(tr_pid) + sizeof(uint32_t) + tl + 1;
-    tr_msg *m = tri_msg_alloc(TRI_MSG_USER, tr_exit_atom(), size);
-    if (!m) {
-        tri_begin_stop(a, TR_EXIT_FAILURE, "out of memory delivering a child's exit");
-        return;
-    }
+    tr_msg *m = role ? tri_msg_alloc_call(role, ref, type, size)
+                     : tri_msg_alloc(TRI_MSG_USER, type, size);
+    if (!m) return NULL;
     char *p = m->data;
     uint32_t k = (uint32_t)kind;
     memcpy(p, &who, sizeof who);
@@ -300,21 +299,31 @@ static void deliver_exit(tri_actor *a, tr_pid who, tr_exit_kind kind, const char
     if (tl) memcpy(p + sizeof who + sizeof k, text, tl);
     p[sizeof who + sizeof k + tl] = '\0';
     m->sender = who;
-    a->u.msgs_in++;
-    int rc = a->beh->handle((tr_ctx *)a, a->state_mem, m);
-    tri_msg_free(m);
-    tri_after_callback(a, rc, "handle");
+    return m;
+}
+
+/* Delivers a child's exit to a trapping parent as a "tr.exit" message. */
+static void deliver_exit(tri_actor *a, tr_pid who, tr_exit_kind kind, const char *text)
+{
+    tr_msg *m = tri_exit_msg(tr_exit_atom(), TRI_CALL_NONE, 0, who, kind, text);
+    if (!m) {
+        tri_begin_stop(a, TR_EXIT_FAILURE, "out of memory delivering a child's exit");
+        return;
+    }
+    tri_handle_now(a, m);
 }
 
 int tr_exit_info(const tr_msg *msg, tr_pid *who, tr_exit *reason)
 {
     size_t head = sizeof(tr_pid) + sizeof(uint32_t);
-    if (!msg || msg->type.id != tr_exit_atom().id || msg->size < head + 1) return TR_EINVAL;
+    if (!msg || (msg->type.id != tr_exit_atom().id && msg->type.id != tr_down_atom().id) ||
+        msg->size < head + 1)
+        return TR_EINVAL;
     const char *p = msg->data;
     if (p[msg->size - 1] != '\0') return TR_EINVAL;
     uint32_t k;
     memcpy(&k, p + sizeof(tr_pid), sizeof k);
-    if (k > TR_EXIT_FAILURE) return TR_EINVAL;
+    if (k > TR_EXIT_NOPROC) return TR_EINVAL;
     if (who) memcpy(who, p, sizeof *who);
     if (reason) {
         reason->kind = (tr_exit_kind)k;
@@ -399,6 +408,8 @@ const char *tr_exit_kind_name(tr_exit_kind kind)
     case TR_EXIT_SHUTDOWN: return "shutdown";
     case TR_EXIT_KILLED: return "killed";
     case TR_EXIT_FAILURE: return "failure";
+    case TR_EXIT_TIMEOUT: return "timeout";
+    case TR_EXIT_NOPROC: return "noproc";
     }
     return "unknown";
 }

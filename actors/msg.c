@@ -5,11 +5,12 @@
 #include "pool.h"
 #include "troupe/error.h"
 
-tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size)
+/* prefix: bytes between the header and the inline payload (a call's ref) */
+static tr_msg *alloc_msg(uint8_t kind, tr_atom type, size_t size, size_t prefix)
 {
     bool inline_payload = size <= TR_MSG_INLINE;
-    size_t block = sizeof(tr_msg) + (inline_payload ? size : 0);
-    block = block <= 64 ? 64 : 128;
+    size_t block = sizeof(tr_msg) + prefix + (inline_payload ? size : 0);
+    block = block <= 64 ? 64 : block <= 128 ? 128 : 256;
     tr_msg *m = tri_pool_alloc(block);
     if (!m) return NULL;
     m->dest_serial = 0;
@@ -18,10 +19,10 @@ tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size)
     m->size = (uint32_t)size;
     m->kind = kind;
     m->block = (uint16_t)block;
-    m->reserved = 0;
+    m->call = TRI_CALL_NONE;
     if (inline_payload) {
         m->outside = 0;
-        m->data = size ? (char *)m + sizeof(tr_msg) : NULL;
+        m->data = size ? (char *)m + sizeof(tr_msg) + prefix : NULL;
     } else {
         m->outside = 1;
         m->data = tri_pool_alloc(size);
@@ -29,6 +30,21 @@ tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size)
             tri_pool_free(m, block);
             return NULL;
         }
+    }
+    return m;
+}
+
+tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size)
+{
+    return alloc_msg(kind, type, size, 0);
+}
+
+tr_msg *tri_msg_alloc_call(uint8_t role, uint64_t ref, tr_atom type, size_t size)
+{
+    tr_msg *m = alloc_msg(TRI_MSG_USER, type, size, sizeof ref);
+    if (m) {
+        m->call = role;
+        memcpy((char *)m + sizeof *m, &ref, sizeof ref);
     }
     return m;
 }

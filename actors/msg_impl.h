@@ -23,7 +23,11 @@ enum tri_msg_kind {
     TRI_MSG_ROOT_STOP,  /* to the root: tr_system_stop */
     TRI_MSG_ROOT_RUN,   /* to the root: tr_system_run entered */
     TRI_MSG_STOP_CHILD, /* to the root: tr_system_stop_child */
+    TRI_MSG_CALL_TIMEOUT, /* to a caller: its call's timeout passed */
 };
+
+/* tr_msg.call: the request/reply role of a user message. */
+enum tri_call_role { TRI_CALL_NONE = 0, TRI_CALL_REQUEST, TRI_CALL_REPLY };
 
 struct tr_msg {
     tri_node node;        /* must stay first */
@@ -34,7 +38,9 @@ struct tr_msg {
     uint8_t kind;    /* enum tri_msg_kind */
     uint8_t outside; /* payload lives in its own block */
     uint16_t block;  /* size of this message's block, for the pool */
-    uint32_t reserved;
+    uint8_t call;    /* enum tri_call_role; if set, a uint64_t ref follows
+                      * the header, before any inline payload */
+    uint8_t reserved[3];
     void *data;      /* the payload: inline area or the outside block */
 };
 
@@ -46,6 +52,16 @@ _Static_assert(sizeof(struct tr_msg) + TR_MSG_INLINE <= 128,
 /* tri_msg_alloc — a message with room for `size` payload bytes; fields
  * other than the payload are set. NULL when out of memory. */
 tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size);
+
+/* tri_msg_alloc_call — the same for a request or reply carrying `ref`. */
+tr_msg *tri_msg_alloc_call(uint8_t role, uint64_t ref, tr_atom type, size_t size);
+
+static inline uint64_t tri_msg_ref(const tr_msg *m)
+{
+    uint64_t r;
+    __builtin_memcpy(&r, (const char *)m + sizeof *m, sizeof r);
+    return r;
+}
 
 /* tri_msg_free — frees a message, whoever built it. NULL is ignored. */
 void tri_msg_free(tr_msg *msg);

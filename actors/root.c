@@ -15,7 +15,7 @@
 static int root_handle(tr_ctx *ctx, void *state, const tr_msg *m)
 {
     (void)state;
-    tri_dead_letter(((tri_actor *)ctx)->sys, (tr_msg *)m);
+    tri_dead_letter(((tri_actor *)ctx)->sys, (tr_msg *)m, ((tri_actor *)ctx)->index);
     return 0;
 }
 
@@ -113,7 +113,12 @@ void tri_root_finished(tri_actor *root)
             report[at] = '\0';
         }
     }
-    if (failed) tri_log(TR_LOG_ERROR, "the root failed:\n%s", report ? report : "(no memory)");
+    /* one log line per failed actor: a sink gets lines, never blocks */
+    if (failed && tri_log_enabled(TR_LOG_ERROR)) {
+        tri_log(TR_LOG_ERROR, "the root failed; every failure on the way:");
+        for (tri_record *r = root->ext ? root->ext->records : NULL; r; r = r->next)
+            tri_log(TR_LOG_ERROR, "  %s", r->line);
+    }
     atomic_store_explicit(&root->serial, 0, memory_order_release);
     pthread_mutex_lock(&sys->end_mu);
     sys->report = report;

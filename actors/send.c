@@ -5,10 +5,11 @@
 
 #include <string.h>
 
-void tri_dead_letter(tr_system *sys, tr_msg *m)
+void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot)
 {
     if (m->kind != TRI_MSG_USER) return; /* the runtime's own: not a letter */
     tri_count(sys, TRI_N_DEAD);
+    if (m->call == TRI_CALL_REQUEST) tri_request_dead(sys, m, slot); /* "tr.down" at once */
     if (tri_log_enabled(TR_LOG_DEBUG))
         tri_log(TR_LOG_DEBUG, "dead letter: %s (%u bytes) to serial %llu", tr_atom_name(m->type),
                 m->size, (unsigned long long)m->dest_serial);
@@ -36,7 +37,7 @@ int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m)
     /* Fast path for an actor known to be gone; one that ends after this
      * check gets the message dropped by its mailbox's consumer instead. */
     if (TRI_UNLIKELY(!a || atomic_load_explicit(&a->serial, memory_order_relaxed) != to.serial)) {
-        tri_dead_letter(sys, m);
+        tri_dead_letter(sys, m, to.slot);
         tri_msg_free(m);
         return TR_OK;
     }

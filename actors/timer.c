@@ -224,7 +224,7 @@ void tri_timers_poke(tr_system *sys)
 static void fire(tr_system *sys, tri_actor *to, tr_msg *m)
 {
     if (!to || atomic_load_explicit(&to->serial, memory_order_acquire) != m->dest_serial) {
-        tri_dead_letter(sys, m);
+        tri_dead_letter(sys, m, to ? to->index : 0);
         tri_msg_free(m);
         return;
     }

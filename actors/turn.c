@@ -11,11 +11,24 @@ void tri_requeue(tri_worker *w, tri_actor *a);
 static void handle_user(tri_actor *a, tr_msg *m)
 {
     if (a->state != TRI_ST_RUNNING) { /* stopping: no more user messages */
-        tri_dead_letter(a->sys, m);
+        tri_dead_letter(a->sys, m, a->index);
         return;
     }
+    if (m->call == TRI_CALL_REPLY && !tri_call_accept(a, m)) return; /* lost its race */
+    a->u.msgs_in++;
+    if (m->call == TRI_CALL_REQUEST) tri_request_begin(a, m);
+    int rc = a->beh->handle((tr_ctx *)a, a->state_mem, m);
+    if (m->call == TRI_CALL_REQUEST) tri_request_end(a, m);
+    tri_after_callback(a, rc, "handle");
+}
+
+/* Hands a message the runtime made (a trapped exit, a call timeout) to
+ * the handler at once, as if it had just been popped; frees it after. */
+void tri_handle_now(tri_actor *a, tr_msg *m)
+{
     a->u.msgs_in++;
     int rc = a->beh->handle((tr_ctx *)a, a->state_mem, m);
+    tri_msg_free(m);
     tri_after_callback(a, rc, "handle");
 }
 
@@ -42,13 +55,13 @@ static void handle_one(tri_actor *a, tr_msg *m)
 {
     uint64_t serial = atomic_load_explicit(&a->serial, memory_order_acquire);
     if (m->dest_serial != serial) {
-        tri_dead_letter(a->sys, m);
+        tri_dead_letter(a->sys, m, a->index);
         return;
     }
     if (m->kind != TRI_MSG_INIT) {
         check_signals(a, serial);
         if (atomic_load_explicit(&a->serial, memory_order_relaxed) != serial) {
-            tri_dead_letter(a->sys, m); /* the signal ended it */
+            tri_dead_letter(a->sys, m, a->index); /* the signal ended it */
             return;
         }
     }
@@ -65,6 +78,12 @@ static void handle_one(tri_actor *a, tr_msg *m)
         tri_actor *child;
         memcpy(&child, m->data, sizeof child);
         tri_child_exited(a, child);
+        break;
+    }
+    case TRI_MSG_CALL_TIMEOUT: {
+        uint64_t ref;
+        memcpy(&ref, m->data, sizeof ref);
+        tri_call_timeout(a, ref);
         break;
     }
     case TRI_MSG_KILL_CHILD: {

@@ -15,6 +15,7 @@
 #include "troupe/system.h"
 #include "troupe/inbox.h"
 #include "troupe/timer.h"
+#include "troupe/call.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

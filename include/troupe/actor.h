@@ -43,6 +43,8 @@ typedef enum tr_exit_kind {
     TR_EXIT_SHUTDOWN = 1, /* its parent or the system asked it to stop */
     TR_EXIT_KILLED = 2,   /* it was stopped by force (shutdown time ran out) */
     TR_EXIT_FAILURE = 3,  /* it failed; `text` says why */
+    TR_EXIT_TIMEOUT = 4,  /* its deadline passed (tr_spawn_opts.deadline_ms) */
+    TR_EXIT_NOPROC = 5,   /* (in "tr.down" only) there was no such actor */
 } tr_exit_kind;
 
 typedef struct tr_exit {
@@ -50,7 +52,8 @@ typedef struct tr_exit {
     const char *text; /* the failure reason, or NULL; see each use for lifetime */
 } tr_exit;
 
-/* tr_exit_kind_name — "normal", "shutdown", "killed" or "failure". */
+/* tr_exit_kind_name — "normal", "shutdown", "killed", "failure", "timeout"
+ * or "noproc". */
 const char *tr_exit_kind_name(tr_exit_kind kind);
 
 /* An init callback may return this to say "do not run": the actor ends at
@@ -160,9 +163,9 @@ int tr_fail(tr_ctx *ctx, const char *fmt, ...)
 int tr_stop_child(tr_ctx *ctx, tr_pid child);
 
 /* tr_exit_info — decodes a "tr.exit" message (a child's exit, delivered
- * to actors spawned with TR_SPAWN_TRAP_EXITS). Sets *who and *reason;
- * reason->text points into the message. Errors: TR_EINVAL (not such a
- * message). */
+ * to actors spawned with TR_SPAWN_TRAP_EXITS) or a "tr.down" message (see
+ * troupe/call.h). Sets *who and *reason; reason->text points into the
+ * message. Errors: TR_EINVAL (not such a message). */
 int tr_exit_info(const tr_msg *msg, tr_pid *who, tr_exit *reason);
 
 /* tr_exit_atom — the type of child-exit messages ("tr.exit"). */

@@ -1,0 +1,297 @@
+/* call.c — request/reply: refs, the caller's table of awaited calls, the
+ * callee's list of unanswered requests, and tr_call_sync.
+ *
+ * Exactly one answer: the reply, the timeout and the "down" all arrive in
+ * the caller's own mailbox and are matched against its table in its own
+ * turn; the first one found removes the entry, so the others are dropped.
+ * Callee down without a monitor per call: the callee itself remembers each
+ * request it handled and did not answer, and a request that reaches no live
+ * actor is answered "down" by whoever drops it as a dead letter. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lifecycle.h"
+
+#define DELETED UINT64_MAX
+
+/* ------------------------------------------------------ the call table */
+
+static uint32_t slot_of(uint64_t ref, uint32_t cap)
+{
+    return (uint32_t)((ref * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
+static tri_call *calls_find(tri_actor_ext *x, uint64_t ref)
+{
+    if (!x->calls) return NULL;
+    for (uint32_t i = slot_of(ref, x->calls_cap);; i = (i + 1) & (x->calls_cap - 1)) {
+        tri_call *c = &x->calls[i];
+        if (c->ref == ref) return c;
+        if (c->ref == 0) return NULL;
+    }
+}
+
+static bool calls_rehash(tri_actor_ext *x, uint32_t cap)
+{
+    tri_call *n = calloc(cap, sizeof *n);
+    if (!n) return false;
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < x->calls_cap; i++) {
+        tri_call *c = &x->calls[i];
+        if (c->ref == 0 || c->ref == DELETED) continue;
+        uint32_t j = slot_of(c->ref, cap);
+        while (n[j].ref) j = (j + 1) & (cap - 1);
+        n[j] = *c;
+        used++;
+    }
+    free(x->calls);
+    x->calls = n;
+    x->calls_cap = cap;
+    x->calls_used = used;
+    return true;
+}
+
+static bool calls_add(tri_actor_ext *x, uint64_t ref, uint64_t timer)
+{
+    if ((x->calls_used + 1) * 2 > x->calls_cap) {
+        uint32_t live = 0;
+        for (uint32_t i = 0; i < x->calls_cap; i++)
+            live += x->calls[i].ref != 0 && x->calls[i].ref != DELETED;
+        uint32_t cap = x->calls_cap ? x->calls_cap : 8;
+        while ((live + 1) * 2 > cap) cap *= 2;
+        if (!calls_rehash(x, cap)) return false;
+    }
+    uint32_t i = slot_of(ref, x->calls_cap);
+    while (x->calls[i].ref != 0) i = (i + 1) & (x->calls_cap - 1);
+    x->calls[i] = (tri_call){ref, timer};
+    x->calls_used++;
+    return true;
+}
+
+/* ------------------------------------------------------------- caller */
+
+int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
+            int64_t timeout_ms, tr_ref *out)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    tr_system *sys = a->sys;
+    if (out) out->id = 0;
+    if (type.id == 0 || (size && !data) || tr_pid_is_nil(to) || timeout_ms < TR_INFINITY)
+        return TR_EINVAL;
+    if (size > TR_MSG_MAX) return TR_ETOOBIG;
+    tri_actor_ext *x = tri_ext(a);
+    if (!x) return TR_ENOMEM;
+    uint64_t ref = ++x->next_ref;
+    tr_msg *m = tri_msg_alloc_call(TRI_CALL_REQUEST, ref, type, size);
+    if (!m) return TR_ENOMEM;
+    if (size) memcpy(m->data, data, size);
+    m->sender = tri_pid_of(a);
+    uint64_t timer = 0;
+    if (timeout_ms >= 0) {
+        timer = tri_timer_after(sys, timeout_ms, a, a->serial_cached, TRI_MSG_CALL_TIMEOUT, &ref,
+                                sizeof ref);
+        if (!timer) {
+            tri_msg_free(m);
+            return TR_ENOMEM;
+        }
+    }
+    /* In the table before the send: a dead callee's "down" may be pushed
+     * into our mailbox before tri_deliver even returns. */
+    if (!calls_add(x, ref, timer)) {
+        if (timer) tri_timer_cancel(sys, a, timer);
+        tri_msg_free(m);
+        return TR_ENOMEM;
+    }
+    int rc = tri_deliver(sys, to, m);
+    if (rc != TR_OK) {
+        tri_call *c = calls_find(x, ref);
+        if (c) c->ref = DELETED;
+        if (timer) tri_timer_cancel(sys, a, timer);
+        return rc;
+    }
+    if (out) out->id = ref;
+    return TR_OK;
+}
+
+bool tri_call_accept(tri_actor *a, const tr_msg *reply)
+{
+    tri_call *c = a->ext ? calls_find(a->ext, tri_msg_ref(reply)) : NULL;
+    if (!c) return false;
+    if (c->timer) tri_timer_cancel(a->sys, a, c->timer);
+    c->ref = DELETED;
+    return true;
+}
+
+void tri_call_timeout(tri_actor *a, uint64_t ref)
+{
+    tri_call *c = a->ext ? calls_find(a->ext, ref) : NULL;
+    if (!c) return; /* the answer came first */
+    c->ref = DELETED;
+    if (a->state != TRI_ST_RUNNING) return;
+    tr_msg *m = tri_msg_alloc_call(TRI_CALL_REPLY, ref, tr_timeout_atom(), 0);
+    if (!m) {
+        tri_begin_stop(a, TR_EXIT_FAILURE, "out of memory delivering a call timeout");
+        return;
+    }
+    tri_handle_now(a, m);
+}
+
+/* ------------------------------------------------------------- callee */
+
+void tri_request_begin(tri_actor *a, const tr_msg *m)
+{
+    tri_actor_ext *x = tri_ext(a);
+    a->flags &= (uint16_t)~TRI_F_REPLIED;
+    if (x) x->current = m;
+}
+
+void tri_request_end(tri_actor *a, const tr_msg *m)
+{
+    tri_actor_ext *x = a->ext;
+    if (!x) return;
+    x->current = NULL;
+    if (a->flags & TRI_F_REPLIED) return;
+    tri_request *r = malloc(sizeof *r);
+    if (!r) {
+        tri_log(TR_LOG_ERROR, "out of memory remembering an unanswered request");
+        return;
+    }
+    r->caller = m->sender;
+    r->ref = tri_msg_ref(m);
+    r->next = x->requests;
+    x->requests = r;
+}
+
+static void forget_request(tri_actor *a, tr_pid caller, uint64_t ref)
+{
+    tri_actor_ext *x = a->ext;
+    if (!x) return;
+    if (x->current && x->current->call == TRI_CALL_REQUEST && tri_msg_ref(x->current) == ref &&
+        tr_pid_eq(x->current->sender, caller)) {
+        a->flags |= TRI_F_REPLIED;
+        return;
+    }
+    for (tri_request **p = &x->requests; *p; p = &(*p)->next)
+        if ((*p)->ref == ref && tr_pid_eq((*p)->caller, caller)) {
+            tri_request *r = *p;
+            *p = r->next;
+            free(r);
+            return;
+        }
+}
+
+static int send_reply(tri_actor *a, tr_pid caller, uint64_t ref, tr_atom type, const void *data,
+                      size_t size)
+{
+    if (type.id == 0 || (size && !data) || tr_pid_is_nil(caller) || ref == 0) return TR_EINVAL;
+    if (size > TR_MSG_MAX) return TR_ETOOBIG;
+    forget_request(a, caller, ref);
+    tr_msg *m = tri_msg_alloc_call(TRI_CALL_REPLY, ref, type, size);
+    if (!m) return TR_ENOMEM;
+    if (size) memcpy(m->data, data, size);
+    m->sender = tri_pid_of(a);
+    return tri_deliver(a->sys, caller, m);
+}
+
+int tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data, size_t size)
+{
+    if (!request || request->call != TRI_CALL_REQUEST) return TR_EINVAL;
+    return send_reply((tri_actor *)ctx, request->sender, tri_msg_ref(request), type, data, size);
+}
+
+int tr_reply_to(tr_ctx *ctx, tr_request req, tr_atom type, const void *data, size_t size)
+{
+    return send_reply((tri_actor *)ctx, req.caller, req.ref.id, type, data, size);
+}
+
+tr_request tr_msg_request(const tr_msg *m)
+{
+    tr_request r = {TR_PID_NIL, {0}};
+    if (m && m->call == TRI_CALL_REQUEST) {
+        r.caller = m->sender;
+        r.ref.id = tri_msg_ref(m);
+    }
+    return r;
+}
+
+bool tr_msg_is_request(const tr_msg *m) { return m && m->call == TRI_CALL_REQUEST; }
+
+tr_ref tr_msg_ref(const tr_msg *m)
+{
+    return (tr_ref){m && m->call != TRI_CALL_NONE ? tri_msg_ref(m) : 0};
+}
+
+/* Answers "down" for every request the ending actor leaves unanswered, and
+ * frees its call bookkeeping (the calls' timers die with the actor). */
+void tri_calls_end(tri_actor *a, const tr_exit *reason)
+{
+    tri_actor_ext *x = a->ext;
+    tr_pid self = tri_pid_of(a);
+    for (tri_request *r = x->requests, *n; r; r = n) {
+        n = r->next;
+        tr_msg *m = tri_exit_msg(tr_down_atom(), TRI_CALL_REPLY, r->ref, self, reason->kind,
+                                 reason->text);
+        if (m) tri_deliver(a->sys, r->caller, m);
+        free(r);
+    }
+    x->requests = NULL;
+    x->current = NULL;
+    free(x->calls);
+    x->calls = NULL;
+    x->calls_cap = x->calls_used = 0;
+}
+
+void tri_request_dead(tr_system *sys, const tr_msg *m, uint32_t slot)
+{
+    if (tr_pid_is_nil(m->sender)) return;
+    tr_pid callee = {sys->node, slot, m->dest_serial};
+    tr_msg *down = tri_exit_msg(tr_down_atom(), TRI_CALL_REPLY, tri_msg_ref(m), callee,
+                                TR_EXIT_NOPROC, NULL);
+    if (down) tri_deliver(sys, m->sender, down);
+}
+
+/* --------------------------------------------------------- call_sync */
+
+int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
+                 int64_t timeout_ms, tr_msg **reply)
+{
+    *reply = NULL;
+    tri_worker *w = tri_current_worker;
+    if (w) return TR_ENOTACTOR;
+    if (type.id == 0 || (size && !data) || tr_pid_is_nil(to) || timeout_ms < TR_INFINITY)
+        return TR_EINVAL;
+    if (size > TR_MSG_MAX) return TR_ETOOBIG;
+    tr_inbox *in;
+    int rc = tr_inbox_new(sys, &in);
+    if (rc) return rc;
+    /* A fresh inbox: ref 1 cannot be confused with anything else. */
+    tr_msg *m = tri_msg_alloc_call(TRI_CALL_REQUEST, 1, type, size);
+    if (!m) {
+        tr_inbox_destroy(&in);
+        return TR_ENOMEM;
+    }
+    if (size) memcpy(m->data, data, size);
+    m->sender = tr_inbox_pid(in);
+    rc = tri_deliver(sys, to, m);
+    int64_t deadline = timeout_ms >= 0 ? tri_mono_ns() / 1000000 + timeout_ms : 0;
+    while (rc == TR_OK) {
+        int64_t left = timeout_ms < 0 ? -1 : deadline - tri_mono_ns() / 1000000;
+        if (timeout_ms >= 0 && left < 0) left = 0;
+        const tr_msg *got;
+        rc = tr_inbox_recv(in, &got, left);
+        if (rc != TR_OK) break;
+        if (got->call != TRI_CALL_REPLY || tri_msg_ref(got) != 1) continue;
+        tr_msg *copy = tri_msg_alloc_call(TRI_CALL_REPLY, 1, got->type, got->size);
+        if (!copy) {
+            rc = TR_ENOMEM;
+            break;
+        }
+        if (got->size) memcpy(copy->data, got->data, got->size);
+        copy->sender = got->sender;
+        *reply = copy;
+        rc = got->type.id == tr_down_atom().id ? TR_ENOENT : TR_OK;
+        break;
+    }
+    tr_inbox_destroy(&in);
+    return rc;
+}

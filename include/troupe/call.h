@@ -1,0 +1,87 @@
+/* troupe/call.h — request/reply.
+ *
+ * tr_call sends a request carrying a fresh reference and returns at once.
+ * Exactly one answer comes back later, as an ordinary message to the
+ * caller that carries the same reference (tr_msg_ref):
+ *   - the callee's reply (tr_reply / tr_reply_to), of the type it chose;
+ *   - "tr.timeout" when the timeout passed first;
+ *   - "tr.down" when the callee ended (or never existed) before answering:
+ *     at once, not at the timeout. Decode its reason with tr_exit_info.
+ * A reply that loses the race with its timeout is dropped by the runtime;
+ * the caller never sees both.
+ *
+ * A callee that does not answer inside the handler (to answer later, or
+ * from elsewhere) keeps the request's tr_request and calls tr_reply_to;
+ * until then the runtime remembers the request, and answers it "tr.down"
+ * if the callee ends first, as an OTP monitor would. */
+#ifndef TROUPE_CALL_H
+#define TROUPE_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "troupe/actor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A call's reference: unique among the caller's calls; {0} is none. */
+typedef struct tr_ref {
+    uint64_t id;
+} tr_ref;
+
+/* What a callee needs to answer a request later. */
+typedef struct tr_request {
+    tr_pid caller;
+    tr_ref ref;
+} tr_request;
+
+/* A timeout that never passes: no timer is armed. */
+#define TR_INFINITY (-1)
+
+/* tr_call — sends `data` (copied) as a request of `type` to `to` and sets
+ * *out to its reference. timeout_ms: >= 0, or TR_INFINITY. The answer
+ * arrives later as a message (see above). Errors: as tr_send; a dead callee
+ * is not an error (the answer is "tr.down"). Actor context only. */
+int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
+            int64_t timeout_ms, tr_ref *out);
+
+/* tr_reply — answers `request` (a message this actor is handling or
+ * handled) with a message of `type`. Errors: TR_EINVAL (not a request), as
+ * tr_send otherwise. Answering twice sends twice; the caller keeps the
+ * first. Actor context only. */
+int tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data, size_t size);
+
+/* tr_msg_request — the token to answer a request later with tr_reply_to;
+ * all zero when `msg` is not a request. */
+tr_request tr_msg_request(const tr_msg *msg);
+
+/* tr_reply_to — answers a request by its token. Actor context only. */
+int tr_reply_to(tr_ctx *ctx, tr_request request, tr_atom type, const void *data, size_t size);
+
+/* tr_msg_is_request — whether `msg` is a request (expects an answer). */
+bool tr_msg_is_request(const tr_msg *msg);
+
+/* tr_msg_ref — the reference an answer (reply, timeout, down) belongs to,
+ * or of a request; {0} for other messages. */
+tr_ref tr_msg_ref(const tr_msg *msg);
+
+/* The types of the runtime's answers: "tr.timeout" and "tr.down". */
+tr_atom tr_timeout_atom(void);
+tr_atom tr_down_atom(void);
+
+/* tr_call_sync — tr_call from a non-actor thread, waiting for the answer.
+ * On TR_OK *reply is the callee's reply, owned by the caller (free it with
+ * tr_msg_destroy). Errors: TR_ETIMEDOUT; TR_ENOENT when the callee ended
+ * or did not exist (*reply is then the "tr.down" message, also owned by
+ * the caller); TR_ENOTACTOR from a worker thread (it would block one); as
+ * tr_send otherwise. Any non-actor thread. */
+int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
+                 int64_t timeout_ms, tr_msg **reply);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
