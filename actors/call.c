@@ -79,9 +79,9 @@ int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
     if (type.id == 0 || (size && !data) || tr_pid_is_nil(to) || timeout_ms < TR_INFINITY)
         return TR_EINVAL;
     if (size > TR_MSG_MAX) return TR_ETOOBIG;
-    tri_actor_ext *x = tri_ext(a);
-    if (!x) return TR_ENOMEM;
-    uint64_t ref = ++x->next_ref;
+    uint64_t ref = tri_next_ref(a);
+    if (!ref) return TR_ENOMEM;
+    tri_actor_ext *x = a->ext;
     tr_msg *m = tri_msg_alloc_call(TRI_CALL_REQUEST, ref, type, size);
     if (!m) return TR_ENOMEM;
     if (size) memcpy(m->data, data, size);

@@ -83,8 +83,18 @@ typedef struct tri_request {
     uint64_t ref;
 } tri_request;
 
+/* A monitor or link endpoint: who, and for monitors the reference. */
+typedef struct tri_peer {
+    struct tri_peer *next;
+    tr_pid pid;
+    uint64_t ref;
+} tri_peer;
+
 typedef struct tri_actor_ext {
-    uint64_t next_ref;
+    tri_peer *monitors; /* monitors this actor holds (watcher side) */
+    tri_peer *watchers; /* monitors on this actor (target side) */
+    tri_peer *links;
+    uint64_t next_ref; /* refs of calls and monitors */
     tri_call *calls; /* open addressing, power-of-two capacity */
     uint32_t calls_cap, calls_used;
     const tr_msg *current; /* the request being handled, if any */
@@ -268,6 +278,19 @@ void tri_request_begin(tri_actor *a, const tr_msg *m);
 void tri_request_end(tri_actor *a, const tr_msg *m);
 void tri_request_dead(tr_system *sys, const tr_msg *m, uint32_t slot);
 void tri_calls_end(tri_actor *a, const tr_exit *reason);
+
+/* link.c */
+struct tri_exit_signal {
+    tr_pid from;
+    uint8_t kind;        /* tr_exit_kind */
+    uint8_t untrappable; /* tr_send_exit(.., TR_EXIT_KILLED) */
+    uint8_t over_link;   /* sent because `from` ended, not by tr_send_exit */
+};
+bool tri_link_handle_sys(tri_actor *a, tr_msg *m);
+bool tri_link_accept_down(tri_actor *a, const tr_msg *m);
+void tri_links_end(tri_actor *a, const tr_exit *reason);
+void tri_signal_dead(tr_system *sys, const tr_msg *m, uint32_t slot);
+uint64_t tri_next_ref(tri_actor *a);
 
 /* lifecycle.c */
 tr_msg *tri_exit_msg(tr_atom type, uint8_t role, uint64_t ref, tr_pid who, tr_exit_kind kind,

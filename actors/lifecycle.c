@@ -176,7 +176,10 @@ static void finish(tri_actor *a)
     if ((a->flags & TRI_F_INIT_OK) && a->beh->terminate)
         a->beh->terminate((tr_ctx *)a, a->state_mem, &reason);
     if (a->flags & TRI_F_TIMERS) tri_timers_drop_owner(sys, a); /* timers die with it */
-    if (a->ext) tri_calls_end(a, &reason); /* answer what it will never answer */
+    if (a->ext) {
+        tri_calls_end(a, &reason); /* answer what it will never answer */
+        tri_links_end(a, &reason); /* tell watchers and links */
+    }
     if (a->state_mem) {
         tri_pool_free(a->state_mem, a->beh->state_size);
         a->state_mem = NULL;

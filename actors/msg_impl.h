@@ -24,10 +24,20 @@ enum tri_msg_kind {
     TRI_MSG_ROOT_RUN,   /* to the root: tr_system_run entered */
     TRI_MSG_STOP_CHILD, /* to the root: tr_system_stop_child */
     TRI_MSG_CALL_TIMEOUT, /* to a caller: its call's timeout passed */
+    TRI_MSG_MONITOR,      /* to a target: {watcher, ref} watches you */
+    TRI_MSG_DEMONITOR,    /* to a target: {watcher, ref} stops watching */
+    TRI_MSG_LINK,         /* to a target: {pid} links with you */
+    TRI_MSG_UNLINK,       /* to a target: {pid} unlinks */
+    TRI_MSG_EXIT_SIGNAL,  /* struct tri_exit_signal + text */
 };
 
 /* tr_msg.call: the request/reply role of a user message. */
-enum tri_call_role { TRI_CALL_NONE = 0, TRI_CALL_REQUEST, TRI_CALL_REPLY };
+enum tri_call_role {
+    TRI_CALL_NONE = 0,
+    TRI_CALL_REQUEST,
+    TRI_CALL_REPLY,
+    TRI_CALL_MONITOR, /* a monitor's "tr.down": the ref is the monitor's */
+};
 
 struct tr_msg {
     tri_node node;        /* must stay first */

@@ -7,7 +7,10 @@
 
 void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot)
 {
-    if (m->kind != TRI_MSG_USER) return; /* the runtime's own: not a letter */
+    if (m->kind != TRI_MSG_USER) { /* the runtime's own: not a letter */
+        tri_signal_dead(sys, m, slot); /* but a monitor or link is answered */
+        return;
+    }
     tri_count(sys, TRI_N_DEAD);
     if (m->call == TRI_CALL_REQUEST) tri_request_dead(sys, m, slot); /* "tr.down" at once */
     if (tri_log_enabled(TR_LOG_DEBUG))

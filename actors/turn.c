@@ -15,6 +15,7 @@ static void handle_user(tri_actor *a, tr_msg *m)
         return;
     }
     if (m->call == TRI_CALL_REPLY && !tri_call_accept(a, m)) return; /* lost its race */
+    if (m->call == TRI_CALL_MONITOR && !tri_link_accept_down(a, m)) return; /* demonitored */
     a->u.msgs_in++;
     if (m->call == TRI_CALL_REQUEST) tri_request_begin(a, m);
     int rc = a->beh->handle((tr_ctx *)a, a->state_mem, m);
@@ -104,7 +105,8 @@ static void handle_one(tri_actor *a, tr_msg *m)
         break;
     }
     default:
-        if (!tri_root_handle_sys(a, m)) tri_log(TR_LOG_ERROR, "stray runtime message %d", m->kind);
+        if (!tri_link_handle_sys(a, m) && !tri_root_handle_sys(a, m))
+            tri_log(TR_LOG_ERROR, "stray runtime message %d", m->kind);
         break;
     }
 }

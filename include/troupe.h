@@ -16,6 +16,7 @@
 #include "troupe/inbox.h"
 #include "troupe/timer.h"
 #include "troupe/call.h"
+#include "troupe/link.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

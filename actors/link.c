@@ -1,0 +1,283 @@
+/* link.c — monitors, links and exit signals.
+ *
+ * Both ends of a monitor or link keep their own list (in the actor's ext),
+ * each changed only in its own actor's turns; the ends talk through runtime
+ * signals (MONITOR, DEMONITOR, LINK, UNLINK, EXIT_SIGNAL) queued like any
+ * message, which keeps them ordered with the messages between the same two
+ * actors, as Erlang orders its signals. A signal that reaches no live actor
+ * is answered as the dead would: a MONITOR by "tr.down" noproc, a LINK by an
+ * exit signal noproc. The watcher drops a "tr.down" whose monitor it has
+ * removed, which is what makes tr_demonitor final. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lifecycle.h"
+
+/* ------------------------------------------------------------- lists */
+
+static bool peer_add(tri_peer **list, tr_pid pid, uint64_t ref)
+{
+    tri_peer *p = malloc(sizeof *p);
+    if (!p) return false;
+    p->pid = pid;
+    p->ref = ref;
+    p->next = *list;
+    *list = p;
+    return true;
+}
+
+/* Removes the first entry matching pid (and ref when ref != 0). */
+static bool peer_remove(tri_peer **list, tr_pid pid, uint64_t ref)
+{
+    for (tri_peer **p = list; *p; p = &(*p)->next) {
+        if ((ref && (*p)->ref != ref) || (!ref && !tr_pid_eq((*p)->pid, pid))) continue;
+        if (ref && !tr_pid_is_nil(pid) && !tr_pid_eq((*p)->pid, pid)) continue;
+        tri_peer *gone = *p;
+        *p = gone->next;
+        free(gone);
+        return true;
+    }
+    return false;
+}
+
+static bool peer_has(tri_peer *list, tr_pid pid)
+{
+    for (; list; list = list->next)
+        if (tr_pid_eq(list->pid, pid)) return true;
+    return false;
+}
+
+static void peers_free(tri_peer **list)
+{
+    for (tri_peer *p = *list, *n; p; p = n) {
+        n = p->next;
+        free(p);
+    }
+    *list = NULL;
+}
+
+uint64_t tri_next_ref(tri_actor *a)
+{
+    tri_actor_ext *x = tri_ext(a);
+    return x ? ++x->next_ref : 0;
+}
+
+/* ----------------------------------------------------------- signals */
+
+struct watch {
+    tr_pid watcher;
+    uint64_t ref;
+};
+
+/* Sends a runtime signal to `to`; if no actor lives there, answers for it
+ * at once (tri_signal_dead). Takes nothing from the caller. */
+static int send_signal(tr_system *sys, tr_pid to, uint8_t kind, const void *payload, size_t size)
+{
+    if (tr_pid_is_nil(to)) return TR_EINVAL;
+    if (to.node != sys->node) return TR_ENOROUTE;
+    tr_msg *m = tri_msg_alloc(kind, (tr_atom){0}, size);
+    if (!m) return TR_ENOMEM;
+    memcpy(m->data, payload, size);
+    m->dest_serial = to.serial;
+    tri_actor *a = tri_slot_lookup(sys, to.slot);
+    if (!a || a->kind != TRI_SLOT_ACTOR ||
+        atomic_load_explicit(&a->serial, memory_order_acquire) != to.serial) {
+        tri_signal_dead(sys, m, to.slot);
+        tri_msg_free(m);
+        return TR_OK;
+    }
+    tri_push(sys, a, m);
+    return TR_OK;
+}
+
+static int send_exit_signal(tr_system *sys, tr_pid to, tr_pid from, tr_exit_kind kind,
+                            const char *text, bool untrappable, bool over_link)
+{
+    size_t tl = text ? strlen(text) : 0;
+    char buf[sizeof(struct tri_exit_signal) + 512];
+    if (tl > 511) tl = 511;
+    struct tri_exit_signal s = {from, (uint8_t)kind, untrappable, over_link};
+    memcpy(buf, &s, sizeof s);
+    memcpy(buf + sizeof s, text ? text : "", tl);
+    buf[sizeof s + tl] = '\0';
+    return send_signal(sys, to, TRI_MSG_EXIT_SIGNAL, buf, sizeof s + tl + 1);
+}
+
+void tri_signal_dead(tr_system *sys, const tr_msg *m, uint32_t slot)
+{
+    tr_pid gone = {sys->node, slot, m->dest_serial};
+    if (m->kind == TRI_MSG_MONITOR) {
+        struct watch w;
+        memcpy(&w, m->data, sizeof w);
+        tr_msg *down = tri_exit_msg(tr_down_atom(), TRI_CALL_MONITOR, w.ref, gone,
+                                    TR_EXIT_NOPROC, NULL);
+        if (down) tri_deliver(sys, w.watcher, down);
+    } else if (m->kind == TRI_MSG_LINK) {
+        tr_pid linker;
+        memcpy(&linker, m->data, sizeof linker);
+        send_exit_signal(sys, linker, gone, TR_EXIT_NOPROC, NULL, false, true);
+    }
+}
+
+/* -------------------------------------------------------- public API */
+
+int tr_monitor(tr_ctx *ctx, tr_pid target, tr_ref *out)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    if (out) out->id = 0;
+    if (tr_pid_is_nil(target)) return TR_EINVAL;
+    if (target.node != a->sys->node) return TR_ENOROUTE;
+    uint64_t ref = tri_next_ref(a);
+    if (!ref || !peer_add(&a->ext->monitors, target, ref)) return TR_ENOMEM;
+    struct watch w = {tri_pid_of(a), ref};
+    int rc = send_signal(a->sys, target, TRI_MSG_MONITOR, &w, sizeof w);
+    if (rc != TR_OK) {
+        peer_remove(&a->ext->monitors, target, ref);
+        return rc;
+    }
+    if (out) out->id = ref;
+    return TR_OK;
+}
+
+int tr_demonitor(tr_ctx *ctx, tr_ref ref)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    if (!a->ext || ref.id == 0) return TR_ENOENT;
+    tr_pid target = TR_PID_NIL;
+    for (tri_peer *p = a->ext->monitors; p; p = p->next)
+        if (p->ref == ref.id) target = p->pid;
+    if (tr_pid_is_nil(target)) return TR_ENOENT;
+    peer_remove(&a->ext->monitors, TR_PID_NIL, ref.id);
+    struct watch w = {tri_pid_of(a), ref.id};
+    send_signal(a->sys, target, TRI_MSG_DEMONITOR, &w, sizeof w);
+    return TR_OK;
+}
+
+int tr_link(tr_ctx *ctx, tr_pid other)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    tr_pid self = tri_pid_of(a);
+    if (tr_pid_is_nil(other) || tr_pid_eq(other, self)) return TR_EINVAL;
+    if (other.node != a->sys->node) return TR_ENOROUTE;
+    tri_actor_ext *x = tri_ext(a);
+    if (!x) return TR_ENOMEM;
+    if (peer_has(x->links, other)) return TR_OK;
+    if (!peer_add(&x->links, other, 0)) return TR_ENOMEM;
+    return send_signal(a->sys, other, TRI_MSG_LINK, &self, sizeof self);
+}
+
+int tr_unlink(tr_ctx *ctx, tr_pid other)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    if (!a->ext || !peer_remove(&a->ext->links, other, 0)) return TR_OK;
+    tr_pid self = tri_pid_of(a);
+    return send_signal(a->sys, other, TRI_MSG_UNLINK, &self, sizeof self);
+}
+
+void tr_trap_exits(tr_ctx *ctx, bool on)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    if (on) a->flags |= TRI_F_TRAP_EXITS;
+    else a->flags &= (uint16_t)~TRI_F_TRAP_EXITS;
+}
+
+int tr_send_exit(tr_ctx *ctx, tr_pid target, tr_exit_kind kind, const char *text)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    if (kind > TR_EXIT_TIMEOUT) return TR_EINVAL;
+    return send_exit_signal(a->sys, target, tri_pid_of(a), kind, text, kind == TR_EXIT_KILLED,
+                            false);
+}
+
+/* -------------------------------------------------- the receiving end */
+
+static void exit_signal(tri_actor *a, const struct tri_exit_signal *s, const char *text)
+{
+    if (s->over_link) {
+        /* unlinked since: the signal no longer applies */
+        if (!a->ext || !peer_remove(&a->ext->links, s->from, 0)) return;
+    }
+    if (s->untrappable) {
+        tri_begin_stop(a, TR_EXIT_KILLED, NULL);
+        return;
+    }
+    if (a->state != TRI_ST_RUNNING) return;
+    if (a->flags & TRI_F_TRAP_EXITS) {
+        tr_msg *m = tri_exit_msg(tr_exit_atom(), TRI_CALL_NONE, 0, s->from,
+                                 (tr_exit_kind)s->kind, *text ? text : NULL);
+        if (m) tri_handle_now(a, m);
+        else tri_begin_stop(a, TR_EXIT_FAILURE, "out of memory delivering an exit signal");
+        return;
+    }
+    if (s->kind == TR_EXIT_NORMAL) return;
+    char pid[TR_PID_STRLEN], why[700];
+    tr_pid_format(s->from, pid, sizeof pid);
+    snprintf(why, sizeof why, "%s %s %s%s%s", s->over_link ? "linked actor" : "exit signal from",
+             pid, tr_exit_kind_name((tr_exit_kind)s->kind), *text ? ": " : "", text);
+    tr_exit_kind kind = (tr_exit_kind)s->kind;
+    if (kind == TR_EXIT_NOPROC || kind == TR_EXIT_FAILURE) kind = TR_EXIT_FAILURE;
+    tri_begin_stop(a, kind, why);
+}
+
+bool tri_link_handle_sys(tri_actor *a, tr_msg *m)
+{
+    switch (m->kind) {
+    case TRI_MSG_MONITOR:
+    case TRI_MSG_DEMONITOR: {
+        struct watch w;
+        memcpy(&w, m->data, sizeof w);
+        tri_actor_ext *x = tri_ext(a);
+        if (!x) return true;
+        if (m->kind == TRI_MSG_MONITOR) peer_add(&x->watchers, w.watcher, w.ref);
+        else peer_remove(&x->watchers, w.watcher, w.ref);
+        return true;
+    }
+    case TRI_MSG_LINK:
+    case TRI_MSG_UNLINK: {
+        tr_pid other;
+        memcpy(&other, m->data, sizeof other);
+        tri_actor_ext *x = tri_ext(a);
+        if (!x) return true;
+        if (m->kind == TRI_MSG_UNLINK) peer_remove(&x->links, other, 0);
+        else if (!peer_has(x->links, other)) peer_add(&x->links, other, 0);
+        return true;
+    }
+    case TRI_MSG_EXIT_SIGNAL: {
+        struct tri_exit_signal s;
+        memcpy(&s, m->data, sizeof s);
+        exit_signal(a, &s, (const char *)m->data + sizeof s);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+bool tri_link_accept_down(tri_actor *a, const tr_msg *m)
+{
+    return a->ext && peer_remove(&a->ext->monitors, TR_PID_NIL, tri_msg_ref(m));
+}
+
+/* At the end of an actor: "tr.down" to its watchers, exit signals to its
+ * links, and its own monitors withdrawn so targets do not keep them. */
+void tri_links_end(tri_actor *a, const tr_exit *reason)
+{
+    tri_actor_ext *x = a->ext;
+    tr_system *sys = a->sys;
+    tr_pid self = tri_pid_of(a);
+    for (tri_peer *p = x->watchers; p; p = p->next) {
+        tr_msg *m = tri_exit_msg(tr_down_atom(), TRI_CALL_MONITOR, p->ref, self, reason->kind,
+                                 reason->text);
+        if (m) tri_deliver(sys, p->pid, m);
+    }
+    for (tri_peer *p = x->links; p; p = p->next)
+        send_exit_signal(sys, p->pid, self, reason->kind, reason->text, false, true);
+    for (tri_peer *p = x->monitors; p; p = p->next) {
+        struct watch w = {self, p->ref};
+        send_signal(sys, p->pid, TRI_MSG_DEMONITOR, &w, sizeof w);
+    }
+    peers_free(&x->watchers);
+    peers_free(&x->links);
+    peers_free(&x->monitors);
+}
