@@ -33,6 +33,8 @@ typedef struct tri_actor tri_actor;
 typedef struct tri_worker tri_worker;
 typedef struct tri_inbox_state tri_inbox_state;
 typedef struct tri_timers tri_timers;
+typedef struct tri_registry tri_registry;
+typedef struct tri_offload tri_offload;
 
 enum tri_slot_kind { TRI_SLOT_ACTOR = 0, TRI_SLOT_INBOX = 1 };
 
@@ -56,6 +58,10 @@ enum {
     TRI_F_TIMERS = 1u << 7,    /* has owned timers at some point */
     TRI_F_REPLIED = 1u << 8,   /* the current request was answered */
 };
+
+#define TRI_CAPACITY_MAX ((1u << 30) - 1)
+static inline uint32_t tri_bound_cap(uint32_t b) { return b & TRI_CAPACITY_MAX; }
+static inline uint32_t tri_bound_policy(uint32_t b) { return b >> 30; }
 
 /* tri_actor.parent_flags (written by the parent only) */
 enum {
@@ -109,6 +115,10 @@ struct tri_actor {
     _Atomic uint64_t serial;        /* the live incarnation; 0: none */
     _Atomic uint64_t stop_serial;   /* shutdown asked of incarnation N */
     _Atomic uint64_t kill_serial;   /* kill asked of incarnation N */
+    /* Bounded mailboxes: user messages queued (all incarnations: the queue
+     * is the slot's) and the live incarnation's capacity | policy << 30. */
+    _Atomic uint32_t mb_count;
+    _Atomic uint32_t bound;
     tri_actor *run_next;            /* link in the global run queue */
     tr_system *sys;                 /* immutable */
     uint32_t index;                 /* immutable: slot number */
@@ -134,6 +144,7 @@ struct tri_actor {
         tri_inbox_state *inbox; /* TRI_SLOT_INBOX: immutable */
         uint64_t msgs_in;       /* TRI_SLOT_ACTOR: messages handled */
     } u;
+    uint64_t msgs_out; /* messages this actor sent */
 };
 
 /* The slot table: chunks of TRI_CHUNK slots, and two free lists. */
@@ -190,6 +201,8 @@ struct tr_system {
     struct tr_clock *clock; /* NULL: the real monotonic clock */
     tri_slots slots;
     tri_timers *timers;
+    tri_registry *registry;
+    tri_offload *offload;
     uint32_t node;
     _Atomic uint64_t next_serial;
     tri_actor *root;
@@ -207,8 +220,16 @@ struct tr_system {
     bool ended;
     int result;
     char *report;
+    /* senders blocked on full TR_FULL_BLOCK mailboxes */
+    pthread_mutex_t block_mu;
+    pthread_cond_t block_cv;
+    _Atomic int blocked;
+    /* dead-letter subscriber */
+    pthread_mutex_t dl_mu;
+    tr_pid dl_to;
+    _Atomic bool dl_on;
     /* counters */
-    _Atomic uint64_t actors_ended, actors_spawned, dead_letters, sent;
+    _Atomic uint64_t actors_ended, actors_spawned, dead_letters, sent, dropped;
     _Atomic uint32_t inboxes_live;
 };
 
@@ -259,6 +280,8 @@ int tri_send_sys(tr_system *sys, tri_actor *to, uint64_t serial, uint8_t kind,
                  const void *payload, size_t size);
 void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot);
 void tri_handle_now(tri_actor *a, tr_msg *m);
+void tri_msg_popped(tri_actor *a, tr_msg *m, bool *drop);
+void tri_count_drop(tr_system *sys);
 int tri_send_from(tr_system *sys, tr_pid from, tr_pid to, tr_atom type,
                   const void *data, size_t size);
 void tri_request_stop(tri_actor *parent, tri_actor *child);
@@ -295,6 +318,17 @@ uint64_t tri_next_ref(tri_actor *a);
 /* lifecycle.c */
 tr_msg *tri_exit_msg(tr_atom type, uint8_t role, uint64_t ref, tr_pid who, tr_exit_kind kind,
                      const char *text);
+
+/* registry.c */
+int tri_registry_init(tr_system *sys);
+void tri_registry_fini(tr_system *sys);
+
+/* inspect.c */
+bool tri_inspect_answer(tri_actor *a, const tr_msg *m);
+
+/* offload.c */
+int tri_offload_init(tr_system *sys, unsigned max_threads);
+void tri_offload_fini(tr_system *sys);
 
 /* root.c */
 extern const tr_behaviour tri_root_behaviour;

@@ -159,7 +159,8 @@ int tr_stop_child(tr_ctx *ctx, tr_pid child)
     for (tri_actor *c = a->first_child; c; c = c->next_sib) {
         if (c->serial_cached == child.serial && c->index == child.slot &&
             child.node == a->sys->node) {
-            if (c->state == TRI_ST_DEAD) return TR_ENOENT;
+            /* not c->state: that is the child's, changing on its thread */
+            if (atomic_load_explicit(&c->serial, memory_order_acquire) == 0) return TR_ENOENT;
             tri_request_stop(a, c);
             return TR_OK;
         }

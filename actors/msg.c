@@ -20,6 +20,7 @@ static tr_msg *alloc_msg(uint8_t kind, tr_atom type, size_t size, size_t prefix)
     m->kind = kind;
     m->block = (uint16_t)block;
     m->call = TRI_CALL_NONE;
+    m->counted = 0;
     if (inline_payload) {
         m->outside = 0;
         m->data = size ? (char *)m + sizeof(tr_msg) + prefix : NULL;

@@ -29,6 +29,7 @@ enum tri_msg_kind {
     TRI_MSG_LINK,         /* to a target: {pid} links with you */
     TRI_MSG_UNLINK,       /* to a target: {pid} unlinks */
     TRI_MSG_EXIT_SIGNAL,  /* struct tri_exit_signal + text */
+    TRI_MSG_DEADLINE,     /* to an actor: its subtree deadline passed */
 };
 
 /* tr_msg.call: the request/reply role of a user message. */
@@ -50,7 +51,8 @@ struct tr_msg {
     uint16_t block;  /* size of this message's block, for the pool */
     uint8_t call;    /* enum tri_call_role; if set, a uint64_t ref follows
                       * the header, before any inline payload */
-    uint8_t reserved[3];
+    uint8_t counted; /* counted in its slot's mb_count */
+    uint8_t reserved[2];
     void *data;      /* the payload: inline area or the outside block */
 };
 

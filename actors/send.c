@@ -1,9 +1,46 @@
-/* send.c — getting a message into a mailbox, and dead letters. */
+/* send.c — getting a message into a mailbox: bounded mailboxes, dead
+ * letters and their subscriber. */
+#include <string.h>
+
 #include "core.h"
 #include "pool.h"
 #include "troupe/error.h"
 
-#include <string.h>
+static tr_atom dead_letter_atom(void)
+{
+    static _Atomic uint32_t id;
+    uint32_t v = atomic_load_explicit(&id, memory_order_relaxed);
+    if (!v) {
+        v = tr_atom_from("tr.dead_letter").id;
+        atomic_store_explicit(&id, v, memory_order_relaxed);
+    }
+    return (tr_atom){v};
+}
+
+struct dl_head {
+    tr_pid to, from;
+    tr_atom type;
+    uint32_t size;
+};
+
+/* Forwards a copy to the subscriber, if any (never a dead letter of a
+ * dead letter: that could loop). */
+static void forward_dead_letter(tr_system *sys, const tr_msg *m, uint32_t slot)
+{
+    if (!atomic_load_explicit(&sys->dl_on, memory_order_acquire) ||
+        m->type.id == dead_letter_atom().id)
+        return;
+    pthread_mutex_lock(&sys->dl_mu);
+    tr_pid to = sys->dl_to;
+    pthread_mutex_unlock(&sys->dl_mu);
+    if (tr_pid_is_nil(to)) return;
+    struct dl_head h = {{sys->node, slot, m->dest_serial}, m->sender, m->type, m->size};
+    tr_msg *c = tri_msg_alloc(TRI_MSG_USER, dead_letter_atom(), sizeof h + m->size);
+    if (!c) return;
+    memcpy(c->data, &h, sizeof h);
+    if (m->size) memcpy((char *)c->data + sizeof h, m->data, m->size);
+    tri_deliver(sys, to, c);
+}
 
 void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot)
 {
@@ -13,9 +50,32 @@ void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot)
     }
     tri_count(sys, TRI_N_DEAD);
     if (m->call == TRI_CALL_REQUEST) tri_request_dead(sys, m, slot); /* "tr.down" at once */
+    forward_dead_letter(sys, m, slot);
     if (tri_log_enabled(TR_LOG_DEBUG))
         tri_log(TR_LOG_DEBUG, "dead letter: %s (%u bytes) to serial %llu", tr_atom_name(m->type),
                 m->size, (unsigned long long)m->dest_serial);
+}
+
+void tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber)
+{
+    pthread_mutex_lock(&sys->dl_mu);
+    sys->dl_to = subscriber;
+    atomic_store_explicit(&sys->dl_on, !tr_pid_is_nil(subscriber), memory_order_release);
+    pthread_mutex_unlock(&sys->dl_mu);
+}
+
+int tr_dead_letter_info(const tr_msg *msg, tr_dead_letter *out)
+{
+    struct dl_head h;
+    if (!msg || msg->type.id != dead_letter_atom().id || msg->size < sizeof h) return TR_EINVAL;
+    memcpy(&h, msg->data, sizeof h);
+    if (h.size != msg->size - sizeof h) return TR_EINVAL;
+    out->to = h.to;
+    out->from = h.from;
+    out->type = h.type;
+    out->size = h.size;
+    out->data = h.size ? (const char *)msg->data + sizeof h : NULL;
+    return TR_OK;
 }
 
 void tri_push(tr_system *sys, tri_actor *a, tr_msg *m)
@@ -23,8 +83,99 @@ void tri_push(tr_system *sys, tri_actor *a, tr_msg *m)
     if (tri_mailbox_push(&a->mb, &m->node)) tri_schedule(sys, a);
 }
 
-/* Takes ownership of m in every case. */
-int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m)
+/* ------------------------------------------------------ bounded mailboxes */
+
+static void drop(tr_system *sys, tr_msg *m, uint32_t slot)
+{
+    atomic_fetch_add_explicit(&sys->dropped, 1, memory_order_relaxed);
+    tri_dead_letter(sys, m, slot);
+    tri_msg_free(m);
+}
+
+/* Waits until the mailbox of `a` has room or the deadline passes. */
+static bool wait_room(tr_system *sys, tri_actor *a, uint32_t cap, int64_t timeout_ms)
+{
+    int64_t end = timeout_ms < 0 ? 0 : tri_mono_ns() + timeout_ms * 1000000;
+    pthread_mutex_lock(&sys->block_mu);
+    atomic_fetch_add(&sys->blocked, 1);
+    bool room = true;
+    while (atomic_load(&a->mb_count) >= cap) {
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&sys->block_cv, &sys->block_mu);
+            continue;
+        }
+        int64_t left = end - tri_mono_ns();
+        if (left <= 0) {
+            room = false;
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t ns = ts.tv_nsec + left;
+        ts.tv_sec += ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&sys->block_cv, &sys->block_mu, &ts);
+    }
+    atomic_fetch_sub(&sys->blocked, 1);
+    pthread_mutex_unlock(&sys->block_mu);
+    return room;
+}
+
+/* Admits `m` into a bounded mailbox, or drops/rejects it. Returns TR_OK
+ * when the message was taken care of (pushed or dropped), else an error
+ * with `m` freed. The count covers the slot's queue, whichever incarnation
+ * a message is for, so it is exact whatever races with a respawn. */
+static int push_bounded(tr_system *sys, tri_actor *a, tr_msg *m, uint32_t bound, uint32_t slot,
+                        int64_t timeout_ms)
+{
+    uint32_t cap = tri_bound_cap(bound), policy = tri_bound_policy(bound);
+    for (;;) {
+        uint32_t n = atomic_fetch_add_explicit(&a->mb_count, 1, memory_order_acq_rel);
+        if (n < cap || policy == TR_FULL_DROP_OLDEST) break; /* oldest: the consumer drops */
+        atomic_fetch_sub_explicit(&a->mb_count, 1, memory_order_acq_rel);
+        if (policy == TR_FULL_DROP_NEWEST) {
+            drop(sys, m, slot);
+            return TR_OK;
+        }
+        bool foreign = !tri_current_worker;
+        if (policy == TR_FULL_FAIL || !foreign) {
+            tri_msg_free(m);
+            return TR_EFULL;
+        }
+        if (!wait_room(sys, a, cap, timeout_ms)) {
+            tri_msg_free(m);
+            return TR_ETIMEDOUT;
+        }
+    }
+    m->counted = 1;
+    tri_push(sys, a, m);
+    return TR_OK;
+}
+
+/* Consumer side, for every user message popped: uncounts it, wakes blocked
+ * senders, and says whether a drop-oldest mailbox must drop it. */
+void tri_msg_popped(tri_actor *a, tr_msg *m, bool *dropit)
+{
+    *dropit = false;
+    if (!m->counted) return;
+    uint32_t n = atomic_fetch_sub_explicit(&a->mb_count, 1, memory_order_acq_rel);
+    uint32_t bound = atomic_load_explicit(&a->bound, memory_order_relaxed);
+    if (tri_bound_policy(bound) == TR_FULL_DROP_OLDEST && n > tri_bound_cap(bound) &&
+        m->dest_serial == atomic_load_explicit(&a->serial, memory_order_relaxed))
+        *dropit = true; /* more than capacity queued: this, the oldest, goes */
+    tr_system *sys = a->sys;
+    if (atomic_load_explicit(&sys->blocked, memory_order_acquire) > 0) {
+        pthread_mutex_lock(&sys->block_mu);
+        pthread_cond_broadcast(&sys->block_cv);
+        pthread_mutex_unlock(&sys->block_mu);
+    }
+}
+
+void tri_count_drop(tr_system *sys) { atomic_fetch_add_explicit(&sys->dropped, 1, memory_order_relaxed); }
+
+/* ------------------------------------------------------------- delivery */
+
+static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
 {
     if (TRI_UNLIKELY(to.serial == 0)) {
         tri_msg_free(m);
@@ -39,14 +190,20 @@ int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m)
     tri_count(sys, TRI_N_SENT);
     /* Fast path for an actor known to be gone; one that ends after this
      * check gets the message dropped by its mailbox's consumer instead. */
-    if (TRI_UNLIKELY(!a || atomic_load_explicit(&a->serial, memory_order_relaxed) != to.serial)) {
+    if (TRI_UNLIKELY(!a || atomic_load_explicit(&a->serial, memory_order_acquire) != to.serial)) {
         tri_dead_letter(sys, m, to.slot);
         tri_msg_free(m);
         return TR_OK;
     }
+    uint32_t bound = atomic_load_explicit(&a->bound, memory_order_relaxed);
+    if (TRI_UNLIKELY(bound != 0) && m->kind == TRI_MSG_USER && a->kind == TRI_SLOT_ACTOR)
+        return push_bounded(sys, a, m, bound, to.slot, timeout_ms);
     tri_push(sys, a, m);
     return TR_OK;
 }
+
+/* Takes ownership of m in every case. */
+int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m) { return deliver(sys, to, m, -1); }
 
 int tri_send_sys(tr_system *sys, tri_actor *to, uint64_t serial, uint8_t kind,
                  const void *payload, size_t size)
@@ -60,7 +217,7 @@ int tri_send_sys(tr_system *sys, tri_actor *to, uint64_t serial, uint8_t kind,
 }
 
 static int send_copy(tr_system *sys, tr_pid from, tr_pid to, tr_atom type, const void *data,
-                     size_t size)
+                     size_t size, int64_t timeout_ms)
 {
     if (type.id == 0 || (size && !data)) return TR_EINVAL;
     if (size > TR_MSG_MAX) return TR_ETOOBIG;
@@ -68,7 +225,7 @@ static int send_copy(tr_system *sys, tr_pid from, tr_pid to, tr_atom type, const
     if (!m) return TR_ENOMEM;
     if (size) memcpy(m->data, data, size);
     m->sender = from;
-    return tri_deliver(sys, to, m);
+    return deliver(sys, to, m, timeout_ms);
 }
 
 static int send_owned(tr_system *sys, tr_pid from, tr_pid to, tr_msg **msg)
@@ -87,18 +244,27 @@ static int send_owned(tr_system *sys, tr_pid from, tr_pid to, tr_msg **msg)
 int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = (tri_actor *)ctx;
-    return send_copy(a->sys, tri_pid_of(a), to, type, data, size);
+    a->msgs_out++;
+    return send_copy(a->sys, tri_pid_of(a), to, type, data, size, -1);
 }
 
 int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
 {
     tri_actor *a = (tri_actor *)ctx;
+    a->msgs_out++;
     return send_owned(a->sys, tri_pid_of(a), to, msg);
 }
 
 int tr_system_send(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size)
 {
-    return send_copy(sys, TR_PID_NIL, to, type, data, size);
+    return send_copy(sys, TR_PID_NIL, to, type, data, size, -1);
+}
+
+int tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
+                         int64_t timeout_ms)
+{
+    if (tri_current_worker) return TR_ENOTACTOR;
+    return send_copy(sys, TR_PID_NIL, to, type, data, size, timeout_ms);
 }
 
 int tr_system_send_msg(tr_system *sys, tr_pid to, tr_msg **msg)
@@ -110,5 +276,5 @@ int tr_system_send_msg(tr_system *sys, tr_pid to, tr_msg **msg)
 int tri_send_from(tr_system *sys, tr_pid from, tr_pid to, tr_atom type, const void *data,
                   size_t size)
 {
-    return send_copy(sys, from, to, type, data, size);
+    return send_copy(sys, from, to, type, data, size, -1);
 }

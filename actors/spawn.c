@@ -26,6 +26,11 @@ static void setup(tri_actor *a, tri_actor *parent, const tr_behaviour *beh,
     a->ext = NULL;
     a->stop_timer = 0;
     a->u.msgs_in = 0;
+    a->msgs_out = 0;
+    a->timers = NULL;
+    atomic_store_explicit(&a->bound,
+                          o->capacity ? o->capacity | (uint32_t)o->on_full << 30 : 0,
+                          memory_order_relaxed);
 }
 
 static bool valid_name(const char *name)
@@ -44,6 +49,8 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
     if (o->name && !valid_name(o->name)) return TR_EINVAL;
     if (o->shutdown_ms < TR_SHUTDOWN_INFINITY) return TR_EINVAL;
     if (o->args_size > TR_MSG_MAX) return TR_ETOOBIG;
+    if (o->deadline_ms < 0 || o->capacity > TRI_CAPACITY_MAX || (unsigned)o->on_full > TR_FULL_BLOCK)
+        return TR_EINVAL;
     if (parent && parent->state != TRI_ST_RUNNING) return TR_ESTOPPED;
 
     void *state_mem = NULL;
@@ -84,6 +91,12 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         return TR_ESTOPPED;
     }
     tri_count(sys, TRI_N_SPAWNED);
+    /* After the link/adopt, so the EXIT of an actor whose deadline passes
+     * at once cannot overtake its ADOPT; before INIT, while nothing runs
+     * the actor and its fields are still ours to write. */
+    if (o->deadline_ms > 0 &&
+        !tri_timer_after(sys, o->deadline_ms, a, serial, TRI_MSG_DEADLINE, NULL, 0))
+        tri_log(TR_LOG_ERROR, "out of memory arming a deadline; the actor runs without it");
     tri_push(sys, a, init);
     if (out) *out = pid;
     return TR_OK;

@@ -41,7 +41,7 @@ int tr_system_new(const tr_system_opts *opts, tr_system **out)
         workers = n > 0 ? (unsigned)n : 1;
         if (workers > 256) workers = 256;
     }
-    if (workers > 256) return TR_EINVAL;
+    if (workers > 256 || o->blocking_threads > 1024) return TR_EINVAL;
     tr_system *sys = aligned_alloc(TRI_CACHE_LINE, (sizeof *sys + TRI_CACHE_LINE - 1) &
                                                        ~(size_t)(TRI_CACHE_LINE - 1));
     if (!sys) return TR_ENOMEM;
@@ -49,10 +49,16 @@ int tr_system_new(const tr_system_opts *opts, tr_system **out)
     sys->node = atomic_fetch_add(&next_node, 1);
     atomic_init(&sys->next_serial, 1);
     pthread_mutex_init(&sys->root_mu, NULL);
+    pthread_mutex_init(&sys->block_mu, NULL);
+    pthread_cond_init(&sys->block_cv, NULL);
+    pthread_mutex_init(&sys->dl_mu, NULL);
     pthread_mutex_init(&sys->end_mu, NULL);
     pthread_cond_init(&sys->end_cv, NULL);
     int rc = TR_ENOMEM;
     if (tri_slots_init(&sys->slots) != 0) goto fail_slots;
+    if ((rc = tri_registry_init(sys)) != TR_OK) goto fail_registry;
+    if ((rc = tri_offload_init(sys, o->blocking_threads ? o->blocking_threads : 4)) != TR_OK)
+        goto fail_offload;
     if ((rc = tri_timers_start(sys, o->clock)) != TR_OK) goto fail_timers;
     if ((rc = tri_sched_start(sys, workers, o->batch ? o->batch : 64)) != TR_OK) goto fail_sched;
     if ((rc = make_root(sys)) != TR_OK) goto fail_root;
@@ -63,11 +69,18 @@ fail_root:
 fail_sched:
     tri_timers_stop(sys);
 fail_timers:
+    tri_offload_fini(sys);
+fail_offload:
+    tri_registry_fini(sys);
+fail_registry:
     tri_slots_fini(sys);
 fail_slots:
     pthread_cond_destroy(&sys->end_cv);
     pthread_mutex_destroy(&sys->end_mu);
     pthread_mutex_destroy(&sys->root_mu);
+    pthread_mutex_destroy(&sys->block_mu);
+    pthread_cond_destroy(&sys->block_cv);
+    pthread_mutex_destroy(&sys->dl_mu);
     free(sys);
     return rc;
 }
@@ -136,6 +149,7 @@ void tr_system_get_stats(tr_system *sys, tr_system_stats *out)
     out->actors_live = spawned >= ended ? spawned - ended : 0;
     out->dead_letters = dead;
     out->messages_sent = sent;
+    out->dropped = atomic_load(&sys->dropped);
     out->workers = sys->sched.n;
 }
 
@@ -152,14 +166,19 @@ void tr_system_destroy(tr_system **psys)
     if (inboxes)
         tri_log(TR_LOG_ERROR, "tr_system_destroy: %u inbox(es) still open; destroy them first",
                 inboxes);
+    tri_offload_fini(sys); /* before the workers: results may still be sent */
     tri_timers_stop(sys);
     tri_sched_stop(sys);
     tri_root_free(sys->root);
+    tri_registry_fini(sys);
     tri_slots_fini(sys);
     free(sys->report);
     pthread_cond_destroy(&sys->end_cv);
     pthread_mutex_destroy(&sys->end_mu);
     pthread_mutex_destroy(&sys->root_mu);
+    pthread_mutex_destroy(&sys->block_mu);
+    pthread_cond_destroy(&sys->block_cv);
+    pthread_mutex_destroy(&sys->dl_mu);
     free(sys);
 }
 

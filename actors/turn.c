@@ -16,6 +16,7 @@ static void handle_user(tri_actor *a, tr_msg *m)
     }
     if (m->call == TRI_CALL_REPLY && !tri_call_accept(a, m)) return; /* lost its race */
     if (m->call == TRI_CALL_MONITOR && !tri_link_accept_down(a, m)) return; /* demonitored */
+    if (m->call == TRI_CALL_REQUEST && tri_inspect_answer(a, m)) return; /* the runtime's */
     a->u.msgs_in++;
     if (m->call == TRI_CALL_REQUEST) tri_request_begin(a, m);
     int rc = a->beh->handle((tr_ctx *)a, a->state_mem, m);
@@ -75,6 +76,9 @@ static void handle_one(tri_actor *a, tr_msg *m)
         break;
     case TRI_MSG_SIGNAL:
         break; /* check_signals did the work */
+    case TRI_MSG_DEADLINE:
+        if (a->state < TRI_ST_STOPPING) tri_begin_stop(a, TR_EXIT_TIMEOUT, NULL);
+        break;
     case TRI_MSG_EXIT: {
         tri_actor *child;
         memcpy(&child, m->data, sizeof child);
@@ -131,7 +135,17 @@ void tri_run_turn(tri_worker *w, tri_actor *a)
             raced = true;
             continue;
         }
-        handle_one(a, tri_msg_of(n));
+        tr_msg *m = tri_msg_of(n);
+        if (m->counted) { /* a bounded mailbox's message */
+            bool dropit;
+            tri_msg_popped(a, m, &dropit);
+            if (dropit) {
+                tri_count_drop(w->sys);
+                tri_dead_letter(w->sys, m, a->index);
+                continue;
+            }
+        }
+        handle_one(a, m);
         if (--budget == 0) {
             tri_requeue(w, a);
             return;

@@ -17,6 +17,9 @@
 #include "troupe/timer.h"
 #include "troupe/call.h"
 #include "troupe/link.h"
+#include "troupe/registry.h"
+#include "troupe/offload.h"
+#include "troupe/inspect.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

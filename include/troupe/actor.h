@@ -95,6 +95,15 @@ enum {
     TR_SPAWN_TRAP_EXITS = 1u << 0,
 };
 
+/* What a bounded mailbox does with a message when it is full. */
+typedef enum tr_full_policy {
+    TR_FULL_FAIL = 0,    /* the send fails with TR_EFULL */
+    TR_FULL_DROP_NEWEST, /* the new message is dropped (a dead letter) */
+    TR_FULL_DROP_OLDEST, /* the oldest queued message is dropped instead */
+    TR_FULL_BLOCK,       /* a non-actor sender waits for room (an actor
+                          * sender gets TR_EFULL: actors never block) */
+} tr_full_policy;
+
 /* Special tr_spawn_opts.shutdown_ms values. */
 #define TR_SHUTDOWN_DEFAULT 0   /* 5000 ms */
 #define TR_SHUTDOWN_BRUTAL (-1) /* stopped by force at once */
@@ -112,6 +121,16 @@ typedef struct tr_spawn_opts {
     size_t args_size;
     unsigned flags;      /* TR_SPAWN_* */
     int64_t shutdown_ms; /* time allowed to stop when asked, then killed */
+    /* A deadline for the whole subtree, in ms from spawn (0: none): when it
+     * passes, the actor is stopped, children first, with reason
+     * TR_EXIT_TIMEOUT (a failure for its parent unless trapped), as Trio's
+     * fail_after. */
+    int64_t deadline_ms;
+    /* Mailbox capacity in user messages (0: unbounded) and what happens
+     * when it is full. Drops are counted (tr_system_stats.dropped) and
+     * become dead letters. */
+    uint32_t capacity;
+    tr_full_policy on_full;
 } tr_spawn_opts;
 
 /* tr_spawn — starts a new actor as a child of the calling actor.

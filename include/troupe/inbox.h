@@ -17,8 +17,8 @@ extern "C" {
 
 typedef struct tr_inbox tr_inbox;
 
-/* tr_inbox_new — creates an inbox in `sys`. Errors: TR_ENOMEM,
- * TR_ESTOPPED. Any non-actor thread. */
+/* tr_inbox_new — creates an inbox in `sys` (also once its tree has ended:
+ * an inbox is not part of it). Errors: TR_ENOMEM. Any thread. */
 int tr_inbox_new(tr_system *sys, tr_inbox **out);
 
 /* tr_inbox_pid — the inbox's pid, to hand to actors. */

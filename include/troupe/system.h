@@ -29,6 +29,9 @@ typedef struct tr_system_opts {
     /* The system's time source; NULL: the real monotonic clock. A manual
      * clock (troupe/timer.h) must outlive the system. */
     struct tr_clock *clock;
+    /* Threads for blocking work (troupe/offload.h), started on demand;
+     * 0: 4. At most 1024. */
+    unsigned blocking_threads;
 } tr_system_opts;
 
 /* Counters of a system; see tr_system_get_stats. */
@@ -37,6 +40,7 @@ typedef struct tr_system_stats {
     uint64_t actors_spawned; /* ever spawned (the root excluded) */
     uint64_t dead_letters;   /* messages that reached no live actor */
     uint64_t messages_sent;  /* messages accepted by tr_send & co */
+    uint64_t dropped;        /* dropped by full bounded mailboxes */
     unsigned workers;        /* worker threads */
 } tr_system_stats;
 
@@ -55,6 +59,32 @@ int tr_system_spawn(tr_system *sys, const tr_behaviour *behaviour,
  * TR_PID_NIL. Any thread. Errors as tr_send. */
 int tr_system_send(tr_system *sys, tr_pid to, tr_atom type, const void *data,
                    size_t size);
+
+/* tr_system_send_timed — tr_system_send that, to a full mailbox with the
+ * TR_FULL_BLOCK policy, waits up to timeout_ms (negative: forever) for
+ * room. Errors: TR_ETIMEDOUT, TR_ENOTACTOR from a worker thread, as
+ * tr_send otherwise. (tr_system_send waits forever in that case.) */
+int tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
+                         int64_t timeout_ms);
+
+/* tr_system_dead_letters_to — forwards a copy of every dead letter of
+ * `sys` to `subscriber` (TR_PID_NIL: stop) as a "tr.dead_letter" message;
+ * decode it with tr_dead_letter_info. Dead letters are counted whether or
+ * not anyone subscribes. Any thread. */
+void tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber);
+
+/* What tr_dead_letter_info reads out of a "tr.dead_letter" message. */
+typedef struct tr_dead_letter {
+    tr_pid to;      /* whom it was for */
+    tr_pid from;    /* its sender */
+    tr_atom type;   /* its type */
+    const void *data; /* its payload, inside the "tr.dead_letter" message */
+    size_t size;
+} tr_dead_letter;
+
+/* tr_dead_letter_info — decodes a "tr.dead_letter" message. Errors:
+ * TR_EINVAL when `msg` is not one. */
+int tr_dead_letter_info(const tr_msg *msg, tr_dead_letter *out);
 
 /* tr_system_send_msg — tr_send_msg from outside any actor. Always takes
  * ownership of *msg and sets it to NULL. Any thread. */

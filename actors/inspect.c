@@ -1,0 +1,92 @@
+/* inspect.c — answering "tr.inspect" from inside the actor's own turn. */
+#include <string.h>
+
+#include "core.h"
+
+static tr_atom cached(_Atomic uint32_t *slot, const char *name)
+{
+    uint32_t id = atomic_load_explicit(slot, memory_order_relaxed);
+    if (!id) {
+        id = tr_atom_from(name).id;
+        atomic_store_explicit(slot, id, memory_order_relaxed);
+    }
+    return (tr_atom){id};
+}
+
+tr_atom tr_inspect_atom(void)
+{
+    static _Atomic uint32_t id;
+    return cached(&id, "tr.inspect");
+}
+
+static tr_atom info_atom(void)
+{
+    static _Atomic uint32_t id;
+    return cached(&id, "tr.info");
+}
+
+static uint32_t count_peers(const tri_peer *p)
+{
+    uint32_t n = 0;
+    for (; p; p = p->next) n++;
+    return n;
+}
+
+/* Only the consumer may walk its queue: nodes after the tail are freed by
+ * no one else. The tail itself is the message being handled. */
+static uint64_t queued(tri_actor *a)
+{
+    uint64_t n = 0;
+    for (tri_node *p = atomic_load_explicit(&a->mb.tail->next, memory_order_acquire); p;
+         p = atomic_load_explicit(&p->next, memory_order_acquire))
+        if (p != &a->mb.stub) n++;
+    return n;
+}
+
+void tr_info(tr_ctx *ctx, tr_actor_info *out)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    memset(out, 0, sizeof *out);
+    out->pid = tri_pid_of(a);
+    out->parent = a->parent ? tri_pid_of(a->parent) : TR_PID_NIL;
+    tri_actor_path(a, out->path, sizeof out->path);
+    out->mailbox = queued(a);
+    out->status = a->state >= TRI_ST_STOPPING ? TR_STATUS_STOPPING
+                : out->mailbox ? TR_STATUS_RUNNING : TR_STATUS_WAITING;
+    out->capacity = tri_bound_cap(atomic_load_explicit(&a->bound, memory_order_relaxed));
+    out->messages_in = a->u.msgs_in;
+    out->messages_out = a->msgs_out;
+    out->children = a->nchildren;
+    if (a->ext) {
+        out->links = count_peers(a->ext->links);
+        out->monitors = count_peers(a->ext->monitors);
+        out->watchers = count_peers(a->ext->watchers);
+    }
+}
+
+/* Called for a request of type "tr.inspect": the runtime answers. */
+bool tri_inspect_answer(tri_actor *a, const tr_msg *m)
+{
+    if (m->type.id != tr_inspect_atom().id) return false;
+    tr_actor_info info;
+    tr_info((tr_ctx *)a, &info);
+    tr_reply((tr_ctx *)a, m, info_atom(), &info, sizeof info);
+    return true;
+}
+
+int tr_actor_info_decode(const tr_msg *answer, tr_actor_info *out)
+{
+    if (!answer || answer->type.id != info_atom().id || answer->size != sizeof *out)
+        return TR_EINVAL;
+    memcpy(out, answer->data, sizeof *out);
+    return TR_OK;
+}
+
+int tr_system_inspect(tr_system *sys, tr_pid pid, tr_actor_info *out, int64_t timeout_ms)
+{
+    tr_msg *reply = NULL;
+    int rc = tr_call_sync(sys, pid, tr_inspect_atom(), NULL, 0, timeout_ms, &reply);
+    if (rc == TR_OK) rc = tr_actor_info_decode(reply, out);
+    tr_msg_destroy(&reply);
+    return rc;
+}

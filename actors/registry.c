@@ -1,0 +1,180 @@
+/* registry.c — names to pids, behind a reader-writer lock.
+ *
+ * Entries are not removed when their actor ends: a lookup checks that the
+ * pid's slot still holds that incarnation (one atomic load), and an entry
+ * found dead is simply overwritten by the next registration, or dropped
+ * when the table grows. So ending an actor costs the registry nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+typedef struct entry {
+    struct entry *next;
+    tr_pid pid;
+    char name[];
+} entry;
+
+struct tri_registry {
+    pthread_rwlock_t lock;
+    entry **buckets;
+    size_t nbuckets, n;
+};
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static bool alive(tr_system *sys, tr_pid pid)
+{
+    tri_actor *a = tri_slot_lookup(sys, pid.slot);
+    return a && atomic_load_explicit(&a->serial, memory_order_acquire) == pid.serial;
+}
+
+static bool valid(const char *name)
+{
+    if (!name) return false;
+    size_t n = strnlen(name, TR_NAME_MAX + 1);
+    return n > 0 && n <= TR_NAME_MAX;
+}
+
+int tri_registry_init(tr_system *sys)
+{
+    tri_registry *r = calloc(1, sizeof *r);
+    if (!r) return TR_ENOMEM;
+    r->nbuckets = 64;
+    r->buckets = calloc(r->nbuckets, sizeof *r->buckets);
+    if (!r->buckets) {
+        free(r);
+        return TR_ENOMEM;
+    }
+    pthread_rwlock_init(&r->lock, NULL);
+    sys->registry = r;
+    return TR_OK;
+}
+
+void tri_registry_fini(tr_system *sys)
+{
+    tri_registry *r = sys->registry;
+    if (!r) return;
+    for (size_t i = 0; i < r->nbuckets; i++)
+        for (entry *e = r->buckets[i], *n; e; e = n) {
+            n = e->next;
+            free(e);
+        }
+    free(r->buckets);
+    pthread_rwlock_destroy(&r->lock);
+    free(r);
+    sys->registry = NULL;
+}
+
+static entry **find(tri_registry *r, const char *name)
+{
+    entry **p = &r->buckets[hash(name) & (r->nbuckets - 1)];
+    while (*p && strcmp((*p)->name, name) != 0) p = &(*p)->next;
+    return p;
+}
+
+/* Doubles the table, dropping entries of ended actors on the way. */
+static void grow(tr_system *sys, tri_registry *r)
+{
+    size_t nb = r->nbuckets * 2;
+    entry **b = calloc(nb, sizeof *b);
+    if (!b) return; /* chains just get longer */
+    size_t n = 0;
+    for (size_t i = 0; i < r->nbuckets; i++)
+        for (entry *e = r->buckets[i], *next; e; e = next) {
+            next = e->next;
+            if (!alive(sys, e->pid)) {
+                free(e);
+                continue;
+            }
+            entry **s = &b[hash(e->name) & (nb - 1)];
+            e->next = *s;
+            *s = e;
+            n++;
+        }
+    free(r->buckets);
+    r->buckets = b;
+    r->nbuckets = nb;
+    r->n = n;
+}
+
+int tr_register(tr_system *sys, const char *name, tr_pid pid)
+{
+    if (!valid(name) || tr_pid_is_nil(pid) || pid.node != sys->node) return TR_EINVAL;
+    tri_actor *a = tri_slot_lookup(sys, pid.slot);
+    if (!a || a->kind != TRI_SLOT_ACTOR || !alive(sys, pid)) return TR_ENOENT;
+    tri_registry *r = sys->registry;
+    pthread_rwlock_wrlock(&r->lock);
+    entry **p = find(r, name);
+    int rc = TR_OK;
+    if (*p) {
+        if (alive(sys, (*p)->pid)) rc = TR_EEXIST;
+        else (*p)->pid = pid; /* its actor ended: the name is free */
+    } else {
+        size_t len = strlen(name);
+        entry *e = malloc(sizeof *e + len + 1);
+        if (!e) {
+            rc = TR_ENOMEM;
+        } else {
+            e->next = NULL;
+            e->pid = pid;
+            memcpy(e->name, name, len + 1);
+            *p = e;
+            if (++r->n > r->nbuckets) grow(sys, r);
+        }
+    }
+    pthread_rwlock_unlock(&r->lock);
+    return rc;
+}
+
+int tr_unregister(tr_system *sys, const char *name)
+{
+    if (!valid(name)) return TR_ENOENT;
+    tri_registry *r = sys->registry;
+    pthread_rwlock_wrlock(&r->lock);
+    entry **p = find(r, name);
+    int rc = TR_ENOENT;
+    if (*p) {
+        entry *e = *p;
+        if (alive(sys, e->pid)) rc = TR_OK;
+        *p = e->next;
+        free(e);
+        r->n--;
+    }
+    pthread_rwlock_unlock(&r->lock);
+    return rc;
+}
+
+int tr_whereis(tr_system *sys, const char *name, tr_pid *out)
+{
+    *out = TR_PID_NIL;
+    if (!valid(name)) return TR_ENOENT;
+    tri_registry *r = sys->registry;
+    pthread_rwlock_rdlock(&r->lock);
+    entry *e = *find(r, name);
+    tr_pid pid = e ? e->pid : TR_PID_NIL;
+    pthread_rwlock_unlock(&r->lock);
+    if (tr_pid_is_nil(pid) || !alive(sys, pid)) return TR_ENOENT;
+    *out = pid;
+    return TR_OK;
+}
+
+int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size)
+{
+    tr_pid to;
+    int rc = tr_whereis(tr_ctx_system(ctx), name, &to);
+    return rc ? rc : tr_send(ctx, to, type, data, size);
+}
+
+int tr_system_send_named(tr_system *sys, const char *name, tr_atom type, const void *data,
+                         size_t size)
+{
+    tr_pid to;
+    int rc = tr_whereis(sys, name, &to);
+    return rc ? rc : tr_system_send(sys, to, type, data, size);
+}

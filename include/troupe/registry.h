@@ -1,0 +1,44 @@
+/* troupe/registry.h — the local name registry.
+ *
+ * A name stands for a pid of this system for as long as that actor lives:
+ * once it has ended the name resolves to nothing and may be registered
+ * again (there is no need, and no way, to forget it by hand after an
+ * actor's end). An actor may have several names. All calls are thread-safe:
+ * any actor, any thread. */
+#ifndef TROUPE_REGISTRY_H
+#define TROUPE_REGISTRY_H
+
+#include <stddef.h>
+
+#include "troupe/actor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The longest name, in bytes. */
+#define TR_NAME_MAX 255
+
+/* tr_register — names `pid` (an actor of `sys`, alive). Errors: TR_EINVAL
+ * (empty or over-long name, nil pid or another node's), TR_EEXIST (the name
+ * stands for a live actor), TR_ENOENT (pid is not a live actor), TR_ENOMEM. */
+int tr_register(tr_system *sys, const char *name, tr_pid pid);
+
+/* tr_unregister — forgets a name. Errors: TR_ENOENT (no live actor has it). */
+int tr_unregister(tr_system *sys, const char *name);
+
+/* tr_whereis — the pid a name stands for. Errors: TR_ENOENT. */
+int tr_whereis(tr_system *sys, const char *name, tr_pid *out);
+
+/* tr_send_named — tr_send to the actor a name stands for. Errors:
+ * TR_ENOENT (no such name), as tr_send otherwise. Actor context only. */
+int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size);
+
+/* tr_system_send_named — the same from any thread (sender TR_PID_NIL). */
+int tr_system_send_named(tr_system *sys, const char *name, tr_atom type, const void *data,
+                         size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
