@@ -118,6 +118,12 @@ tr_atom tr_down_atom(void)
     return cached(&id, "tr.down");
 }
 
+tr_atom tr_started_atom(void)
+{
+    static _Atomic uint32_t id;
+    return cached(&id, "tr.started");
+}
+
 tr_atom tr_timeout_atom(void)
 {
     static _Atomic uint32_t id;

@@ -57,6 +57,10 @@ enum {
     TRI_F_KILL_SENT = 1u << 6, /* killing: every child gets a kill */
     TRI_F_TIMERS = 1u << 7,    /* has owned timers at some point */
     TRI_F_REPLIED = 1u << 8,   /* the current request was answered */
+    TRI_F_DEFER_STARTED = 1u << 9,  /* tr_defer_started was called */
+    TRI_F_STARTED_SENT = 1u << 10,  /* "tr.started" went out (or none due) */
+    TRI_F_PARALLEL_STOP = 1u << 11, /* stop all children at once */
+    TRI_F_NOTIFY_ASKED = 1u << 12,  /* tr_notify_started called inside init */
 };
 
 #define TRI_CAPACITY_MAX ((1u << 30) - 1)
@@ -105,6 +109,9 @@ typedef struct tri_actor_ext {
     uint32_t calls_cap, calls_used;
     const tr_msg *current; /* the request being handled, if any */
     tri_request *requests;
+    tr_pid started_to;   /* where "tr.started" goes; nil: nowhere */
+    uint8_t stop_kind;   /* the reason tr_stop_reason asked for */
+    uint64_t restarts;   /* a supervisor's restarts (introspection) */
     char *exit_text;     /* failure reason */
     tri_record *records; /* failures in this subtree, deepest first */
     tri_record *records_tail;
@@ -301,6 +308,9 @@ void tri_request_begin(tri_actor *a, const tr_msg *m);
 void tri_request_end(tri_actor *a, const tr_msg *m);
 void tri_request_dead(tr_system *sys, const tr_msg *m, uint32_t slot);
 void tri_calls_end(tri_actor *a, const tr_exit *reason);
+
+/* lifecycle.c: the "tr.started" notice (status: tr_start_status) */
+void tri_send_started(tri_actor *a, tr_start_status status);
 
 /* link.c */
 struct tri_exit_signal {

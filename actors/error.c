@@ -22,6 +22,8 @@ const char *tr_strerror(int err)
     case TR_EAGAIN: return "resource temporarily unavailable";
     case TR_ESTATE: return "wrong state for this call";
     case TR_ENOROUTE: return "no route to node";
+    case TR_EPRESENT: return "child spec already present";
+    case TR_EBUSY: return "child is running";
     }
     return "unknown error";
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "hooks.h"
 
 static tr_atom cached(_Atomic uint32_t *slot, const char *name)
 {
@@ -61,6 +62,7 @@ void tr_info(tr_ctx *ctx, tr_actor_info *out)
         out->links = count_peers(a->ext->links);
         out->monitors = count_peers(a->ext->monitors);
         out->watchers = count_peers(a->ext->watchers);
+        out->restarts = a->ext->restarts;
     }
 }
 
@@ -89,4 +91,10 @@ int tr_system_inspect(tr_system *sys, tr_pid pid, tr_actor_info *out, int64_t ti
     if (rc == TR_OK) rc = tr_actor_info_decode(reply, out);
     tr_msg_destroy(&reply);
     return rc;
+}
+
+void tri_count_restart(tr_ctx *ctx)
+{
+    tri_actor_ext *x = tri_ext((tri_actor *)ctx);
+    if (x) x->restarts++;
 }

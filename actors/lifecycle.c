@@ -115,6 +115,27 @@ void tri_link_child(tri_actor *parent, tri_actor *c)
     parent->nchildren++;
 }
 
+void tri_link_child_before(tri_actor *parent, tri_actor *c, tr_pid before)
+{
+    tri_actor *b = NULL;
+    if (!tr_pid_is_nil(before))
+        for (tri_actor *s = parent->first_child; s; s = s->next_sib)
+            if (s->serial_cached == before.serial && s->index == before.slot) {
+                b = s;
+                break;
+            }
+    if (!b) {
+        tri_link_child(parent, c);
+        return;
+    }
+    c->next_sib = b;
+    c->prev_sib = b->prev_sib;
+    if (b->prev_sib) b->prev_sib->next_sib = c;
+    else parent->first_child = c;
+    b->prev_sib = c;
+    parent->nchildren++;
+}
+
 static void unlink_child(tri_actor *parent, tri_actor *c)
 {
     if (c->prev_sib) c->prev_sib->next_sib = c->next_sib;
@@ -177,6 +198,7 @@ static void finish(tri_actor *a)
     if ((a->flags & TRI_F_INIT_OK) && a->beh->terminate)
         a->beh->terminate((tr_ctx *)a, a->state_mem, &reason);
     if (a->flags & TRI_F_TIMERS) tri_timers_drop_owner(sys, a); /* timers die with it */
+    if (!(a->flags & TRI_F_STARTED_SENT)) tri_send_started(a, TR_START_FAILED);
     if (a->ext) {
         tri_calls_end(a, &reason); /* answer what it will never answer */
         tri_links_end(a, &reason); /* tell watchers and links */
@@ -219,6 +241,10 @@ void tri_continue_stop(tri_actor *a)
     if (a->flags & TRI_F_KILL_SENT) {
         for (tri_actor *c = a->last_child; c; c = c->prev_sib)
             if (!(c->parent_flags & TRI_PF_KILL_REQUESTED)) tri_request_kill(a, c);
+        return;
+    }
+    if (a->flags & TRI_F_PARALLEL_STOP) {
+        for (tri_actor *c = a->last_child; c; c = c->prev_sib) tri_request_stop(a, c);
         return;
     }
     /* Youngest first, one at a time: the next one when this one's EXIT
@@ -269,7 +295,8 @@ void tri_after_callback(tri_actor *a, int rc, const char *what)
         snprintf(text, sizeof text, "%s returned %d (%s)", what, rc, tr_strerror(rc));
         tri_begin_stop(a, TR_EXIT_FAILURE, text);
     } else if (f & TRI_F_STOP_SELF) {
-        tri_begin_stop(a, TR_EXIT_NORMAL, NULL);
+        tr_exit_kind k = a->ext ? (tr_exit_kind)a->ext->stop_kind : TR_EXIT_NORMAL;
+        tri_begin_stop(a, k, NULL); /* a failure's text is already in ext */
     }
 }
 
@@ -281,10 +308,15 @@ void tri_run_init(tri_actor *a, tr_msg *m, uint64_t serial)
     if (rc == TR_INIT_IGNORE && !(a->flags & TRI_F_FAIL_SELF)) {
         a->flags |= TRI_F_IGNORED;
         a->flags &= (uint16_t)~TRI_F_STOP_SELF;
+        tri_send_started(a, TR_START_IGNORED);
         tri_begin_stop(a, TR_EXIT_NORMAL, NULL);
         return;
     }
-    if (rc == 0 && !(a->flags & TRI_F_FAIL_SELF)) a->flags |= TRI_F_INIT_OK;
+    if (rc == 0 && !(a->flags & TRI_F_FAIL_SELF)) {
+        a->flags |= TRI_F_INIT_OK;
+        if (!(a->flags & TRI_F_DEFER_STARTED) || (a->flags & TRI_F_NOTIFY_ASKED))
+            tri_send_started(a, TR_START_OK);
+    }
     tri_after_callback(a, rc, "init");
 }
 
@@ -386,7 +418,84 @@ void tri_child_exited(tri_actor *a, tri_actor *c)
 
 /* -------------------------------------------------------- ctx calls */
 
-void tr_stop(tr_ctx *ctx) { ((tri_actor *)ctx)->flags |= TRI_F_STOP_SELF; }
+void tr_stop(tr_ctx *ctx)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    a->flags |= TRI_F_STOP_SELF;
+    if (a->ext) a->ext->stop_kind = TR_EXIT_NORMAL;
+}
+
+void tr_stop_reason(tr_ctx *ctx, tr_exit_kind kind, const char *text)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    if (kind == TR_EXIT_FAILURE) {
+        tr_fail(ctx, "%s", text ? text : "failed");
+        return;
+    }
+    tri_actor_ext *x = tri_ext(a);
+    a->flags |= TRI_F_STOP_SELF;
+    if (x) x->stop_kind = (uint8_t)(kind == TR_EXIT_KILLED || kind > TR_EXIT_TIMEOUT
+                                         ? TR_EXIT_SHUTDOWN : kind);
+}
+
+void tr_stop_children_together(tr_ctx *ctx, bool on)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    if (on) a->flags |= TRI_F_PARALLEL_STOP;
+    else a->flags &= (uint16_t)~TRI_F_PARALLEL_STOP;
+}
+
+void tr_defer_started(tr_ctx *ctx) { ((tri_actor *)ctx)->flags |= TRI_F_DEFER_STARTED; }
+
+void tr_notify_started(tr_ctx *ctx)
+{
+    tri_actor *a = (tri_actor *)ctx;
+    if (!(a->flags & TRI_F_DEFER_STARTED)) return;
+    if (a->flags & TRI_F_INIT_OK) tri_send_started(a, TR_START_OK);
+    else a->flags |= TRI_F_NOTIFY_ASKED; /* still in init: sent when it returns 0 */
+}
+
+void tri_send_started(tri_actor *a, tr_start_status status)
+{
+    if (a->flags & TRI_F_STARTED_SENT) return;
+    a->flags |= TRI_F_STARTED_SENT;
+    if (!a->ext || tr_pid_is_nil(a->ext->started_to)) return;
+    const char *text = status == TR_START_FAILED ? a->ext->exit_text : NULL;
+    size_t tl = text ? strlen(text) : 0;
+    uint32_t head[2] = {(uint32_t)status, status == TR_START_FAILED ? a->exit_kind : 0};
+    size_t size = sizeof(tr_pid) + sizeof head + tl + 1;
+    tr_msg *m = tri_msg_alloc(TRI_MSG_USER, tr_started_atom(), size);
+    if (!m) {
+        tri_log(TR_LOG_ERROR, "out of memory sending a start notice");
+        return;
+    }
+    tr_pid self = tri_pid_of(a);
+    char *p = m->data;
+    memcpy(p, &self, sizeof self);
+    memcpy(p + sizeof self, head, sizeof head);
+    if (tl) memcpy(p + sizeof self + sizeof head, text, tl);
+    p[size - 1] = '\0';
+    m->sender = self;
+    tri_deliver(a->sys, a->ext->started_to, m);
+}
+
+int tr_started_info(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_exit *reason)
+{
+    uint32_t head[2];
+    size_t fixed = sizeof(tr_pid) + sizeof head;
+    if (!msg || msg->type.id != tr_started_atom().id || msg->size < fixed + 1) return TR_EINVAL;
+    const char *p = msg->data;
+    if (p[msg->size - 1] != '\0') return TR_EINVAL;
+    memcpy(head, p + sizeof(tr_pid), sizeof head);
+    if (head[0] > TR_START_FAILED || head[1] > TR_EXIT_NOPROC) return TR_EINVAL;
+    if (who) memcpy(who, p, sizeof *who);
+    if (status) *status = (tr_start_status)head[0];
+    if (reason) {
+        reason->kind = (tr_exit_kind)head[1];
+        reason->text = msg->size > fixed + 1 ? p + fixed : NULL;
+    }
+    return TR_OK;
+}
 
 int tr_fail(tr_ctx *ctx, const char *fmt, ...)
 {

@@ -31,4 +31,8 @@ void tri_request_kill(tri_actor *parent, tri_actor *child);
 /* Links `child` as the youngest child of `parent` (parent's turn only). */
 void tri_link_child(tri_actor *parent, tri_actor *child);
 
+/* Links `child` just before the child of `parent` named `before` (nil, or
+ * not a child: as the youngest). */
+void tri_link_child_before(tri_actor *parent, tri_actor *child, tr_pid before);
+
 #endif

@@ -39,16 +39,32 @@ bool tri_log_enabled(tr_log_level level)
            level < TR_LOG_NONE;
 }
 
+static void vlog(tr_log_level level, const char *fmt, va_list ap);
+
+void tr_log(tr_log_level level, const char *fmt, ...)
+{
+    if (!tri_log_enabled(level)) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, fmt, ap);
+    va_end(ap);
+}
+
 /* The sink is called under a mutex: lines never interleave, and a sink
  * being replaced is never called after tr_log_set_handler returns. */
 void tri_log(tr_log_level level, const char *fmt, ...)
 {
     if (!tri_log_enabled(level)) return;
-    char line[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    vlog(level, fmt, ap);
     va_end(ap);
+}
+
+static void vlog(tr_log_level level, const char *fmt, va_list ap)
+{
+    char line[2048];
+    vsnprintf(line, sizeof line, fmt, ap);
     pthread_mutex_lock(&sink_mu);
     if (sink_fn) sink_fn(sink_user, level, line);
     else fprintf(stderr, "troupe %s: %s\n", tr_log_level_name(level), line);

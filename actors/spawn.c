@@ -12,6 +12,7 @@ static void setup(tri_actor *a, tri_actor *parent, const tr_behaviour *beh,
 {
     a->state = TRI_ST_STARTING;
     a->flags = (o->flags & TR_SPAWN_TRAP_EXITS) ? TRI_F_TRAP_EXITS : 0;
+    if (tr_pid_is_nil(o->started_to)) a->flags |= TRI_F_STARTED_SENT; /* none due */
     a->parent_flags = 0;
     a->exit_kind = TR_EXIT_NORMAL;
     a->nchildren = 0;
@@ -61,16 +62,20 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         if (state_mem) memset(state_mem, 0, beh->state_size);
     }
     if (o->name) name = strdup(o->name);
+    tri_actor_ext *ext = tr_pid_is_nil(o->started_to) ? NULL : calloc(1, sizeof *ext);
     tri_actor *a = NULL;
     if (!init || (beh->state_size && !state_mem) || (o->name && !name) ||
-        !(a = tri_slot_alloc(sys, TRI_SLOT_ACTOR))) {
+        (!tr_pid_is_nil(o->started_to) && !ext) || !(a = tri_slot_alloc(sys, TRI_SLOT_ACTOR))) {
         tri_msg_free(init);
         tri_pool_free(state_mem, beh->state_size);
         free(name);
+        free(ext);
         return TR_ENOMEM;
     }
+    if (ext) ext->started_to = o->started_to;
     if (o->args_size) memcpy(init->data, o->args, o->args_size);
     setup(a, parent ? parent : sys->root, beh, o, state_mem, name);
+    a->ext = ext;
     uint64_t serial = atomic_fetch_add_explicit(&sys->next_serial, 1, memory_order_relaxed);
     a->serial_cached = serial;
     atomic_store_explicit(&a->serial, serial, memory_order_release);
@@ -79,15 +84,17 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
 
     if (parent) {
         init->sender = tri_pid_of(parent);
-        tri_link_child(parent, a);
+        tri_link_child_before(parent, a, o->before);
     } else if (tri_root_adopt(sys, a) != TR_OK) {
         /* The root is closing: undo. Nobody has seen the pid yet. */
         atomic_store_explicit(&a->serial, 0, memory_order_release);
         a->name = NULL;
+        a->ext = NULL;
         tri_slot_release(sys, a);
         tri_msg_free(init);
         tri_pool_free(state_mem, beh->state_size);
         free(name);
+        free(ext);
         return TR_ESTOPPED;
     }
     tri_count(sys, TRI_N_SPAWNED);

@@ -20,6 +20,7 @@
 #include "troupe/registry.h"
 #include "troupe/offload.h"
 #include "troupe/inspect.h"
+#include "troupe/supervisor.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

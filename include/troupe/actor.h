@@ -23,6 +23,7 @@
 #define TROUPE_ACTOR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -126,6 +127,16 @@ typedef struct tr_spawn_opts {
      * TR_EXIT_TIMEOUT (a failure for its parent unless trapped), as Trio's
      * fail_after. */
     int64_t deadline_ms;
+    /* If not nil, the runtime tells this actor (or inbox) how the new
+     * actor's start went, in one "tr.started" message (tr_started_info):
+     * after init returned 0 (or, if init called tr_defer_started, when the
+     * actor calls tr_notify_started), after init ignored, or, if it ends
+     * before either, with its exit reason. Exactly one per spawn. */
+    tr_pid started_to;
+    /* Actor spawns only: place the new child just before this sibling (a
+     * live child of the caller) in the caller's start order, which is the
+     * reverse of its stop order. Nil: the youngest, as usual. */
+    tr_pid before;
     /* Mailbox capacity in user messages (0: unbounded) and what happens
      * when it is full. Drops are counted (tr_system_stats.dropped) and
      * become dead letters. */
@@ -166,6 +177,40 @@ tr_system *tr_ctx_system(const tr_ctx *ctx);
 /* tr_stop — the actor stops normally once the current callback returns
  * (after its children). Later messages become dead letters. */
 void tr_stop(tr_ctx *ctx);
+
+/* tr_stop_reason — as tr_stop, with a reason of `kind` (normal, shutdown,
+ * failure, timeout; text copied, used for failures). A supervisor that
+ * gives up ends with TR_EXIT_SHUTDOWN this way, as in OTP. */
+void tr_stop_reason(tr_ctx *ctx, tr_exit_kind kind, const char *text);
+
+/* tr_stop_children_together — when this actor stops, ask all its children
+ * to stop at once (each within its shutdown time) instead of one by one,
+ * youngest first. For pools of like children. */
+void tr_stop_children_together(tr_ctx *ctx, bool on);
+
+/* The outcome in a "tr.started" message. */
+typedef enum tr_start_status {
+    TR_START_OK = 0,      /* init finished: the actor runs */
+    TR_START_IGNORED = 1, /* init returned TR_INIT_IGNORE */
+    TR_START_FAILED = 2,  /* it ended before it had started; see reason */
+} tr_start_status;
+
+/* tr_started_info — decodes a "tr.started" message: which actor, how its
+ * start went and, when it failed, why (text points into the message).
+ * Errors: TR_EINVAL. */
+int tr_started_info(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_exit *reason);
+
+/* tr_started_atom — "tr.started". */
+tr_atom tr_started_atom(void);
+
+/* tr_defer_started — called in init: the actor is not "started" when init
+ * returns but when it calls tr_notify_started (a supervisor: once all its
+ * own children have started). */
+void tr_defer_started(tr_ctx *ctx);
+
+/* tr_notify_started — sends the deferred "tr.started" (once; later calls
+ * and calls without tr_defer_started do nothing). */
+void tr_notify_started(tr_ctx *ctx);
 
 /* tr_fail — fails the actor with a printf-style reason once the current
  * callback returns, whatever it returns. Returns TR_EFAILED so that

@@ -24,6 +24,8 @@ typedef enum tr_err {
     TR_EAGAIN = -11,    /* nothing available now; try again */
     TR_ESTATE = -12,    /* the object is in the wrong state for this call */
     TR_ENOROUTE = -13,  /* the pid names a node this system cannot reach */
+    TR_EPRESENT = -14,  /* a child spec with that id exists (not running) */
+    TR_EBUSY = -15,     /* the child is running */
 } tr_err;
 
 /* tr_strerror — a short static English description of an error code.

@@ -33,6 +33,7 @@ typedef struct tr_actor_info {
     uint32_t links;
     uint32_t monitors;          /* monitors it holds on others */
     uint32_t watchers;          /* monitors others hold on it */
+    uint64_t restarts;          /* a supervisor: children it restarted */
 } tr_actor_info;
 
 /* tr_inspect_atom — "tr.inspect", the type of the request. */

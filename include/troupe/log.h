@@ -36,6 +36,11 @@ void tr_log_set_level(tr_log_level min);
 /* tr_log_get_level — the current threshold. Thread-safe. */
 tr_log_level tr_log_get_level(void);
 
+/* tr_log — logs one line through the current sink, if `level` passes the
+ * threshold. For programs built on troupe, so that their lines and the
+ * runtime's go to one place. Any thread. */
+void tr_log(tr_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* tr_log_level_name — "debug", "info", "warn", "error" or "none". */
 const char *tr_log_level_name(tr_log_level level);
 

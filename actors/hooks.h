@@ -1,0 +1,11 @@
+/* hooks.h — the few internals that supervisor/ may use beyond the public
+ * API. Kept to this one header so the dependency stays visible. */
+#ifndef TRI_HOOKS_H
+#define TRI_HOOKS_H
+
+#include "troupe.h"
+
+/* Counts one restart in the calling actor's introspection (tr_info). */
+void tri_count_restart(tr_ctx *ctx);
+
+#endif

@@ -1,0 +1,188 @@
+/* troupe/supervisor.h — supervisors with Erlang/OTP's semantics.
+ *
+ * A supervisor is an actor whose children are described by child specs.
+ * It starts them one by one in spec order (each one's init has finished
+ * before the next starts) and is itself "started" only when all are; a
+ * child that fails to start makes it stop the ones already started, in
+ * reverse order, and fail. It stops its children in reverse spec order,
+ * each within its shutdown time, then by force. When a child ends it
+ * applies the child's restart type and its strategy, counting restarts
+ * against its intensity: more than `intensity` restarts within `period_ms`
+ * and it stops all its children and ends with reason shutdown, which its
+ * own parent handles by its own strategy (escalation).
+ *
+ * Differences from OTP, all additions: an optional restart backoff per
+ * child (Akka/Proto.Actor style), times in milliseconds, and every restart,
+ * escalation and intensity stop logged with the child's path and reason
+ * and counted in introspection (tr_actor_info.restarts).
+ *
+ * Talking to a supervisor. The dynamic API (start_child, terminate_child,
+ * restart_child, delete_child, which_children, count_children) is a set of
+ * requests: from an actor, send them with the tr_sup_* functions, which
+ * return a call reference (the answer is a "tr.sup" message: decode it with
+ * tr_sup_result); from a non-actor thread, use the *_sync forms. */
+#ifndef TROUPE_SUPERVISOR_H
+#define TROUPE_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "troupe/actor.h"
+#include "troupe/call.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tr_restart {
+    TR_PERMANENT = 0, /* always restarted */
+    TR_TRANSIENT = 1, /* restarted unless it ended normal or shutdown */
+    TR_TEMPORARY = 2, /* never restarted; its spec goes when it ends */
+} tr_restart;
+
+typedef enum tr_child_type { TR_WORKER = 0, TR_SUPERVISOR = 1 } tr_child_type;
+
+typedef enum tr_strategy {
+    TR_ONE_FOR_ONE = 0,
+    TR_ONE_FOR_ALL = 1,  /* stop the others (reverse order), restart all */
+    TR_REST_FOR_ONE = 2, /* stop those started after it, restart them and it */
+    TR_SIMPLE_ONE_FOR_ONE = 3, /* one spec; children added at run time */
+} tr_strategy;
+
+typedef enum tr_auto_shutdown {
+    TR_AUTO_SHUTDOWN_NEVER = 0,
+    TR_AUTO_SHUTDOWN_ANY = 1, /* when any significant child ends by itself */
+    TR_AUTO_SHUTDOWN_ALL = 2, /* when all significant children have */
+} tr_auto_shutdown;
+
+/* A restart delay growing from min_ms, doubled (with up to jitter*100 %
+ * random extra) at each restart up to max_ms, and back to min_ms after
+ * reset_ms without a restart. min_ms == 0: restart at once (OTP). */
+typedef struct tr_backoff {
+    int64_t min_ms, max_ms, reset_ms;
+    double jitter; /* 0 .. 1 */
+} tr_backoff;
+
+struct tr_sup_spec;
+
+typedef struct tr_child_spec {
+    /* Unique among the supervisor's children; also the child's name in the
+     * tree path. Copied. Up to 255 bytes, no '/'. */
+    const char *id;
+    /* A worker: its behaviour and init args (copied). */
+    const tr_behaviour *behaviour;
+    const void *args;
+    size_t args_size;
+    /* A child supervisor instead: its spec (deep-copied). Set exactly one
+     * of `behaviour` and `supervisor`; `type` follows from it. */
+    const struct tr_sup_spec *supervisor;
+    tr_restart restart;
+    /* TR_SHUTDOWN_DEFAULT: 5000 ms for a worker, infinity for a supervisor
+     * (as OTP); TR_SHUTDOWN_BRUTAL, TR_SHUTDOWN_INFINITY or > 0 ms. */
+    int64_t shutdown_ms;
+    bool significant; /* never with TR_PERMANENT */
+    tr_backoff backoff;
+} tr_child_spec;
+
+typedef struct tr_sup_spec {
+    tr_strategy strategy;
+    /* More than `intensity` restarts in `period_ms` stop the supervisor.
+     * period_ms == 0 gives OTP's defaults: 1 restart in 5000 ms. */
+    uint32_t intensity;
+    int64_t period_ms;
+    tr_auto_shutdown auto_shutdown;
+    /* Started in this order. For TR_SIMPLE_ONE_FOR_ONE: exactly one, the
+     * template of every dynamic child (none is started at first). */
+    const tr_child_spec *children;
+    size_t nchildren;
+} tr_sup_spec;
+
+/* tr_supervisor_behaviour — the behaviour a supervisor actor runs; its
+ * spawn args are built by tr_supervisor_spawn. Exposed for introspection
+ * and for tr_child_spec.supervisor's implementation; do not spawn it with
+ * args of your own. */
+extern const tr_behaviour tr_supervisor_behaviour;
+
+/* tr_sup_spec_check — validates a spec (and nested ones) without starting
+ * anything. On error, writes a message naming the offending child into
+ * why (if not NULL). Errors: TR_EINVAL. */
+int tr_sup_spec_check(const tr_sup_spec *spec, char *why, size_t why_size);
+
+/* tr_supervisor_spawn — starts a supervisor as a child of the calling
+ * actor (name: the tree path element). Returns at once; its start is
+ * reported to opts->started_to when given (a "tr.started" message, failed
+ * with the reason when a child could not start). Errors: TR_EINVAL (a bad
+ * spec: see tr_sup_spec_check), as tr_spawn otherwise. Actor context. */
+int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opts *opts,
+                        tr_pid *out);
+
+/* tr_supervisor_start — starts a supervisor under the root from a
+ * non-actor thread and waits up to timeout_ms until all its children have
+ * started. On a failed start returns TR_EFAILED and, if why is given,
+ * writes the reason ("failed to start child <id>: <reason>"). Errors:
+ * TR_EINVAL, TR_ETIMEDOUT, TR_ESTOPPED, TR_ENOMEM. */
+int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
+                        int64_t timeout_ms, tr_pid *out, char *why, size_t why_size);
+
+/* ------------------------------------------------------- dynamic API */
+
+/* A child as which_children reports it. */
+typedef struct tr_child_info {
+    char id[256];
+    tr_pid pid; /* nil: not running (stopped, ignored, waiting to restart) */
+    tr_child_type type;
+    tr_restart restart;
+    uint64_t restarts; /* times this child was restarted */
+} tr_child_info;
+
+typedef struct tr_child_counts {
+    uint32_t specs, active, supervisors, workers;
+} tr_child_counts;
+
+/* Error codes of the dynamic API beyond the usual ones:
+ *   TR_EEXIST    start_child: a child with that id is running
+ *                (OTP's already_started; *pid is set to it);
+ *   TR_EPRESENT  start_child: the spec exists, not running (already_present);
+ *   TR_ENOENT    no child with that id (or pid);
+ *   TR_EBUSY     restart_child/delete_child: the child is running. */
+
+/* tr_sup_start_child — adds `spec` and starts it (for a simple_one_for_one
+ * supervisor: starts a child of its template with `spec->args` appended to
+ * the template's args; other fields of `spec` are ignored). */
+int tr_sup_start_child(tr_ctx *ctx, tr_pid sup, const tr_child_spec *spec, tr_ref *out);
+/* tr_sup_terminate_child — stops a child (by id; by pid for a
+ * simple_one_for_one supervisor); its spec stays, unless temporary. */
+int tr_sup_terminate_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_pid pid, tr_ref *out);
+/* tr_sup_restart_child — starts again a stopped child from its spec. */
+int tr_sup_restart_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
+/* tr_sup_delete_child — removes a stopped child's spec. */
+int tr_sup_delete_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
+
+/* tr_sup_result — decodes the "tr.sup" answer to one of the requests
+ * above: its result code, and the pid for start/restart. */
+int tr_sup_result(const tr_msg *answer, int *rc, tr_pid *pid);
+
+/* The same requests from a non-actor thread, waiting up to timeout_ms.
+ * They return the supervisor's result code (or TR_ETIMEDOUT, TR_ENOENT
+ * when the supervisor is gone). */
+int tr_sup_start_child_sync(tr_system *sys, tr_pid sup, const tr_child_spec *spec,
+                            int64_t timeout_ms, tr_pid *pid);
+int tr_sup_terminate_child_sync(tr_system *sys, tr_pid sup, const char *id, tr_pid pid,
+                                int64_t timeout_ms);
+int tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
+                              tr_pid *pid);
+int tr_sup_delete_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms);
+
+/* tr_sup_which_children_sync — fills up to `max` entries of `out` in spec
+ * order (dynamic children in start order) and sets *n to how many exist.
+ * tr_sup_count_children_sync — OTP's count_children. */
+int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, size_t max,
+                               size_t *n, int64_t timeout_ms);
+int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
+                               int64_t timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

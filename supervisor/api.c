@@ -1,0 +1,247 @@
+/* api.c — starting supervisors and asking them things. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sup_impl.h"
+
+static int encode_spec(const tr_sup_spec *spec, tri_buf *b, char *why, size_t ws)
+{
+    int rc = tri_spec_check(spec, why, ws);
+    if (rc) return rc;
+    tri_encode_sup(b, spec);
+    if (b->oom) {
+        free(b->p);
+        return TR_ENOMEM;
+    }
+    return TR_OK;
+}
+
+int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opts *opts,
+                        tr_pid *out)
+{
+    tri_buf b = {0};
+    int rc = encode_spec(spec, &b, NULL, 0);
+    if (rc) return rc;
+    tr_spawn_opts o = opts ? *opts : (tr_spawn_opts){0};
+    o.args = b.p;
+    o.args_size = b.n;
+    o.flags |= TR_SPAWN_TRAP_EXITS;
+    if (o.shutdown_ms == TR_SHUTDOWN_DEFAULT) o.shutdown_ms = TR_SHUTDOWN_INFINITY;
+    rc = tr_spawn(ctx, &tr_supervisor_behaviour, &o, out);
+    free(b.p);
+    return rc;
+}
+
+int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
+                        int64_t timeout_ms, tr_pid *out, char *why, size_t ws)
+{
+    if (why && ws) why[0] = '\0';
+    *out = TR_PID_NIL;
+    tri_buf b = {0};
+    int rc = encode_spec(spec, &b, why, ws);
+    if (rc) return rc;
+    tr_inbox *in;
+    if ((rc = tr_inbox_new(sys, &in)) != TR_OK) {
+        free(b.p);
+        return rc;
+    }
+    tr_spawn_opts o = {.name = name,
+                       .args = b.p,
+                       .args_size = b.n,
+                       .flags = TR_SPAWN_TRAP_EXITS,
+                       .shutdown_ms = TR_SHUTDOWN_INFINITY,
+                       .started_to = tr_inbox_pid(in)};
+    tr_pid pid;
+    rc = tr_system_spawn(sys, &tr_supervisor_behaviour, &o, &pid);
+    free(b.p);
+    while (rc == TR_OK) {
+        const tr_msg *m;
+        rc = tr_inbox_recv(in, &m, timeout_ms);
+        if (rc != TR_OK) break;
+        tr_pid who;
+        tr_start_status st;
+        tr_exit reason;
+        if (tr_started_info(m, &who, &st, &reason) != TR_OK || !tr_pid_eq(who, pid)) continue;
+        if (st == TR_START_OK) {
+            *out = pid;
+        } else {
+            rc = TR_EFAILED;
+            if (why && ws)
+                snprintf(why, ws, "%s", reason.text ? reason.text : tr_exit_kind_name(reason.kind));
+        }
+        break;
+    }
+    tr_inbox_destroy(&in);
+    return rc;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static int id_payload(const char *id, tr_pid pid, bool with_target, tri_buf *b)
+{
+    if (with_target) {
+        struct tri_sup_target t = {pid};
+        tri_put(b, &t, sizeof t);
+    }
+    const char *s = id ? id : "";
+    tri_put(b, s, strlen(s) + 1);
+    return b->oom ? TR_ENOMEM : TR_OK;
+}
+
+/* Encodes a start request: a full spec, or only args for a dynamic child. */
+static int start_payload(const tr_child_spec *spec, tri_buf *b, const char **type)
+{
+    if (!spec->behaviour && !spec->supervisor) {
+        *type = "tr.sup.start_dyn";
+        if (spec->args_size) tri_put(b, spec->args, spec->args_size);
+    } else {
+        int rc = tri_child_check(spec, NULL, 0);
+        if (rc) return rc;
+        *type = "tr.sup.start";
+        tri_encode_child(b, spec);
+    }
+    if (b->oom) return TR_ENOMEM;
+    if (!b->p) tri_put(b, "", 1); /* a request needs a payload pointer */
+    return TR_OK;
+}
+
+static int call(tr_ctx *ctx, tr_pid sup, const char *type, tri_buf *b, tr_ref *out)
+{
+    int rc = tr_call(ctx, sup, tri_sup_atom(type), b->p, b->n, TR_INFINITY, out);
+    free(b->p);
+    return rc;
+}
+
+int tr_sup_start_child(tr_ctx *ctx, tr_pid sup, const tr_child_spec *spec, tr_ref *out)
+{
+    tri_buf b = {0};
+    const char *type;
+    int rc = start_payload(spec, &b, &type);
+    if (rc) {
+        free(b.p);
+        return rc;
+    }
+    return call(ctx, sup, type, &b, out);
+}
+
+int tr_sup_terminate_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_pid pid, tr_ref *out)
+{
+    tri_buf b = {0};
+    if (id_payload(id, pid, true, &b)) return TR_ENOMEM;
+    return call(ctx, sup, "tr.sup.terminate", &b, out);
+}
+
+int tr_sup_restart_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
+{
+    tri_buf b = {0};
+    if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
+    return call(ctx, sup, "tr.sup.restart", &b, out);
+}
+
+int tr_sup_delete_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
+{
+    tri_buf b = {0};
+    if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
+    return call(ctx, sup, "tr.sup.delete", &b, out);
+}
+
+int tr_sup_result(const tr_msg *m, int *rc, tr_pid *pid)
+{
+    struct tri_sup_answer a;
+    if (!m || !tr_msg_is(m, tri_sup_atom("tr.sup")) || tr_msg_size(m) != sizeof a)
+        return TR_EINVAL;
+    memcpy(&a, tr_msg_data(m), sizeof a);
+    if (rc) *rc = a.rc;
+    if (pid) *pid = a.pid;
+    return TR_OK;
+}
+
+/* ---------------------------------------------------------- sync forms */
+
+static int call_sync(tr_system *sys, tr_pid sup, const char *type, tri_buf *b,
+                     int64_t timeout_ms, tr_msg **reply)
+{
+    int rc = tr_call_sync(sys, sup, tri_sup_atom(type), b->p, b->n, timeout_ms, reply);
+    free(b->p);
+    return rc;
+}
+
+static int result_sync(tr_system *sys, tr_pid sup, const char *type, tri_buf *b,
+                       int64_t timeout_ms, tr_pid *pid)
+{
+    tr_msg *reply = NULL;
+    int rc = call_sync(sys, sup, type, b, timeout_ms, &reply);
+    int result = rc;
+    if (rc == TR_OK && tr_sup_result(reply, &result, pid) != TR_OK) result = TR_EINVAL;
+    tr_msg_destroy(&reply);
+    return result;
+}
+
+int tr_sup_start_child_sync(tr_system *sys, tr_pid sup, const tr_child_spec *spec,
+                            int64_t timeout_ms, tr_pid *pid)
+{
+    tri_buf b = {0};
+    const char *type;
+    if (pid) *pid = TR_PID_NIL;
+    int rc = start_payload(spec, &b, &type);
+    if (rc) {
+        free(b.p);
+        return rc;
+    }
+    return result_sync(sys, sup, type, &b, timeout_ms, pid);
+}
+
+int tr_sup_terminate_child_sync(tr_system *sys, tr_pid sup, const char *id, tr_pid pid,
+                                int64_t timeout_ms)
+{
+    tri_buf b = {0};
+    if (id_payload(id, pid, true, &b)) return TR_ENOMEM;
+    return result_sync(sys, sup, "tr.sup.terminate", &b, timeout_ms, NULL);
+}
+
+int tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
+                              tr_pid *pid)
+{
+    tri_buf b = {0};
+    if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
+    return result_sync(sys, sup, "tr.sup.restart", &b, timeout_ms, pid);
+}
+
+int tr_sup_delete_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms)
+{
+    tri_buf b = {0};
+    if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
+    return result_sync(sys, sup, "tr.sup.delete", &b, timeout_ms, NULL);
+}
+
+int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, size_t max,
+                               size_t *n, int64_t timeout_ms)
+{
+    tri_buf b = {0};
+    tri_put(&b, "", 1);
+    tr_msg *reply = NULL;
+    int rc = call_sync(sys, sup, "tr.sup.which", &b, timeout_ms, &reply);
+    if (rc == TR_OK) {
+        size_t count = tr_msg_size(reply) / sizeof *out;
+        *n = count;
+        memcpy(out, tr_msg_data(reply), (count < max ? count : max) * sizeof *out);
+    }
+    tr_msg_destroy(&reply);
+    return rc;
+}
+
+int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
+                               int64_t timeout_ms)
+{
+    tri_buf b = {0};
+    tri_put(&b, "", 1);
+    tr_msg *reply = NULL;
+    int rc = call_sync(sys, sup, "tr.sup.count", &b, timeout_ms, &reply);
+    if (rc == TR_OK) {
+        if (tr_msg_size(reply) == sizeof *out) memcpy(out, tr_msg_data(reply), sizeof *out);
+        else rc = TR_EINVAL;
+    }
+    tr_msg_destroy(&reply);
+    return rc;
+}

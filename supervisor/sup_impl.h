@@ -1,0 +1,29 @@
+/* sup_impl.h — what the supervisor actor (supervisor.c) and the request
+ * functions (api.c) share: the request types and answer layouts. */
+#ifndef TRI_SUP_IMPL_H
+#define TRI_SUP_IMPL_H
+
+#include "spec.h"
+
+/* Request types (atoms), each a tr_call to the supervisor:
+ *   "tr.sup.start"      payload: an encoded child spec
+ *   "tr.sup.start_dyn"  payload: extra args for a simple_one_for_one child
+ *   "tr.sup.terminate"  payload: struct tri_sup_target + id bytes
+ *   "tr.sup.restart"    payload: id bytes
+ *   "tr.sup.delete"     payload: id bytes
+ *   "tr.sup.which"      answered with "tr.sup.children": tr_child_info[]
+ *   "tr.sup.count"      answered with "tr.sup.counts": tr_child_counts
+ * The others are answered with "tr.sup": struct tri_sup_answer. */
+struct tri_sup_target {
+    tr_pid pid;
+};
+
+struct tri_sup_answer {
+    int32_t rc;
+    uint32_t pad;
+    tr_pid pid;
+};
+
+tr_atom tri_sup_atom(const char *name);
+
+#endif

@@ -1,0 +1,719 @@
+/* supervisor.c — the supervisor actor.
+ *
+ * Everything a supervisor does that takes more than one message (starting
+ * its children in order, a one_for_all or rest_for_one restart, a dynamic
+ * request that waits for a child) is a small state machine driven by the
+ * "tr.started" and "tr.exit" messages of its children. While such a step
+ * is under way, events that belong to no step (another child ending on its
+ * own, a new request) wait in a FIFO and are handled after it, in arrival
+ * order: OTP gets the same effect by blocking inside the step.
+ *
+ * Children are spawned with `before` set so that the runtime's child order
+ * is always the spec order; stopping the supervisor then stops them in
+ * reverse spec order through the runtime's own structured stop, one at a
+ * time with each one's shutdown time (all at once for simple_one_for_one).
+ *
+ * Restart intensity keeps the times of the restarts inside the period in a
+ * ring, dropping those that fell out of it: O(1) amortised per restart,
+ * whatever the number of restarts so far (OTP 25 walks a list). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../actors/hooks.h"
+#include "sup_impl.h"
+
+enum child_status { C_STOPPED, C_STARTING, C_RUNNING, C_STOPPING, C_WAITING };
+enum reply_kind { R_NONE, R_START, R_RESTART, R_TERMINATE };
+enum phase { PH_STARTING, PH_RUNNING, PH_ENDING };
+
+typedef struct deferred {
+    struct deferred *next;
+    tr_msg *msg;     /* a copy */
+    tr_request req;  /* when it is a request */
+} deferred;
+
+typedef struct sup {
+    tri_sup_conf conf;   /* children in spec order (dynamic: in start order) */
+    tri_child *tmpl;     /* simple_one_for_one: the template */
+    uint64_t dyn_seq;    /* names of dynamic children */
+    int phase;
+    size_t start_i;      /* PH_STARTING: the child being started */
+    /* restart times inside the period: a ring */
+    int64_t *hist;
+    size_t hist_cap, hist_head, hist_len;
+    /* a restart plan: stop these (in order), then start those */
+    bool plan;
+    tri_child **plan_stop, **plan_start;
+    size_t plan_nstop, plan_nstart, plan_i, plan_j;
+    int64_t plan_delay_ms;
+    deferred *dq_head, *dq_tail;
+    uint32_t rng;
+} sup;
+
+static tr_atom A_EXIT, A_STARTED, A_BACKOFF, A_PLAN_GO;
+
+tr_atom tri_sup_atom(const char *name)
+{
+    return tr_atom_from(name); /* interned once; later calls take no lock */
+}
+
+/* ---------------------------------------------------------- children */
+
+static tri_child *by_pid(sup *s, tr_pid pid, size_t *at)
+{
+    for (size_t i = 0; i < s->conf.n; i++)
+        if (!tr_pid_is_nil(s->conf.children[i]->pid) && tr_pid_eq(s->conf.children[i]->pid, pid)) {
+            if (at) *at = i;
+            return s->conf.children[i];
+        }
+    return NULL;
+}
+
+static tri_child *by_id(sup *s, const char *id, size_t *at)
+{
+    for (size_t i = 0; i < s->conf.n; i++)
+        if (strcmp(s->conf.children[i]->id, id) == 0) {
+            if (at) *at = i;
+            return s->conf.children[i];
+        }
+    return NULL;
+}
+
+static size_t index_of(sup *s, tri_child *c)
+{
+    for (size_t i = 0; i < s->conf.n; i++)
+        if (s->conf.children[i] == c) return i;
+    return s->conf.n;
+}
+
+static bool add_child(sup *s, tri_child *c)
+{
+    tri_child **a = realloc(s->conf.children, (s->conf.n + 1) * sizeof *a);
+    if (!a) return false;
+    s->conf.children = a;
+    a[s->conf.n++] = c;
+    return true;
+}
+
+static void delete_child(sup *s, tri_child *c)
+{
+    size_t i = index_of(s, c);
+    if (i == s->conf.n) return;
+    memmove(&s->conf.children[i], &s->conf.children[i + 1],
+            (s->conf.n - i - 1) * sizeof *s->conf.children);
+    s->conf.n--;
+    tri_child_free(c);
+}
+
+static bool dynamic(sup *s) { return s->conf.strategy == TR_SIMPLE_ONE_FOR_ONE; }
+
+static void answer(tr_ctx *ctx, tr_request req, int rc, tr_pid pid)
+{
+    if (tr_pid_is_nil(req.caller)) return;
+    struct tri_sup_answer a = {rc, 0, pid};
+    tr_reply_to(ctx, req, tri_sup_atom("tr.sup"), &a, sizeof a);
+}
+
+static void answer_child(tr_ctx *ctx, tri_child *c, int rc)
+{
+    tr_request req = c->reply;
+    c->reply = (tr_request){TR_PID_NIL, {0}};
+    answer(ctx, req, rc, c->pid);
+}
+
+/* Spawns `c` so that it sits in spec order among the running children. */
+static int spawn_child(tr_ctx *ctx, sup *s, tri_child *c)
+{
+    tr_pid before = TR_PID_NIL;
+    for (size_t i = index_of(s, c) + 1; i < s->conf.n; i++)
+        if (!tr_pid_is_nil(s->conf.children[i]->pid)) {
+            before = s->conf.children[i]->pid;
+            break;
+        }
+    tr_spawn_opts o = {.name = c->id,
+                       .args = c->args,
+                       .args_size = c->args_size,
+                       .flags = c->type == TR_SUPERVISOR ? TR_SPAWN_TRAP_EXITS : 0,
+                       .shutdown_ms = c->shutdown_ms,
+                       .started_to = tr_self(ctx),
+                       .before = before};
+    int rc = tr_spawn(ctx, c->beh, &o, &c->pid);
+    c->status = rc == TR_OK ? C_STARTING : C_STOPPED;
+    if (rc != TR_OK) c->pid = TR_PID_NIL;
+    return rc;
+}
+
+static void stop_child(tr_ctx *ctx, tri_child *c)
+{
+    c->status = C_STOPPING;
+    tr_stop_child(ctx, c->pid);
+}
+
+/* ---------------------------------------------------------- intensity */
+
+/* Records a restart now; false when that makes more than `intensity`
+ * within the period. */
+static bool note_restart(tr_ctx *ctx, sup *s)
+{
+    int64_t now = tr_now_ms(ctx);
+    while (s->hist_len && now - s->hist[s->hist_head] >= s->conf.period_ms) {
+        s->hist_head = (s->hist_head + 1) % s->hist_cap;
+        s->hist_len--;
+    }
+    if (s->hist_len + 1 > s->conf.intensity) return false;
+    if (s->hist_len == s->hist_cap) { /* grow, unrolling the ring */
+        size_t cap = s->hist_cap ? s->hist_cap * 2 : 8;
+        int64_t *h = malloc(cap * sizeof *h);
+        if (!h) return true; /* cannot count: err on the side of running */
+        for (size_t i = 0; i < s->hist_len; i++) h[i] = s->hist[(s->hist_head + i) % s->hist_cap];
+        free(s->hist);
+        s->hist = h;
+        s->hist_cap = cap;
+        s->hist_head = 0;
+    }
+    s->hist[(s->hist_head + s->hist_len) % s->hist_cap] = now;
+    s->hist_len++;
+    return true;
+}
+
+static void give_up(tr_ctx *ctx, sup *s, const char *why)
+{
+    char path[256];
+    tr_path(ctx, path, sizeof path);
+    tr_log(TR_LOG_ERROR, "supervisor %s: %s; stopping all children and shutting down", path, why);
+    s->phase = PH_ENDING;
+    tr_stop_reason(ctx, TR_EXIT_SHUTDOWN, why);
+}
+
+/* ------------------------------------------------------------ backoff */
+
+static int64_t backoff_delay(tr_ctx *ctx, sup *s, tri_child *c)
+{
+    if (c->backoff.min_ms == 0) return 0;
+    int64_t now = tr_now_ms(ctx);
+    if (c->last_restart_ms && c->backoff.reset_ms && now - c->last_restart_ms >= c->backoff.reset_ms)
+        c->delay_ms = c->backoff.min_ms;
+    int64_t d = c->delay_ms;
+    if (c->backoff.jitter > 0) {
+        s->rng ^= s->rng << 13, s->rng ^= s->rng >> 17, s->rng ^= s->rng << 5;
+        d += (int64_t)((double)d * c->backoff.jitter * (double)(s->rng % 1000) / 1000.0);
+    }
+    c->delay_ms = c->delay_ms * 2 > c->backoff.max_ms ? c->backoff.max_ms : c->delay_ms * 2;
+    c->last_restart_ms = now;
+    return d;
+}
+
+/* --------------------------------------------------------------- steps */
+
+static void run_deferred(tr_ctx *ctx, sup *s);
+static void child_ended(tr_ctx *ctx, sup *s, tri_child *c, tr_exit_kind kind, const char *text);
+
+static bool busy(sup *s) { return s->phase != PH_RUNNING || s->plan; }
+
+/* Starts children from start_i on, during the supervisor's own start. */
+static void startup_step(tr_ctx *ctx, sup *s)
+{
+    while (s->start_i < s->conf.n) {
+        tri_child *c = s->conf.children[s->start_i];
+        int rc = spawn_child(ctx, s, c);
+        if (rc == TR_OK) return; /* wait for its "tr.started" */
+        tr_fail(ctx, "failed to start child %s: %s", c->id, tr_strerror(rc));
+        s->phase = PH_ENDING;
+        return;
+    }
+    s->phase = PH_RUNNING;
+    tr_notify_started(ctx);
+    run_deferred(ctx, s);
+}
+
+static void plan_done(tr_ctx *ctx, sup *s)
+{
+    s->plan = false;
+    free(s->plan_stop);
+    free(s->plan_start);
+    s->plan_stop = s->plan_start = NULL;
+    run_deferred(ctx, s);
+}
+
+/* Stops plan_stop[plan_i..] one at a time, then starts plan_start[plan_j..]
+ * one at a time; each waits for its child's message. */
+static void plan_step(tr_ctx *ctx, sup *s)
+{
+    while (s->plan_i < s->plan_nstop) {
+        tri_child *c = s->plan_stop[s->plan_i];
+        if (c->status == C_RUNNING || c->status == C_STARTING) {
+            stop_child(ctx, c);
+            return;
+        }
+        if (c->status == C_STOPPING) return;
+        s->plan_i++;
+    }
+    if (s->plan_delay_ms > 0) {
+        int64_t d = s->plan_delay_ms;
+        s->plan_delay_ms = 0;
+        tr_send_after(ctx, tr_self(ctx), d, A_PLAN_GO, NULL, 0, NULL);
+        return;
+    }
+    while (s->plan_j < s->plan_nstart) {
+        tri_child *c = s->plan_start[s->plan_j];
+        if (c->status == C_STARTING) return;
+        if (c->status == C_RUNNING) {
+            s->plan_j++;
+            continue;
+        }
+        int rc = spawn_child(ctx, s, c);
+        if (rc == TR_OK) return;
+        s->plan_j++; /* could not even spawn (out of memory): leave it stopped */
+        tr_log(TR_LOG_ERROR, "supervisor: cannot start %s: %s", c->id, tr_strerror(rc));
+    }
+    plan_done(ctx, s);
+}
+
+/* A restart under one_for_all / rest_for_one: `from` is the first child
+ * of the set (0 for one_for_all), `failed` the child that ended. */
+static void start_plan(tr_ctx *ctx, sup *s, size_t from, tri_child *failed)
+{
+    size_t n = s->conf.n - from;
+    s->plan_stop = malloc((n ? n : 1) * sizeof *s->plan_stop);
+    s->plan_start = malloc((n ? n : 1) * sizeof *s->plan_start);
+    if (!s->plan_stop || !s->plan_start) {
+        free(s->plan_stop);
+        free(s->plan_start);
+        s->plan_stop = s->plan_start = NULL;
+        give_up(ctx, s, "out of memory planning a restart");
+        return;
+    }
+    s->plan = true;
+    s->plan_nstop = s->plan_nstart = s->plan_i = s->plan_j = 0;
+    for (size_t i = s->conf.n; i-- > from;) { /* stop: reverse order */
+        tri_child *c = s->conf.children[i];
+        if (c != failed && (c->status == C_RUNNING || c->status == C_STARTING))
+            s->plan_stop[s->plan_nstop++] = c;
+    }
+    for (size_t i = from; i < s->conf.n; i++) { /* start: spec order */
+        tri_child *c = s->conf.children[i];
+        if (c->restart != TR_TEMPORARY) s->plan_start[s->plan_nstart++] = c;
+    }
+    s->plan_delay_ms = backoff_delay(ctx, s, failed);
+    plan_step(ctx, s);
+}
+
+/* Restarts one child (one_for_one, simple_one_for_one), after its backoff. */
+static void restart_one(tr_ctx *ctx, sup *s, tri_child *c)
+{
+    int64_t d = backoff_delay(ctx, s, c);
+    if (d > 0) {
+        c->status = C_WAITING;
+        size_t n = strlen(c->id);
+        tr_send_after(ctx, tr_self(ctx), d, A_BACKOFF, c->id, n + 1, NULL);
+        return;
+    }
+    int rc = spawn_child(ctx, s, c);
+    if (rc != TR_OK) child_ended(ctx, s, c, TR_EXIT_FAILURE, tr_strerror(rc));
+}
+
+/* ------------------------------------------------------------- events */
+
+static void log_restart(tr_ctx *ctx, tri_child *c, tr_exit_kind kind, const char *text)
+{
+    if (!tr_log_get_level() || tr_log_get_level() > TR_LOG_WARN) return;
+    char path[256];
+    tr_path(ctx, path, sizeof path);
+    tr_log(TR_LOG_WARN, "supervisor %s: restarting child %s (it ended: %s%s%s; restart %llu)", path,
+           c->id, tr_exit_kind_name(kind), text ? ": " : "", text ? text : "",
+           (unsigned long long)c->restarts);
+}
+
+static bool significant_left(sup *s)
+{
+    for (size_t i = 0; i < s->conf.n; i++) {
+        tri_child *c = s->conf.children[i];
+        if (c->significant && c->status != C_STOPPED) return true;
+    }
+    return false;
+}
+
+/* A child ended by itself (or failed a restart): OTP's restart rules. */
+static void child_ended(tr_ctx *ctx, sup *s, tri_child *c, tr_exit_kind kind, const char *text)
+{
+    c->pid = TR_PID_NIL;
+    c->status = C_STOPPED;
+    bool restart = c->restart == TR_PERMANENT ||
+                   (c->restart == TR_TRANSIENT && kind != TR_EXIT_NORMAL && kind != TR_EXIT_SHUTDOWN);
+    if (!restart) {
+        bool sig = c->significant;
+        if (c->restart == TR_TEMPORARY || dynamic(s)) delete_child(s, c);
+        if (sig && ((s->conf.auto_shutdown == TR_AUTO_SHUTDOWN_ANY) ||
+                    (s->conf.auto_shutdown == TR_AUTO_SHUTDOWN_ALL && !significant_left(s))))
+            give_up(ctx, s, "a significant child ended (auto_shutdown)");
+        return;
+    }
+    if (!note_restart(ctx, s)) {
+        char why[128];
+        snprintf(why, sizeof why, "reached max restart intensity (%u in %lld ms)",
+                 s->conf.intensity, (long long)s->conf.period_ms);
+        give_up(ctx, s, why);
+        return;
+    }
+    c->restarts++;
+    tri_count_restart(ctx);
+    log_restart(ctx, c, kind, text);
+    switch (s->conf.strategy) {
+    case TR_ONE_FOR_ALL:
+        start_plan(ctx, s, 0, c);
+        break;
+    case TR_REST_FOR_ONE:
+        start_plan(ctx, s, index_of(s, c), c);
+        break;
+    default:
+        restart_one(ctx, s, c);
+        break;
+    }
+}
+
+static void on_started(tr_ctx *ctx, sup *s, const tr_msg *m)
+{
+    tr_pid who;
+    tr_start_status st;
+    tr_exit why;
+    if (tr_started_info(m, &who, &st, &why) != TR_OK) return;
+    tri_child *c = by_pid(s, who, NULL);
+    if (!c || c->status != C_STARTING) return; /* stale: stopped meanwhile */
+    if (st == TR_START_OK) {
+        c->status = C_RUNNING;
+        if (!tr_pid_is_nil(c->reply.caller)) answer_child(ctx, c, TR_OK);
+    } else {
+        c->pid = TR_PID_NIL;
+        c->status = C_STOPPED;
+        if (s->phase == PH_STARTING) {
+            s->phase = PH_ENDING;
+            if (st == TR_START_FAILED) {
+                tr_fail(ctx, "failed to start child %s: %s%s%s", c->id, tr_exit_kind_name(why.kind),
+                        why.text ? ": " : "", why.text ? why.text : "");
+                return;
+            }
+            s->phase = PH_STARTING; /* ignored: keep the spec, go on */
+            if (c->restart == TR_TEMPORARY) {
+                delete_child(s, c);
+                s->start_i--;
+            }
+        } else if (!tr_pid_is_nil(c->reply.caller)) { /* start_child / restart_child */
+            tr_request req = c->reply;
+            c->reply = (tr_request){TR_PID_NIL, {0}};
+            if (st == TR_START_IGNORED) {
+                answer(ctx, req, TR_OK, TR_PID_NIL);
+                if (c->restart == TR_TEMPORARY || dynamic(s)) delete_child(s, c);
+            } else {
+                answer(ctx, req, TR_EFAILED, TR_PID_NIL);
+                /* OTP discards a spec whose start_child failed */
+                if (c->status == C_STOPPED && (c->restarts == 0 || dynamic(s))) delete_child(s, c);
+            }
+        } else if (st == TR_START_FAILED) {
+            /* an automatic restart that failed: it counts, and is retried */
+            child_ended(ctx, s, c, why.kind, why.text);
+            return;
+        } else if (c->restart == TR_TEMPORARY || dynamic(s)) {
+            delete_child(s, c);
+        }
+    }
+    if (s->phase == PH_STARTING) {
+        s->start_i++;
+        startup_step(ctx, s);
+    } else if (s->plan) {
+        plan_step(ctx, s);
+    }
+}
+
+static void on_child_exit(tr_ctx *ctx, sup *s, const tr_msg *m)
+{
+    tr_pid who;
+    tr_exit why;
+    if (tr_exit_info(m, &who, &why) != TR_OK) return;
+    tri_child *c = by_pid(s, who, NULL);
+    if (!c) return; /* already dealt with (a failed start) */
+    if (c->status == C_STOPPING) { /* we asked for this */
+        c->pid = TR_PID_NIL;
+        c->status = C_STOPPED;
+        if (!tr_pid_is_nil(c->reply.caller)) answer_child(ctx, c, TR_OK);
+        if (s->plan) {
+            s->plan_i++;
+            if (c->restart == TR_TEMPORARY || dynamic(s)) {
+                for (size_t j = 0; j < s->plan_nstart; j++) /* never restarted */
+                    if (s->plan_start[j] == c) s->plan_start[j] = s->plan_start[--s->plan_nstart];
+                delete_child(s, c);
+            }
+            plan_step(ctx, s);
+        } else if (c->restart == TR_TEMPORARY || dynamic(s)) {
+            delete_child(s, c);
+        }
+        return;
+    }
+    child_ended(ctx, s, c, why.kind, why.text);
+}
+
+/* ----------------------------------------------------------- requests */
+
+static void req_start(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req, bool dyn_args)
+{
+    tri_child *c = NULL;
+    if (dynamic(s)) {
+        /* the template, with the request's args appended */
+        const void *extra = tr_msg_data(m);
+        size_t extra_n = tr_msg_size(m);
+        tri_child *spec = NULL;
+        if (!dyn_args) {
+            tri_rd r = {tr_msg_data(m), tr_msg_size(m), 0, false};
+            spec = tri_decode_child(&r);
+            if (!spec) return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
+            extra = spec->args;
+            extra_n = spec->args_size;
+        }
+        c = calloc(1, sizeof *c);
+        char id[300];
+        snprintf(id, sizeof id, "%s-%llu", s->tmpl->id, (unsigned long long)++s->dyn_seq);
+        if (c) {
+            *c = *s->tmpl;
+            c->id = strdup(id);
+            c->args_size = s->tmpl->args_size + extra_n;
+            c->args = malloc(c->args_size + 1);
+            c->reply = (tr_request){TR_PID_NIL, {0}};
+        }
+        if (!c || !c->id || !c->args) {
+            if (c) free(c->id), free(c->args), free(c);
+            tri_child_free(spec);
+            return answer(ctx, req, TR_ENOMEM, TR_PID_NIL);
+        }
+        memcpy(c->args, s->tmpl->args, s->tmpl->args_size);
+        if (extra_n) memcpy((char *)c->args + s->tmpl->args_size, extra, extra_n);
+        tri_child_free(spec);
+    } else {
+        if (dyn_args) return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
+        tri_rd r = {tr_msg_data(m), tr_msg_size(m), 0, false};
+        c = tri_decode_child(&r);
+        if (!c) return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
+        tri_child *old = by_id(s, c->id, NULL);
+        if (old) {
+            int rc = old->status == C_STOPPED ? TR_EPRESENT : TR_EEXIST;
+            tr_pid pid = old->pid;
+            tri_child_free(c);
+            return answer(ctx, req, rc, pid);
+        }
+    }
+    if (!add_child(s, c)) {
+        tri_child_free(c);
+        return answer(ctx, req, TR_ENOMEM, TR_PID_NIL);
+    }
+    int rc = spawn_child(ctx, s, c);
+    if (rc != TR_OK) {
+        delete_child(s, c);
+        return answer(ctx, req, rc, TR_PID_NIL);
+    }
+    c->reply = req; /* answered on its "tr.started" */
+}
+
+static const char *id_of(const tr_msg *m, size_t skip)
+{
+    const char *p = (const char *)tr_msg_data(m) + skip;
+    size_t n = tr_msg_size(m) - skip;
+    return n && p[n - 1] == '\0' ? p : NULL;
+}
+
+static void req_terminate(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
+{
+    struct tri_sup_target t;
+    if (tr_msg_size(m) < sizeof t) return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
+    memcpy(&t, tr_msg_data(m), sizeof t);
+    const char *id = id_of(m, sizeof t);
+    tri_child *c = dynamic(s) || !id || !*id ? by_pid(s, t.pid, NULL) : by_id(s, id, NULL);
+    if (!c) return answer(ctx, req, TR_ENOENT, TR_PID_NIL);
+    if (c->status == C_WAITING) c->status = C_STOPPED; /* its backoff timer finds it stopped */
+    if (c->status == C_STOPPED) {
+        if (c->restart == TR_TEMPORARY) delete_child(s, c);
+        return answer(ctx, req, TR_OK, TR_PID_NIL);
+    }
+    c->reply = req;
+    stop_child(ctx, c); /* answered on its exit */
+}
+
+static void req_restart(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
+{
+    const char *id = id_of(m, 0);
+    if (dynamic(s)) return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
+    tri_child *c = id ? by_id(s, id, NULL) : NULL;
+    if (!c) return answer(ctx, req, TR_ENOENT, TR_PID_NIL);
+    if (c->status != C_STOPPED) return answer(ctx, req, TR_EBUSY, c->pid);
+    int rc = spawn_child(ctx, s, c);
+    if (rc != TR_OK) return answer(ctx, req, rc, TR_PID_NIL);
+    c->reply = req;
+}
+
+static void req_delete(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
+{
+    const char *id = id_of(m, 0);
+    if (dynamic(s)) return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
+    tri_child *c = id ? by_id(s, id, NULL) : NULL;
+    if (!c) return answer(ctx, req, TR_ENOENT, TR_PID_NIL);
+    if (c->status != C_STOPPED) return answer(ctx, req, TR_EBUSY, c->pid);
+    delete_child(s, c);
+    answer(ctx, req, TR_OK, TR_PID_NIL);
+}
+
+static void req_which(tr_ctx *ctx, sup *s, const tr_msg *m)
+{
+    size_t n = s->conf.n;
+    tr_child_info *out = calloc(n ? n : 1, sizeof *out);
+    if (!out) return;
+    for (size_t i = 0; i < n; i++) {
+        tri_child *c = s->conf.children[i];
+        snprintf(out[i].id, sizeof out[i].id, "%s", c->id);
+        out[i].pid = c->status == C_STOPPED || c->status == C_WAITING ? TR_PID_NIL : c->pid;
+        out[i].type = c->type;
+        out[i].restart = c->restart;
+        out[i].restarts = c->restarts;
+    }
+    tr_reply(ctx, m, tri_sup_atom("tr.sup.children"), out, n * sizeof *out);
+    free(out);
+}
+
+static void req_count(tr_ctx *ctx, sup *s, const tr_msg *m)
+{
+    tr_child_counts k = {0, 0, 0, 0};
+    for (size_t i = 0; i < s->conf.n; i++) {
+        tri_child *c = s->conf.children[i];
+        k.specs++;
+        if (c->status == C_RUNNING || c->status == C_STOPPING) k.active++;
+        if (c->type == TR_SUPERVISOR) k.supervisors++;
+        else k.workers++;
+    }
+    if (dynamic(s)) k.specs = 1; /* OTP: the template */
+    tr_reply(ctx, m, tri_sup_atom("tr.sup.counts"), &k, sizeof k);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static void dispatch(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
+{
+    tr_atom t = tr_msg_type(m);
+    const char *name = tr_atom_name(t);
+    if (strcmp(name, "tr.sup.start") == 0) req_start(ctx, s, m, req, false);
+    else if (strcmp(name, "tr.sup.start_dyn") == 0) req_start(ctx, s, m, req, true);
+    else if (strcmp(name, "tr.sup.terminate") == 0) req_terminate(ctx, s, m, req);
+    else if (strcmp(name, "tr.sup.restart") == 0) req_restart(ctx, s, m, req);
+    else if (strcmp(name, "tr.sup.delete") == 0) req_delete(ctx, s, m, req);
+    else if (t.id == A_EXIT.id) on_child_exit(ctx, s, m);
+    else if (!tr_pid_is_nil(req.caller)) answer(ctx, req, TR_EINVAL, TR_PID_NIL);
+}
+
+/* Keeps a copy of an event to handle once the current step is done. */
+static void defer(sup *s, const tr_msg *m)
+{
+    deferred *d = malloc(sizeof *d);
+    tr_msg *copy = NULL;
+    if (!d || tr_msg_new(tr_msg_type(m), tr_msg_size(m), &copy) != TR_OK) {
+        free(d);
+        tr_log(TR_LOG_ERROR, "supervisor: out of memory deferring an event; it is lost");
+        return;
+    }
+    if (tr_msg_size(m)) memcpy(tr_msg_buffer(copy), tr_msg_data(m), tr_msg_size(m));
+    d->msg = copy;
+    d->req = tr_msg_request(m);
+    d->next = NULL;
+    if (s->dq_tail) s->dq_tail->next = d;
+    else s->dq_head = d;
+    s->dq_tail = d;
+}
+
+static void run_deferred(tr_ctx *ctx, sup *s)
+{
+    while (s->dq_head && !busy(s)) {
+        deferred *d = s->dq_head;
+        s->dq_head = d->next;
+        if (!s->dq_head) s->dq_tail = NULL;
+        dispatch(ctx, s, d->msg, d->req);
+        tr_msg_destroy(&d->msg);
+        free(d);
+    }
+}
+
+static int sup_handle(tr_ctx *ctx, void *state, const tr_msg *m)
+{
+    sup *s = state;
+    tr_atom t = tr_msg_type(m);
+    if (s->phase == PH_ENDING) {
+        if (tr_msg_is_request(m)) answer(ctx, tr_msg_request(m), TR_ESTOPPED, TR_PID_NIL);
+        return 0;
+    }
+    if (t.id == A_STARTED.id) {
+        on_started(ctx, s, m);
+        return 0;
+    }
+    if (t.id == A_EXIT.id) {
+        tr_pid who;
+        tr_exit why;
+        tri_child *c = tr_exit_info(m, &who, &why) == TR_OK ? by_pid(s, who, NULL) : NULL;
+        /* exits a step waits for go now; the rest wait for the step */
+        if (!busy(s) || (c && c->status == C_STOPPING)) on_child_exit(ctx, s, m);
+        else if (c) defer(s, m);
+        return 0;
+    }
+    if (t.id == A_BACKOFF.id) {
+        const char *id = id_of(m, 0);
+        tri_child *c = id ? by_id(s, id, NULL) : NULL;
+        if (c && c->status == C_WAITING && spawn_child(ctx, s, c) != TR_OK)
+            child_ended(ctx, s, c, TR_EXIT_FAILURE, "cannot spawn");
+        return 0;
+    }
+    if (t.id == A_PLAN_GO.id) {
+        if (s->plan) plan_step(ctx, s);
+        return 0;
+    }
+    const char *name = tr_atom_name(t);
+    if (strcmp(name, "tr.sup.which") == 0) req_which(ctx, s, m);
+    else if (strcmp(name, "tr.sup.count") == 0) req_count(ctx, s, m);
+    else if (busy(s)) defer(s, m);
+    else dispatch(ctx, s, m, tr_msg_request(m));
+    return 0;
+}
+
+static int sup_init(tr_ctx *ctx, void *state, const void *args, size_t size)
+{
+    sup *s = state;
+    A_EXIT = tr_exit_atom();
+    A_STARTED = tr_started_atom();
+    A_BACKOFF = tri_sup_atom("tr.sup.backoff");
+    A_PLAN_GO = tri_sup_atom("tr.sup.plan");
+    if (tri_decode_sup(args, size, &s->conf) != 0) return tr_fail(ctx, "bad supervisor spec");
+    tr_trap_exits(ctx, true);
+    tr_defer_started(ctx);
+    s->rng = (uint32_t)tr_self(ctx).serial * 2654435761u | 1;
+    if (dynamic(s)) {
+        s->tmpl = s->conf.children[0];
+        s->conf.n = 0; /* the template is not a child */
+        tr_stop_children_together(ctx, true);
+    }
+    s->phase = PH_STARTING;
+    s->start_i = 0;
+    startup_step(ctx, s);
+    return 0;
+}
+
+static void sup_terminate(tr_ctx *ctx, void *state, const tr_exit *why)
+{
+    (void)ctx, (void)why;
+    sup *s = state;
+    for (deferred *d = s->dq_head, *n; d; d = n) {
+        n = d->next;
+        if (!tr_pid_is_nil(d->req.caller)) answer(ctx, d->req, TR_ESTOPPED, TR_PID_NIL);
+        tr_msg_destroy(&d->msg);
+        free(d);
+    }
+    tri_conf_free(&s->conf);
+    tri_child_free(s->tmpl);
+    free(s->hist);
+    free(s->plan_stop);
+    free(s->plan_start);
+}
+
+const tr_behaviour tr_supervisor_behaviour = {"supervisor", sizeof(sup), sup_init, sup_handle,
+                                             sup_terminate};

@@ -1,0 +1,671 @@
+/* test_supervisor.c — OTP's supervisor semantics, point by point. Workers
+ * record "start <path>" from init and "stop <path> <reason>" from
+ * terminate on the probe, so each test asserts the exact sequence. Time
+ * comes from a manual clock: intensity windows, backoff and shutdown
+ * timeouts move only when a test advances it. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+
+/* ------------------------------------------------------------- worker */
+
+enum { W_OK = 0, W_FAIL_INIT = 1, W_IGNORE = 2, W_FAIL_IF_FLAG = 3 };
+static _Atomic int fail_starts; /* W_FAIL_IF_FLAG workers fail init while set */
+
+typedef struct wargs {
+    int mode;
+} wargs;
+
+static void record(tr_ctx *ctx, const char *what, const char *suffix)
+{
+    char line[300];
+    int n = snprintf(line, sizeof line, "%s ", what);
+    size_t p = tr_path(ctx, line + n, sizeof line - (size_t)n);
+    snprintf(line + n + p, sizeof line - (size_t)n - p, "%s", suffix);
+    t_report(ctx, "ev", line);
+}
+
+static int worker_init(tr_ctx *ctx, void *vs, const void *args, size_t size)
+{
+    (void)vs;
+    wargs w = {W_OK};
+    if (size >= sizeof w) memcpy(&w, args, sizeof w);
+    if (w.mode == W_FAIL_INIT || (w.mode == W_FAIL_IF_FLAG && atomic_load(&fail_starts)))
+        return tr_fail(ctx, "cannot start");
+    if (w.mode == W_IGNORE) return TR_INIT_IGNORE;
+    char extra[32] = "";
+    if (size > sizeof w) snprintf(extra, sizeof extra, " +%zu", size - sizeof w);
+    record(ctx, "start", extra);
+    return 0;
+}
+
+static int worker_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs;
+    const char *t = tr_atom_name(tr_msg_type(m));
+    if (strcmp(t, "crash") == 0) return tr_fail(ctx, "crash");
+    if (strcmp(t, "normal") == 0) tr_stop(ctx);
+    if (strcmp(t, "shutdown") == 0) tr_stop_reason(ctx, TR_EXIT_SHUTDOWN, NULL);
+    return 0;
+}
+
+static void worker_terminate(tr_ctx *ctx, void *vs, const tr_exit *why)
+{
+    (void)vs;
+    char suffix[128];
+    snprintf(suffix, sizeof suffix, " %s%s%s", tr_exit_kind_name(why->kind), why->text ? ": " : "",
+             why->text ? why->text : "");
+    record(ctx, "stop", suffix);
+}
+
+static const tr_behaviour worker_b = {"worker", 0, worker_init, worker_handle, worker_terminate};
+
+static const wargs A_OK = {W_OK}, A_FAIL = {W_FAIL_INIT}, A_IGNORE = {W_IGNORE},
+                   A_FLAKY = {W_FAIL_IF_FLAG};
+
+#define WORKER(ID, RESTART, ARGS)                                                              \
+    {.id = ID, .behaviour = &worker_b, .args = &ARGS, .args_size = sizeof ARGS,                 \
+     .restart = RESTART}
+
+/* ------------------------------------------------------------ fixture */
+
+typedef struct sup_env {
+    t_env e;
+    tr_clock *clock;
+} sup_env;
+
+static int setup(void **state)
+{
+    sup_env *se = calloc(1, sizeof *se);
+    if (!se || tr_clock_manual_new(&se->clock) != TR_OK) return -1;
+    tr_system_opts o = {.workers = 2, .clock = se->clock};
+    if (tr_system_new(&o, &se->e.sys) != TR_OK) return -1;
+    if (tr_inbox_new(se->e.sys, &se->e.probe) != TR_OK) return -1;
+    t_probe = tr_inbox_pid(se->e.probe);
+    atomic_store(&fail_starts, 0);
+    tr_log_set_level(TR_LOG_NONE);
+    *state = se;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    sup_env *se = *state;
+    tr_clock *c = se->clock;
+    t_env *e = malloc(sizeof *e);
+    *e = se->e;
+    free(se);
+    *state = e;
+    t_teardown(state);
+    tr_clock_destroy(&c);
+    tr_log_set_level(TR_LOG_WARN);
+    return 0;
+}
+
+static t_env *env(void **state) { return &((sup_env *)*state)->e; }
+
+/* Asserts that the next probe events are exactly these, in this order. */
+static void expect(t_env *e, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const tr_msg *m = t_expect(e, "ev");
+        if (strcmp(tr_msg_data(m), lines[i]) != 0)
+            fail_msg("event %zu: got \"%s\", want \"%s\"", i, (const char *)tr_msg_data(m), lines[i]);
+    }
+}
+#define EXPECT(e, ...)                                                                         \
+    do {                                                                                       \
+        static const char *const lines_[] = {__VA_ARGS__};                                     \
+        expect(e, lines_, sizeof lines_ / sizeof *lines_);                                     \
+    } while (0)
+
+/* Asserts that no event is pending: a count_children round trip to `sup`
+ * comes back before any. */
+static void expect_quiet(t_env *e, tr_pid sup)
+{
+    tr_child_counts k;
+    assert_int_equal(tr_sup_count_children_sync(e->sys, sup, &k, T_WAIT_MS), TR_OK);
+    const tr_msg *m;
+    assert_int_equal(tr_inbox_recv(e->probe, &m, 0), TR_ETIMEDOUT);
+}
+
+static tr_pid start(t_env *e, const tr_sup_spec *spec, const char *name)
+{
+    tr_pid pid;
+    char why[256];
+    int rc = tr_supervisor_start(e->sys, spec, name, T_WAIT_MS, &pid, why, sizeof why);
+    if (rc) fail_msg("supervisor start: %s (%s)", tr_strerror(rc), why);
+    return pid;
+}
+
+static tr_pid child_pid(t_env *e, tr_pid sup, const char *id)
+{
+    tr_child_info info[16];
+    size_t n = 0;
+    assert_int_equal(tr_sup_which_children_sync(e->sys, sup, info, 16, &n, T_WAIT_MS), TR_OK);
+    for (size_t i = 0; i < n && i < 16; i++)
+        if (strcmp(info[i].id, id) == 0) return info[i].pid;
+    return TR_PID_NIL;
+}
+
+/* Waits until the supervisor has taken in that child's end (its pid shows
+ * nil): what a test must know before it moves the clock for a backoff. */
+static void await_down(t_env *e, tr_pid sup, const char *id)
+{
+    int64_t end = t_now_ms() + T_WAIT_MS;
+    while (!tr_pid_is_nil(child_pid(e, sup, id)) && t_now_ms() < end) sched_yield();
+    assert_true(tr_pid_is_nil(child_pid(e, sup, id)));
+}
+
+static void send_to(t_env *e, tr_pid sup, const char *id, const char *what)
+{
+    tr_pid p = child_pid(e, sup, id);
+    assert_false(tr_pid_is_nil(p));
+    assert_int_equal(tr_inbox_send(e->probe, p, tr_atom_from(what), NULL, 0), TR_OK);
+}
+
+/* ------------------------------------------------- 1. start in order */
+
+static void test_1_start_in_order_and_ignore(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK),
+                                  WORKER("lazy", TR_PERMANENT, A_IGNORE),
+                                  WORKER("tmp", TR_TEMPORARY, A_IGNORE),
+                                  WORKER("b", TR_PERMANENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 4};
+    tr_pid sup = start(e, &spec, "sup");
+    /* tr_supervisor_start returned: every init has run, in order */
+    EXPECT(e, "start /root/sup/a", "start /root/sup/b");
+    tr_child_info info[8];
+    size_t n;
+    assert_int_equal(tr_sup_which_children_sync(e->sys, sup, info, 8, &n, T_WAIT_MS), TR_OK);
+    assert_int_equal(n, 3); /* the ignoring temporary child's spec is dropped */
+    assert_string_equal(info[0].id, "a");
+    assert_false(tr_pid_is_nil(info[0].pid));
+    assert_string_equal(info[1].id, "lazy"); /* kept, not running */
+    assert_true(tr_pid_is_nil(info[1].pid));
+    assert_string_equal(info[2].id, "b");
+    tr_child_counts k;
+    assert_int_equal(tr_sup_count_children_sync(e->sys, sup, &k, T_WAIT_MS), TR_OK);
+    assert_int_equal(k.specs, 3);
+    assert_int_equal(k.active, 2);
+    assert_int_equal(k.workers, 3);
+}
+
+/* ------------------------------------- 2. a child fails during start */
+
+static void test_2_start_failure_stops_started_in_reverse(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK), WORKER("b", TR_PERMANENT, A_OK),
+                                  WORKER("bad", TR_PERMANENT, A_FAIL),
+                                  WORKER("c", TR_PERMANENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 4};
+    tr_pid pid;
+    char why[256];
+    assert_int_equal(tr_supervisor_start(e->sys, &spec, "sup", T_WAIT_MS, &pid, why, sizeof why),
+                     TR_EFAILED);
+    assert_string_equal(why, "failed to start child bad: failure: cannot start");
+    EXPECT(e, "start /root/sup/a", "start /root/sup/b", "stop /root/sup/b shutdown",
+           "stop /root/sup/a shutdown");
+    assert_true(tr_pid_is_nil(pid));
+}
+
+/* ---------------------------------- 3. shutdown: reverse, one by one */
+
+static void test_3_shutdown_reverse_order(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK), WORKER("b", TR_PERMANENT, A_OK),
+                                  WORKER("c", TR_PERMANENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 3};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a", "start /root/sup/b", "start /root/sup/c");
+    /* a restart puts b back in its spec place, not at the end */
+    send_to(e, sup, "b", "crash");
+    EXPECT(e, "stop /root/sup/b failure: crash", "start /root/sup/b");
+    tr_system_stop(e->sys);
+    assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_OK);
+    EXPECT(e, "stop /root/sup/c shutdown", "stop /root/sup/b shutdown", "stop /root/sup/a shutdown");
+}
+
+static _Atomic int release_stuck;
+
+static int stuck_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs, (void)m;
+    record(ctx, "stuck", "");
+    while (!atomic_load(&release_stuck)) sched_yield();
+    return 0;
+}
+
+static const tr_behaviour stuck_b = {"stuck", 0, worker_init, stuck_handle, worker_terminate};
+
+static _Atomic int kill_logged;
+
+static void capture_kill(void *user, tr_log_level level, const char *line)
+{
+    (void)user, (void)level;
+    if (strstr(line, "did not stop within")) atomic_store(&kill_logged, 1);
+}
+
+/* A child that does not stop within its shutdown time is killed; brutal
+ * kill kills at once. */
+static void test_3_shutdown_timeout_and_brutal_kill(void **state)
+{
+    sup_env *se = *state;
+    t_env *e = &se->e;
+    atomic_store(&release_stuck, 0);
+    tr_child_spec kids[] = {WORKER("brutal", TR_PERMANENT, A_OK),
+                            {.id = "slow", .behaviour = &stuck_b, .restart = TR_PERMANENT,
+                             .shutdown_ms = 200},
+                            WORKER("last", TR_PERMANENT, A_OK)};
+    kids[0].shutdown_ms = TR_SHUTDOWN_BRUTAL;
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 3};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/brutal", "start /root/sup/slow", "start /root/sup/last");
+    send_to(e, sup, "slow", "hold");
+    EXPECT(e, "stuck /root/sup/slow");
+    atomic_store(&kill_logged, 0);
+    tr_log_set_handler(capture_kill, NULL);
+    tr_log_set_level(TR_LOG_WARN);
+    tr_system_stop(e->sys);
+    EXPECT(e, "stop /root/sup/last shutdown");
+    /* slow does not react; once its 200 ms (manual clock) are over, the
+     * kill is on its way: then let it go, and it dies killed */
+    int64_t end = t_now_ms() + T_WAIT_MS;
+    while (!atomic_load(&kill_logged) && t_now_ms() < end) {
+        tr_clock_advance(se->clock, 100);
+        sched_yield();
+    }
+    assert_true(atomic_load(&kill_logged));
+    atomic_store(&release_stuck, 1);
+    EXPECT(e, "stop /root/sup/slow killed", "stop /root/sup/brutal killed");
+    tr_log_set_handler(NULL, NULL);
+    tr_log_set_level(TR_LOG_NONE);
+    assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_OK);
+}
+
+/* ----------------------------------------------------- 4. restart types */
+
+static void test_4_restart_types(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("perm", TR_PERMANENT, A_OK),
+                                  WORKER("trans", TR_TRANSIENT, A_OK),
+                                  WORKER("temp", TR_TEMPORARY, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 10, .period_ms = 1000,
+                        .children = kids, .nchildren = 3};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/perm", "start /root/sup/trans", "start /root/sup/temp");
+    send_to(e, sup, "perm", "normal"); /* permanent: even a normal end */
+    EXPECT(e, "stop /root/sup/perm normal", "start /root/sup/perm");
+    send_to(e, sup, "trans", "crash"); /* transient: abnormal end */
+    EXPECT(e, "stop /root/sup/trans failure: crash", "start /root/sup/trans");
+    send_to(e, sup, "trans", "shutdown"); /* transient: shutdown is not */
+    EXPECT(e, "stop /root/sup/trans shutdown");
+    expect_quiet(e, sup);
+    assert_true(tr_pid_is_nil(child_pid(e, sup, "trans"))); /* spec kept */
+    send_to(e, sup, "temp", "crash"); /* temporary: never, and the spec goes */
+    EXPECT(e, "stop /root/sup/temp failure: crash");
+    expect_quiet(e, sup);
+    tr_child_counts k;
+    assert_int_equal(tr_sup_count_children_sync(e->sys, sup, &k, T_WAIT_MS), TR_OK);
+    assert_int_equal(k.specs, 2);
+    assert_int_equal(k.active, 1);
+    tr_actor_info info;
+    assert_int_equal(tr_system_inspect(e->sys, sup, &info, T_WAIT_MS), TR_OK);
+    assert_int_equal(info.restarts, 2); /* not-restarted exits do not count */
+}
+
+/* ------------------------------------------------------- 5. strategies */
+
+static const tr_child_spec abc_perm[] = {WORKER("a", TR_PERMANENT, A_OK),
+                                         WORKER("b", TR_PERMANENT, A_OK),
+                                         WORKER("c", TR_PERMANENT, A_OK)};
+
+static void test_5_one_for_one(void **state)
+{
+    t_env *e = env(state);
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = abc_perm, .nchildren = 3};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a", "start /root/sup/b", "start /root/sup/c");
+    send_to(e, sup, "b", "crash");
+    EXPECT(e, "stop /root/sup/b failure: crash", "start /root/sup/b");
+    expect_quiet(e, sup);
+}
+
+static void test_5_one_for_all(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK), WORKER("b", TR_PERMANENT, A_OK),
+                                  WORKER("t", TR_TEMPORARY, A_OK),
+                                  WORKER("c", TR_PERMANENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ALL, .children = kids, .nchildren = 4};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a", "start /root/sup/b", "start /root/sup/t", "start /root/sup/c");
+    send_to(e, sup, "b", "crash");
+    /* the others stop in reverse order; all restart in order, except the
+     * temporary one, which a sibling's restart does not bring back */
+    EXPECT(e, "stop /root/sup/b failure: crash", "stop /root/sup/c shutdown",
+           "stop /root/sup/t shutdown", "stop /root/sup/a shutdown", "start /root/sup/a",
+           "start /root/sup/b", "start /root/sup/c");
+    expect_quiet(e, sup);
+    tr_child_counts k;
+    assert_int_equal(tr_sup_count_children_sync(e->sys, sup, &k, T_WAIT_MS), TR_OK);
+    assert_int_equal(k.specs, 3);
+}
+
+static void test_5_rest_for_one(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK), WORKER("b", TR_PERMANENT, A_OK),
+                                  WORKER("c", TR_PERMANENT, A_OK),
+                                  WORKER("d", TR_PERMANENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_REST_FOR_ONE, .children = kids, .nchildren = 4};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a", "start /root/sup/b", "start /root/sup/c", "start /root/sup/d");
+    send_to(e, sup, "b", "crash");
+    EXPECT(e, "stop /root/sup/b failure: crash", "stop /root/sup/d shutdown",
+           "stop /root/sup/c shutdown", "start /root/sup/b", "start /root/sup/c",
+           "start /root/sup/d");
+    expect_quiet(e, sup);
+}
+
+static void test_5_simple_one_for_one(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec tmpl[] = {WORKER("w", TR_TRANSIENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_SIMPLE_ONE_FOR_ONE, .children = tmpl, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "pool");
+    expect_quiet(e, sup); /* no child at first */
+    tr_pid kids[3];
+    for (int i = 0; i < 3; i++) {
+        uint64_t extra = (uint64_t)i;
+        tr_child_spec dyn = {.args = &extra, .args_size = sizeof extra};
+        assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &dyn, T_WAIT_MS, &kids[i]), TR_OK);
+    }
+    EXPECT(e, "start /root/pool/w-1 +8", "start /root/pool/w-2 +8", "start /root/pool/w-3 +8");
+    /* crash: restarted with the same args; normal end: gone */
+    tr_inbox_send(e->probe, kids[1], tr_atom_from("crash"), NULL, 0);
+    EXPECT(e, "stop /root/pool/w-2 failure: crash", "start /root/pool/w-2 +8");
+    tr_inbox_send(e->probe, kids[0], tr_atom_from("normal"), NULL, 0);
+    EXPECT(e, "stop /root/pool/w-1 normal");
+    /* terminate by pid */
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, NULL, kids[2], T_WAIT_MS), TR_OK);
+    EXPECT(e, "stop /root/pool/w-3 shutdown");
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, NULL, kids[2], T_WAIT_MS), TR_ENOENT);
+    tr_child_counts k;
+    assert_int_equal(tr_sup_count_children_sync(e->sys, sup, &k, T_WAIT_MS), TR_OK);
+    assert_int_equal(k.active, 1);
+    assert_int_equal(tr_sup_restart_child_sync(e->sys, sup, "w-2", T_WAIT_MS, NULL), TR_EINVAL);
+}
+
+/* Dynamic children stop together when their supervisor stops. */
+static void test_3_dynamic_children_stop_together(void **state)
+{
+    sup_env *se = *state;
+    t_env *e = &se->e;
+    atomic_store(&release_stuck, 0);
+    tr_child_spec tmpl[] = {{.id = "s", .behaviour = &stuck_b, .restart = TR_TEMPORARY,
+                             .shutdown_ms = 100}};
+    tr_sup_spec spec = {.strategy = TR_SIMPLE_ONE_FOR_ONE, .children = tmpl, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "pool");
+    tr_pid a, b;
+    tr_child_spec dyn = {0};
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &dyn, T_WAIT_MS, &a), TR_OK);
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &dyn, T_WAIT_MS, &b), TR_OK);
+    EXPECT(e, "start /root/pool/s-1", "start /root/pool/s-2");
+    tr_inbox_send(e->probe, a, tr_atom_from("hold"), NULL, 0);
+    EXPECT(e, "stuck /root/pool/s-1");
+    tr_system_stop_child(e->sys, sup);
+    /* s-2 is not held back by s-1: both were asked at once */
+    EXPECT(e, "stop /root/pool/s-2 shutdown");
+    atomic_store(&release_stuck, 1);
+    EXPECT(e, "stop /root/pool/s-1 shutdown");
+}
+
+/* ---------------------------------------------------------- 6. intensity */
+
+static const tr_child_spec one_worker[] = {WORKER("w", TR_PERMANENT, A_OK)};
+
+static void test_6_intensity_window(void **state)
+{
+    sup_env *se = *state;
+    t_env *e = &se->e;
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 2, .period_ms = 1000,
+                        .children = one_worker, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/w");
+    /* two restarts in the window are fine; spread out, any number is */
+    for (int i = 0; i < 6; i++) {
+        send_to(e, sup, "w", "crash");
+        EXPECT(e, "stop /root/sup/w failure: crash", "start /root/sup/w");
+        if (i % 2 == 1) tr_clock_advance(se->clock, 1000);
+    }
+    /* three within one window: the supervisor gives up */
+    for (int i = 0; i < 2; i++) {
+        send_to(e, sup, "w", "crash");
+        EXPECT(e, "stop /root/sup/w failure: crash", "start /root/sup/w");
+    }
+    send_to(e, sup, "w", "crash");
+    EXPECT(e, "stop /root/sup/w failure: crash");
+    /* it ended with reason shutdown, which (untrapped at the root) fails
+     * the root: escalation to the top */
+    assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_EFAILED);
+    assert_string_equal(tr_system_report(e->sys),
+                        "/root/sup: shutdown\n/root: child /root/sup exited: shutdown\n");
+}
+
+/* A supervisor that gives up is restarted by its own supervisor. */
+static void test_6_escalation_three_levels(void **state)
+{
+    t_env *e = env(state);
+    tr_sup_spec inner = {.strategy = TR_ONE_FOR_ONE, .intensity = 0, .period_ms = 1000,
+                         .children = one_worker, .nchildren = 1};
+    const tr_child_spec mid_kids[] = {{.id = "inner", .supervisor = &inner, .restart = TR_PERMANENT},
+                                      WORKER("x", TR_PERMANENT, A_OK)};
+    tr_sup_spec mid = {.strategy = TR_ONE_FOR_ONE, .intensity = 5, .period_ms = 1000,
+                       .children = mid_kids, .nchildren = 2};
+    const tr_child_spec top_kids[] = {{.id = "mid", .supervisor = &mid, .restart = TR_PERMANENT}};
+    tr_sup_spec top = {.strategy = TR_ONE_FOR_ONE, .children = top_kids, .nchildren = 1};
+    tr_pid sup = start(e, &top, "top");
+    EXPECT(e, "start /root/top/mid/inner/w", "start /root/top/mid/x");
+    tr_pid mid_pid = child_pid(e, sup, "mid");
+    tr_pid inner_pid = child_pid(e, mid_pid, "inner");
+    send_to(e, inner_pid, "w", "crash");
+    /* inner allows no restart: it shuts down; mid restarts it */
+    EXPECT(e, "stop /root/top/mid/inner/w failure: crash", "start /root/top/mid/inner/w");
+    tr_pid inner2 = child_pid(e, mid_pid, "inner");
+    assert_false(tr_pid_eq(inner2, inner_pid));
+    tr_actor_info info;
+    assert_int_equal(tr_system_inspect(e->sys, mid_pid, &info, T_WAIT_MS), TR_OK);
+    assert_int_equal(info.restarts, 1);
+}
+
+/* A restart whose start fails counts and is retried, until it escalates. */
+static void test_6_failing_restart_escalates(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("f", TR_PERMANENT, A_FLAKY)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 3, .period_ms = 1000,
+                        .children = kids, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/f");
+    atomic_store(&fail_starts, 1);
+    send_to(e, sup, "f", "crash");
+    EXPECT(e, "stop /root/sup/f failure: crash");
+    /* 1 restart + 2 failed retries fit in 3; the next one does not */
+    assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_EFAILED);
+    assert_non_null(strstr(tr_system_report(e->sys), "/root/sup: shutdown"));
+}
+
+/* ------------------------------------------------------ 7. auto_shutdown */
+
+static void test_7_auto_shutdown_any(void **state)
+{
+    t_env *e = env(state);
+    tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK), WORKER("sig", TR_TRANSIENT, A_OK)};
+    kids[1].significant = true;
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .auto_shutdown = TR_AUTO_SHUTDOWN_ANY,
+                        .children = kids, .nchildren = 2};
+    const tr_child_spec top_kids[] = {{.id = "s", .supervisor = &spec, .restart = TR_TRANSIENT}};
+    tr_sup_spec top = {.strategy = TR_ONE_FOR_ONE, .children = top_kids, .nchildren = 1};
+    tr_pid t = start(e, &top, "top");
+    EXPECT(e, "start /root/top/s/a", "start /root/top/s/sig");
+    send_to(e, child_pid(e, t, "s"), "sig", "normal");
+    /* it ended on its own: the supervisor shuts down (and, transient with
+     * reason shutdown, is not restarted by top) */
+    EXPECT(e, "stop /root/top/s/sig normal", "stop /root/top/s/a shutdown");
+    await_down(e, t, "s");
+    expect_quiet(e, t); /* and not restarted */
+    assert_true(tr_pid_is_nil(child_pid(e, t, "s")));
+}
+
+static void test_7_auto_shutdown_all_and_not_when_caused(void **state)
+{
+    t_env *e = env(state);
+    tr_child_spec kids[] = {WORKER("x", TR_TEMPORARY, A_OK), WORKER("y", TR_TEMPORARY, A_OK),
+                            WORKER("keep", TR_PERMANENT, A_OK)};
+    kids[0].significant = kids[1].significant = true;
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .auto_shutdown = TR_AUTO_SHUTDOWN_ALL,
+                        .children = kids, .nchildren = 3};
+    const tr_child_spec top_kids[] = {{.id = "s", .supervisor = &spec, .restart = TR_TRANSIENT}};
+    tr_sup_spec top = {.strategy = TR_ONE_FOR_ONE, .children = top_kids, .nchildren = 1};
+    tr_pid t = start(e, &top, "top");
+    tr_pid s = child_pid(e, t, "s");
+    EXPECT(e, "start /root/top/s/x", "start /root/top/s/y", "start /root/top/s/keep");
+    /* an exit the supervisor caused does not count */
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, s, "x", TR_PID_NIL, T_WAIT_MS), TR_OK);
+    EXPECT(e, "stop /root/top/s/x shutdown");
+    expect_quiet(e, s);
+    tr_inbox_send(e->probe, child_pid(e, s, "y"), tr_atom_from("crash"), NULL, 0);
+    EXPECT(e, "stop /root/top/s/y failure: crash", "stop /root/top/s/keep shutdown");
+    expect_quiet(e, t);
+}
+
+/* ------------------------------------------------------ 8. dynamic API */
+
+static void test_8_dynamic_api(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a");
+    tr_child_spec b = WORKER("b", TR_PERMANENT, A_OK);
+    tr_pid pb, again;
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &b, T_WAIT_MS, &pb), TR_OK);
+    EXPECT(e, "start /root/sup/b");
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &b, T_WAIT_MS, &again), TR_EEXIST);
+    assert_true(tr_pid_eq(again, pb)); /* already_started, with its pid */
+    assert_int_equal(tr_sup_restart_child_sync(e->sys, sup, "b", T_WAIT_MS, NULL), TR_EBUSY);
+    assert_int_equal(tr_sup_delete_child_sync(e->sys, sup, "b", T_WAIT_MS), TR_EBUSY);
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, "b", TR_PID_NIL, T_WAIT_MS), TR_OK);
+    EXPECT(e, "stop /root/sup/b shutdown");
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &b, T_WAIT_MS, &again), TR_EPRESENT);
+    assert_int_equal(tr_sup_restart_child_sync(e->sys, sup, "b", T_WAIT_MS, &again), TR_OK);
+    EXPECT(e, "start /root/sup/b");
+    assert_false(tr_pid_eq(again, pb));
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, "b", TR_PID_NIL, T_WAIT_MS), TR_OK);
+    EXPECT(e, "stop /root/sup/b shutdown");
+    assert_int_equal(tr_sup_delete_child_sync(e->sys, sup, "b", T_WAIT_MS), TR_OK);
+    assert_int_equal(tr_sup_delete_child_sync(e->sys, sup, "b", T_WAIT_MS), TR_ENOENT);
+    assert_int_equal(tr_sup_restart_child_sync(e->sys, sup, "b", T_WAIT_MS, NULL), TR_ENOENT);
+    /* a temporary child's spec goes when it is terminated */
+    tr_child_spec t = WORKER("t", TR_TEMPORARY, A_OK);
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &t, T_WAIT_MS, NULL), TR_OK);
+    EXPECT(e, "start /root/sup/t");
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, "t", TR_PID_NIL, T_WAIT_MS), TR_OK);
+    EXPECT(e, "stop /root/sup/t shutdown");
+    assert_int_equal(tr_sup_restart_child_sync(e->sys, sup, "t", T_WAIT_MS, NULL), TR_ENOENT);
+    /* a failing start_child answers an error and keeps no spec */
+    tr_child_spec bad = WORKER("bad", TR_PERMANENT, A_FAIL);
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &bad, T_WAIT_MS, NULL), TR_EFAILED);
+    assert_int_equal(tr_sup_delete_child_sync(e->sys, sup, "bad", T_WAIT_MS), TR_ENOENT);
+    /* a bad spec is refused before it is sent */
+    tr_child_spec sig = WORKER("s", TR_PERMANENT, A_OK);
+    sig.significant = true;
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &sig, T_WAIT_MS, NULL), TR_EINVAL);
+    tr_child_info info[4];
+    size_t n;
+    assert_int_equal(tr_sup_which_children_sync(e->sys, sup, info, 4, &n, T_WAIT_MS), TR_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(info[0].id, "a");
+}
+
+static void test_spec_check(void **state)
+{
+    (void)state;
+    char why[200];
+    tr_child_spec dup[] = {WORKER("a", TR_PERMANENT, A_OK), WORKER("a", TR_PERMANENT, A_OK)};
+    tr_sup_spec s = {.children = dup, .nchildren = 2};
+    assert_int_equal(tr_sup_spec_check(&s, why, sizeof why), TR_EINVAL);
+    assert_string_equal(why, "child 'a': duplicate id");
+    tr_sup_spec s1 = {.strategy = TR_SIMPLE_ONE_FOR_ONE, .children = dup, .nchildren = 2};
+    assert_int_equal(tr_sup_spec_check(&s1, why, sizeof why), TR_EINVAL);
+    tr_child_spec slash[] = {WORKER("a/b", TR_PERMANENT, A_OK)};
+    tr_sup_spec s2 = {.children = slash, .nchildren = 1};
+    assert_int_equal(tr_sup_spec_check(&s2, why, sizeof why), TR_EINVAL);
+    tr_sup_spec ok = {.children = abc_perm, .nchildren = 3};
+    assert_int_equal(tr_sup_spec_check(&ok, why, sizeof why), TR_OK);
+}
+
+/* --------------------------------------------------------- backoff */
+
+static void test_backoff(void **state)
+{
+    sup_env *se = *state;
+    t_env *e = &se->e;
+    tr_child_spec kids[] = {WORKER("w", TR_PERMANENT, A_OK)};
+    kids[0].backoff = (tr_backoff){.min_ms = 100, .max_ms = 300, .reset_ms = 1000};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 100, .period_ms = 1000,
+                        .children = kids, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/w");
+    static const int64_t delays[] = {100, 200, 300, 300};
+    for (int i = 0; i < 4; i++) {
+        send_to(e, sup, "w", "crash");
+        EXPECT(e, "stop /root/sup/w failure: crash");
+        await_down(e, sup, "w");
+        tr_clock_advance(se->clock, delays[i] - 1);
+        expect_quiet(e, sup); /* not yet */
+        tr_clock_advance(se->clock, 1);
+        EXPECT(e, "start /root/sup/w");
+    }
+    tr_clock_advance(se->clock, 1000); /* quiet: back to the minimum */
+    send_to(e, sup, "w", "crash");
+    EXPECT(e, "stop /root/sup/w failure: crash");
+    await_down(e, sup, "w");
+    tr_clock_advance(se->clock, 100);
+    EXPECT(e, "start /root/sup/w");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_1_start_in_order_and_ignore),
+        T(test_2_start_failure_stops_started_in_reverse),
+        T(test_3_shutdown_reverse_order),
+        T(test_3_shutdown_timeout_and_brutal_kill),
+        T(test_3_dynamic_children_stop_together),
+        T(test_4_restart_types),
+        T(test_5_one_for_one),
+        T(test_5_one_for_all),
+        T(test_5_rest_for_one),
+        T(test_5_simple_one_for_one),
+        T(test_6_intensity_window),
+        T(test_6_escalation_three_levels),
+        T(test_6_failing_restart_escalates),
+        T(test_7_auto_shutdown_any),
+        T(test_7_auto_shutdown_all_and_not_when_caused),
+        T(test_8_dynamic_api),
+        T(test_spec_check),
+        T(test_backoff),
+    };
+    return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
+}
