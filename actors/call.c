@@ -88,7 +88,7 @@ int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
     m->sender = tri_pid_of(a);
     uint64_t timer = 0;
     if (timeout_ms >= 0) {
-        timer = tri_timer_after(sys, timeout_ms, a, a->serial_cached, TRI_MSG_CALL_TIMEOUT, &ref,
+        timer = tri_timer_after(sys, timeout_ms, a, tri_serial(a), TRI_MSG_CALL_TIMEOUT, &ref,
                                 sizeof ref);
         if (!timer) {
             tri_msg_free(m);

@@ -101,6 +101,7 @@ typedef struct tri_peer {
 } tri_peer;
 
 typedef struct tri_actor_ext {
+    struct tri_timer *timers; /* timers it owns; under the timers' mutex */
     tri_peer *monitors; /* monitors this actor holds (watcher side) */
     tri_peer *watchers; /* monitors on this actor (target side) */
     tri_peer *links;
@@ -117,42 +118,54 @@ typedef struct tri_actor_ext {
     tri_record *records_tail;
 } tri_actor_ext;
 
+/* A slot is three cache lines. Line 0 is for senders: the mailbox head
+ * they exchange (at its end), the identity serial they check, the bounded
+ * count; the actor itself never writes it while running. Lines 1-2 are the
+ * actor's: the consumer end of the mailbox, its liveness, its tree. Were
+ * the two sides on one line, every message would move that line between
+ * the sender's and the receiver's cores twice (measured: 97% of a send's
+ * time was that exchange). Tree links are slot refs (index + 1) to fit. */
 struct tri_actor {
-    tri_mailbox mb;                 /* producers touch only mb.head */
-    _Atomic uint64_t serial;        /* the live incarnation; 0: none */
-    _Atomic uint64_t stop_serial;   /* shutdown asked of incarnation N */
-    _Atomic uint64_t kill_serial;   /* kill asked of incarnation N */
-    /* Bounded mailboxes: user messages queued (all incarnations: the queue
-     * is the slot's) and the live incarnation's capacity | policy << 30. */
-    _Atomic uint32_t mb_count;
-    _Atomic uint32_t bound;
-    tri_actor *run_next;            /* link in the global run queue */
-    tr_system *sys;                 /* immutable */
-    uint32_t index;                 /* immutable: slot number */
-    uint32_t free_next;             /* free list link: index + 1, 0 = end */
-    uint8_t kind;                   /* immutable: enum tri_slot_kind */
-    /* incarnation */
-    uint8_t state;                  /* enum tri_actor_state */
-    uint8_t parent_flags;           /* TRI_PF_*, parent's */
-    uint8_t exit_kind;              /* tr_exit_kind once stopping */
-    uint16_t flags;                 /* TRI_F_* */
-    uint32_t nchildren;
-    int32_t shutdown_ms;
-    uint64_t serial_cached;         /* own serial, read without atomics */
+    /* ---- line 0: written by senders (and the parent, rarely) ---- */
+    _Atomic uint64_t serial;  /* identity: from spawn until the slot is released */
+    tr_system *sys;           /* immutable */
+    _Atomic uint32_t mb_count; /* bounded mailboxes: user messages queued */
+    _Atomic uint32_t bound;    /* capacity | policy << 30; 0: unbounded */
+    uint32_t index;            /* immutable: slot number */
+    uint32_t free_next;        /* free list link: index + 1, 0 = end */
+    int32_t shutdown_ms;       /* set at spawn */
+    uint8_t kind;              /* immutable: enum tri_slot_kind */
+    uint8_t parent_flags;      /* TRI_PF_*, the parent's */
+    uint16_t pad0;
+    uint64_t stop_timer;       /* the parent's timer killing this child */
+    uint64_t pad1;
+    tri_mailbox mb;            /* mb.head ends line 0; mb.tail starts line 1 */
+    /* ---- lines 1-2: the actor's own ---- */
+    _Atomic uint64_t live_serial; /* == serial while alive, 0 once ended */
+    _Atomic uint64_t signal;      /* stop/kill request: serial << 2 | TRI_SIG_* */
     const tr_behaviour *beh;
     void *state_mem;
     tri_actor *parent;
-    tri_actor *first_child, *last_child, *prev_sib, *next_sib;
-    char *name;          /* explicit name, or NULL: immutable while alive */
-    tri_actor_ext *ext;  /* the actor's own until its EXIT is handled */
-    uint64_t stop_timer; /* parent's timer killing this child; 0: none */
-    struct tri_timer *timers; /* timers it owns; under the timers' mutex */
+    char *name;                   /* explicit name, or NULL: immutable while alive */
+    tri_actor_ext *ext;           /* the actor's own until its EXIT is handled */
     union {
-        tri_inbox_state *inbox; /* TRI_SLOT_INBOX: immutable */
-        uint64_t msgs_in;       /* TRI_SLOT_ACTOR: messages handled */
+        tri_inbox_state *inbox;   /* TRI_SLOT_INBOX: immutable */
+        uint64_t msgs_in;         /* TRI_SLOT_ACTOR: messages handled */
     } u;
-    uint64_t msgs_out; /* messages this actor sent */
-};
+    uint64_t msgs_out;            /* messages this actor sent */
+    uint32_t first_child, last_child; /* refs; its own */
+    uint32_t prev_sib, next_sib;      /* refs; its parent's */
+    uint32_t run_next;                /* ref: link in the global run queue */
+    uint32_t nchildren;
+    uint8_t state;                /* enum tri_actor_state */
+    uint8_t exit_kind;            /* tr_exit_kind once stopping */
+    uint16_t flags;               /* TRI_F_* */
+} __attribute__((aligned(TRI_CACHE_LINE)));
+
+_Static_assert(sizeof(struct tri_actor) == 3 * TRI_CACHE_LINE, "slot: three cache lines");
+
+/* signal bits */
+enum { TRI_SIG_STOP = 1, TRI_SIG_KILL = 2 };
 
 /* The slot table: chunks of TRI_CHUNK slots, and two free lists. */
 #define TRI_CHUNK_BITS 10
@@ -178,6 +191,7 @@ struct tri_worker {
     /* counters kept per worker so that hot paths share no cache line;
      * written by the owner only (relaxed load + store), summed by stats */
     _Atomic uint64_t n_sent, n_spawned, n_ended, n_dead;
+    uint32_t turn_sends; /* sends in the current turn: see tri_sent_in_turn */
     tr_system *sys;
     unsigned id;
     uint32_t tick, lifo_streak;
@@ -245,6 +259,17 @@ extern _Thread_local tri_worker *tri_current_worker;
 
 enum tri_counter { TRI_N_SENT, TRI_N_SPAWNED, TRI_N_ENDED, TRI_N_DEAD };
 
+/* sched.c: every TRI_SHARE_EVERY sends within one turn, the actor waiting
+ * in this worker's LIFO slot is moved where other workers can take it: a
+ * handler that floods a receiver must not keep it off the other cores. */
+#define TRI_SHARE_EVERY 64
+void tri_share_lifo(tri_worker *w);
+
+static inline void tri_sent_in_turn(tri_worker *w)
+{
+    if (TRI_UNLIKELY(++w->turn_sends % TRI_SHARE_EVERY == 0)) tri_share_lifo(w);
+}
+
 /* Adds 1 to a counter: the calling worker's own, or the system's shared
  * one from other threads. */
 static inline void tri_count(tr_system *sys, enum tri_counter c)
@@ -296,10 +321,23 @@ void tri_record_add(tri_actor *a, const char *line);
 size_t tri_actor_path(const tri_actor *a, char *buf, size_t size);
 tri_actor_ext *tri_ext(tri_actor *a);
 
+static inline uint64_t tri_serial(const tri_actor *a)
+{
+    return atomic_load_explicit((_Atomic uint64_t *)&a->serial, memory_order_relaxed);
+}
+
 static inline tr_pid tri_pid_of(const tri_actor *a)
 {
-    return (tr_pid){a->sys->node, a->index, a->serial_cached};
+    return (tr_pid){a->sys->node, a->index, tri_serial(a)};
 }
+
+/* Tree links are slot refs: index + 1, 0 for none. */
+static inline tri_actor *tri_at(tr_system *sys, uint32_t ref)
+{
+    return ref ? tri_slot_lookup(sys, ref - 1) : NULL;
+}
+
+static inline uint32_t tri_ref(const tri_actor *a) { return a ? a->index + 1 : 0; }
 
 /* call.c */
 bool tri_call_accept(tri_actor *a, const tr_msg *reply);

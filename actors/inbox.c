@@ -85,7 +85,6 @@ int tr_inbox_new(tr_system *sys, tr_inbox **out)
     st->closed = false;
     st->signaled = false;
     uint64_t serial = atomic_fetch_add_explicit(&sys->next_serial, 1, memory_order_relaxed);
-    a->serial_cached = serial;
     atomic_store_explicit(&a->serial, serial, memory_order_release);
     pthread_mutex_unlock(&st->mu);
     /* The mailbox was left marked empty by whoever drained it last. */

@@ -36,14 +36,14 @@ static void ext_free(tri_actor_ext *x)
  *
  * A path is read from the actor's own thread while its ancestors run on
  * others, so only fields fixed for an actor's whole life are read here:
- * parent, name, beh and serial_cached. Ancestors outlive the reader. */
+ * parent, name, beh and serial. Ancestors outlive the reader. */
 
 static const char *actor_name(const tri_actor *a, char *tmp, size_t n)
 {
     if (!a->parent) return "root"; /* not flags: those change while we read */
     if (a->name) return a->name;
     snprintf(tmp, n, "%s-%llu", a->beh && a->beh->name ? a->beh->name : "actor",
-             (unsigned long long)a->serial_cached);
+             (unsigned long long)tri_serial(a));
     return tmp;
 }
 
@@ -107,20 +107,22 @@ static void records_take(tri_actor *a, tri_actor_ext *from)
 
 void tri_link_child(tri_actor *parent, tri_actor *c)
 {
+    tri_actor *last = tri_at(parent->sys, parent->last_child);
     c->prev_sib = parent->last_child;
-    c->next_sib = NULL;
-    if (parent->last_child) parent->last_child->next_sib = c;
-    else parent->first_child = c;
-    parent->last_child = c;
+    c->next_sib = 0;
+    if (last) last->next_sib = tri_ref(c);
+    else parent->first_child = tri_ref(c);
+    parent->last_child = tri_ref(c);
     parent->nchildren++;
 }
 
 void tri_link_child_before(tri_actor *parent, tri_actor *c, tr_pid before)
 {
+    tr_system *sys = parent->sys;
     tri_actor *b = NULL;
     if (!tr_pid_is_nil(before))
-        for (tri_actor *s = parent->first_child; s; s = s->next_sib)
-            if (s->serial_cached == before.serial && s->index == before.slot) {
+        for (tri_actor *s = tri_at(sys, parent->first_child); s; s = tri_at(sys, s->next_sib))
+            if (tri_serial(s) == before.serial && s->index == before.slot) {
                 b = s;
                 break;
             }
@@ -128,30 +130,34 @@ void tri_link_child_before(tri_actor *parent, tri_actor *c, tr_pid before)
         tri_link_child(parent, c);
         return;
     }
-    c->next_sib = b;
+    tri_actor *prev = tri_at(sys, b->prev_sib);
+    c->next_sib = tri_ref(b);
     c->prev_sib = b->prev_sib;
-    if (b->prev_sib) b->prev_sib->next_sib = c;
-    else parent->first_child = c;
-    b->prev_sib = c;
+    if (prev) prev->next_sib = tri_ref(c);
+    else parent->first_child = tri_ref(c);
+    b->prev_sib = tri_ref(c);
     parent->nchildren++;
 }
 
 static void unlink_child(tri_actor *parent, tri_actor *c)
 {
-    if (c->prev_sib) c->prev_sib->next_sib = c->next_sib;
+    tr_system *sys = parent->sys;
+    tri_actor *prev = tri_at(sys, c->prev_sib), *next = tri_at(sys, c->next_sib);
+    if (prev) prev->next_sib = c->next_sib;
     else parent->first_child = c->next_sib;
-    if (c->next_sib) c->next_sib->prev_sib = c->prev_sib;
+    if (next) next->prev_sib = c->prev_sib;
     else parent->last_child = c->prev_sib;
-    c->prev_sib = c->next_sib = NULL;
+    c->prev_sib = c->next_sib = 0;
     parent->nchildren--;
 }
 
 void tri_request_kill(tri_actor *parent, tri_actor *c)
 {
     c->parent_flags |= TRI_PF_KILL_REQUESTED | TRI_PF_STOP_REQUESTED;
-    uint64_t s = atomic_load_explicit(&c->serial, memory_order_acquire);
+    uint64_t s = atomic_load_explicit(&c->live_serial, memory_order_acquire);
     if (s == 0) return; /* already ended: its EXIT is on the way */
-    atomic_store_explicit(&c->kill_serial, s, memory_order_release);
+    /* the parent is the only writer of `signal` */
+    atomic_store_explicit(&c->signal, s << 2 | TRI_SIG_KILL | TRI_SIG_STOP, memory_order_release);
     tri_send_sys(parent->sys, c, s, TRI_MSG_SIGNAL, NULL, 0);
 }
 
@@ -163,13 +169,13 @@ void tri_request_stop(tri_actor *parent, tri_actor *c)
         return;
     }
     c->parent_flags |= TRI_PF_STOP_REQUESTED;
-    uint64_t s = atomic_load_explicit(&c->serial, memory_order_acquire);
+    uint64_t s = atomic_load_explicit(&c->live_serial, memory_order_acquire);
     if (s == 0) return;
-    atomic_store_explicit(&c->stop_serial, s, memory_order_release);
+    atomic_store_explicit(&c->signal, s << 2 | TRI_SIG_STOP, memory_order_release);
     tri_send_sys(parent->sys, c, s, TRI_MSG_SIGNAL, NULL, 0);
     if (c->shutdown_ms > 0) {
         struct tri_kill_child k = {c, s};
-        c->stop_timer = tri_timer_after(parent->sys, c->shutdown_ms, parent, parent->serial_cached,
+        c->stop_timer = tri_timer_after(parent->sys, c->shutdown_ms, parent, tri_serial(parent),
                                         TRI_MSG_KILL_CHILD, &k, sizeof k);
     }
 }
@@ -177,16 +183,17 @@ void tri_request_stop(tri_actor *parent, tri_actor *c)
 int tr_stop_child(tr_ctx *ctx, tr_pid child)
 {
     tri_actor *a = (tri_actor *)ctx;
-    for (tri_actor *c = a->first_child; c; c = c->next_sib) {
-        if (c->serial_cached == child.serial && c->index == child.slot &&
-            child.node == a->sys->node) {
-            /* not c->state: that is the child's, changing on its thread */
-            if (atomic_load_explicit(&c->serial, memory_order_acquire) == 0) return TR_ENOENT;
-            tri_request_stop(a, c);
-            return TR_OK;
-        }
-    }
-    return TR_ENOENT;
+    if (child.node != a->sys->node || tr_pid_is_nil(child)) return TR_ENOENT;
+    tri_actor *c = tri_slot_lookup(a->sys, child.slot);
+    /* The serial first: while it matches, the slot holds that actor alive,
+     * and its parent field (set before the serial was) is stable to read.
+     * Not c->state: that is the child's, changing on its thread. */
+    if (!c || atomic_load_explicit(&c->serial, memory_order_acquire) != child.serial ||
+        __atomic_load_n(&c->parent, __ATOMIC_RELAXED) != a ||
+        atomic_load_explicit(&c->live_serial, memory_order_acquire) == 0)
+        return TR_ENOENT;
+    tri_request_stop(a, c);
+    return TR_OK;
 }
 
 /* ------------------------------------------------------------ ending */
@@ -220,8 +227,8 @@ static void finish(tri_actor *a)
     }
     tri_count(sys, TRI_N_ENDED);
     tri_actor *parent = a->parent;
-    uint64_t parent_serial = parent->serial_cached;
-    atomic_store_explicit(&a->serial, 0, memory_order_release);
+    uint64_t parent_serial = tri_serial(parent);
+    atomic_store_explicit(&a->live_serial, 0, memory_order_release);
     /* Nothing may touch `a` after this push: the parent may release the
      * slot and another thread reuse it at once. The EXIT must not be lost,
      * so an allocation failure is waited out. */
@@ -239,17 +246,18 @@ void tri_continue_stop(tri_actor *a)
         return;
     }
     if (a->flags & TRI_F_KILL_SENT) {
-        for (tri_actor *c = a->last_child; c; c = c->prev_sib)
+        for (tri_actor *c = tri_at(a->sys, a->last_child); c; c = tri_at(a->sys, c->prev_sib))
             if (!(c->parent_flags & TRI_PF_KILL_REQUESTED)) tri_request_kill(a, c);
         return;
     }
     if (a->flags & TRI_F_PARALLEL_STOP) {
-        for (tri_actor *c = a->last_child; c; c = c->prev_sib) tri_request_stop(a, c);
+        for (tri_actor *c = tri_at(a->sys, a->last_child); c; c = tri_at(a->sys, c->prev_sib))
+            tri_request_stop(a, c);
         return;
     }
     /* Youngest first, one at a time: the next one when this one's EXIT
      * comes in (tri_child_exited calls us again). */
-    tri_request_stop(a, a->last_child);
+    tri_request_stop(a, tri_at(a->sys, a->last_child));
 }
 
 void tri_begin_stop(tri_actor *a, tr_exit_kind kind, const char *text)
@@ -370,8 +378,12 @@ int tr_exit_info(const tr_msg *msg, tr_pid *who, tr_exit *reason)
 
 void tri_child_exited(tri_actor *a, tri_actor *c)
 {
-    char cpath[512];
-    tri_actor_path(c, cpath, sizeof cpath);
+    /* The path is only needed to explain a failure: formatting it for
+     * every normal end would cost more than the rest of this function. */
+    char cpath[512] = "";
+    bool requested0 = (c->parent_flags & TRI_PF_STOP_REQUESTED) != 0;
+    if (c->exit_kind == TR_EXIT_FAILURE || (!requested0 && c->exit_kind != TR_EXIT_NORMAL))
+        tri_actor_path(c, cpath, sizeof cpath);
     unlink_child(a, c);
     if (c->stop_timer) {
         tri_timer_cancel(a->sys, a, c->stop_timer);

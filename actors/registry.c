@@ -31,7 +31,7 @@ static uint64_t hash(const char *s)
 static bool alive(tr_system *sys, tr_pid pid)
 {
     tri_actor *a = tri_slot_lookup(sys, pid.slot);
-    return a && atomic_load_explicit(&a->serial, memory_order_acquire) == pid.serial;
+    return a && atomic_load_explicit(&a->live_serial, memory_order_acquire) == pid.serial;
 }
 
 static bool valid(const char *name)

@@ -119,6 +119,7 @@ void tri_root_finished(tri_actor *root)
         for (tri_record *r = root->ext ? root->ext->records : NULL; r; r = r->next)
             tri_log(TR_LOG_ERROR, "  %s", r->line);
     }
+    atomic_store_explicit(&root->live_serial, 0, memory_order_release);
     atomic_store_explicit(&root->serial, 0, memory_order_release);
     pthread_mutex_lock(&sys->end_mu);
     sys->report = report;

@@ -34,9 +34,9 @@ _Thread_local tri_worker *tri_current_worker;
 
 static void global_push(tri_sched *s, tri_actor *a)
 {
-    a->run_next = NULL;
+    a->run_next = 0;
     pthread_mutex_lock(&s->gq_mu);
-    if (s->gq_tail) s->gq_tail->run_next = a;
+    if (s->gq_tail) s->gq_tail->run_next = tri_ref(a);
     else s->gq_head = a;
     s->gq_tail = a;
     atomic_fetch_add_explicit(&s->gq_len, 1, memory_order_seq_cst);
@@ -49,7 +49,7 @@ static tri_actor *global_pop(tri_sched *s)
     pthread_mutex_lock(&s->gq_mu);
     tri_actor *a = s->gq_head;
     if (a) {
-        s->gq_head = a->run_next;
+        s->gq_head = tri_at(a->sys, a->run_next);
         if (!s->gq_head) s->gq_tail = NULL;
         atomic_fetch_sub_explicit(&s->gq_len, 1, memory_order_relaxed);
     }
@@ -141,12 +141,24 @@ void tri_schedule(tr_system *sys, tri_actor *a)
     tri_sched *s = &sys->sched;
     tri_worker *w = tri_current_worker;
     if (w && w->sys == sys) {
+        /* The LIFO slot is for this worker: it runs next, here, so nobody
+         * else needs waking (a flood is handled by tri_share_lifo). */
         tri_actor *prev = atomic_exchange_explicit(&w->lifo, a, memory_order_acq_rel);
-        if (prev) ring_push(s, w, prev);
+        if (!prev) return;
+        ring_push(s, w, prev);
     } else {
         global_push(s, a);
     }
     notify(s);
+}
+
+void tri_share_lifo(tri_worker *w)
+{
+    if (!atomic_load_explicit(&w->lifo, memory_order_relaxed)) return;
+    tri_actor *a = atomic_exchange_explicit(&w->lifo, NULL, memory_order_acq_rel);
+    if (!a) return;
+    ring_push(&w->sys->sched, w, a);
+    notify(&w->sys->sched);
 }
 
 /* --------------------------------------------------------------- finding */
@@ -255,6 +267,7 @@ static void *worker_main(void *arg)
         atomic_store_explicit(&w->turns, atomic_load_explicit(&w->turns, memory_order_relaxed) + 1,
                               memory_order_relaxed);
         atomic_store_explicit(&w->in_turn, true, memory_order_relaxed);
+        w->turn_sends = 0;
         tri_run_turn(w, a);
         atomic_store_explicit(&w->in_turn, false, memory_order_relaxed);
     }

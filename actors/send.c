@@ -161,7 +161,7 @@ void tri_msg_popped(tri_actor *a, tr_msg *m, bool *dropit)
     uint32_t n = atomic_fetch_sub_explicit(&a->mb_count, 1, memory_order_acq_rel);
     uint32_t bound = atomic_load_explicit(&a->bound, memory_order_relaxed);
     if (tri_bound_policy(bound) == TR_FULL_DROP_OLDEST && n > tri_bound_cap(bound) &&
-        m->dest_serial == atomic_load_explicit(&a->serial, memory_order_relaxed))
+        m->dest_serial == atomic_load_explicit(&a->live_serial, memory_order_relaxed))
         *dropit = true; /* more than capacity queued: this, the oldest, goes */
     tr_system *sys = a->sys;
     if (atomic_load_explicit(&sys->blocked, memory_order_acquire) > 0) {
@@ -187,7 +187,15 @@ static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
     }
     tri_actor *a = tri_slot_lookup(sys, to.slot);
     m->dest_serial = to.serial;
-    tri_count(sys, TRI_N_SENT);
+    tri_worker *w = tri_current_worker;
+    if (w && w->sys == sys) {
+        atomic_store_explicit(&w->n_sent,
+                              atomic_load_explicit(&w->n_sent, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        tri_sent_in_turn(w);
+    } else {
+        atomic_fetch_add_explicit(&sys->sent, 1, memory_order_relaxed);
+    }
     /* Fast path for an actor known to be gone; one that ends after this
      * check gets the message dropped by its mailbox's consumer instead. */
     if (TRI_UNLIKELY(!a || atomic_load_explicit(&a->serial, memory_order_acquire) != to.serial)) {

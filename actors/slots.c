@@ -70,17 +70,18 @@ static tri_actor *grow(tr_system *sys, int kind)
         pthread_mutex_unlock(&s->grow_mu);
         return NULL;
     }
-    tri_actor *chunk = calloc(TRI_CHUNK, sizeof(tri_actor));
+    tri_actor *chunk = aligned_alloc(TRI_CACHE_LINE, TRI_CHUNK * sizeof(tri_actor));
     if (!chunk) {
         pthread_mutex_unlock(&s->grow_mu);
         return NULL;
     }
+    memset(chunk, 0, TRI_CHUNK * sizeof(tri_actor));
     for (uint32_t i = 0; i < TRI_CHUNK; i++) {
         tri_actor *a = &chunk[i];
         tri_mailbox_init(&a->mb);
         atomic_init(&a->serial, 0);
-        atomic_init(&a->stop_serial, 0);
-        atomic_init(&a->kill_serial, 0);
+        atomic_init(&a->live_serial, 0);
+        atomic_init(&a->signal, 0);
         a->sys = sys;
         a->index = (c << TRI_CHUNK_BITS) | i;
         a->kind = (uint8_t)kind;
@@ -103,6 +104,8 @@ tri_actor *tri_slot_alloc(tr_system *sys, int kind)
 void tri_slot_release(tr_system *sys, tri_actor *a)
 {
     a->state = TRI_ST_FREE;
+    /* the identity ends here: stale pids now miss at the sender */
+    atomic_store_explicit(&a->serial, 0, memory_order_release);
     push_free(sys, a);
 }
 

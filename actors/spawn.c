@@ -21,14 +21,15 @@ static void setup(tri_actor *a, tri_actor *parent, const tr_behaviour *beh,
                    : (int32_t)o->shutdown_ms;
     a->beh = beh;
     a->state_mem = state_mem;
-    a->parent = parent;
-    a->first_child = a->last_child = a->prev_sib = a->next_sib = NULL;
+    /* atomic: tr_stop_child may read it from a stranger's turn (a stale
+     * pid), racing only with this write */
+    __atomic_store_n(&a->parent, parent, __ATOMIC_RELAXED);
+    a->first_child = a->last_child = a->prev_sib = a->next_sib = 0;
     a->name = name;
     a->ext = NULL;
     a->stop_timer = 0;
     a->u.msgs_in = 0;
     a->msgs_out = 0;
-    a->timers = NULL;
     atomic_store_explicit(&a->bound,
                           o->capacity ? o->capacity | (uint32_t)o->on_full << 30 : 0,
                           memory_order_relaxed);
@@ -77,7 +78,7 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
     setup(a, parent ? parent : sys->root, beh, o, state_mem, name);
     a->ext = ext;
     uint64_t serial = atomic_fetch_add_explicit(&sys->next_serial, 1, memory_order_relaxed);
-    a->serial_cached = serial;
+    atomic_store_explicit(&a->live_serial, serial, memory_order_relaxed);
     atomic_store_explicit(&a->serial, serial, memory_order_release);
     init->dest_serial = serial;
     tr_pid pid = tri_pid_of(a);
@@ -87,6 +88,7 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         tri_link_child_before(parent, a, o->before);
     } else if (tri_root_adopt(sys, a) != TR_OK) {
         /* The root is closing: undo. Nobody has seen the pid yet. */
+        atomic_store_explicit(&a->live_serial, 0, memory_order_relaxed);
         atomic_store_explicit(&a->serial, 0, memory_order_release);
         a->name = NULL;
         a->ext = NULL;

@@ -21,7 +21,7 @@ static int make_root(tr_system *sys)
     a->shutdown_ms = TR_SHUTDOWN_INFINITY;
     a->beh = &tri_root_behaviour;
     uint64_t serial = atomic_fetch_add_explicit(&sys->next_serial, 1, memory_order_relaxed);
-    a->serial_cached = serial;
+    atomic_store_explicit(&a->live_serial, serial, memory_order_relaxed);
     atomic_store_explicit(&a->serial, serial, memory_order_release);
     sys->root = a;
     sys->root_pid = tri_pid_of(a);

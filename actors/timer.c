@@ -200,7 +200,7 @@ static void detach(tri_timers *t, tri_timer *e)
     heap_remove(t, e->pos);
     if (e->owner) {
         if (e->oprev) e->oprev->onext = e->onext;
-        else e->owner->timers = e->onext;
+        else e->owner->ext->timers = e->onext;
         if (e->onext) e->onext->oprev = e->oprev;
     }
 }
@@ -403,9 +403,9 @@ uint64_t tri_timer_start(tr_system *sys, tri_actor *owner, int64_t delay_ms, int
     e->hnext = *s;
     *s = e;
     if (owner) {
-        e->onext = owner->timers;
-        if (owner->timers) owner->timers->oprev = e;
-        owner->timers = e;
+        e->onext = owner->ext->timers;
+        if (owner->ext->timers) owner->ext->timers->oprev = e;
+        owner->ext->timers = e;
     } else {
         e->onext = NULL;
     }
@@ -425,7 +425,12 @@ uint64_t tri_timer_after(tr_system *sys, int64_t delay_ms, tri_actor *to, uint64
     if (!m) return 0;
     if (size) memcpy(m->data, payload, size);
     m->dest_serial = serial;
-    to->flags |= TRI_F_TIMERS; /* `to` is the caller itself here */
+    /* `to` is the caller itself here (or a child still being set up) */
+    if (!tri_ext(to)) {
+        tri_msg_free(m);
+        return 0;
+    }
+    to->flags |= TRI_F_TIMERS;
     return tri_timer_start(sys, to, delay_ms, 0, to, m);
 }
 
@@ -446,7 +451,7 @@ void tri_timers_drop_owner(tr_system *sys, tri_actor *owner)
 {
     tri_timers *t = sys->timers;
     pthread_mutex_lock(&t->mu);
-    tri_timer *list = owner->timers;
+    tri_timer *list = owner->ext ? owner->ext->timers : NULL;
     for (tri_timer *e = list; e; e = e->onext) {
         for (tri_timer **s = hash_slot(t, e->id); *s; s = &(*s)->hnext)
             if (*s == e) {
@@ -455,7 +460,7 @@ void tri_timers_drop_owner(tr_system *sys, tri_actor *owner)
             }
         heap_remove(t, e->pos);
     }
-    owner->timers = NULL;
+    if (owner->ext) owner->ext->timers = NULL;
     pthread_mutex_unlock(&t->mu);
     for (tri_timer *e = list, *n; e; e = n) {
         n = e->onext;
@@ -481,6 +486,10 @@ static int start_public(tr_ctx *ctx, tr_pid to, int64_t delay_ms, int64_t period
     if (size) memcpy(m->data, data, size);
     m->dest_serial = to.serial;
     m->sender = tri_pid_of(a);
+    if (!tri_ext(a)) {
+        tri_msg_free(m);
+        return TR_ENOMEM;
+    }
     a->flags |= TRI_F_TIMERS;
     uint64_t id = tri_timer_start(sys, a, delay_ms, period_ms, tri_slot_lookup(sys, to.slot), m);
     if (!id) return TR_ENOMEM;

@@ -39,10 +39,9 @@ void tri_handle_now(tri_actor *a, tr_msg *m)
  * it was meant for: a stale request never touches a newer actor. */
 static void check_signals(tri_actor *a, uint64_t serial)
 {
-    if (TRI_LIKELY(atomic_load_explicit(&a->stop_serial, memory_order_relaxed) != serial &&
-                   atomic_load_explicit(&a->kill_serial, memory_order_relaxed) != serial))
-        return;
-    if (atomic_load_explicit(&a->kill_serial, memory_order_acquire) == serial) {
+    uint64_t sig = atomic_load_explicit(&a->signal, memory_order_acquire);
+    if (TRI_LIKELY(sig >> 2 != serial)) return; /* none, or a stale one */
+    if (sig & TRI_SIG_KILL) {
         if (a->state < TRI_ST_STOPPING || a->exit_kind != TR_EXIT_KILLED)
             tri_begin_stop(a, TR_EXIT_KILLED, NULL);
     } else if (a->state < TRI_ST_STOPPING) {
@@ -55,14 +54,14 @@ static void check_signals(tri_actor *a, uint64_t serial)
  * incarnation field. */
 static void handle_one(tri_actor *a, tr_msg *m)
 {
-    uint64_t serial = atomic_load_explicit(&a->serial, memory_order_acquire);
+    uint64_t serial = atomic_load_explicit(&a->live_serial, memory_order_acquire);
     if (m->dest_serial != serial) {
         tri_dead_letter(a->sys, m, a->index);
         return;
     }
     if (m->kind != TRI_MSG_INIT) {
         check_signals(a, serial);
-        if (atomic_load_explicit(&a->serial, memory_order_relaxed) != serial) {
+        if (atomic_load_explicit(&a->live_serial, memory_order_relaxed) != serial) {
             tri_dead_letter(a->sys, m, a->index); /* the signal ended it */
             return;
         }

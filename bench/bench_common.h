@@ -25,6 +25,10 @@
  * run.sh's `timeout` is the real limit; this only turns a lost message
  * into a clean failure instead of a hang. */
 #define BENCH_RECV_TIMEOUT_MS 600000
+/* The driver waits in slices of this, checking in between that the system
+ * still runs: no benchmark traps exits, so a failing actor ends the whole
+ * tree, and the driver should say so at once rather than time out. */
+#define BENCH_RECV_SLICE_MS 1000
 
 typedef struct bench {
     tr_system *sys;
@@ -102,7 +106,14 @@ static inline void bench_end(bench *b)
 static inline const tr_msg *bench_recv(bench *b, tr_atom type)
 {
     const tr_msg *m;
-    int rc = tr_inbox_recv(b->in, &m, BENCH_RECV_TIMEOUT_MS);
+    int rc;
+    int64_t waited = 0;
+    while ((rc = tr_inbox_recv(b->in, &m, BENCH_RECV_SLICE_MS)) == TR_ETIMEDOUT) {
+        if (tr_system_wait(b->sys, 0) != TR_ETIMEDOUT)
+            bench_fail("the actor system ended:\n%s", tr_system_report(b->sys));
+        waited += BENCH_RECV_SLICE_MS;
+        if (waited >= BENCH_RECV_TIMEOUT_MS) break;
+    }
     if (rc != TR_OK) bench_fail("driver receive: %s", tr_strerror(rc));
     if (!tr_msg_is(m, type))
         bench_fail("driver got '%s', expected '%s'", tr_atom_name(tr_msg_type(m)),

@@ -9,13 +9,14 @@
 # Usage: bench/compare.sh [--quick]
 # Environment: PEERS_TIMEOUT/PEERS_REPEAT and TROUPE_TIMEOUT/TROUPE_REPEAT
 # pass through; with repeats the table shows medians. COMPARE_OUT=FILE also
-# keeps the raw result lines there.
+# keeps the raw result lines there. TROUPE_PEERS_RUN overrides the path of
+# peers/run.sh (e.g. when running a copy of this tree from elsewhere).
 # Needs erl/erlc (erlang-nox) and libcaf-dev for the peers.
 # Exit status: 0 if every benchmark ran and passed its check, else 1.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd) || exit 1
-PEERS_RUN=$HERE/../../shared/peers/run.sh
+PEERS_RUN=${TROUPE_PEERS_RUN:-$HERE/../../shared/peers/run.sh}
 TROUPE_RUN=$HERE/run.sh
 
 ARGS=()
@@ -89,8 +90,8 @@ function fmt(v, mem) {
   unit[b] = field($0, "unit")
 }
 END {
-  printf "troupe vs peers%s (2 workers each; median of the runs; ", quick ? " (--quick sizes)" : ""
-  printf "\"vs best\" > 1 means troupe is ahead)\n\n"
+  printf "troupe vs peers, %s sizes, 2 scheduler threads each, median of the runs.\n", quick ? "--quick" : "default"
+  printf "\"vs best\": troupe/best peer for rates, best peer/troupe for bytes; > 1 means troupe is ahead.\n\n"
   print "| workload | unit | troupe | erlang | caf | best peer | vs best | target | met |"
   print "|---|---|---:|---:|---:|---|---:|---|---|"
   nw = split(workloads, ws, " ")
@@ -107,7 +108,7 @@ END {
       u = "bytes/actor (lower is better)"
     } else {
       target = ">= 2x best peer"; met = ratio == "" ? "n/a" : (ratio >= 2 ? "yes" : "NO")
-      u = unit[w]
+      u = unit[w] == "" ? "n/a" : unit[w]
     }
     printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, u, fmt(t, mem), fmt(e, mem),
       fmt(c, mem), bp == "" ? "n/a" : bp " " fmt(best, mem),

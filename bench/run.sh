@@ -42,6 +42,7 @@ WORKLOADS=(
   "fork_join_create $((1000000 / DIV))"
   "big 1000 $((1000 / DIV))"
   "idle_memory $((1000000 / DIV))"
+  "call $((1000000 / DIV))"
 )
 
 if [ $LIST -eq 1 ]; then
