@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -46,6 +47,7 @@ struct tri_timers {
     bool quit;
     bool stop_sent;
     _Atomic int64_t processed_ns; /* manual clocks: time fully handled */
+    int64_t sleep_until; /* when the thread will look again (INT64_MAX: never) */
 };
 
 /* ---------------------------------------------------------------- clock */
@@ -267,6 +269,8 @@ static void *timer_main(void *arg)
 {
     tr_system *sys = arg;
     tri_timers *t = sys->timers;
+    /* The default 50 us of slack would add that much to every timer. */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     pthread_mutex_lock(&t->mu);
     while (!t->quit) {
         int64_t now = tri_now_ns(sys);
@@ -276,11 +280,13 @@ static void *timer_main(void *arg)
             tri_send_sys(sys, sys->root, sys->root_pid.serial, TRI_MSG_ROOT_STOP, NULL, 0);
         }
         struct timespec ts, *timeout = NULL;
+        t->sleep_until = INT64_MAX;
         if (t->n && !sys->clock) {
             int64_t d = t->heap[0]->deadline_ns - now;
             ts.tv_sec = d / 1000000000;
             ts.tv_nsec = d % 1000000000;
             timeout = &ts;
+            t->sleep_until = t->heap[0]->deadline_ns;
         }
         pthread_mutex_unlock(&t->mu);
         if (sys->clock) { /* tell tr_clock_advance we are done with `now` */
@@ -313,6 +319,7 @@ int tri_timers_start(tr_system *sys, tr_clock *clock)
     }
     pthread_mutex_init(&t->mu, NULL);
     atomic_init(&t->processed_ns, INT64_MIN);
+    t->sleep_until = INT64_MAX;
     t->next_id = 1;
     sys->timers = t;
     sys->clock = clock;
@@ -411,10 +418,13 @@ uint64_t tri_timer_start(tr_system *sys, tri_actor *owner, int64_t delay_ms, int
     }
     heap_set(t, t->n++, e);
     sift_up(t, e->pos);
-    bool earliest = e->pos == 0;
+    /* Wake the thread only if it would otherwise look too late: arming
+     * and cancelling a far timer again and again costs no system call. */
+    bool poke = e->deadline_ns < t->sleep_until;
+    if (poke) t->sleep_until = e->deadline_ns;
     uint64_t id = e->id;
     pthread_mutex_unlock(&t->mu);
-    if (earliest) tri_timers_poke(sys);
+    if (poke) tri_timers_poke(sys);
     return id;
 }
 
@@ -479,6 +489,8 @@ static int start_public(tr_ctx *ctx, tr_pid to, int64_t delay_ms, int64_t period
     if (delay_ms < 0 || period_ms < 0 || type.id == 0 || (size && !data) ||
         tr_pid_is_nil(to))
         return TR_EINVAL;
+    if (delay_ms == 0 && period_ms == 0 && !sys->clock) /* due now: no timer needed */
+        return tr_send(ctx, to, type, data, size);
     if (size > TR_MSG_MAX) return TR_ETOOBIG;
     if (to.node != sys->node) return TR_ENOROUTE;
     tr_msg *m = tri_msg_alloc(TRI_MSG_USER, type, size);
