@@ -11,6 +11,7 @@
 #include "troupe/atom.h"
 #include "troupe/actor.h"
 #include "troupe/call.h"
+#include "hooks.h"
 
 #define PAGE_BITS 10
 #define PAGE (1u << PAGE_BITS)
@@ -96,7 +97,7 @@ const char *tr_atom_name(tr_atom atom)
 }
 
 /* The runtime's own atoms, interned on first use and then read lock-free. */
-static tr_atom cached(_Atomic uint32_t *slot, const char *name)
+tr_atom tri_atom_cached(_Atomic uint32_t *slot, const char *name)
 {
     uint32_t id = atomic_load_explicit(slot, memory_order_relaxed);
     if (!id) {
@@ -109,23 +110,23 @@ static tr_atom cached(_Atomic uint32_t *slot, const char *name)
 tr_atom tr_exit_atom(void)
 {
     static _Atomic uint32_t id;
-    return cached(&id, "tr.exit");
+    return tri_atom_cached(&id, "tr.exit");
 }
 
 tr_atom tr_down_atom(void)
 {
     static _Atomic uint32_t id;
-    return cached(&id, "tr.down");
+    return tri_atom_cached(&id, "tr.down");
 }
 
 tr_atom tr_started_atom(void)
 {
     static _Atomic uint32_t id;
-    return cached(&id, "tr.started");
+    return tri_atom_cached(&id, "tr.started");
 }
 
 tr_atom tr_timeout_atom(void)
 {
     static _Atomic uint32_t id;
-    return cached(&id, "tr.timeout");
+    return tri_atom_cached(&id, "tr.timeout");
 }

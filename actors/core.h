@@ -412,6 +412,9 @@ void tri_timers_drop_owner(tr_system *sys, tri_actor *owner);
 int64_t tri_now_ns(const tr_system *sys);
 void tri_timers_poke(tr_system *sys); /* async-signal-safe */
 
+/* atom.c: an atom kept in `slot` after the first call (lock-free then) */
+tr_atom tri_atom_cached(_Atomic uint32_t *slot, const char *name);
+
 /* log.c */
 void tri_log(tr_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -3,7 +3,12 @@
 #ifndef TRI_HOOKS_H
 #define TRI_HOOKS_H
 
+#include <stdatomic.h>
+
 #include "troupe.h"
+
+/* An atom interned once into `slot`, then read without a lock. */
+tr_atom tri_atom_cached(_Atomic uint32_t *slot, const char *name);
 
 /* Counts one restart in the calling actor's introspection (tr_info). */
 void tri_count_restart(tr_ctx *ctx);

@@ -104,23 +104,12 @@ int tr_inbox_send(tr_inbox *in, tr_pid to, tr_atom type, const void *data, size_
     return tri_send_from(in->sys, in->pid, to, type, data, size);
 }
 
-static void deadline_after(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
 int tr_inbox_recv(tr_inbox *in, const tr_msg **msg, int64_t timeout_ms)
 {
     tri_actor *a = in->slot;
     tri_inbox_state *st = a->u.inbox;
     struct timespec deadline;
-    if (timeout_ms > 0) deadline_after(&deadline, timeout_ms);
+    if (timeout_ms > 0) deadline = tri_timespec_after(CLOCK_MONOTONIC, timeout_ms);
     *msg = NULL;
     for (;;) {
         if (!in->marked) {

@@ -4,26 +4,16 @@
 #include "core.h"
 #include "hooks.h"
 
-static tr_atom cached(_Atomic uint32_t *slot, const char *name)
-{
-    uint32_t id = atomic_load_explicit(slot, memory_order_relaxed);
-    if (!id) {
-        id = tr_atom_from(name).id;
-        atomic_store_explicit(slot, id, memory_order_relaxed);
-    }
-    return (tr_atom){id};
-}
-
 tr_atom tr_inspect_atom(void)
 {
     static _Atomic uint32_t id;
-    return cached(&id, "tr.inspect");
+    return tri_atom_cached(&id, "tr.inspect");
 }
 
 static tr_atom info_atom(void)
 {
     static _Atomic uint32_t id;
-    return cached(&id, "tr.info");
+    return tri_atom_cached(&id, "tr.info");
 }
 
 static uint32_t count_peers(const tri_peer *p)

@@ -29,6 +29,17 @@ static inline int64_t tri_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The absolute time `ms` from now on clock `clk`, for timed waits. */
+static inline struct timespec tri_timespec_after(clockid_t clk, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    int64_t ns = ts.tv_nsec + (ms % 1000) * 1000000;
+    ts.tv_sec += ms / 1000 + ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    return ts;
+}
+
 #define TRI_UNUSED(x) ((void)(x))
 #define TRI_LIKELY(x) __builtin_expect(!!(x), 1)
 #define TRI_UNLIKELY(x) __builtin_expect(!!(x), 0)

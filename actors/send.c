@@ -9,12 +9,7 @@
 static tr_atom dead_letter_atom(void)
 {
     static _Atomic uint32_t id;
-    uint32_t v = atomic_load_explicit(&id, memory_order_relaxed);
-    if (!v) {
-        v = tr_atom_from("tr.dead_letter").id;
-        atomic_store_explicit(&id, v, memory_order_relaxed);
-    }
-    return (tr_atom){v};
+    return tri_atom_cached(&id, "tr.dead_letter");
 }
 
 struct dl_head {
@@ -109,11 +104,7 @@ static bool wait_room(tr_system *sys, tri_actor *a, uint32_t cap, int64_t timeou
             room = false;
             break;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = ts.tv_nsec + left;
-        ts.tv_sec += ns / 1000000000;
-        ts.tv_nsec = ns % 1000000000;
+        struct timespec ts = tri_timespec_after(CLOCK_MONOTONIC, (left + 999999) / 1000000);
         pthread_cond_timedwait(&sys->block_cv, &sys->block_mu, &ts);
     }
     atomic_fetch_sub(&sys->blocked, 1);

@@ -8,6 +8,18 @@
 
 static _Atomic uint32_t next_node = 1;
 
+/* The system's own locks and memory, once nothing else is left. */
+static void free_system(tr_system *sys)
+{
+    pthread_cond_destroy(&sys->end_cv);
+    pthread_mutex_destroy(&sys->end_mu);
+    pthread_mutex_destroy(&sys->root_mu);
+    pthread_mutex_destroy(&sys->block_mu);
+    pthread_cond_destroy(&sys->block_cv);
+    pthread_mutex_destroy(&sys->dl_mu);
+    free(sys);
+}
+
 static int make_root(tr_system *sys)
 {
     tri_actor *a = tri_slot_alloc(sys, TRI_SLOT_ACTOR);
@@ -75,13 +87,7 @@ fail_offload:
 fail_registry:
     tri_slots_fini(sys);
 fail_slots:
-    pthread_cond_destroy(&sys->end_cv);
-    pthread_mutex_destroy(&sys->end_mu);
-    pthread_mutex_destroy(&sys->root_mu);
-    pthread_mutex_destroy(&sys->block_mu);
-    pthread_cond_destroy(&sys->block_cv);
-    pthread_mutex_destroy(&sys->dl_mu);
-    free(sys);
+    free_system(sys);
     return rc;
 }
 
@@ -91,14 +97,7 @@ static int wait_end(tr_system *sys, int64_t timeout_ms)
     if (timeout_ms < 0) {
         while (!sys->ended) pthread_cond_wait(&sys->end_cv, &sys->end_mu);
     } else {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += timeout_ms / 1000;
-        ts.tv_nsec += (timeout_ms % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = tri_timespec_after(CLOCK_REALTIME, timeout_ms);
         while (!sys->ended)
             if (pthread_cond_timedwait(&sys->end_cv, &sys->end_mu, &ts) != 0) break;
     }
@@ -173,13 +172,7 @@ void tr_system_destroy(tr_system **psys)
     tri_registry_fini(sys);
     tri_slots_fini(sys);
     free(sys->report);
-    pthread_cond_destroy(&sys->end_cv);
-    pthread_mutex_destroy(&sys->end_mu);
-    pthread_mutex_destroy(&sys->root_mu);
-    pthread_mutex_destroy(&sys->block_mu);
-    pthread_cond_destroy(&sys->block_cv);
-    pthread_mutex_destroy(&sys->dl_mu);
-    free(sys);
+    free_system(sys);
 }
 
 int64_t tr_pool_outstanding(void) { return tri_pool_outstanding(); }

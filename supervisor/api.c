@@ -90,15 +90,15 @@ static int id_payload(const char *id, tr_pid pid, bool with_target, tri_buf *b)
 }
 
 /* Encodes a start request: a full spec, or only args for a dynamic child. */
-static int start_payload(const tr_child_spec *spec, tri_buf *b, const char **type)
+static int start_payload(const tr_child_spec *spec, tri_buf *b, tr_atom *type)
 {
     if (!spec->behaviour && !spec->supervisor) {
-        *type = "tr.sup.start_dyn";
+        *type = tri_sup_atoms_get()->start_dyn;
         if (spec->args_size) tri_put(b, spec->args, spec->args_size);
     } else {
         int rc = tri_child_check(spec, NULL, 0);
         if (rc) return rc;
-        *type = "tr.sup.start";
+        *type = tri_sup_atoms_get()->start;
         tri_encode_child(b, spec);
     }
     if (b->oom) return TR_ENOMEM;
@@ -106,9 +106,9 @@ static int start_payload(const tr_child_spec *spec, tri_buf *b, const char **typ
     return TR_OK;
 }
 
-static int call(tr_ctx *ctx, tr_pid sup, const char *type, tri_buf *b, tr_ref *out)
+static int call(tr_ctx *ctx, tr_pid sup, tr_atom type, tri_buf *b, tr_ref *out)
 {
-    int rc = tr_call(ctx, sup, tri_sup_atom(type), b->p, b->n, TR_INFINITY, out);
+    int rc = tr_call(ctx, sup, type, b->p, b->n, TR_INFINITY, out);
     free(b->p);
     return rc;
 }
@@ -116,7 +116,7 @@ static int call(tr_ctx *ctx, tr_pid sup, const char *type, tri_buf *b, tr_ref *o
 int tr_sup_start_child(tr_ctx *ctx, tr_pid sup, const tr_child_spec *spec, tr_ref *out)
 {
     tri_buf b = {0};
-    const char *type;
+    tr_atom type;
     int rc = start_payload(spec, &b, &type);
     if (rc) {
         free(b.p);
@@ -129,27 +129,27 @@ int tr_sup_terminate_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_pid pid, 
 {
     tri_buf b = {0};
     if (id_payload(id, pid, true, &b)) return TR_ENOMEM;
-    return call(ctx, sup, "tr.sup.terminate", &b, out);
+    return call(ctx, sup, tri_sup_atoms_get()->terminate, &b, out);
 }
 
 int tr_sup_restart_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
 {
     tri_buf b = {0};
     if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
-    return call(ctx, sup, "tr.sup.restart", &b, out);
+    return call(ctx, sup, tri_sup_atoms_get()->restart, &b, out);
 }
 
 int tr_sup_delete_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
 {
     tri_buf b = {0};
     if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
-    return call(ctx, sup, "tr.sup.delete", &b, out);
+    return call(ctx, sup, tri_sup_atoms_get()->del, &b, out);
 }
 
 int tr_sup_result(const tr_msg *m, int *rc, tr_pid *pid)
 {
     struct tri_sup_answer a;
-    if (!m || !tr_msg_is(m, tri_sup_atom("tr.sup")) || tr_msg_size(m) != sizeof a)
+    if (!m || !tr_msg_is(m, tri_sup_atoms_get()->answer) || tr_msg_size(m) != sizeof a)
         return TR_EINVAL;
     memcpy(&a, tr_msg_data(m), sizeof a);
     if (rc) *rc = a.rc;
@@ -159,15 +159,15 @@ int tr_sup_result(const tr_msg *m, int *rc, tr_pid *pid)
 
 /* ---------------------------------------------------------- sync forms */
 
-static int call_sync(tr_system *sys, tr_pid sup, const char *type, tri_buf *b,
+static int call_sync(tr_system *sys, tr_pid sup, tr_atom type, tri_buf *b,
                      int64_t timeout_ms, tr_msg **reply)
 {
-    int rc = tr_call_sync(sys, sup, tri_sup_atom(type), b->p, b->n, timeout_ms, reply);
+    int rc = tr_call_sync(sys, sup, type, b->p, b->n, timeout_ms, reply);
     free(b->p);
     return rc;
 }
 
-static int result_sync(tr_system *sys, tr_pid sup, const char *type, tri_buf *b,
+static int result_sync(tr_system *sys, tr_pid sup, tr_atom type, tri_buf *b,
                        int64_t timeout_ms, tr_pid *pid)
 {
     tr_msg *reply = NULL;
@@ -182,7 +182,7 @@ int tr_sup_start_child_sync(tr_system *sys, tr_pid sup, const tr_child_spec *spe
                             int64_t timeout_ms, tr_pid *pid)
 {
     tri_buf b = {0};
-    const char *type;
+    tr_atom type;
     if (pid) *pid = TR_PID_NIL;
     int rc = start_payload(spec, &b, &type);
     if (rc) {
@@ -197,7 +197,7 @@ int tr_sup_terminate_child_sync(tr_system *sys, tr_pid sup, const char *id, tr_p
 {
     tri_buf b = {0};
     if (id_payload(id, pid, true, &b)) return TR_ENOMEM;
-    return result_sync(sys, sup, "tr.sup.terminate", &b, timeout_ms, NULL);
+    return result_sync(sys, sup, tri_sup_atoms_get()->terminate, &b, timeout_ms, NULL);
 }
 
 int tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
@@ -205,14 +205,14 @@ int tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_
 {
     tri_buf b = {0};
     if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
-    return result_sync(sys, sup, "tr.sup.restart", &b, timeout_ms, pid);
+    return result_sync(sys, sup, tri_sup_atoms_get()->restart, &b, timeout_ms, pid);
 }
 
 int tr_sup_delete_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms)
 {
     tri_buf b = {0};
     if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
-    return result_sync(sys, sup, "tr.sup.delete", &b, timeout_ms, NULL);
+    return result_sync(sys, sup, tri_sup_atoms_get()->del, &b, timeout_ms, NULL);
 }
 
 int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, size_t max,
@@ -221,7 +221,7 @@ int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, s
     tri_buf b = {0};
     tri_put(&b, "", 1);
     tr_msg *reply = NULL;
-    int rc = call_sync(sys, sup, "tr.sup.which", &b, timeout_ms, &reply);
+    int rc = call_sync(sys, sup, tri_sup_atoms_get()->which, &b, timeout_ms, &reply);
     if (rc == TR_OK) {
         size_t count = tr_msg_size(reply) / sizeof *out;
         *n = count;
@@ -237,7 +237,7 @@ int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
     tri_buf b = {0};
     tri_put(&b, "", 1);
     tr_msg *reply = NULL;
-    int rc = call_sync(sys, sup, "tr.sup.count", &b, timeout_ms, &reply);
+    int rc = call_sync(sys, sup, tri_sup_atoms_get()->count, &b, timeout_ms, &reply);
     if (rc == TR_OK) {
         if (tr_msg_size(reply) == sizeof *out) memcpy(out, tr_msg_data(reply), sizeof *out);
         else rc = TR_EINVAL;

@@ -24,6 +24,13 @@ struct tri_sup_answer {
     tr_pid pid;
 };
 
-tr_atom tri_sup_atom(const char *name);
+/* The supervisor's message types, interned once. */
+typedef struct tri_sup_atoms {
+    tr_atom start, start_dyn, terminate, restart, del, which, count; /* requests */
+    tr_atom answer, children, counts;                                 /* answers */
+    tr_atom backoff, plan;                                            /* to itself */
+} tri_sup_atoms;
+
+const tri_sup_atoms *tri_sup_atoms_get(void);
 
 #endif

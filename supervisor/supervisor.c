@@ -16,6 +16,7 @@
  * Restart intensity keeps the times of the restarts inside the period in a
  * ring, dropping those that fell out of it: O(1) amortised per restart,
  * whatever the number of restarts so far (OTP 25 walks a list). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +52,29 @@ typedef struct sup {
     uint32_t rng;
 } sup;
 
-static tr_atom A_EXIT, A_STARTED, A_BACKOFF, A_PLAN_GO;
+static tri_sup_atoms atoms;
+static pthread_once_t atoms_once = PTHREAD_ONCE_INIT;
 
-tr_atom tri_sup_atom(const char *name)
+static void intern_atoms(void)
 {
-    return tr_atom_from(name); /* interned once; later calls take no lock */
+    atoms.start = tr_atom_from("tr.sup.start");
+    atoms.start_dyn = tr_atom_from("tr.sup.start_dyn");
+    atoms.terminate = tr_atom_from("tr.sup.terminate");
+    atoms.restart = tr_atom_from("tr.sup.restart");
+    atoms.del = tr_atom_from("tr.sup.delete");
+    atoms.which = tr_atom_from("tr.sup.which");
+    atoms.count = tr_atom_from("tr.sup.count");
+    atoms.answer = tr_atom_from("tr.sup");
+    atoms.children = tr_atom_from("tr.sup.children");
+    atoms.counts = tr_atom_from("tr.sup.counts");
+    atoms.backoff = tr_atom_from("tr.sup.backoff");
+    atoms.plan = tr_atom_from("tr.sup.plan");
+}
+
+const tri_sup_atoms *tri_sup_atoms_get(void)
+{
+    pthread_once(&atoms_once, intern_atoms);
+    return &atoms;
 }
 
 /* ---------------------------------------------------------- children */
@@ -112,7 +131,7 @@ static void answer(tr_ctx *ctx, tr_request req, int rc, tr_pid pid)
 {
     if (tr_pid_is_nil(req.caller)) return;
     struct tri_sup_answer a = {rc, 0, pid};
-    tr_reply_to(ctx, req, tri_sup_atom("tr.sup"), &a, sizeof a);
+    tr_reply_to(ctx, req, atoms.answer, &a, sizeof a);
 }
 
 static void answer_child(tr_ctx *ctx, tri_child *c, int rc)
@@ -252,7 +271,7 @@ static void plan_step(tr_ctx *ctx, sup *s)
     if (s->plan_delay_ms > 0) {
         int64_t d = s->plan_delay_ms;
         s->plan_delay_ms = 0;
-        tr_send_after(ctx, tr_self(ctx), d, A_PLAN_GO, NULL, 0, NULL);
+        tr_send_after(ctx, tr_self(ctx), d, atoms.plan, NULL, 0, NULL);
         return;
     }
     while (s->plan_j < s->plan_nstart) {
@@ -306,7 +325,7 @@ static void restart_one(tr_ctx *ctx, sup *s, tri_child *c)
     if (d > 0) {
         c->status = C_WAITING;
         size_t n = strlen(c->id);
-        tr_send_after(ctx, tr_self(ctx), d, A_BACKOFF, c->id, n + 1, NULL);
+        tr_send_after(ctx, tr_self(ctx), d, atoms.backoff, c->id, n + 1, NULL);
         return;
     }
     int rc = spawn_child(ctx, s, c);
@@ -572,7 +591,7 @@ static void req_which(tr_ctx *ctx, sup *s, const tr_msg *m)
         out[i].restart = c->restart;
         out[i].restarts = c->restarts;
     }
-    tr_reply(ctx, m, tri_sup_atom("tr.sup.children"), out, n * sizeof *out);
+    tr_reply(ctx, m, atoms.children, out, n * sizeof *out);
     free(out);
 }
 
@@ -587,21 +606,20 @@ static void req_count(tr_ctx *ctx, sup *s, const tr_msg *m)
         else k.workers++;
     }
     if (dynamic(s)) k.specs = 1; /* OTP: the template */
-    tr_reply(ctx, m, tri_sup_atom("tr.sup.counts"), &k, sizeof k);
+    tr_reply(ctx, m, atoms.counts, &k, sizeof k);
 }
 
 /* ------------------------------------------------------------ dispatch */
 
 static void dispatch(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
 {
-    tr_atom t = tr_msg_type(m);
-    const char *name = tr_atom_name(t);
-    if (strcmp(name, "tr.sup.start") == 0) req_start(ctx, s, m, req, false);
-    else if (strcmp(name, "tr.sup.start_dyn") == 0) req_start(ctx, s, m, req, true);
-    else if (strcmp(name, "tr.sup.terminate") == 0) req_terminate(ctx, s, m, req);
-    else if (strcmp(name, "tr.sup.restart") == 0) req_restart(ctx, s, m, req);
-    else if (strcmp(name, "tr.sup.delete") == 0) req_delete(ctx, s, m, req);
-    else if (t.id == A_EXIT.id) on_child_exit(ctx, s, m);
+    uint32_t t = tr_msg_type(m).id;
+    if (t == atoms.start.id) req_start(ctx, s, m, req, false);
+    else if (t == atoms.start_dyn.id) req_start(ctx, s, m, req, true);
+    else if (t == atoms.terminate.id) req_terminate(ctx, s, m, req);
+    else if (t == atoms.restart.id) req_restart(ctx, s, m, req);
+    else if (t == atoms.del.id) req_delete(ctx, s, m, req);
+    else if (t == tr_exit_atom().id) on_child_exit(ctx, s, m);
     else if (!tr_pid_is_nil(req.caller)) answer(ctx, req, TR_EINVAL, TR_PID_NIL);
 }
 
@@ -644,11 +662,11 @@ static int sup_handle(tr_ctx *ctx, void *state, const tr_msg *m)
         if (tr_msg_is_request(m)) answer(ctx, tr_msg_request(m), TR_ESTOPPED, TR_PID_NIL);
         return 0;
     }
-    if (t.id == A_STARTED.id) {
+    if (t.id == tr_started_atom().id) {
         on_started(ctx, s, m);
         return 0;
     }
-    if (t.id == A_EXIT.id) {
+    if (t.id == tr_exit_atom().id) {
         tr_pid who;
         tr_exit why;
         tri_child *c = tr_exit_info(m, &who, &why) == TR_OK ? by_pid(s, who, NULL) : NULL;
@@ -657,20 +675,19 @@ static int sup_handle(tr_ctx *ctx, void *state, const tr_msg *m)
         else if (c) defer(s, m);
         return 0;
     }
-    if (t.id == A_BACKOFF.id) {
+    if (t.id == atoms.backoff.id) {
         const char *id = id_of(m, 0);
         tri_child *c = id ? by_id(s, id, NULL) : NULL;
         if (c && c->status == C_WAITING && spawn_child(ctx, s, c) != TR_OK)
             child_ended(ctx, s, c, TR_EXIT_FAILURE, "cannot spawn");
         return 0;
     }
-    if (t.id == A_PLAN_GO.id) {
+    if (t.id == atoms.plan.id) {
         if (s->plan) plan_step(ctx, s);
         return 0;
     }
-    const char *name = tr_atom_name(t);
-    if (strcmp(name, "tr.sup.which") == 0) req_which(ctx, s, m);
-    else if (strcmp(name, "tr.sup.count") == 0) req_count(ctx, s, m);
+    if (t.id == atoms.which.id) req_which(ctx, s, m);
+    else if (t.id == atoms.count.id) req_count(ctx, s, m);
     else if (busy(s)) defer(s, m);
     else dispatch(ctx, s, m, tr_msg_request(m));
     return 0;
@@ -679,10 +696,7 @@ static int sup_handle(tr_ctx *ctx, void *state, const tr_msg *m)
 static int sup_init(tr_ctx *ctx, void *state, const void *args, size_t size)
 {
     sup *s = state;
-    A_EXIT = tr_exit_atom();
-    A_STARTED = tr_started_atom();
-    A_BACKOFF = tri_sup_atom("tr.sup.backoff");
-    A_PLAN_GO = tri_sup_atom("tr.sup.plan");
+    tri_sup_atoms_get();
     if (tri_decode_sup(args, size, &s->conf) != 0) return tr_fail(ctx, "bad supervisor spec");
     tr_trap_exits(ctx, true);
     tr_defer_started(ctx);
