@@ -15,9 +15,14 @@
 struct tri_inbox_state {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool signaled; /* a sender made the mailbox non-empty */
+    _Atomic bool signaled; /* a sender made the mailbox non-empty (set under mu) */
     bool closed;
 };
+
+/* A receiver that finds its inbox empty watches it this long before it
+ * sleeps: an answer is often only microseconds away (a call, a driver's
+ * next step), and being woken from a condition variable costs far more. */
+#define TRI_INBOX_SPIN_NS 20000
 
 struct tr_inbox {
     tr_system *sys;
@@ -49,7 +54,7 @@ void tri_inbox_wake(tr_system *sys, tri_actor *a)
     if (st->closed) {
         drain(sys, a);
     } else {
-        st->signaled = true;
+        atomic_store_explicit(&st->signaled, true, memory_order_release);
         pthread_cond_signal(&st->cv);
     }
     pthread_mutex_unlock(&st->mu);
@@ -130,6 +135,13 @@ int tr_inbox_recv(tr_inbox *in, const tr_msg **msg, int64_t timeout_ms)
             in->marked = true;
         }
         /* Marked empty: the next sender signals us. */
+        if (timeout_ms != 0) {
+            int64_t until = tri_mono_ns() + TRI_INBOX_SPIN_NS;
+            for (unsigned i = 1; !atomic_load_explicit(&st->signaled, memory_order_acquire); i++) {
+                tri_cpu_relax();
+                if (i % 64 == 0 && tri_mono_ns() > until) break;
+            }
+        }
         pthread_mutex_lock(&st->mu);
         while (!st->signaled) {
             if (timeout_ms == 0) break;

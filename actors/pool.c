@@ -9,6 +9,7 @@
 typedef struct block {
     struct block *next;       /* within a thread's list or a batch */
     struct block *next_batch; /* only in the first block of a global batch */
+    uint32_t batch_n;         /* only there too: the batch's length */
 } block;
 
 /* The global side of one size class. */
@@ -21,11 +22,14 @@ typedef struct global_class {
 
 /* One thread's cache for one size class. `active` takes frees and serves
  * allocs; `spare` holds one full batch so that a thread oscillating around
- * a batch boundary does not hit the global lock every time. */
+ * a batch boundary does not hit the global lock every time. Both lengths
+ * are exact: a thread that frees more than it allocates must hand its
+ * surplus over however its frees and allocs interleave. */
 typedef struct local_class {
     block *active;
     uint32_t active_n;
     block *spare;
+    uint32_t spare_n;
     _Atomic int64_t allocs; /* written by the owner only (relaxed store) */
     _Atomic int64_t frees;
 } local_class;
@@ -50,6 +54,7 @@ static pthread_mutex_t caches_mu = PTHREAD_MUTEX_INITIALIZER;
 static thread_cache *caches;
 static int64_t retired_outstanding;
 static _Atomic int64_t large_outstanding;
+static _Atomic int64_t carved;
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
@@ -67,9 +72,10 @@ static inline int size_class(size_t size)
     return -1;
 }
 
-static void give_back_batch(unsigned c, block *first)
+static void give_back_batch(unsigned c, block *first, uint32_t n)
 {
     global_class *g = &globals[c];
+    first->batch_n = n;
     pthread_mutex_lock(&g->mu);
     first->next_batch = g->batches;
     g->batches = first;
@@ -84,10 +90,10 @@ static void thread_exit(void *arg)
     int64_t outstanding = 0;
     for (unsigned c = 0; c < TRI_POOL_CLASSES; c++) {
         local_class *l = &tc->cls[c];
-        if (l->active) give_back_batch(c, l->active);
-        if (l->spare) give_back_batch(c, l->spare);
+        if (l->active) give_back_batch(c, l->active, l->active_n);
+        if (l->spare) give_back_batch(c, l->spare, l->spare_n);
         l->active = l->spare = NULL;
-        l->active_n = 0;
+        l->active_n = l->spare_n = 0;
         outstanding += atomic_load_explicit(&l->allocs, memory_order_relaxed) -
                        atomic_load_explicit(&l->frees, memory_order_relaxed);
     }
@@ -121,7 +127,9 @@ static bool refill(unsigned c, local_class *l)
 {
     if (l->spare) {
         l->active = l->spare;
+        l->active_n = l->spare_n;
         l->spare = NULL;
+        l->spare_n = 0;
         return true;
     }
     global_class *g = &globals[c];
@@ -132,6 +140,7 @@ static bool refill(unsigned c, local_class *l)
         g->batches = b->next_batch;
         pthread_mutex_unlock(&g->mu);
         l->active = b;
+        l->active_n = b->batch_n;
         return true;
     }
     if (g->carve_left == 0) {
@@ -151,10 +160,12 @@ static bool refill(unsigned c, local_class *l)
     g->carve_left -= take;
     g->carve = g->carve_left ? (block *)(start + take * bs) : NULL;
     pthread_mutex_unlock(&g->mu);
+    atomic_fetch_add_explicit(&carved, (int64_t)take, memory_order_relaxed);
     for (size_t i = 0; i + 1 < take; i++)
         ((block *)(start + i * bs))->next = (block *)(start + (i + 1) * bs);
     ((block *)(start + (take - 1) * bs))->next = NULL;
     l->active = (block *)start;
+    l->active_n = (uint32_t)take;
     return true;
 }
 
@@ -171,7 +182,7 @@ void *tri_pool_alloc(size_t size)
     if (!l->active && !refill((unsigned)c, l)) return NULL;
     block *b = l->active;
     l->active = b->next;
-    if (l->active_n) l->active_n--;
+    l->active_n--;
     atomic_store_explicit(&l->allocs,
                           atomic_load_explicit(&l->allocs, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -190,14 +201,12 @@ void tri_pool_free(void *p, size_t size)
     if (!tls.registered) register_thread();
     local_class *l = &tls.cls[c];
     block *b = p;
-    /* A list that came from a batch has an unknown length (active_n counts
-     * only frees since it was last emptied), so the count is a lower
-     * bound: good enough to decide when to hand a batch over. */
     b->next = l->active;
     l->active = b;
     if (++l->active_n >= TRI_POOL_BATCH) {
-        if (l->spare) give_back_batch((unsigned)c, l->spare);
+        if (l->spare) give_back_batch((unsigned)c, l->spare, l->spare_n);
         l->spare = l->active;
+        l->spare_n = l->active_n;
         l->active = NULL;
         l->active_n = 0;
     }
@@ -205,6 +214,8 @@ void tri_pool_free(void *p, size_t size)
                           atomic_load_explicit(&l->frees, memory_order_relaxed) + 1,
                           memory_order_relaxed);
 }
+
+int64_t tri_pool_carved(void) { return atomic_load(&carved); }
 
 int64_t tri_pool_outstanding(void)
 {

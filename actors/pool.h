@@ -30,6 +30,11 @@ void *tri_pool_alloc(size_t size);
  * size it was allocated with. NULL is ignored. */
 void tri_pool_free(void *block, size_t size);
 
+/* tri_pool_carved — blocks ever carved from fresh memory, process-wide: a
+ * measure of how much the pools hold, used by tests to prove that blocks
+ * are recycled rather than hoarded by one thread. */
+int64_t tri_pool_carved(void);
+
 /* tri_pool_outstanding — blocks allocated and not yet freed, process-wide,
  * over all threads. Exact only while no thread allocates or frees. */
 int64_t tri_pool_outstanding(void);

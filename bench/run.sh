@@ -43,6 +43,7 @@ WORKLOADS=(
   "big 1000 $((1000 / DIV))"
   "idle_memory $((1000000 / DIV))"
   "call $((1000000 / DIV))"
+  "restart $((100000 / DIV))"
 )
 
 if [ $LIST -eq 1 ]; then

@@ -336,7 +336,7 @@ static void restart_one(tr_ctx *ctx, sup *s, tri_child *c)
 
 static void log_restart(tr_ctx *ctx, tri_child *c, tr_exit_kind kind, const char *text)
 {
-    if (!tr_log_get_level() || tr_log_get_level() > TR_LOG_WARN) return;
+    if (tr_log_get_level() > TR_LOG_WARN) return; /* skip formatting the path */
     char path[256];
     tr_path(ctx, path, sizeof path);
     tr_log(TR_LOG_WARN, "supervisor %s: restarting child %s (it ended: %s%s%s; restart %llu)", path,
