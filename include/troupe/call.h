@@ -68,8 +68,11 @@ bool tr_msg_is_request(const tr_msg *msg);
  * or of a request; {0} for other messages. */
 tr_ref tr_msg_ref(const tr_msg *msg);
 
-/* The types of the runtime's answers: "tr.timeout" and "tr.down". */
+/* tr_timeout_atom — "tr.timeout", the type of a call's timeout answer. */
 tr_atom tr_timeout_atom(void);
+
+/* tr_down_atom — "tr.down", the type of a "callee down" answer and of a
+ * monitor's notice (troupe/link.h). */
 tr_atom tr_down_atom(void);
 
 /* tr_call_sync — tr_call from a non-actor thread, waiting for the answer.

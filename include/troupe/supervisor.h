@@ -163,22 +163,35 @@ int tr_sup_delete_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
  * above: its result code, and the pid for start/restart. */
 int tr_sup_result(const tr_msg *answer, int *rc, tr_pid *pid);
 
-/* The same requests from a non-actor thread, waiting up to timeout_ms.
- * They return the supervisor's result code (or TR_ETIMEDOUT, TR_ENOENT
- * when the supervisor is gone). */
+/* The same requests from a non-actor thread, waiting up to timeout_ms
+ * (TR_INFINITY: forever). Each returns the supervisor's result code, or
+ * TR_ETIMEDOUT, or TR_ENOENT when the supervisor is gone; TR_ENOTACTOR
+ * from a worker thread. Any non-actor thread. */
+
+/* tr_sup_start_child_sync — start_child; *pid (may be NULL) gets the new
+ * child, or the running one with TR_EEXIST. */
 int tr_sup_start_child_sync(tr_system *sys, tr_pid sup, const tr_child_spec *spec,
                             int64_t timeout_ms, tr_pid *pid);
+
+/* tr_sup_terminate_child_sync — terminate_child by id (or, for a
+ * simple_one_for_one supervisor, by pid); returns once the child is gone. */
 int tr_sup_terminate_child_sync(tr_system *sys, tr_pid sup, const char *id, tr_pid pid,
                                 int64_t timeout_ms);
+
+/* tr_sup_restart_child_sync — restart_child; *pid (may be NULL) gets it. */
 int tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
                               tr_pid *pid);
+
+/* tr_sup_delete_child_sync — delete_child. */
 int tr_sup_delete_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms);
 
 /* tr_sup_which_children_sync — fills up to `max` entries of `out` in spec
- * order (dynamic children in start order) and sets *n to how many exist.
- * tr_sup_count_children_sync — OTP's count_children. */
+ * order (dynamic children in start order) and sets *n to how many exist. */
 int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, size_t max,
                                size_t *n, int64_t timeout_ms);
+
+/* tr_sup_count_children_sync — OTP's count_children: specs (1 for a
+ * simple_one_for_one supervisor), active, supervisors, workers. */
 int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
                                int64_t timeout_ms);
 
