@@ -601,7 +601,8 @@ static void req_count(tr_ctx *ctx, sup *s, const tr_msg *m)
     for (size_t i = 0; i < s->conf.n; i++) {
         tri_child *c = s->conf.children[i];
         k.specs++;
-        if (c->status == C_RUNNING || c->status == C_STOPPING) k.active++;
+        if (c->status == C_STARTING || c->status == C_RUNNING || c->status == C_STOPPING)
+            k.active++; /* it has a live pid, as OTP counts */
         if (c->type == TR_SUPERVISOR) k.supervisors++;
         else k.workers++;
     }

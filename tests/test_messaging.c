@@ -264,7 +264,8 @@ static void test_stop_from_thread_while_in_flight(void **state)
     uint64_t v[2];
     memcpy(v, tr_msg_data(m), sizeof v);
     assert_int_equal(v[1], TR_EXIT_SHUTDOWN);
-    assert_true(v[0] < 200000);
+    /* however the race went, nothing is lost: handled + dead letters */
+    assert_true(v[0] <= 200000);
     assert_int_equal(t_wait_dead_letters(e->sys, 200000 - v[0]), 200000 - v[0]);
     assert_int_equal(tr_inbox_recv(e->probe, &m, 0), TR_ETIMEDOUT); /* terminate ran once */
 }
