@@ -44,6 +44,8 @@ typedef struct tri_child {
     uint64_t restarts;
     int64_t delay_ms, last_restart_ms;
     tr_request reply; /* a dynamic request waiting for this child */
+    int reply_kind;   /* what that request was (supervisor.c) */
+    bool planned;     /* started (or tried) by the restart plan under way */
 } tri_child;
 
 typedef struct tri_sup_conf {

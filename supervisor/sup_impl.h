@@ -28,7 +28,7 @@ struct tri_sup_answer {
 typedef struct tri_sup_atoms {
     tr_atom start, start_dyn, terminate, restart, del, which, count; /* requests */
     tr_atom answer, children, counts;                                 /* answers */
-    tr_atom backoff, plan;                                            /* to itself */
+    tr_atom backoff, plan, ended;                                     /* to itself */
 } tri_sup_atoms;
 
 const tri_sup_atoms *tri_sup_atoms_get(void);

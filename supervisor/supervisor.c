@@ -69,6 +69,7 @@ static void intern_atoms(void)
     atoms.counts = tr_atom_from("tr.sup.counts");
     atoms.backoff = tr_atom_from("tr.sup.backoff");
     atoms.plan = tr_atom_from("tr.sup.plan");
+    atoms.ended = tr_atom_from("tr.sup.ended");
 }
 
 const tri_sup_atoms *tri_sup_atoms_get(void)
@@ -139,6 +140,15 @@ static void answer_child(tr_ctx *ctx, tri_child *c, int rc)
     tr_request req = c->reply;
     c->reply = (tr_request){TR_PID_NIL, {0}};
     answer(ctx, req, rc, c->pid);
+}
+
+/* Makes `req` wait for `c`'s next event; a child has room for one. */
+static bool wait_on(tri_child *c, tr_request req, int kind)
+{
+    if (!tr_pid_is_nil(c->reply.caller)) return false;
+    c->reply = req;
+    c->reply_kind = kind;
+    return true;
 }
 
 /* Spawns `c` so that it sits in spec order among the running children. */
@@ -255,18 +265,21 @@ static void plan_done(tr_ctx *ctx, sup *s)
     run_deferred(ctx, s);
 }
 
-/* Stops plan_stop[plan_i..] one at a time, then starts plan_start[plan_j..]
- * one at a time; each waits for its child's message. */
+/* Drives a restart plan from the children's states, so that it never
+ * waits for an exit that already happened and never starts a child whose
+ * previous incarnation is still stopping: stops plan_stop[] one at a time
+ * (reverse order), then starts plan_start[] one at a time (spec order),
+ * each step waiting for its child's message. */
 static void plan_step(tr_ctx *ctx, sup *s)
 {
     while (s->plan_i < s->plan_nstop) {
         tri_child *c = s->plan_stop[s->plan_i];
+        if (c->status == C_STOPPING) return; /* its exit calls us again */
         if (c->status == C_RUNNING || c->status == C_STARTING) {
             stop_child(ctx, c);
             return;
         }
-        if (c->status == C_STOPPING) return;
-        s->plan_i++;
+        s->plan_i++; /* stopped, or gone on its own meanwhile */
     }
     if (s->plan_delay_ms > 0) {
         int64_t d = s->plan_delay_ms;
@@ -276,17 +289,29 @@ static void plan_step(tr_ctx *ctx, sup *s)
     }
     while (s->plan_j < s->plan_nstart) {
         tri_child *c = s->plan_start[s->plan_j];
-        if (c->status == C_STARTING) return;
-        if (c->status == C_RUNNING) {
+        if (c->status == C_STOPPING || c->status == C_STARTING) return;
+        if (c->status == C_RUNNING || c->planned) { /* started, or ignored */
             s->plan_j++;
             continue;
         }
+        c->planned = true;
         int rc = spawn_child(ctx, s, c);
         if (rc == TR_OK) return;
         s->plan_j++; /* could not even spawn (out of memory): leave it stopped */
         tr_log(TR_LOG_ERROR, "supervisor: cannot start %s: %s", c->id, tr_strerror(rc));
     }
     plan_done(ctx, s);
+}
+
+/* Whether the plan under way will stop or start `c` itself. */
+static bool in_plan(sup *s, tri_child *c)
+{
+    if (!s->plan) return false;
+    for (size_t i = s->plan_i; i < s->plan_nstop; i++)
+        if (s->plan_stop[i] == c) return true;
+    for (size_t j = s->plan_j; j < s->plan_nstart; j++)
+        if (s->plan_start[j] == c) return true;
+    return false;
 }
 
 /* A restart under one_for_all / rest_for_one: `from` is the first child
@@ -305,6 +330,7 @@ static void start_plan(tr_ctx *ctx, sup *s, size_t from, tri_child *failed)
     }
     s->plan = true;
     s->plan_nstop = s->plan_nstart = s->plan_i = s->plan_j = 0;
+    for (size_t i = 0; i < s->conf.n; i++) s->conf.children[i]->planned = false;
     for (size_t i = s->conf.n; i-- > from;) { /* stop: reverse order */
         tri_child *c = s->conf.children[i];
         if (c != failed && (c->status == C_RUNNING || c->status == C_STARTING))
@@ -425,9 +451,17 @@ static void on_started(tr_ctx *ctx, sup *s, const tr_msg *m)
                 if (c->restart == TR_TEMPORARY || dynamic(s)) delete_child(s, c);
             } else {
                 answer(ctx, req, TR_EFAILED, TR_PID_NIL);
-                /* OTP discards a spec whose start_child failed */
-                if (c->status == C_STOPPED && (c->restarts == 0 || dynamic(s))) delete_child(s, c);
+                /* OTP discards a spec whose start_child failed (a failed
+                 * restart_child keeps it) */
+                if (c->reply_kind == R_START) delete_child(s, c);
             }
+        } else if (st == TR_START_FAILED && s->plan) {
+            /* a plan's start that failed: it counts, and is retried */
+            if (!note_restart(ctx, s)) {
+                give_up(ctx, s, "reached max restart intensity (a restart kept failing)");
+                return;
+            }
+            c->planned = false;
         } else if (st == TR_START_FAILED) {
             /* an automatic restart that failed: it counts, and is retried */
             child_ended(ctx, s, c, why.kind, why.text);
@@ -444,6 +478,28 @@ static void on_started(tr_ctx *ctx, sup *s, const tr_msg *m)
     }
 }
 
+static void forget_in_plan(sup *s, tri_child *c)
+{
+    for (size_t i = 0; i < s->plan_nstop; i++)
+        if (s->plan_stop[i] == c) {
+            memmove(&s->plan_stop[i], &s->plan_stop[i + 1],
+                    (s->plan_nstop - i - 1) * sizeof *s->plan_stop);
+            s->plan_nstop--;
+            if (s->plan_i > i) s->plan_i--;
+            break;
+        }
+    for (size_t j = 0; j < s->plan_nstart; j++)
+        if (s->plan_start[j] == c) {
+            memmove(&s->plan_start[j], &s->plan_start[j + 1],
+                    (s->plan_nstart - j - 1) * sizeof *s->plan_start);
+            s->plan_nstart--;
+            if (s->plan_j > j) s->plan_j--;
+            break;
+        }
+}
+
+static void defer_ended(sup *s, tri_child *c, tr_exit_kind kind, const char *text);
+
 static void on_child_exit(tr_ctx *ctx, sup *s, const tr_msg *m)
 {
     tr_pid who;
@@ -455,17 +511,27 @@ static void on_child_exit(tr_ctx *ctx, sup *s, const tr_msg *m)
         c->pid = TR_PID_NIL;
         c->status = C_STOPPED;
         if (!tr_pid_is_nil(c->reply.caller)) answer_child(ctx, c, TR_OK);
-        if (s->plan) {
-            s->plan_i++;
-            if (c->restart == TR_TEMPORARY || dynamic(s)) {
-                for (size_t j = 0; j < s->plan_nstart; j++) /* never restarted */
-                    if (s->plan_start[j] == c) s->plan_start[j] = s->plan_start[--s->plan_nstart];
-                delete_child(s, c);
-            }
-            plan_step(ctx, s);
-        } else if (c->restart == TR_TEMPORARY || dynamic(s)) {
+        if (c->restart == TR_TEMPORARY || dynamic(s)) {
+            forget_in_plan(s, c); /* never restarted */
             delete_child(s, c);
         }
+        if (s->plan) plan_step(ctx, s);
+        return;
+    }
+    /* It ended on its own. Whatever is under way, it is gone now: a plan
+     * must not wait for it. What to do about it waits for the step. */
+    c->pid = TR_PID_NIL;
+    c->status = C_STOPPED;
+    if (in_plan(s, c)) { /* the plan restarts it (or not, if temporary) */
+        if (c->restart == TR_TEMPORARY) {
+            forget_in_plan(s, c);
+            delete_child(s, c);
+        }
+        plan_step(ctx, s);
+        return;
+    }
+    if (busy(s)) {
+        defer_ended(s, c, why.kind, why.text);
         return;
     }
     child_ended(ctx, s, c, why.kind, why.text);
@@ -528,7 +594,7 @@ static void req_start(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req, bool
         delete_child(s, c);
         return answer(ctx, req, rc, TR_PID_NIL);
     }
-    c->reply = req; /* answered on its "tr.started" */
+    wait_on(c, req, R_START); /* answered on its "tr.started" */
 }
 
 static const char *id_of(const tr_msg *m, size_t skip)
@@ -551,8 +617,8 @@ static void req_terminate(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
         if (c->restart == TR_TEMPORARY) delete_child(s, c);
         return answer(ctx, req, TR_OK, TR_PID_NIL);
     }
-    c->reply = req;
-    stop_child(ctx, c); /* answered on its exit */
+    if (!wait_on(c, req, R_TERMINATE)) return answer(ctx, req, TR_EBUSY, c->pid);
+    if (c->status != C_STOPPING) stop_child(ctx, c); /* answered on its exit */
 }
 
 static void req_restart(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
@@ -562,9 +628,10 @@ static void req_restart(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
     tri_child *c = id ? by_id(s, id, NULL) : NULL;
     if (!c) return answer(ctx, req, TR_ENOENT, TR_PID_NIL);
     if (c->status != C_STOPPED) return answer(ctx, req, TR_EBUSY, c->pid);
+    if (!tr_pid_is_nil(c->reply.caller)) return answer(ctx, req, TR_EBUSY, TR_PID_NIL);
     int rc = spawn_child(ctx, s, c);
     if (rc != TR_OK) return answer(ctx, req, rc, TR_PID_NIL);
-    c->reply = req;
+    wait_on(c, req, R_RESTART);
 }
 
 static void req_delete(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
@@ -612,6 +679,16 @@ static void req_count(tr_ctx *ctx, sup *s, const tr_msg *m)
 
 /* ------------------------------------------------------------ dispatch */
 
+static void sup_handle_ended(tr_ctx *ctx, sup *s, const tr_msg *m)
+{
+    uint32_t kind;
+    memcpy(&kind, tr_msg_data(m), sizeof kind);
+    const char *id = (const char *)tr_msg_data(m) + sizeof kind;
+    const char *text = id + strlen(id) + 1;
+    tri_child *c = by_id(s, id, NULL);
+    if (c && c->status == C_STOPPED) child_ended(ctx, s, c, (tr_exit_kind)kind, *text ? text : NULL);
+}
+
 static void dispatch(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
 {
     uint32_t t = tr_msg_type(m).id;
@@ -620,7 +697,7 @@ static void dispatch(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
     else if (t == atoms.terminate.id) req_terminate(ctx, s, m, req);
     else if (t == atoms.restart.id) req_restart(ctx, s, m, req);
     else if (t == atoms.del.id) req_delete(ctx, s, m, req);
-    else if (t == tr_exit_atom().id) on_child_exit(ctx, s, m);
+    else if (t == atoms.ended.id) sup_handle_ended(ctx, s, m);
     else if (!tr_pid_is_nil(req.caller)) answer(ctx, req, TR_EINVAL, TR_PID_NIL);
 }
 
@@ -637,6 +714,31 @@ static void defer(sup *s, const tr_msg *m)
     if (tr_msg_size(m)) memcpy(tr_msg_buffer(copy), tr_msg_data(m), tr_msg_size(m));
     d->msg = copy;
     d->req = tr_msg_request(m);
+    d->next = NULL;
+    if (s->dq_tail) s->dq_tail->next = d;
+    else s->dq_head = d;
+    s->dq_tail = d;
+}
+
+/* Queues, as a message to ourselves kept in the FIFO, the decision about
+ * a child that ended on its own while a step was under way. */
+static void defer_ended(sup *s, tri_child *c, tr_exit_kind kind, const char *text)
+{
+    size_t il = strlen(c->id), tl = text ? strlen(text) : 0;
+    uint32_t k = (uint32_t)kind;
+    tr_msg *m = NULL;
+    deferred *d = malloc(sizeof *d);
+    if (!d || tr_msg_new(atoms.ended, sizeof k + il + 1 + tl + 1, &m) != TR_OK) {
+        free(d);
+        tr_log(TR_LOG_ERROR, "supervisor: out of memory; child %s ended and stays stopped", c->id);
+        return;
+    }
+    char *p = tr_msg_buffer(m);
+    memcpy(p, &k, sizeof k);
+    memcpy(p + sizeof k, c->id, il + 1);
+    memcpy(p + sizeof k + il + 1, text ? text : "", tl + 1);
+    d->msg = m;
+    d->req = (tr_request){TR_PID_NIL, {0}};
     d->next = NULL;
     if (s->dq_tail) s->dq_tail->next = d;
     else s->dq_head = d;
@@ -668,14 +770,10 @@ static int sup_handle(tr_ctx *ctx, void *state, const tr_msg *m)
         return 0;
     }
     if (t.id == tr_exit_atom().id) {
-        tr_pid who;
-        tr_exit why;
-        tri_child *c = tr_exit_info(m, &who, &why) == TR_OK ? by_pid(s, who, NULL) : NULL;
-        /* exits a step waits for go now; the rest wait for the step */
-        if (!busy(s) || (c && c->status == C_STOPPING)) on_child_exit(ctx, s, m);
-        else if (c) defer(s, m);
+        on_child_exit(ctx, s, m); /* exits apply at once; decisions may wait */
         return 0;
     }
+
     if (t.id == atoms.backoff.id) {
         const char *id = id_of(m, 0);
         tri_child *c = id ? by_id(s, id, NULL) : NULL;

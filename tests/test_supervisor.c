@@ -3,6 +3,7 @@
  * terminate on the probe, so each test asserts the exact sequence. Time
  * comes from a manual clock: intensity windows, backoff and shutdown
  * timeouts move only when a test advances it. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -644,6 +645,117 @@ static void test_backoff(void **state)
     EXPECT(e, "start /root/sup/w");
 }
 
+/* ------------------------------------- regressions from the review */
+
+/* Two children of a one_for_all supervisor fail close together: the one
+ * that ends while the restart is stopping the others is simply counted as
+ * stopped, and everything comes back (it used to wait for that exit
+ * forever). */
+static void test_one_for_all_double_crash(void **state)
+{
+    t_env *e = env(state);
+    atomic_store(&release_stuck, 0);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK),
+                                  {.id = "b", .behaviour = &stuck_b, .restart = TR_PERMANENT},
+                                  WORKER("c", TR_PERMANENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ALL, .intensity = 10, .period_ms = 1000,
+                        .children = kids, .nchildren = 3};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a", "start /root/sup/b", "start /root/sup/c");
+    send_to(e, sup, "b", "hold");
+    EXPECT(e, "stuck /root/sup/b");
+    tr_pid a = child_pid(e, sup, "a");
+    send_to(e, sup, "c", "crash"); /* the restart now waits for b to stop */
+    EXPECT(e, "stop /root/sup/c failure: crash");
+    tr_inbox_send(e->probe, a, tr_atom_from("crash"), NULL, 0);
+    EXPECT(e, "stop /root/sup/a failure: crash");
+    atomic_store(&release_stuck, 1);
+    EXPECT(e, "stop /root/sup/b shutdown", "start /root/sup/a", "start /root/sup/b",
+           "start /root/sup/c");
+    expect_quiet(e, sup);
+    tr_child_counts k;
+    assert_int_equal(tr_sup_count_children_sync(e->sys, sup, &k, T_WAIT_MS), TR_OK);
+    assert_int_equal(k.active, 3);
+    assert_int_equal(tr_sup_delete_child_sync(e->sys, sup, "a", T_WAIT_MS), TR_EBUSY);
+}
+
+/* A child that answers ignore during a one_for_all restart is left
+ * stopped, once (it used to be spawned again and again). */
+static void test_ignore_during_restart(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK),
+                                  WORKER("lazy", TR_PERMANENT, A_IGNORE)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ALL, .intensity = 10, .period_ms = 1000,
+                        .children = kids, .nchildren = 2};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a");
+    for (int i = 0; i < 2; i++) {
+        send_to(e, sup, "a", "crash");
+        EXPECT(e, "stop /root/sup/a failure: crash", "start /root/sup/a");
+    }
+    expect_quiet(e, sup);
+    assert_true(tr_pid_is_nil(child_pid(e, sup, "lazy")));
+}
+
+typedef struct term_arg {
+    tr_system *sys;
+    tr_pid sup;
+    int rc;
+    _Atomic int done;
+} term_arg;
+
+static void *terminate_b(void *p)
+{
+    term_arg *a = p;
+    a->rc = tr_sup_terminate_child_sync(a->sys, a->sup, "b", TR_PID_NIL, T_WAIT_MS);
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
+/* Two requests about one child: the first waits for the child, the second
+ * is refused at once (it used to replace the first, which then never got
+ * an answer). Which one is first does not matter. */
+static void test_second_request_busy(void **state)
+{
+    t_env *e = env(state);
+    atomic_store(&release_stuck, 0);
+    const tr_child_spec kids[] = {{.id = "b", .behaviour = &stuck_b, .restart = TR_PERMANENT}};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/b");
+    send_to(e, sup, "b", "hold");
+    EXPECT(e, "stuck /root/sup/b");
+    term_arg a[2] = {{e->sys, sup, -1, 0}, {e->sys, sup, -1, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, terminate_b, &a[i]);
+    int64_t end = t_now_ms() + T_WAIT_MS;
+    while (!atomic_load(&a[0].done) && !atomic_load(&a[1].done) && t_now_ms() < end)
+        sched_yield(); /* b is held: only a refusal can come back now */
+    int first = atomic_load(&a[0].done) ? 0 : 1;
+    bool refused = atomic_load(&a[first].done) && a[first].rc == TR_EBUSY;
+    atomic_store(&release_stuck, 1); /* never leave the worker held */
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    assert_true(refused);
+    assert_int_equal(a[1 - first].rc, TR_OK);
+    EXPECT(e, "stop /root/sup/b shutdown");
+}
+
+/* A failed restart_child keeps the spec, as OTP does. */
+static void test_failed_restart_child_keeps_spec(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("f", TR_PERMANENT, A_FLAKY)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/f");
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, "f", TR_PID_NIL, T_WAIT_MS), TR_OK);
+    EXPECT(e, "stop /root/sup/f shutdown");
+    atomic_store(&fail_starts, 1);
+    assert_int_equal(tr_sup_restart_child_sync(e->sys, sup, "f", T_WAIT_MS, NULL), TR_EFAILED);
+    assert_int_equal(tr_sup_delete_child_sync(e->sys, sup, "f", T_WAIT_MS), TR_OK);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -666,6 +778,10 @@ int main(void)
         T(test_8_dynamic_api),
         T(test_spec_check),
         T(test_backoff),
+        T(test_one_for_all_double_crash),
+        T(test_ignore_during_restart),
+        T(test_second_request_busy),
+        T(test_failed_restart_child_keeps_spec),
     };
     return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
 }
