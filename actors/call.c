@@ -87,7 +87,7 @@ int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
     if (size) memcpy(m->data, data, size);
     m->sender = tri_pid_of(a);
     uint64_t timer = 0;
-    if (timeout_ms >= 0) {
+    if (timeout_ms >= 0) { /* very long ones are clamped by the timer service */
         timer = tri_timer_after(sys, timeout_ms, a, tri_serial(a), TRI_MSG_CALL_TIMEOUT, &ref,
                                 sizeof ref);
         if (!timer) {
@@ -275,6 +275,7 @@ int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size
     if (size) memcpy(m->data, data, size);
     m->sender = tr_inbox_pid(in);
     rc = tri_deliver(sys, to, m);
+    if (timeout_ms > 1000000000000) timeout_ms = TR_INFINITY; /* decades: forever */
     int64_t deadline = timeout_ms >= 0 ? tri_mono_ns() / 1000000 + timeout_ms : 0;
     while (rc == TR_OK) {
         int64_t left = timeout_ms < 0 ? -1 : deadline - tri_mono_ns() / 1000000;

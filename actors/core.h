@@ -61,6 +61,7 @@ enum {
     TRI_F_STARTED_SENT = 1u << 10,  /* "tr.started" went out (or none due) */
     TRI_F_PARALLEL_STOP = 1u << 11, /* stop all children at once */
     TRI_F_NOTIFY_ASKED = 1u << 12,  /* tr_notify_started called inside init */
+    TRI_F_ENDING = 1u << 13,        /* in terminate or after: the reason is final */
 };
 
 #define TRI_CAPACITY_MAX ((1u << 30) - 1)
@@ -195,6 +196,7 @@ struct tri_worker {
     tr_system *sys;
     unsigned id;
     uint32_t tick, lifo_streak;
+    int64_t park_ms; /* next park's re-check delay (sched.c) */
     uint32_t rng;
     pthread_t thread;
     pthread_cond_t park_cv; /* under sched park_mu */
@@ -305,6 +307,10 @@ void tri_schedule(tr_system *sys, tri_actor *a);
 /* actor.c */
 void tri_run_turn(tri_worker *w, tri_actor *a);
 int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m);
+/* tri_deliver for the timer thread: a full bounded mailbox drops the
+ * message (counted) instead of failing or blocking. */
+#define TRI_NO_WAIT (-2)
+int tri_deliver_nowait(tr_system *sys, tr_pid to, tr_msg *m);
 void tri_push(tr_system *sys, tri_actor *a, tr_msg *m);
 int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
               const tr_spawn_opts *opts, tr_pid *out);

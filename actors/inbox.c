@@ -109,6 +109,17 @@ int tr_inbox_send(tr_inbox *in, tr_pid to, tr_atom type, const void *data, size_
     return tri_send_from(in->sys, in->pid, to, type, data, size);
 }
 
+int tr_inbox_reply(tr_inbox *in, const tr_msg *req, tr_atom type, const void *data, size_t size)
+{
+    if (!req || req->call != TRI_CALL_REQUEST || type.id == 0 || (size && !data)) return TR_EINVAL;
+    if (size > TR_MSG_MAX) return TR_ETOOBIG;
+    tr_msg *m = tri_msg_alloc_call(TRI_CALL_REPLY, tri_msg_ref(req), type, size);
+    if (!m) return TR_ENOMEM;
+    if (size) memcpy(m->data, data, size);
+    m->sender = in->pid;
+    return tri_deliver(in->sys, req->sender, m);
+}
+
 int tr_inbox_recv(tr_inbox *in, const tr_msg **msg, int64_t timeout_ms)
 {
     tri_actor *a = in->slot;

@@ -190,7 +190,8 @@ int tr_stop_child(tr_ctx *ctx, tr_pid child)
      * Not c->state: that is the child's, changing on its thread. */
     if (!c || atomic_load_explicit(&c->serial, memory_order_acquire) != child.serial ||
         __atomic_load_n(&c->parent, __ATOMIC_RELAXED) != a ||
-        atomic_load_explicit(&c->live_serial, memory_order_acquire) == 0)
+        atomic_load_explicit(&c->serial, memory_order_acquire) != child.serial || /* still it */
+        atomic_load_explicit(&c->live_serial, memory_order_acquire) != child.serial)
         return TR_ENOENT;
     tri_request_stop(a, c);
     return TR_OK;
@@ -202,6 +203,7 @@ static void finish(tri_actor *a)
 {
     tr_system *sys = a->sys;
     tr_exit reason = {(tr_exit_kind)a->exit_kind, a->ext ? a->ext->exit_text : NULL};
+    a->flags |= TRI_F_ENDING; /* tr_fail & co. may no longer change `reason` */
     if ((a->flags & TRI_F_INIT_OK) && a->beh->terminate)
         a->beh->terminate((tr_ctx *)a, a->state_mem, &reason);
     if (a->flags & TRI_F_TIMERS) tri_timers_drop_owner(sys, a); /* timers die with it */
@@ -440,6 +442,7 @@ void tr_stop(tr_ctx *ctx)
 void tr_stop_reason(tr_ctx *ctx, tr_exit_kind kind, const char *text)
 {
     tri_actor *a = (tri_actor *)ctx;
+    if (a->flags & TRI_F_ENDING) return;
     if (kind == TR_EXIT_FAILURE) {
         tr_fail(ctx, "%s", text ? text : "failed");
         return;
@@ -481,6 +484,7 @@ void tri_send_started(tri_actor *a, tr_start_status status)
         tri_log(TR_LOG_ERROR, "out of memory sending a start notice");
         return;
     }
+    m->exempt = 1;
     tr_pid self = tri_pid_of(a);
     char *p = m->data;
     memcpy(p, &self, sizeof self);
@@ -512,7 +516,8 @@ int tr_started_info(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_
 int tr_fail(tr_ctx *ctx, const char *fmt, ...)
 {
     tri_actor *a = (tri_actor *)ctx;
-    if (a->flags & TRI_F_FAIL_SELF) return TR_EFAILED; /* the first reason wins */
+    /* the first reason wins; in terminate the reason is already final */
+    if (a->flags & (TRI_F_FAIL_SELF | TRI_F_ENDING)) return TR_EFAILED;
     a->flags |= TRI_F_FAIL_SELF;
     tri_actor_ext *x = tri_ext(a);
     if (!x) return TR_EFAILED;

@@ -21,6 +21,7 @@ static tr_msg *alloc_msg(uint8_t kind, tr_atom type, size_t size, size_t prefix)
     m->block = (uint16_t)block;
     m->call = TRI_CALL_NONE;
     m->counted = 0;
+    m->exempt = 0;
     if (inline_payload) {
         m->outside = 0;
         m->data = size ? (char *)m + sizeof(tr_msg) + prefix : NULL;

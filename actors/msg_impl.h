@@ -52,7 +52,8 @@ struct tr_msg {
     uint8_t call;    /* enum tri_call_role; if set, a uint64_t ref follows
                       * the header, before any inline payload */
     uint8_t counted; /* counted in its slot's mb_count */
-    uint8_t reserved[2];
+    uint8_t exempt;  /* the runtime's answer or notice: never bounded */
+    uint8_t reserved;
     void *data;      /* the payload: inline area or the outside block */
 };
 

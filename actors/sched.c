@@ -27,6 +27,8 @@
 #define TRI_LIFO_MAX_STREAK 64
 #define TRI_GLOBAL_EVERY 61
 #define TRI_LIFO_STEAL_NS 50000
+#define TRI_PARK_MIN_MS 2
+#define TRI_PARK_MAX_MS 64
 
 _Thread_local tri_worker *tri_current_worker;
 
@@ -229,8 +231,16 @@ static void park(tri_worker *w)
     atomic_fetch_add_explicit(&s->nparked, 1, memory_order_seq_cst);
     full_barrier(s);
     if (!any_work(s)) {
-        while (!w->wake && !atomic_load_explicit(&s->quit, memory_order_acquire))
-            pthread_cond_wait(&w->park_cv, &s->park_mu);
+        /* Placing an actor in a worker's own LIFO slot wakes nobody: if
+         * that worker's turn then runs long, the actor would wait for it
+         * while we sleep. So a parked worker looks again after a while:
+         * 2 ms, doubling up to 64 ms while nothing wakes it. That bounds
+         * the wait, at ~16 wake-ups a second for an idle worker. */
+        struct timespec ts = tri_timespec_after(CLOCK_MONOTONIC, w->park_ms);
+        if (!w->wake && !atomic_load_explicit(&s->quit, memory_order_acquire) &&
+            pthread_cond_timedwait(&w->park_cv, &s->park_mu, &ts) != 0 && !w->wake)
+            w->park_ms = w->park_ms * 2 > TRI_PARK_MAX_MS ? TRI_PARK_MAX_MS : w->park_ms * 2;
+        if (w->wake) w->park_ms = TRI_PARK_MIN_MS;
     }
     w->wake = false;
     w->parked = false;
@@ -295,12 +305,17 @@ int tri_sched_start(tr_system *sys, unsigned nworkers, unsigned batch)
         w->sys = sys;
         w->id = i;
         w->rng = 0x9e3779b9u * (i + 1);
+        w->park_ms = TRI_PARK_MIN_MS;
         atomic_init(&w->head, 0);
         atomic_init(&w->tail, 0);
         atomic_init(&w->lifo, NULL);
         atomic_init(&w->turns, 0);
         atomic_init(&w->in_turn, false);
-        pthread_cond_init(&w->park_cv, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->park_cv, &ca);
+        pthread_condattr_destroy(&ca);
         w->seen_turns = calloc(nworkers, sizeof(uint64_t));
         w->seen_at = calloc(nworkers, sizeof(int64_t));
         if (!w->seen_turns || !w->seen_at) {

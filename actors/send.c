@@ -90,6 +90,7 @@ static void drop(tr_system *sys, tr_msg *m, uint32_t slot)
 /* Waits until the mailbox of `a` has room or the deadline passes. */
 static bool wait_room(tr_system *sys, tri_actor *a, uint32_t cap, int64_t timeout_ms)
 {
+    if (timeout_ms > 1000000000000) timeout_ms = -1; /* decades: as good as forever */
     int64_t end = timeout_ms < 0 ? 0 : tri_mono_ns() + timeout_ms * 1000000;
     pthread_mutex_lock(&sys->block_mu);
     atomic_fetch_add(&sys->blocked, 1);
@@ -128,6 +129,10 @@ static int push_bounded(tr_system *sys, tri_actor *a, tr_msg *m, uint32_t bound,
             drop(sys, m, slot);
             return TR_OK;
         }
+        if (timeout_ms == TRI_NO_WAIT) { /* the timer thread: never blocks, never fails */
+            drop(sys, m, slot);
+            return TR_OK;
+        }
         bool foreign = !tri_current_worker;
         if (policy == TR_FULL_FAIL || !foreign) {
             tri_msg_free(m);
@@ -149,13 +154,15 @@ void tri_msg_popped(tri_actor *a, tr_msg *m, bool *dropit)
 {
     *dropit = false;
     if (!m->counted) return;
-    uint32_t n = atomic_fetch_sub_explicit(&a->mb_count, 1, memory_order_acq_rel);
+    uint32_t n = atomic_fetch_sub_explicit(&a->mb_count, 1, memory_order_seq_cst);
     uint32_t bound = atomic_load_explicit(&a->bound, memory_order_relaxed);
     if (tri_bound_policy(bound) == TR_FULL_DROP_OLDEST && n > tri_bound_cap(bound) &&
         m->dest_serial == atomic_load_explicit(&a->live_serial, memory_order_relaxed))
         *dropit = true; /* more than capacity queued: this, the oldest, goes */
     tr_system *sys = a->sys;
-    if (atomic_load_explicit(&sys->blocked, memory_order_acquire) > 0) {
+    /* seq_cst, paired with the sender's increment of `blocked` before it
+     * re-checks the count: either it sees our decrement or we see it */
+    if (atomic_load_explicit(&sys->blocked, memory_order_seq_cst) > 0) {
         pthread_mutex_lock(&sys->block_mu);
         pthread_cond_broadcast(&sys->block_cv);
         pthread_mutex_unlock(&sys->block_mu);
@@ -195,7 +202,10 @@ static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
         return TR_OK;
     }
     uint32_t bound = atomic_load_explicit(&a->bound, memory_order_relaxed);
-    if (TRI_UNLIKELY(bound != 0) && m->kind == TRI_MSG_USER && a->kind == TRI_SLOT_ACTOR)
+    /* Replies, "down"s and start notices are answers someone is waiting
+     * for: a full mailbox must not turn them into a wait forever. */
+    if (TRI_UNLIKELY(bound != 0) && m->kind == TRI_MSG_USER && a->kind == TRI_SLOT_ACTOR &&
+        m->call != TRI_CALL_REPLY && m->call != TRI_CALL_MONITOR && !m->exempt)
         return push_bounded(sys, a, m, bound, to.slot, timeout_ms);
     tri_push(sys, a, m);
     return TR_OK;
@@ -203,6 +213,11 @@ static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
 
 /* Takes ownership of m in every case. */
 int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m) { return deliver(sys, to, m, -1); }
+
+int tri_deliver_nowait(tr_system *sys, tr_pid to, tr_msg *m)
+{
+    return deliver(sys, to, m, TRI_NO_WAIT);
+}
 
 int tri_send_sys(tr_system *sys, tri_actor *to, uint64_t serial, uint8_t kind,
                  const void *payload, size_t size)
@@ -263,7 +278,7 @@ int tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *da
                          int64_t timeout_ms)
 {
     if (tri_current_worker) return TR_ENOTACTOR;
-    return send_copy(sys, TR_PID_NIL, to, type, data, size, timeout_ms);
+    return send_copy(sys, TR_PID_NIL, to, type, data, size, timeout_ms < 0 ? -1 : timeout_ms);
 }
 
 int tr_system_send_msg(tr_system *sys, tr_pid to, tr_msg **msg)

@@ -11,7 +11,7 @@ static void setup(tri_actor *a, tri_actor *parent, const tr_behaviour *beh,
                   const tr_spawn_opts *o, void *state_mem, char *name)
 {
     a->state = TRI_ST_STARTING;
-    a->flags = (o->flags & TR_SPAWN_TRAP_EXITS) ? TRI_F_TRAP_EXITS : 0;
+    a->flags = (o->flags & TR_SPAWN_TRAP_EXITS) ? TRI_F_TRAP_EXITS : 0; /* clears ENDING */
     if (tr_pid_is_nil(o->started_to)) a->flags |= TRI_F_STARTED_SENT; /* none due */
     a->parent_flags = 0;
     a->exit_kind = TR_EXIT_NORMAL;

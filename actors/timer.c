@@ -230,6 +230,10 @@ static void fire(tr_system *sys, tri_actor *to, tr_msg *m)
         tri_msg_free(m);
         return;
     }
+    if (m->kind == TRI_MSG_USER) { /* as a send: bounded mailboxes apply */
+        tri_deliver_nowait(sys, (tr_pid){sys->node, to->index, m->dest_serial}, m);
+        return;
+    }
     tri_push(sys, to, m);
 }
 
@@ -377,10 +381,16 @@ void tri_timers_stop(tr_system *sys)
     sys->timers = NULL;
 }
 
+/* Longer delays are taken as this (about 31 years): far enough never to
+ * fire, small enough that deadlines in nanoseconds cannot overflow. */
+#define TRI_MAX_DELAY_MS ((int64_t)1000000000000)
+
 uint64_t tri_timer_start(tr_system *sys, tri_actor *owner, int64_t delay_ms, int64_t period_ms,
                          tri_actor *to, tr_msg *m)
 {
     tri_timers *t = sys->timers;
+    if (delay_ms > TRI_MAX_DELAY_MS) delay_ms = TRI_MAX_DELAY_MS;
+    if (period_ms > TRI_MAX_DELAY_MS) period_ms = TRI_MAX_DELAY_MS;
     tri_timer *e = tri_pool_alloc(sizeof *e);
     if (!e) {
         tri_msg_free(m);

@@ -72,6 +72,8 @@ int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *nam
         }
         break;
     }
+    /* Gave up waiting: stop it rather than leave a supervisor nobody knows */
+    if (rc == TR_ETIMEDOUT) tr_system_stop_child(sys, pid);
     tr_inbox_destroy(&in);
     return rc;
 }

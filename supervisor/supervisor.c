@@ -542,6 +542,10 @@ static void on_child_exit(tr_ctx *ctx, sup *s, const tr_msg *m)
 static void req_start(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req, bool dyn_args)
 {
     tri_child *c = NULL;
+    /* A spec carries a behaviour's address: meaningful in this process
+     * only, so never taken from another node. */
+    if (!dyn_args && tr_msg_sender(m).node != tr_self(ctx).node)
+        return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
     if (dynamic(s)) {
         /* the template, with the request's args appended */
         const void *extra = tr_msg_data(m);

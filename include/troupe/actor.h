@@ -215,7 +215,8 @@ void tr_notify_started(tr_ctx *ctx);
 /* tr_fail — fails the actor with a printf-style reason once the current
  * callback returns, whatever it returns. Returns TR_EFAILED so that
  * `return tr_fail(ctx, "bad key %s", k);` reads naturally. The first call
- * in a callback wins. */
+ * in a callback wins; in terminate it does nothing (the actor is already
+ * ending, with the reason terminate was given). */
 int tr_fail(tr_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -29,6 +29,14 @@ tr_pid tr_inbox_pid(const tr_inbox *inbox);
 int tr_inbox_send(tr_inbox *inbox, tr_pid to, tr_atom type, const void *data,
                   size_t size);
 
+/* tr_inbox_reply — answers a request (troupe/call.h) that the inbox
+ * received, as tr_reply does for an actor. A request an inbox never
+ * answers is not answered for it: its caller waits for its own timeout.
+ * Errors: TR_EINVAL (not a request), as tr_send otherwise. Only the
+ * inbox's thread. */
+int tr_inbox_reply(tr_inbox *inbox, const tr_msg *request, tr_atom type, const void *data,
+                   size_t size);
+
 /* tr_inbox_recv — waits up to timeout_ms (0: do not wait; negative: forever)
  * for the next message and sets *msg to it. The message stays owned by the
  * inbox and valid until the next tr_inbox_recv or tr_inbox_destroy.

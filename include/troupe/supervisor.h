@@ -121,7 +121,8 @@ int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opt
  * non-actor thread and waits up to timeout_ms until all its children have
  * started. On a failed start returns TR_EFAILED and, if why is given,
  * writes the reason ("failed to start child <id>: <reason>"). Errors:
- * TR_EINVAL, TR_ETIMEDOUT, TR_ESTOPPED, TR_ENOMEM. */
+ * TR_EINVAL, TR_ETIMEDOUT (the supervisor is then asked to stop: nothing is
+ * left running that the caller does not know of), TR_ESTOPPED, TR_ENOMEM. */
 int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
                         int64_t timeout_ms, tr_pid *out, char *why, size_t why_size);
 

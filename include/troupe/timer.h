@@ -27,7 +27,8 @@ int tr_clock_manual_new(tr_clock **out);
 /* tr_clock_advance — moves a manual clock forward by `ms` (>= 0). When it
  * returns, every timer that became due in every system using the clock has
  * been fired: its message is in its receiver's mailbox, ahead of anything
- * sent after this call. Any non-actor thread. Errors: TR_EINVAL (negative,
+ * sent after this call. Any non-actor thread, but not while a system using
+ * the clock is being created or destroyed. Errors: TR_EINVAL (negative,
  * or not a manual clock). */
 int tr_clock_advance(tr_clock *clock, int64_t ms);
 
