@@ -399,9 +399,164 @@ static void test_inspect(void **state)
     assert_int_equal(tr_system_inspect(e->sys, q, &info, T_WAIT_MS), TR_ENOENT);
 }
 
+/* ------------------------------------------- regressions from review */
+
+static int failing_end_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs;
+    const char *t = tr_atom_name(tr_msg_type(m));
+    if (strcmp(t, "watch") == 0) { /* "watch" {pid}: monitor it */
+        tr_pid p;
+        memcpy(&p, tr_msg_data(m), sizeof p);
+        return tr_monitor(ctx, p, NULL);
+    }
+    if (strcmp(t, "tr.down") == 0) return t_report(ctx, "down", "");
+    if (strcmp(t, "die") == 0) return tr_fail(ctx, "the original reason, long enough to matter");
+    return 0;
+}
+
+static void failing_end_terminate(tr_ctx *ctx, void *vs, const tr_exit *why)
+{
+    (void)vs, (void)why;
+    tr_fail(ctx, "too late: ignored"); /* the reason is final in terminate */
+}
+
+static const tr_behaviour failing_end_b = {"failing_end", 0, NULL, failing_end_handle,
+                                           failing_end_terminate};
+
+static int trap_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs;
+    if (strcmp(tr_atom_name(tr_msg_type(m)), "spawn") == 0) {
+        tr_pid p;
+        assert_int_equal(tr_spawn(ctx, &failing_end_b, NULL, &p), TR_OK);
+        return tr_send(ctx, t_probe, tr_atom_from("spawned"), &p, sizeof p);
+    }
+    tr_pid who;
+    tr_exit why;
+    if (tr_exit_info(m, &who, &why) == TR_OK) return t_report(ctx, "exit", why.text ? why.text : "");
+    return 0;
+}
+
+static const tr_behaviour trap_b = {"trap", 0, NULL, trap_handle, NULL};
+
+/* terminate calling tr_fail changes nothing: the watcher and the parent
+ * get the original reason (this was a use-after-free). */
+static void test_fail_in_terminate(void **state)
+{
+    t_env *e = *state;
+    tr_log_set_level(TR_LOG_NONE);
+    tr_spawn_opts o = {.flags = TR_SPAWN_TRAP_EXITS};
+    tr_pid trap, victim, watcher;
+    assert_int_equal(tr_system_spawn(e->sys, &trap_b, &o, &trap), TR_OK);
+    assert_int_equal(tr_system_spawn(e->sys, &failing_end_b, NULL, &watcher), TR_OK);
+    tr_inbox_send(e->probe, trap, tr_atom_from("spawn"), NULL, 0);
+    memcpy(&victim, tr_msg_data(t_expect(e, "spawned")), sizeof victim);
+    tr_inbox_send(e->probe, watcher, tr_atom_from("watch"), &victim, sizeof victim);
+    tr_actor_info info;
+    do { /* the monitor is in place once the victim counts a watcher */
+        assert_int_equal(tr_system_inspect(e->sys, victim, &info, T_WAIT_MS), TR_OK);
+    } while (info.watchers == 0);
+    tr_inbox_send(e->probe, victim, tr_atom_from("die"), NULL, 0);
+    int got = 0;
+    for (int i = 0; i < 2; i++) {
+        const tr_msg *m = t_recv(e);
+        if (tr_msg_is(m, tr_atom_from("exit"))) {
+            assert_string_equal((const char *)tr_msg_data(m),
+                                "the original reason, long enough to matter");
+            got |= 1;
+        } else {
+            assert_string_equal(tr_atom_name(tr_msg_type(m)), "down");
+            got |= 2;
+        }
+    }
+    assert_int_equal(got, 3);
+    tr_log_set_level(TR_LOG_WARN);
+}
+
+/* Timeouts and delays of centuries mean "never", not "at once". */
+static int long_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs;
+    if (strcmp(tr_atom_name(tr_msg_type(m)), "go") == 0) {
+        int64_t huge = INT64_MAX / 2;
+        assert_int_equal(tr_send_after(ctx, t_probe, huge, tr_atom_from("never"), NULL, 0, NULL),
+                         TR_OK);
+        assert_int_equal(tr_send_every(ctx, t_probe, huge, tr_atom_from("never"), NULL, 0, NULL),
+                         TR_OK);
+        assert_int_equal(tr_call(ctx, tr_msg_sender(m), tr_atom_from("q"), NULL, 0, huge, NULL),
+                         TR_OK);
+        return t_report(ctx, "armed", "");
+    }
+    return t_report(ctx, "answer", tr_atom_name(tr_msg_type(m)));
+}
+
+static const tr_behaviour long_b = {"long", 0, NULL, long_handle, NULL};
+
+static void test_huge_timeouts(void **state)
+{
+    t_env *e = *state;
+    tr_spawn_opts o = {.deadline_ms = INT64_MAX / 2};
+    tr_pid p;
+    assert_int_equal(tr_system_spawn(e->sys, &long_b, &o, &p), TR_OK);
+    tr_inbox_send(e->probe, p, tr_atom_from("go"), NULL, 0);
+    /* the call's request comes first: answer it from the inbox (after the
+     * next receive it is gone, so keep its token) */
+    const tr_msg *m = t_expect(e, "q");
+    assert_true(tr_msg_is_request(m));
+    assert_int_equal(tr_inbox_reply(e->probe, m, tr_atom_from("reply"), NULL, 0), TR_OK);
+    t_expect(e, "armed");
+    /* no timeout answered the call at once: the reply is its answer */
+    assert_string_equal((const char *)tr_msg_data(t_expect(e, "answer")), "reply");
+    assert_int_equal(tr_inbox_recv(e->probe, &m, 0), TR_ETIMEDOUT); /* nothing "never" */
+    tr_system_stats st;
+    tr_system_get_stats(e->sys, &st);
+    assert_int_equal(st.actors_live, 1); /* the deadline did not fire */
+}
+
+/* A reply is delivered even to a full drop-newest mailbox. */
+static int bounded_caller_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs;
+    const char *t = tr_atom_name(tr_msg_type(m));
+    if (strcmp(t, "go") == 0) {
+        tr_pid echo_pid;
+        memcpy(&echo_pid, tr_msg_data(m), sizeof echo_pid);
+        /* fill the mailbox (capacity 1) with a message to itself first */
+        tr_send(ctx, tr_self(ctx), tr_atom_from("filler"), NULL, 0);
+        return tr_call(ctx, echo_pid, tr_atom_from("ping"), NULL, 0, TR_INFINITY, NULL);
+    }
+    if (strcmp(t, "filler") == 0) return 0;
+    return t_report(ctx, "answer", t);
+}
+
+static const tr_behaviour bounded_caller_b = {"bcaller", 0, NULL, bounded_caller_handle, NULL};
+
+static int replier_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs;
+    return tr_reply(ctx, m, tr_atom_from("pong"), NULL, 0);
+}
+
+static const tr_behaviour replier_b = {"replier", 0, NULL, replier_handle, NULL};
+
+static void test_bounded_mailbox_keeps_replies(void **state)
+{
+    t_env *e = *state;
+    tr_spawn_opts o = {.capacity = 1, .on_full = TR_FULL_DROP_NEWEST};
+    tr_pid caller, replier;
+    assert_int_equal(tr_system_spawn(e->sys, &replier_b, NULL, &replier), TR_OK);
+    assert_int_equal(tr_system_spawn(e->sys, &bounded_caller_b, &o, &caller), TR_OK);
+    tr_inbox_send(e->probe, caller, tr_atom_from("go"), &replier, sizeof replier);
+    assert_string_equal((const char *)tr_msg_data(t_expect(e, "answer")), "pong");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fail_in_terminate, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_huge_timeouts, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_bounded_mailbox_keeps_replies, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_registry, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_subtree_deadline, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_bounded_fail, t_setup, t_teardown),
