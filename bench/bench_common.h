@@ -102,8 +102,12 @@ static inline void bench_end(bench *b)
     tr_system_destroy(&b->sys);
 }
 
-/* The driver's blocking receive: the next message, which must be `type`. */
-static inline const tr_msg *bench_recv(bench *b, tr_atom type)
+/* The driver's blocking receive: the next message, which must be `type`.
+ * Whenever a slice passes without one, it checks that the system still
+ * runs, and calls `alive(arg)` (if given) for checks of the workload's own
+ * (which end the run with bench_fail). */
+static inline const tr_msg *bench_recv_checked(bench *b, tr_atom type, void (*alive)(bench *, void *),
+                                               void *arg)
 {
     const tr_msg *m;
     int rc;
@@ -111,6 +115,7 @@ static inline const tr_msg *bench_recv(bench *b, tr_atom type)
     while ((rc = tr_inbox_recv(b->in, &m, BENCH_RECV_SLICE_MS)) == TR_ETIMEDOUT) {
         if (tr_system_wait(b->sys, 0) != TR_ETIMEDOUT)
             bench_fail("the actor system ended:\n%s", tr_system_report(b->sys));
+        if (alive) alive(b, arg);
         waited += BENCH_RECV_SLICE_MS;
         if (waited >= BENCH_RECV_TIMEOUT_MS) break;
     }
@@ -119,6 +124,11 @@ static inline const tr_msg *bench_recv(bench *b, tr_atom type)
         bench_fail("driver got '%s', expected '%s'", tr_atom_name(tr_msg_type(m)),
                    tr_atom_name(type));
     return m;
+}
+
+static inline const tr_msg *bench_recv(bench *b, tr_atom type)
+{
+    return bench_recv_checked(b, type, NULL, NULL);
 }
 
 static inline void bench_send(bench *b, tr_pid to, tr_atom type, const void *data, size_t size)

@@ -43,23 +43,16 @@ static const tr_behaviour worker_beh = {.name = "worker",
  * so the check is made whenever a slice passes without a message (never
  * on the timed path, where `up` is already on its way). Returns the pid
  * carried by `up`, which must also be its sender. */
+static void supervisor_alive(bench *b, void *arg)
+{
+    tr_actor_info info;
+    int rc = tr_system_inspect(b->sys, *(const tr_pid *)arg, &info, BENCH_RECV_SLICE_MS);
+    if (rc != TR_OK) bench_fail("restart: the supervisor is gone (inspect: %s)", tr_strerror(rc));
+}
+
 static tr_pid recv_up(bench *b, tr_pid sup)
 {
-    const tr_msg *m;
-    int rc;
-    int64_t waited = 0;
-    while ((rc = tr_inbox_recv(b->in, &m, BENCH_RECV_SLICE_MS)) == TR_ETIMEDOUT) {
-        if (tr_system_wait(b->sys, 0) != TR_ETIMEDOUT)
-            bench_fail("the actor system ended:\n%s", tr_system_report(b->sys));
-        tr_actor_info info;
-        if ((rc = tr_system_inspect(b->sys, sup, &info, BENCH_RECV_SLICE_MS)) != TR_OK)
-            bench_fail("restart: the supervisor is gone (inspect: %s)", tr_strerror(rc));
-        waited += BENCH_RECV_SLICE_MS;
-        if (waited >= BENCH_RECV_TIMEOUT_MS) break;
-    }
-    if (rc != TR_OK) bench_fail("driver receive: %s", tr_strerror(rc));
-    if (!tr_msg_is(m, A_UP))
-        bench_fail("driver got '%s', expected 'up'", tr_atom_name(tr_msg_type(m)));
+    const tr_msg *m = bench_recv_checked(b, A_UP, supervisor_alive, &sup);
     tr_pid w;
     if (tr_msg_size(m) != sizeof w) bench_fail("restart: up of %zu bytes", tr_msg_size(m));
     memcpy(&w, tr_msg_data(m), sizeof w);
