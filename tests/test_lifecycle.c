@@ -4,6 +4,7 @@
  * children in init, reports "ready" with its path, and reports "term" with
  * its path and exit reason from terminate, so the probe sees the exact
  * order in which the runtime ends them. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -259,6 +260,35 @@ static void test_stop_one_child_from_outside(void **state)
     assert_int_equal(t_wait_live(e->sys, 1), 1);
 }
 
+/* tr_system_stop from a real signal handler (it is async-signal-safe):
+ * the tree ends in order and run returns TR_OK. */
+static tr_system *signal_sys;
+
+static void on_sigusr1(int sig)
+{
+    (void)sig;
+    tr_system_stop(signal_sys);
+}
+
+static void test_stop_from_signal_handler(void **state)
+{
+    t_env *e = *state;
+    spawn_spec(e, &c0);
+    await_ready(e, 3, NULL);
+    signal_sys = e->sys;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigusr1;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+    assert_int_equal(raise(SIGUSR1), 0);
+    assert_int_equal(tr_system_run(e->sys), TR_OK);
+    sigaction(SIGUSR1, &old, NULL);
+    expect_line(e, "term", "/root/c0/g1 shutdown");
+    expect_line(e, "term", "/root/c0/g0 shutdown");
+    expect_line(e, "term", "/root/c0 shutdown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +299,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_failure_and_ignore, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_normal_stop_closes_nursery, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_stop_one_child_from_outside, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_from_signal_handler, t_setup, t_teardown),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
 }
