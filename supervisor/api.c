@@ -227,7 +227,7 @@ int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, s
     if (rc == TR_OK) {
         size_t count = tr_msg_size(reply) / sizeof *out;
         *n = count;
-        memcpy(out, tr_msg_data(reply), (count < max ? count : max) * sizeof *out);
+        if (count && max) memcpy(out, tr_msg_data(reply), (count < max ? count : max) * sizeof *out);
     }
     tr_msg_destroy(&reply);
     return rc;

@@ -116,8 +116,13 @@ static bool add_child(sup *s, tri_child *c)
     return true;
 }
 
+static void forget_in_plan(sup *s, tri_child *c);
+
+/* Removes a child's spec; a plan under way forgets it first, so that no
+ * step can reach the freed child. */
 static void delete_child(sup *s, tri_child *c)
 {
+    forget_in_plan(s, c);
     size_t i = index_of(s, c);
     if (i == s->conf.n) return;
     memmove(&s->conf.children[i], &s->conf.children[i + 1],
@@ -262,6 +267,7 @@ static void plan_done(tr_ctx *ctx, sup *s)
     free(s->plan_stop);
     free(s->plan_start);
     s->plan_stop = s->plan_start = NULL;
+    s->plan_nstop = s->plan_nstart = s->plan_i = s->plan_j = 0;
     run_deferred(ctx, s);
 }
 
@@ -480,6 +486,7 @@ static void on_started(tr_ctx *ctx, sup *s, const tr_msg *m)
 
 static void forget_in_plan(sup *s, tri_child *c)
 {
+    if (!s->plan) return;
     for (size_t i = 0; i < s->plan_nstop; i++)
         if (s->plan_stop[i] == c) {
             memmove(&s->plan_stop[i], &s->plan_stop[i + 1],
@@ -510,7 +517,10 @@ static void on_child_exit(tr_ctx *ctx, sup *s, const tr_msg *m)
     if (c->status == C_STOPPING) { /* we asked for this */
         c->pid = TR_PID_NIL;
         c->status = C_STOPPED;
-        if (!tr_pid_is_nil(c->reply.caller)) answer_child(ctx, c, TR_OK);
+        /* a terminate_child is done; a start/restart_child overtaken by a
+         * restart plan did not get its child */
+        if (!tr_pid_is_nil(c->reply.caller))
+            answer_child(ctx, c, c->reply_kind == R_TERMINATE ? TR_OK : TR_ESTOPPED);
         if (c->restart == TR_TEMPORARY || dynamic(s)) {
             forget_in_plan(s, c); /* never restarted */
             delete_child(s, c);
@@ -542,10 +552,6 @@ static void on_child_exit(tr_ctx *ctx, sup *s, const tr_msg *m)
 static void req_start(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req, bool dyn_args)
 {
     tri_child *c = NULL;
-    /* A spec carries a behaviour's address: meaningful in this process
-     * only, so never taken from another node. */
-    if (!dyn_args && tr_msg_sender(m).node != tr_self(ctx).node)
-        return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
     if (dynamic(s)) {
         /* the template, with the request's args appended */
         const void *extra = tr_msg_data(m);
@@ -787,6 +793,13 @@ static int sup_handle(tr_ctx *ctx, void *state, const tr_msg *m)
     }
     if (t.id == atoms.plan.id) {
         if (s->plan) plan_step(ctx, s);
+        return 0;
+    }
+    /* A spec carries a behaviour's address: meaningful in this process
+     * only, so never taken from another node. Checked here, before the
+     * request may wait in the FIFO (its copy there has no sender). */
+    if (t.id == atoms.start.id && tr_msg_sender(m).node != tr_self(ctx).node) {
+        answer(ctx, tr_msg_request(m), TR_EINVAL, TR_PID_NIL);
         return 0;
     }
     if (t.id == atoms.which.id) req_which(ctx, s, m);

@@ -727,6 +727,22 @@ static void *terminate_b(void *p)
     return NULL;
 }
 
+typedef struct start_arg {
+    tr_system *sys;
+    tr_pid sup;
+    int rc;
+    _Atomic int done;
+} start_arg;
+
+static void *start_b(void *p)
+{
+    start_arg *a = p;
+    tr_child_spec b = WORKER("b", TR_PERMANENT, A_OK);
+    a->rc = tr_sup_start_child_sync(a->sys, a->sup, &b, T_WAIT_MS, NULL);
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
 /* Two requests about one child: the first waits for the child, the second
  * is refused at once (it used to replace the first, which then never got
  * an answer). Which one is first does not matter. */
@@ -770,6 +786,65 @@ static void test_failed_restart_child_keeps_spec(void **state)
     assert_int_equal(tr_sup_delete_child_sync(e->sys, sup, "f", T_WAIT_MS), TR_OK);
 }
 
+/* After a one_for_all restart has finished, terminating a temporary child
+ * added later must not touch the finished plan (this crashed). */
+static void test_terminate_temporary_after_restart(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("p1", TR_PERMANENT, A_OK), WORKER("p2", TR_PERMANENT, A_OK),
+                                  WORKER("t", TR_TEMPORARY, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ALL, .intensity = 10, .period_ms = 1000,
+                        .children = kids, .nchildren = 3};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/p1", "start /root/sup/p2", "start /root/sup/t");
+    send_to(e, sup, "p1", "crash");
+    EXPECT(e, "stop /root/sup/p1 failure: crash", "stop /root/sup/t shutdown",
+           "stop /root/sup/p2 shutdown", "start /root/sup/p1", "start /root/sup/p2");
+    await_counts(e, sup, 2, 2);
+    tr_child_spec x = WORKER("x", TR_TEMPORARY, A_OK);
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &x, T_WAIT_MS, NULL), TR_OK);
+    EXPECT(e, "start /root/sup/x");
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, "x", TR_PID_NIL, T_WAIT_MS), TR_OK);
+    EXPECT(e, "stop /root/sup/x shutdown");
+    await_counts(e, sup, 2, 2);
+}
+
+/* A start_child that arrives during a restart waits for it and then
+ * succeeds (its deferred copy was refused as if it came from afar). */
+static void test_start_child_during_restart(void **state)
+{
+    t_env *e = env(state);
+    atomic_store(&release_stuck, 0);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK),
+                                  {.id = "slow", .behaviour = &stuck_b, .restart = TR_PERMANENT}};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ALL, .intensity = 10, .period_ms = 1000,
+                        .children = kids, .nchildren = 2};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a", "start /root/sup/slow");
+    send_to(e, sup, "slow", "hold");
+    EXPECT(e, "stuck /root/sup/slow");
+    send_to(e, sup, "a", "crash"); /* the restart now waits for slow to stop */
+    EXPECT(e, "stop /root/sup/a failure: crash");
+    await_down(e, sup, "a"); /* the restart is under way */
+    pthread_t th;
+    start_arg sa = {e->sys, sup, -1, 0};
+    pthread_create(&th, NULL, start_b, &sa); /* most likely waits behind the restart */
+    atomic_store(&release_stuck, 1);
+    pthread_join(th, NULL);
+    assert_int_equal(sa.rc, TR_OK);
+    /* the restart's events in order, b's start somewhere among them */
+    static const char *const want[] = {"stop /root/sup/slow shutdown", "start /root/sup/a",
+                                       "start /root/sup/slow"};
+    size_t next = 0;
+    bool b_started = false;
+    for (int i = 0; i < 4; i++) {
+        const char *got = tr_msg_data(t_expect(e, "ev"));
+        if (strcmp(got, "start /root/sup/b") == 0) b_started = true;
+        else assert_string_equal(got, want[next++]);
+    }
+    assert_true(b_started);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -796,6 +871,8 @@ int main(void)
         T(test_ignore_during_restart),
         T(test_second_request_busy),
         T(test_failed_restart_child_keeps_spec),
+        T(test_terminate_temporary_after_restart),
+        T(test_start_child_during_restart),
     };
     return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
 }

@@ -146,7 +146,11 @@ typedef struct tr_child_counts {
  *                (OTP's already_started; *pid is set to it);
  *   TR_EPRESENT  start_child: the spec exists, not running (already_present);
  *   TR_ENOENT    no child with that id (or pid);
- *   TR_EBUSY     restart_child/delete_child: the child is running. */
+ *   TR_EBUSY     restart_child/delete_child: the child is running; any of
+ *                them: another request about that child is still waiting
+ *                (a child has room for one: ask again once it answered);
+ *   TR_ESTOPPED  start/restart_child: a restart of its siblings stopped
+ *                the new child before it was reported started. */
 
 /* tr_sup_start_child — adds `spec` and starts it (for a simple_one_for_one
  * supervisor: starts a child of its template with `spec->args` appended to
