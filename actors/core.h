@@ -62,6 +62,8 @@ enum {
     TRI_F_PARALLEL_STOP = 1u << 11, /* stop all children at once */
     TRI_F_NOTIFY_ASKED = 1u << 12,  /* tr_notify_started called inside init */
     TRI_F_ENDING = 1u << 13,        /* in terminate or after: the reason is final */
+    TRI_F_ALL_ASKED = 1u << 14,     /* every child was asked to stop */
+    TRI_F_ALL_KILLED = 1u << 15,    /* every child was sent a kill */
 };
 
 #define TRI_CAPACITY_MAX ((1u << 30) - 1)

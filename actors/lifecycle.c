@@ -247,12 +247,19 @@ void tri_continue_stop(tri_actor *a)
         finish(a);
         return;
     }
+    /* Asking all children at once is done once: no child can be added
+     * while stopping, and walking them all again at every exit would make
+     * stopping n children cost n^2. */
     if (a->flags & TRI_F_KILL_SENT) {
+        if (a->flags & TRI_F_ALL_KILLED) return;
+        a->flags |= TRI_F_ALL_KILLED;
         for (tri_actor *c = tri_at(a->sys, a->last_child); c; c = tri_at(a->sys, c->prev_sib))
             if (!(c->parent_flags & TRI_PF_KILL_REQUESTED)) tri_request_kill(a, c);
         return;
     }
     if (a->flags & TRI_F_PARALLEL_STOP) {
+        if (a->flags & TRI_F_ALL_ASKED) return;
+        a->flags |= TRI_F_ALL_ASKED;
         for (tri_actor *c = tri_at(a->sys, a->last_child); c; c = tri_at(a->sys, c->prev_sib))
             tri_request_stop(a, c);
         return;

@@ -237,7 +237,9 @@ int tri_decode_sup(const void *p, size_t n, tri_sup_conf *out)
             tri_conf_free(out);
             return -1;
         }
+        c->pos = out->n;
         out->children[out->n++] = c;
     }
+    out->cap = count ? count : 1;
     return 0;
 }

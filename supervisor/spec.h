@@ -46,6 +46,7 @@ typedef struct tri_child {
     tr_request reply; /* a dynamic request waiting for this child */
     int reply_kind;   /* what that request was (supervisor.c) */
     bool planned;     /* started (or tried) by the restart plan under way */
+    size_t pos;       /* its index in the supervisor's array */
 } tri_child;
 
 typedef struct tri_sup_conf {
@@ -54,7 +55,7 @@ typedef struct tri_sup_conf {
     int64_t period_ms;
     tr_auto_shutdown auto_shutdown;
     tri_child **children;
-    size_t n;
+    size_t n, cap;
 } tri_sup_conf;
 
 int tri_spec_check(const tr_sup_spec *spec, char *why, size_t why_size);

@@ -50,6 +50,10 @@ typedef struct sup {
     int64_t plan_delay_ms;
     deferred *dq_head, *dq_tail;
     uint32_t rng;
+    /* running children by pid serial: open addressing, linear probing,
+     * so that a pool of many dynamic children costs O(1) per event */
+    struct pid_entry *pids;
+    size_t pids_cap, pids_used;
 } sup;
 
 static tri_sup_atoms atoms;
@@ -80,14 +84,74 @@ const tri_sup_atoms *tri_sup_atoms_get(void)
 
 /* ---------------------------------------------------------- children */
 
+struct pid_entry {
+    uint64_t serial; /* 0: empty; UINT64_MAX: deleted */
+    tri_child *c;
+};
+
+static size_t pid_slot(uint64_t serial, size_t cap)
+{
+    return (size_t)((serial * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
+}
+
+static bool pids_grow(sup *s)
+{
+    size_t cap = s->pids_cap ? s->pids_cap * 2 : 16;
+    struct pid_entry *t = calloc(cap, sizeof *t);
+    if (!t) return false;
+    size_t used = 0;
+    for (size_t i = 0; i < s->pids_cap; i++) {
+        struct pid_entry e = s->pids[i];
+        if (e.serial == 0 || e.serial == UINT64_MAX) continue;
+        size_t j = pid_slot(e.serial, cap);
+        while (t[j].serial) j = (j + 1) & (cap - 1);
+        t[j] = e;
+        used++;
+    }
+    free(s->pids);
+    s->pids = t;
+    s->pids_cap = cap;
+    s->pids_used = used;
+    return true;
+}
+
+static struct pid_entry *pids_find(sup *s, uint64_t serial)
+{
+    if (!s->pids_cap) return NULL;
+    for (size_t j = pid_slot(serial, s->pids_cap);; j = (j + 1) & (s->pids_cap - 1)) {
+        if (s->pids[j].serial == serial) return &s->pids[j];
+        if (s->pids[j].serial == 0) return NULL;
+    }
+}
+
+/* Every change of a child's pid goes through here, keeping the index. */
+static void set_pid(sup *s, tri_child *c, tr_pid pid)
+{
+    if (!tr_pid_is_nil(c->pid)) {
+        struct pid_entry *e = pids_find(s, c->pid.serial);
+        if (e) e->serial = UINT64_MAX, e->c = NULL;
+    }
+    c->pid = pid;
+    if (tr_pid_is_nil(pid)) return;
+    if ((s->pids_used + 1) * 2 > s->pids_cap && !pids_grow(s)) return; /* lookups then scan */
+    size_t j = pid_slot(pid.serial, s->pids_cap);
+    while (s->pids[j].serial && s->pids[j].serial != UINT64_MAX) j = (j + 1) & (s->pids_cap - 1);
+    if (s->pids[j].serial == 0) s->pids_used++;
+    s->pids[j] = (struct pid_entry){pid.serial, c};
+}
+
 static tri_child *by_pid(sup *s, tr_pid pid, size_t *at)
 {
-    for (size_t i = 0; i < s->conf.n; i++)
-        if (!tr_pid_is_nil(s->conf.children[i]->pid) && tr_pid_eq(s->conf.children[i]->pid, pid)) {
-            if (at) *at = i;
-            return s->conf.children[i];
-        }
-    return NULL;
+    struct pid_entry *e = pids_find(s, pid.serial);
+    tri_child *c = e ? e->c : NULL;
+    if (!c || !tr_pid_eq(c->pid, pid)) { /* not indexed (out of memory): scan */
+        c = NULL;
+        for (size_t i = 0; i < s->conf.n && !c; i++)
+            if (!tr_pid_is_nil(s->conf.children[i]->pid) && tr_pid_eq(s->conf.children[i]->pid, pid))
+                c = s->conf.children[i];
+    }
+    if (c && at) *at = c->pos;
+    return c;
 }
 
 static tri_child *by_id(sup *s, const char *id, size_t *at)
@@ -102,17 +166,20 @@ static tri_child *by_id(sup *s, const char *id, size_t *at)
 
 static size_t index_of(sup *s, tri_child *c)
 {
-    for (size_t i = 0; i < s->conf.n; i++)
-        if (s->conf.children[i] == c) return i;
-    return s->conf.n;
+    return c->pos < s->conf.n && s->conf.children[c->pos] == c ? c->pos : s->conf.n;
 }
 
 static bool add_child(sup *s, tri_child *c)
 {
-    tri_child **a = realloc(s->conf.children, (s->conf.n + 1) * sizeof *a);
-    if (!a) return false;
-    s->conf.children = a;
-    a[s->conf.n++] = c;
+    if (s->conf.n == s->conf.cap) {
+        size_t cap = s->conf.cap ? s->conf.cap * 2 : 8;
+        tri_child **a = realloc(s->conf.children, cap * sizeof *a);
+        if (!a) return false;
+        s->conf.children = a;
+        s->conf.cap = cap;
+    }
+    c->pos = s->conf.n;
+    s->conf.children[s->conf.n++] = c;
     return true;
 }
 
@@ -125,9 +192,16 @@ static void delete_child(sup *s, tri_child *c)
     forget_in_plan(s, c);
     size_t i = index_of(s, c);
     if (i == s->conf.n) return;
-    memmove(&s->conf.children[i], &s->conf.children[i + 1],
-            (s->conf.n - i - 1) * sizeof *s->conf.children);
-    s->conf.n--;
+    set_pid(s, c, TR_PID_NIL);
+    tri_child **a = s->conf.children;
+    if (s->conf.strategy == TR_SIMPLE_ONE_FOR_ONE) { /* no order to keep: O(1) */
+        a[i] = a[--s->conf.n];
+        a[i]->pos = i;
+    } else { /* spec order matters */
+        memmove(&a[i], &a[i + 1], (s->conf.n - i - 1) * sizeof *a);
+        s->conf.n--;
+        for (size_t k = i; k < s->conf.n; k++) a[k]->pos = k;
+    }
     tri_child_free(c);
 }
 
@@ -159,12 +233,13 @@ static bool wait_on(tri_child *c, tr_request req, int kind)
 /* Spawns `c` so that it sits in spec order among the running children. */
 static int spawn_child(tr_ctx *ctx, sup *s, tri_child *c)
 {
-    tr_pid before = TR_PID_NIL;
-    for (size_t i = index_of(s, c) + 1; i < s->conf.n; i++)
-        if (!tr_pid_is_nil(s->conf.children[i]->pid)) {
-            before = s->conf.children[i]->pid;
-            break;
-        }
+    tr_pid before = TR_PID_NIL, pid;
+    if (!dynamic(s)) /* dynamic children stop together: their order is moot */
+        for (size_t i = index_of(s, c) + 1; i < s->conf.n; i++)
+            if (!tr_pid_is_nil(s->conf.children[i]->pid)) {
+                before = s->conf.children[i]->pid;
+                break;
+            }
     tr_spawn_opts o = {.name = c->id,
                        .args = c->args,
                        .args_size = c->args_size,
@@ -172,9 +247,9 @@ static int spawn_child(tr_ctx *ctx, sup *s, tri_child *c)
                        .shutdown_ms = c->shutdown_ms,
                        .started_to = tr_self(ctx),
                        .before = before};
-    int rc = tr_spawn(ctx, c->beh, &o, &c->pid);
+    int rc = tr_spawn(ctx, c->beh, &o, &pid);
     c->status = rc == TR_OK ? C_STARTING : C_STOPPED;
-    if (rc != TR_OK) c->pid = TR_PID_NIL;
+    set_pid(s, c, rc == TR_OK ? pid : TR_PID_NIL);
     return rc;
 }
 
@@ -388,7 +463,7 @@ static bool significant_left(sup *s)
 /* A child ended by itself (or failed a restart): OTP's restart rules. */
 static void child_ended(tr_ctx *ctx, sup *s, tri_child *c, tr_exit_kind kind, const char *text)
 {
-    c->pid = TR_PID_NIL;
+    set_pid(s, c, TR_PID_NIL);
     c->status = C_STOPPED;
     bool restart = c->restart == TR_PERMANENT ||
                    (c->restart == TR_TRANSIENT && kind != TR_EXIT_NORMAL && kind != TR_EXIT_SHUTDOWN);
@@ -435,7 +510,7 @@ static void on_started(tr_ctx *ctx, sup *s, const tr_msg *m)
         c->status = C_RUNNING;
         if (!tr_pid_is_nil(c->reply.caller)) answer_child(ctx, c, TR_OK);
     } else {
-        c->pid = TR_PID_NIL;
+        set_pid(s, c, TR_PID_NIL);
         c->status = C_STOPPED;
         if (s->phase == PH_STARTING) {
             s->phase = PH_ENDING;
@@ -515,7 +590,7 @@ static void on_child_exit(tr_ctx *ctx, sup *s, const tr_msg *m)
     tri_child *c = by_pid(s, who, NULL);
     if (!c) return; /* already dealt with (a failed start) */
     if (c->status == C_STOPPING) { /* we asked for this */
-        c->pid = TR_PID_NIL;
+        set_pid(s, c, TR_PID_NIL);
         c->status = C_STOPPED;
         /* a terminate_child is done; a start/restart_child overtaken by a
          * restart plan did not get its child */
@@ -530,7 +605,7 @@ static void on_child_exit(tr_ctx *ctx, sup *s, const tr_msg *m)
     }
     /* It ended on its own. Whatever is under way, it is gone now: a plan
      * must not wait for it. What to do about it waits for the step. */
-    c->pid = TR_PID_NIL;
+    set_pid(s, c, TR_PID_NIL);
     c->status = C_STOPPED;
     if (in_plan(s, c)) { /* the plan restarts it (or not, if temporary) */
         if (c->restart == TR_TEMPORARY) {
@@ -840,6 +915,7 @@ static void sup_terminate(tr_ctx *ctx, void *state, const tr_exit *why)
     }
     tri_conf_free(&s->conf);
     tri_child_free(s->tmpl);
+    free(s->pids);
     free(s->hist);
     free(s->plan_stop);
     free(s->plan_start);

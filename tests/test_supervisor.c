@@ -845,6 +845,36 @@ static void test_start_child_during_restart(void **state)
     assert_true(b_started);
 }
 
+/* A pool of 2,000 dynamic children: half terminated by pid in a shuffled
+ * order, then all stopped with the supervisor (exercises the pid index and
+ * the O(1) removal of dynamic children). */
+static void test_large_dynamic_pool(void **state)
+{
+    t_env *e = env(state);
+    enum { N = 2000 };
+    static const tr_behaviour quiet_b = {"quiet", 0, NULL, worker_handle, NULL};
+    const tr_child_spec tmpl[] = {{.id = "q", .behaviour = &quiet_b, .restart = TR_TEMPORARY}};
+    tr_sup_spec spec = {.strategy = TR_SIMPLE_ONE_FOR_ONE, .children = tmpl, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "pool");
+    static tr_pid kids[N];
+    tr_child_spec dyn = {0};
+    for (int i = 0; i < N; i++)
+        assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &dyn, T_WAIT_MS, &kids[i]), TR_OK);
+    for (int i = 0; i < N; i += 2) {
+        int k = (i * 7919) % N & ~1; /* even indices, shuffled */
+        assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, NULL, kids[k], T_WAIT_MS), TR_OK);
+    }
+    await_counts(e, sup, 1, N / 2);
+    tr_child_counts k;
+    assert_int_equal(tr_sup_count_children_sync(e->sys, sup, &k, T_WAIT_MS), TR_OK);
+    assert_int_equal(k.workers, N / 2);
+    /* one of the survivors crashes: temporary, so it is just gone */
+    tr_inbox_send(e->probe, kids[1], tr_atom_from("crash"), NULL, 0);
+    await_counts(e, sup, 1, N / 2 - 1);
+    tr_system_stop_child(e->sys, sup);
+    assert_int_equal(t_wait_live(e->sys, 0), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -873,6 +903,7 @@ int main(void)
         T(test_failed_restart_child_keeps_spec),
         T(test_terminate_temporary_after_restart),
         T(test_start_child_during_restart),
+        T(test_large_dynamic_pool),
     };
     return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
 }

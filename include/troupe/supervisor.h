@@ -191,7 +191,8 @@ int tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_
 int tr_sup_delete_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms);
 
 /* tr_sup_which_children_sync — fills up to `max` entries of `out` in spec
- * order (dynamic children in start order) and sets *n to how many exist. */
+ * order (dynamic children in no particular order) and sets *n to how many
+ * exist. */
 int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, size_t max,
                                size_t *n, int64_t timeout_ms);
 
