@@ -6,11 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-typedef struct block {
-    struct block *next;       /* within a thread's list or a batch */
-    struct block *next_batch; /* only in the first block of a global batch */
-    uint32_t batch_n;         /* only there too: the batch's length */
-} block;
+typedef tri_pool_block block;
 
 /* The global side of one size class. */
 typedef struct global_class {
@@ -20,25 +16,14 @@ typedef struct global_class {
     size_t carve_left;
 } global_class;
 
-/* One thread's cache for one size class. `active` takes frees and serves
- * allocs; `spare` holds one full batch so that a thread oscillating around
- * a batch boundary does not hit the global lock every time. Both lengths
- * are exact: a thread that frees more than it allocates must hand its
- * surplus over however its frees and allocs interleave. */
-typedef struct local_class {
-    block *active;
-    uint32_t active_n;
-    block *spare;
-    uint32_t spare_n;
-    _Atomic int64_t allocs; /* written by the owner only (relaxed store) */
-    _Atomic int64_t frees;
-} local_class;
-
-typedef struct thread_cache {
-    local_class cls[TRI_POOL_CLASSES];
-    bool registered;
-    struct thread_cache *prev, *next;
-} thread_cache;
+/* One thread's cache for one size class (tri_pool_local in pool.h).
+ * `active` takes frees and serves allocs; `spare` holds one full batch so
+ * that a thread oscillating around a batch boundary does not hit the
+ * global lock every time. Both lengths are exact: a thread that frees more
+ * than it allocates must hand its surplus over however its frees and
+ * allocs interleave. */
+typedef tri_pool_local local_class;
+typedef tri_pool_cache thread_cache;
 
 static global_class globals[TRI_POOL_CLASSES] = {
     {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
@@ -58,7 +43,8 @@ static _Atomic int64_t carved;
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
-static _Thread_local thread_cache tls;
+_Thread_local tri_pool_cache tri_pool_tls;
+#define tls tri_pool_tls
 
 static inline size_t class_size(unsigned c) { return (size_t)64 << c; }
 
@@ -169,7 +155,7 @@ static bool refill(unsigned c, local_class *l)
     return true;
 }
 
-void *tri_pool_alloc(size_t size)
+void *tri_pool_alloc_slow(size_t size)
 {
     int c = size_class(size);
     if (c < 0) {
@@ -189,7 +175,7 @@ void *tri_pool_alloc(size_t size)
     return b;
 }
 
-void tri_pool_free(void *p, size_t size)
+void tri_pool_free_slow(void *p, size_t size)
 {
     if (!p) return;
     int c = size_class(size);
