@@ -299,7 +299,8 @@ int tri_slots_init(tri_slots *s);
 void tri_slots_fini(tr_system *sys);
 tri_actor *tri_slot_alloc(tr_system *sys, int kind);
 void tri_slot_release(tr_system *sys, tri_actor *a);
-tri_actor *tri_slot_lookup(tr_system *sys, uint32_t index);
+/* The slot with that index, or NULL; any thread (inline: every send). */
+static inline tri_actor *tri_slot_lookup(tr_system *sys, uint32_t index);
 
 /* sched.c */
 int tri_sched_start(tr_system *sys, unsigned workers, unsigned batch);
@@ -328,6 +329,14 @@ void tri_request_stop(tri_actor *parent, tri_actor *child);
 void tri_record_add(tri_actor *a, const char *line);
 size_t tri_actor_path(const tri_actor *a, char *buf, size_t size);
 tri_actor_ext *tri_ext(tri_actor *a);
+
+static inline tri_actor *tri_slot_lookup(tr_system *sys, uint32_t index)
+{
+    uint32_t c = index >> TRI_CHUNK_BITS;
+    if (TRI_UNLIKELY(c >= TRI_MAX_CHUNKS)) return NULL;
+    tri_actor *chunk = atomic_load_explicit(&sys->slots.chunks[c], memory_order_acquire);
+    return chunk ? &chunk[index & (TRI_CHUNK - 1)] : NULL;
+}
 
 static inline uint64_t tri_serial(const tri_actor *a)
 {

@@ -301,7 +301,7 @@ void tri_begin_stop(tri_actor *a, tr_exit_kind kind, const char *text)
     tri_continue_stop(a);
 }
 
-void tri_after_callback(tri_actor *a, int rc, const char *what)
+void tri_after_callback_slow(tri_actor *a, int rc, const char *what)
 {
     uint16_t f = a->flags;
     a->flags &= (uint16_t) ~(TRI_F_STOP_SELF | TRI_F_FAIL_SELF);

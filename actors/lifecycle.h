@@ -15,7 +15,14 @@ void tri_run_init(tri_actor *a, tr_msg *m, uint64_t serial);
 
 /* Acts on what a callback asked for (tr_stop, tr_fail) or returned. `what`
  * names the callback for the failure text. */
-void tri_after_callback(tri_actor *a, int rc, const char *what);
+void tri_after_callback_slow(tri_actor *a, int rc, const char *what);
+
+/* Inline: nearly every callback returns 0 and asks for nothing. */
+static inline void tri_after_callback(tri_actor *a, int rc, const char *what)
+{
+    if (TRI_UNLIKELY(rc < 0 || (a->flags & (TRI_F_STOP_SELF | TRI_F_FAIL_SELF))))
+        tri_after_callback_slow(a, rc, what);
+}
 
 /* Enters STOPPING with `kind` (text: failure reason, copied; may be NULL),
  * or upgrades a stop in progress to a kill. */

@@ -36,7 +36,7 @@ static tr_msg *alloc_msg(uint8_t kind, tr_atom type, size_t size, size_t prefix)
     return m;
 }
 
-tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size)
+tr_msg *tri_msg_alloc_slow(uint8_t kind, tr_atom type, size_t size)
 {
     return alloc_msg(kind, type, size, 0);
 }
@@ -49,13 +49,6 @@ tr_msg *tri_msg_alloc_call(uint8_t role, uint64_t ref, tr_atom type, size_t size
         memcpy((char *)m + sizeof *m, &ref, sizeof ref);
     }
     return m;
-}
-
-void tri_msg_free(tr_msg *m)
-{
-    if (!m) return;
-    if (m->outside) tri_pool_free(m->data, m->size);
-    tri_pool_free(m, m->block);
 }
 
 int tr_msg_new(tr_atom type, size_t size, tr_msg **out)

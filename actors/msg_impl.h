@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "mailbox.h"
+#include "pool.h"
 #include "troupe/msg.h"
 
 /* What a message is for. Everything but TRI_MSG_USER is the runtime talking
@@ -62,9 +63,32 @@ _Static_assert(sizeof(struct tr_msg) == 56, "message header layout");
 _Static_assert(sizeof(struct tr_msg) + TR_MSG_INLINE <= 128,
                "inline payload fits a 128-byte block");
 
+#define TRI_MSG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+tr_msg *tri_msg_alloc_slow(uint8_t kind, tr_atom type, size_t size);
+
 /* tri_msg_alloc — a message with room for `size` payload bytes; fields
- * other than the payload are set. NULL when out of memory. */
-tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size);
+ * other than the payload are set. NULL when out of memory. Inline for the
+ * payloads that fit a 64-byte block (every send builds one). */
+static inline tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size)
+{
+    if (TRI_MSG_UNLIKELY(size > 64 - sizeof(struct tr_msg)))
+        return tri_msg_alloc_slow(kind, type, size);
+    tr_msg *m = (tr_msg *)tri_pool_alloc(64);
+    if (TRI_MSG_UNLIKELY(!m)) return NULL;
+    m->dest_serial = 0;
+    m->sender = TR_PID_NIL;
+    m->type = type;
+    m->size = (uint32_t)size;
+    m->kind = kind;
+    m->outside = 0;
+    m->block = 64;
+    m->call = TRI_CALL_NONE;
+    m->counted = 0;
+    m->exempt = 0;
+    m->data = size ? (char *)m + sizeof(struct tr_msg) : NULL;
+    return m;
+}
 
 /* tri_msg_alloc_call — the same for a request or reply carrying `ref`. */
 tr_msg *tri_msg_alloc_call(uint8_t role, uint64_t ref, tr_atom type, size_t size);
@@ -76,8 +100,14 @@ static inline uint64_t tri_msg_ref(const tr_msg *m)
     return r;
 }
 
-/* tri_msg_free — frees a message, whoever built it. NULL is ignored. */
-void tri_msg_free(tr_msg *msg);
+/* tri_msg_free — frees a message, whoever built it. NULL is ignored.
+ * Inline: the receiver frees every message it handles. */
+static inline void tri_msg_free(tr_msg *m)
+{
+    if (!m) return;
+    if (m->outside) tri_pool_free(m->data, m->size);
+    tri_pool_free(m, m->block);
+}
 
 static inline tr_msg *tri_msg_of(tri_node *n) { return (tr_msg *)n; }
 

@@ -21,14 +21,6 @@ int tri_slots_init(tri_slots *s)
     return pthread_mutex_init(&s->grow_mu, NULL) ? -1 : 0;
 }
 
-tri_actor *tri_slot_lookup(tr_system *sys, uint32_t index)
-{
-    uint32_t c = index >> TRI_CHUNK_BITS;
-    if (c >= TRI_MAX_CHUNKS) return NULL;
-    tri_actor *chunk = atomic_load_explicit(&sys->slots.chunks[c], memory_order_acquire);
-    return chunk ? &chunk[index & (TRI_CHUNK - 1)] : NULL;
-}
-
 static void push_free(tr_system *sys, tri_actor *a)
 {
     _Atomic uint64_t *head = &sys->slots.free_head[a->kind];
