@@ -189,16 +189,27 @@ struct tri_worker {
     _Atomic uint32_t tail; /* next free: owner only */
     _Atomic(tri_actor *) ring[TRI_RING];
     _Atomic(tri_actor *) lifo; /* the actor woken last: runs next */
-    _Atomic uint64_t turns;    /* turns begun; thieves spot long turns */
+    _Atomic uint64_t turns;    /* turns begun; thieves and sysmon spot long turns */
     _Atomic bool in_turn;
+    /* The actor whose turn runs here (NULL between turns): a tr_ctx is
+     * valid only on its worker during its turn, and sysmon names it. */
+    _Atomic(tri_actor *) current;
+    _Atomic uint64_t callbacks; /* messages dispatched; sysmon spots long callbacks */
+    /* Set by sysmon (the turn used its time slice) or by whoever queued
+     * work from outside while every worker was busy: end the turn at the
+     * next message and look at the global queue first. Owner clears it. */
+    _Atomic bool preempt;
     /* counters kept per worker so that hot paths share no cache line;
      * written by the owner only (relaxed load + store), summed by stats */
-    _Atomic uint64_t n_sent, n_spawned, n_ended, n_dead;
+    _Atomic uint64_t n_sent, n_spawned, n_ended, n_dead, n_handled;
+    /* activations this worker began (scheduled an actor whose mailbox went
+     * non-empty) and ended (a turn left the mailbox empty): the system is
+     * quiet when all begun equal all ended (tri_sched_quiet) */
+    _Atomic uint64_t n_begun, n_done;
     uint32_t turn_sends; /* sends in the current turn: see tri_sent_in_turn */
     tr_system *sys;
     unsigned id;
     uint32_t tick, lifo_streak;
-    int64_t park_ms; /* next park's re-check delay (sched.c) */
     uint32_t rng;
     pthread_t thread;
     pthread_cond_t park_cv; /* under sched park_mu */
@@ -206,19 +217,33 @@ struct tri_worker {
     /* thief's view of each victim: last turn count seen and when */
     uint64_t *seen_turns;
     int64_t *seen_at;
+    /* sysmon's view of this worker (sysmon thread only) */
+    uint64_t mon_turns, mon_callbacks;
+    int64_t mon_turn_since, mon_cb_since;
+    bool mon_warned;
 } __attribute__((aligned(TRI_CACHE_LINE)));
+
+enum { TRI_GQ_INJECT = 0, TRI_GQ_SPILL = 1 };
 
 typedef struct tri_sched {
     tri_worker *workers;
     unsigned n;
     unsigned batch;
-    pthread_mutex_t gq_mu; /* global queue: outside schedules, overflow */
-    tri_actor *gq_head, *gq_tail;
+    pthread_mutex_t gq_mu; /* global queue: outside schedules, spills */
+    tri_actor *gq_head[2], *gq_tail[2]; /* [TRI_GQ_INJECT], [TRI_GQ_SPILL] */
+    uint32_t gq_pops;
     _Atomic size_t gq_len;
+    _Atomic uint64_t n_begun_foreign; /* activations begun off the workers */
     pthread_mutex_t park_mu;
     _Atomic int nparked;
     _Atomic int nspinning;
     _Atomic bool quit;
+    /* sysmon (sysmon.c): time slices, stranded work, long callbacks */
+    pthread_t mon_thread;
+    pthread_cond_t mon_cv; /* under park_mu */
+    bool mon_started, mon_idle;
+    int64_t slice_ns;      /* a turn longer than this is preempted */
+    int64_t long_cb_ns;    /* a callback longer than this is logged; 0: never */
 } tri_sched;
 
 struct tr_system {
@@ -254,14 +279,14 @@ struct tr_system {
     tr_pid dl_to;
     _Atomic bool dl_on;
     /* counters */
-    _Atomic uint64_t actors_ended, actors_spawned, dead_letters, sent, dropped;
+    _Atomic uint64_t actors_ended, actors_spawned, dead_letters, sent, dropped, handled;
     _Atomic uint32_t inboxes_live;
 };
 
 /* The thread-local identity of the calling thread, if it is a worker. */
 extern _Thread_local tri_worker *tri_current_worker;
 
-enum tri_counter { TRI_N_SENT, TRI_N_SPAWNED, TRI_N_ENDED, TRI_N_DEAD };
+enum tri_counter { TRI_N_SENT, TRI_N_SPAWNED, TRI_N_ENDED, TRI_N_DEAD, TRI_N_HANDLED };
 
 /* sched.c: every TRI_SHARE_EVERY sends within one turn, the actor waiting
  * in this worker's LIFO slot is moved where other workers can take it: a
@@ -283,14 +308,16 @@ static inline void tri_count(tr_system *sys, enum tri_counter c)
     if (w && w->sys == sys) {
         p = c == TRI_N_SENT ? &w->n_sent
           : c == TRI_N_SPAWNED ? &w->n_spawned
-          : c == TRI_N_ENDED ? &w->n_ended : &w->n_dead;
+          : c == TRI_N_ENDED ? &w->n_ended
+          : c == TRI_N_DEAD ? &w->n_dead : &w->n_handled;
         atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1,
                               memory_order_relaxed);
         return;
     }
     p = c == TRI_N_SENT ? &sys->sent
       : c == TRI_N_SPAWNED ? &sys->actors_spawned
-      : c == TRI_N_ENDED ? &sys->actors_ended : &sys->dead_letters;
+      : c == TRI_N_ENDED ? &sys->actors_ended
+      : c == TRI_N_DEAD ? &sys->dead_letters : &sys->handled;
     atomic_fetch_add_explicit(p, 1, memory_order_relaxed);
 }
 
@@ -306,6 +333,30 @@ static inline tri_actor *tri_slot_lookup(tr_system *sys, uint32_t index);
 int tri_sched_start(tr_system *sys, unsigned workers, unsigned batch);
 void tri_sched_stop(tr_system *sys);
 void tri_schedule(tr_system *sys, tri_actor *a);
+bool tri_sched_quiet(tr_system *sys);
+bool tri_sched_any_work(tr_system *sys);
+unsigned tri_sched_rescue(tri_worker *w);
+bool tri_sched_has_local(tri_worker *w);
+
+/* sysmon.c. The time slice: Erlang's is about 1 ms of reductions, Go's
+ * sysmon preempts after 10 ms; 1 ms keeps a ping-pong's round trips fast
+ * and bounds the wait of a runnable actor behind busy ones (README,
+ * "Scheduler"). */
+#define TRI_SLICE_NS_DEFAULT 1000000
+#define TRI_LONG_CB_NS_DEFAULT 100000000
+int tri_sysmon_start(tr_system *sys);
+
+/* The actor a tr_ctx stands for, when the call is legal: on its worker,
+ * during its turn. NULL otherwise (a NULL ctx, one kept from an earlier
+ * callback, one used from another thread, or not a ctx at all). */
+static inline tri_actor *tri_ctx(const tr_ctx *ctx)
+{
+    tri_worker *w = tri_current_worker;
+    if (TRI_UNLIKELY(!ctx || !w ||
+                     atomic_load_explicit(&w->current, memory_order_relaxed) != (tri_actor *)ctx))
+        return NULL;
+    return (tri_actor *)ctx;
+}
 
 /* actor.c */
 void tri_run_turn(tri_worker *w, tri_actor *a);

@@ -138,6 +138,7 @@ int tr_inbox_recv(tr_inbox *in, const tr_msg **msg, int64_t timeout_ms)
                     tri_dead_letter(in->sys, m, a->index);
                     continue;
                 }
+                tri_count(in->sys, TRI_N_HANDLED);
                 *msg = m;
                 return TR_OK;
             }

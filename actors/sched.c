@@ -13,6 +13,14 @@
  * handler must not keep the consumer from running on the other core, but a
  * quick ping-pong must not be split across cores either.
  *
+ * Work that enters from outside the workers (a timer, a foreign thread's
+ * send, a blocking-pool result, the transport) goes to the global queue.
+ * If every worker is busy at that moment, they are all asked to end their
+ * turns at the next message (`preempt`) and look at the global queue
+ * first: such work waits for at most one callback, never for the backlog
+ * of the actors the workers happen to run. Time slices, and work stuck
+ * behind a long callback, are sysmon's (sysmon.c).
+ *
  * An actor is in at most one queue at a time and so runs on one worker at a
  * time: it is scheduled only on its mailbox's empty-to-non-empty edge, and
  * re-queued only by the worker running it. */
@@ -27,32 +35,52 @@
 #define TRI_LIFO_MAX_STREAK 64
 #define TRI_GLOBAL_EVERY 61
 #define TRI_LIFO_STEAL_NS 50000
-#define TRI_PARK_MIN_MS 2
-#define TRI_PARK_MAX_MS 64
 
 _Thread_local tri_worker *tri_current_worker;
 
 /* ---------------------------------------------------------- global queue */
 
-static void global_push(tri_sched *s, tri_actor *a)
+/* Asks every worker to end its turn at the next message (a worker between
+ * turns takes the flag into its next choice). */
+static void preempt_all(tri_sched *s)
+{
+    for (unsigned i = 0; i < s->n; i++) {
+        tri_worker *w = &s->workers[i];
+        if (!atomic_load_explicit(&w->preempt, memory_order_relaxed))
+            atomic_store_explicit(&w->preempt, true, memory_order_relaxed);
+    }
+}
+
+/* The global queue is two FIFOs under one mutex: work injected from
+ * outside the workers (TRI_GQ_INJECT: timers, foreign sends, the
+ * transport), which a preempted worker comes for, and work spilled by the
+ * workers themselves (TRI_GQ_SPILL: ring overflow, actors rescued from
+ * behind a long callback). Injected work goes first, but every fourth pop
+ * prefers the spill, so neither starves the other. Returns whether that
+ * FIFO was empty before. */
+static bool global_push(tri_sched *s, tri_actor *a, int q)
 {
     a->run_next = 0;
     pthread_mutex_lock(&s->gq_mu);
-    if (s->gq_tail) s->gq_tail->run_next = tri_ref(a);
-    else s->gq_head = a;
-    s->gq_tail = a;
+    bool was_empty = s->gq_tail[q] == NULL;
+    if (s->gq_tail[q]) s->gq_tail[q]->run_next = tri_ref(a);
+    else s->gq_head[q] = a;
+    s->gq_tail[q] = a;
     atomic_fetch_add_explicit(&s->gq_len, 1, memory_order_seq_cst);
     pthread_mutex_unlock(&s->gq_mu);
+    return was_empty;
 }
 
 static tri_actor *global_pop(tri_sched *s)
 {
     if (atomic_load_explicit(&s->gq_len, memory_order_relaxed) == 0) return NULL;
     pthread_mutex_lock(&s->gq_mu);
-    tri_actor *a = s->gq_head;
+    int q = (++s->gq_pops & 3) == 0 ? TRI_GQ_SPILL : TRI_GQ_INJECT;
+    if (!s->gq_head[q]) q ^= 1;
+    tri_actor *a = s->gq_head[q];
     if (a) {
-        s->gq_head = tri_at(a->sys, a->run_next);
-        if (!s->gq_head) s->gq_tail = NULL;
+        s->gq_head[q] = tri_at(a->sys, a->run_next);
+        if (!s->gq_head[q]) s->gq_tail[q] = NULL;
         atomic_fetch_sub_explicit(&s->gq_len, 1, memory_order_relaxed);
     }
     pthread_mutex_unlock(&s->gq_mu);
@@ -66,7 +94,7 @@ static void ring_push(tri_sched *s, tri_worker *w, tri_actor *a)
     uint32_t t = atomic_load_explicit(&w->tail, memory_order_relaxed);
     uint32_t h = atomic_load_explicit(&w->head, memory_order_acquire);
     if (t - h >= TRI_RING) {
-        global_push(s, a);
+        global_push(s, a, TRI_GQ_SPILL);
         return;
     }
     atomic_store_explicit(&w->ring[t & (TRI_RING - 1)], a, memory_order_relaxed);
@@ -106,6 +134,7 @@ static void wake_one(tri_sched *s)
             break;
         }
     }
+    if (s->mon_idle) pthread_cond_signal(&s->mon_cv); /* work again: watch it */
     pthread_mutex_unlock(&s->park_mu);
 }
 
@@ -134,6 +163,17 @@ static inline void notify(tri_sched *s)
         wake_one(s);
 }
 
+/* After injecting work from outside: as notify, and if nobody is idle to
+ * take it, have the busy workers come for it at their next message (once
+ * per batch: when the inject FIFO was empty, the flags are already up). */
+static inline void notify_inject(tri_sched *s, bool was_empty)
+{
+    full_barrier(s);
+    if (atomic_load_explicit(&s->nspinning, memory_order_relaxed) != 0) return;
+    if (atomic_load_explicit(&s->nparked, memory_order_relaxed) > 0) wake_one(s);
+    else if (was_empty) preempt_all(s);
+}
+
 void tri_schedule(tr_system *sys, tri_actor *a)
 {
     if (a->kind == TRI_SLOT_INBOX) {
@@ -143,15 +183,19 @@ void tri_schedule(tr_system *sys, tri_actor *a)
     tri_sched *s = &sys->sched;
     tri_worker *w = tri_current_worker;
     if (w && w->sys == sys) {
+        atomic_store_explicit(&w->n_begun,
+                              atomic_load_explicit(&w->n_begun, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
         /* The LIFO slot is for this worker: it runs next, here, so nobody
          * else needs waking (a flood is handled by tri_share_lifo). */
         tri_actor *prev = atomic_exchange_explicit(&w->lifo, a, memory_order_acq_rel);
         if (!prev) return;
         ring_push(s, w, prev);
+        notify(s);
     } else {
-        global_push(s, a);
+        atomic_fetch_add_explicit(&s->n_begun_foreign, 1, memory_order_relaxed);
+        notify_inject(s, global_push(s, a, TRI_GQ_INJECT));
     }
-    notify(s);
 }
 
 void tri_share_lifo(tri_worker *w)
@@ -197,7 +241,13 @@ static tri_actor *steal(tri_worker *w)
 static tri_actor *next_local(tri_worker *w)
 {
     tri_sched *s = &w->sys->sched;
-    if (++w->tick % TRI_GLOBAL_EVERY == 0) {
+    if (atomic_load_explicit(&w->preempt, memory_order_relaxed)) {
+        /* Asked to come: the global queue first (sysmon or an outside
+         * sender found every worker busy). */
+        atomic_store_explicit(&w->preempt, false, memory_order_relaxed);
+        tri_actor *a = global_pop(s);
+        if (a) return a;
+    } else if (++w->tick % TRI_GLOBAL_EVERY == 0) {
         tri_actor *a = global_pop(s);
         if (a) return a;
     }
@@ -211,6 +261,26 @@ static tri_actor *next_local(tri_worker *w)
     a = ring_take(w);
     if (a) return a;
     return global_pop(s);
+}
+
+/* Sysmon: moves what waits in `w`'s LIFO slot and ring to the global
+ * queue, where any worker can take it; for a worker stuck in one long
+ * callback. Returns how many actors moved. */
+unsigned tri_sched_rescue(tri_worker *w)
+{
+    tri_sched *s = &w->sys->sched;
+    unsigned moved = 0;
+    tri_actor *a = atomic_exchange_explicit(&w->lifo, NULL, memory_order_acq_rel);
+    if (a) global_push(s, a, TRI_GQ_SPILL), moved++;
+    while ((a = ring_take(w)) != NULL) global_push(s, a, TRI_GQ_SPILL), moved++;
+    if (moved) notify(s);
+    return moved;
+}
+
+/* Sysmon: whether `w` has work queued that only it would take. */
+bool tri_sched_has_local(tri_worker *w)
+{
+    return !ring_empty(w) || atomic_load_explicit(&w->lifo, memory_order_relaxed);
 }
 
 static bool any_work(tri_sched *s)
@@ -230,18 +300,12 @@ static void park(tri_worker *w)
     w->parked = true;
     atomic_fetch_add_explicit(&s->nparked, 1, memory_order_seq_cst);
     full_barrier(s);
-    if (!any_work(s)) {
-        /* Placing an actor in a worker's own LIFO slot wakes nobody: if
-         * that worker's turn then runs long, the actor would wait for it
-         * while we sleep. So a parked worker looks again after a while:
-         * 2 ms, doubling up to 64 ms while nothing wakes it. That bounds
-         * the wait, at ~16 wake-ups a second for an idle worker. */
-        struct timespec ts = tri_timespec_after(CLOCK_MONOTONIC, w->park_ms);
-        if (!w->wake && !atomic_load_explicit(&s->quit, memory_order_acquire) &&
-            pthread_cond_timedwait(&w->park_cv, &s->park_mu, &ts) != 0 && !w->wake)
-            w->park_ms = w->park_ms * 2 > TRI_PARK_MAX_MS ? TRI_PARK_MAX_MS : w->park_ms * 2;
-        if (w->wake) w->park_ms = TRI_PARK_MIN_MS;
-    }
+    /* Placing an actor in a worker's own LIFO slot wakes nobody: if that
+     * worker's callback then runs long, the actor would wait for it while
+     * we sleep. Sysmon moves such stranded work to the global queue, which
+     * wakes us; so a parked worker sleeps until woken, costing nothing. */
+    while (!any_work(s) && !w->wake && !atomic_load_explicit(&s->quit, memory_order_acquire))
+        pthread_cond_wait(&w->park_cv, &s->park_mu);
     w->wake = false;
     w->parked = false;
     atomic_fetch_sub_explicit(&s->nparked, 1, memory_order_seq_cst);
@@ -276,13 +340,35 @@ static void *worker_main(void *arg)
         }
         atomic_store_explicit(&w->turns, atomic_load_explicit(&w->turns, memory_order_relaxed) + 1,
                               memory_order_relaxed);
+        atomic_store_explicit(&w->current, a, memory_order_relaxed);
         atomic_store_explicit(&w->in_turn, true, memory_order_relaxed);
         w->turn_sends = 0;
         tri_run_turn(w, a);
         atomic_store_explicit(&w->in_turn, false, memory_order_relaxed);
+        atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
     }
     tri_current_worker = NULL;
     return NULL;
+}
+
+bool tri_sched_any_work(tr_system *sys) { return any_work(&sys->sched); }
+
+/* Whether every activation begun has ended: no actor is queued or in a
+ * turn. Reads the ends before the beginnings: an activation's beginning
+ * happens before its end (the actor passes through a queue), so a
+ * beginning counted late can only make the sums differ, never hide work
+ * (see tri_worker.n_begun). */
+bool tri_sched_quiet(tr_system *sys)
+{
+    tri_sched *s = &sys->sched;
+    uint64_t done = 0, begun = 0;
+    for (unsigned i = 0; i < s->n; i++)
+        done += atomic_load_explicit(&s->workers[i].n_done, memory_order_acquire);
+    atomic_thread_fence(memory_order_seq_cst);
+    for (unsigned i = 0; i < s->n; i++)
+        begun += atomic_load_explicit(&s->workers[i].n_begun, memory_order_acquire);
+    begun += atomic_load_explicit(&s->n_begun_foreign, memory_order_acquire);
+    return begun == done;
 }
 
 int tri_sched_start(tr_system *sys, unsigned nworkers, unsigned batch)
@@ -290,7 +376,14 @@ int tri_sched_start(tr_system *sys, unsigned nworkers, unsigned batch)
     tri_sched *s = &sys->sched;
     s->n = nworkers;
     s->batch = batch;
-    s->gq_head = s->gq_tail = NULL;
+    atomic_init(&s->n_begun_foreign, 0);
+    pthread_condattr_t mca;
+    pthread_condattr_init(&mca);
+    pthread_condattr_setclock(&mca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->mon_cv, &mca);
+    pthread_condattr_destroy(&mca);
+    s->gq_head[0] = s->gq_head[1] = s->gq_tail[0] = s->gq_tail[1] = NULL;
+    s->gq_pops = 0;
     atomic_init(&s->gq_len, 0);
     atomic_init(&s->nparked, 0);
     atomic_init(&s->nspinning, 0);
@@ -305,7 +398,6 @@ int tri_sched_start(tr_system *sys, unsigned nworkers, unsigned batch)
         w->sys = sys;
         w->id = i;
         w->rng = 0x9e3779b9u * (i + 1);
-        w->park_ms = TRI_PARK_MIN_MS;
         atomic_init(&w->head, 0);
         atomic_init(&w->tail, 0);
         atomic_init(&w->lifo, NULL);
@@ -324,6 +416,14 @@ int tri_sched_start(tr_system *sys, unsigned nworkers, unsigned batch)
         }
     }
     for (unsigned i = 0; i < nworkers; i++) {
+        tri_worker *w = &s->workers[i];
+        atomic_init(&w->current, NULL);
+        atomic_init(&w->callbacks, 0);
+        atomic_init(&w->preempt, false);
+        atomic_init(&w->n_begun, 0);
+        atomic_init(&w->n_done, 0);
+    }
+    for (unsigned i = 0; i < nworkers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i])) {
             atomic_store(&s->quit, true);
             for (unsigned j = 0; j < i; j++) {
@@ -337,6 +437,10 @@ int tri_sched_start(tr_system *sys, unsigned nworkers, unsigned batch)
             return TR_EAGAIN;
         }
     }
+    if (tri_sysmon_start(sys) != TR_OK) {
+        tri_sched_stop(sys);
+        return TR_EAGAIN;
+    }
     return TR_OK;
 }
 
@@ -348,7 +452,11 @@ void tri_sched_stop(tr_system *sys)
     atomic_store_explicit(&s->quit, true, memory_order_seq_cst);
     pthread_mutex_lock(&s->park_mu);
     for (unsigned i = 0; i < s->n; i++) pthread_cond_signal(&s->workers[i].park_cv);
+    pthread_cond_signal(&s->mon_cv);
     pthread_mutex_unlock(&s->park_mu);
+    if (s->mon_started) pthread_join(s->mon_thread, NULL);
+    s->mon_started = false;
+    pthread_cond_destroy(&s->mon_cv);
     for (unsigned i = 0; i < s->n; i++) pthread_join(s->workers[i].thread, NULL);
     for (unsigned i = 0; i < s->n; i++) {
         pthread_cond_destroy(&s->workers[i].park_cv);

@@ -113,6 +113,21 @@ static bool wait_room(tr_system *sys, tri_actor *a, uint32_t cap, int64_t timeou
     return room;
 }
 
+/* Counts a message accepted for delivery (pushed, or dropped as a dead
+ * letter): a refused send is not "sent". */
+static inline void count_sent(tr_system *sys)
+{
+    tri_worker *w = tri_current_worker;
+    if (w && w->sys == sys) {
+        atomic_store_explicit(&w->n_sent,
+                              atomic_load_explicit(&w->n_sent, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        tri_sent_in_turn(w);
+    } else {
+        atomic_fetch_add_explicit(&sys->sent, 1, memory_order_relaxed);
+    }
+}
+
 /* Admits `m` into a bounded mailbox, or drops/rejects it. Returns TR_OK
  * when the message was taken care of (pushed or dropped), else an error
  * with `m` freed. The count covers the slot's queue, whichever incarnation
@@ -125,11 +140,9 @@ static int push_bounded(tr_system *sys, tri_actor *a, tr_msg *m, uint32_t bound,
         uint32_t n = atomic_fetch_add_explicit(&a->mb_count, 1, memory_order_acq_rel);
         if (n < cap || policy == TR_FULL_DROP_OLDEST) break; /* oldest: the consumer drops */
         atomic_fetch_sub_explicit(&a->mb_count, 1, memory_order_acq_rel);
-        if (policy == TR_FULL_DROP_NEWEST) {
-            drop(sys, m, slot);
-            return TR_OK;
-        }
-        if (timeout_ms == TRI_NO_WAIT) { /* the timer thread: never blocks, never fails */
+        if (policy == TR_FULL_DROP_NEWEST || timeout_ms == TRI_NO_WAIT) {
+            /* the timer thread never blocks and never fails: it drops */
+            count_sent(sys);
             drop(sys, m, slot);
             return TR_OK;
         }
@@ -144,6 +157,7 @@ static int push_bounded(tr_system *sys, tri_actor *a, tr_msg *m, uint32_t bound,
         }
     }
     m->counted = 1;
+    count_sent(sys);
     tri_push(sys, a, m);
     return TR_OK;
 }
@@ -185,18 +199,10 @@ static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
     }
     tri_actor *a = tri_slot_lookup(sys, to.slot);
     m->dest_serial = to.serial;
-    tri_worker *w = tri_current_worker;
-    if (w && w->sys == sys) {
-        atomic_store_explicit(&w->n_sent,
-                              atomic_load_explicit(&w->n_sent, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-        tri_sent_in_turn(w);
-    } else {
-        atomic_fetch_add_explicit(&sys->sent, 1, memory_order_relaxed);
-    }
     /* Fast path for an actor known to be gone; one that ends after this
      * check gets the message dropped by its mailbox's consumer instead. */
     if (TRI_UNLIKELY(!a || atomic_load_explicit(&a->serial, memory_order_acquire) != to.serial)) {
+        count_sent(sys);
         tri_dead_letter(sys, m, to.slot);
         tri_msg_free(m);
         return TR_OK;
@@ -207,6 +213,7 @@ static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
     if (TRI_UNLIKELY(bound != 0) && m->kind == TRI_MSG_USER && a->kind == TRI_SLOT_ACTOR &&
         m->call != TRI_CALL_REPLY && m->call != TRI_CALL_MONITOR && !m->exempt)
         return push_bounded(sys, a, m, bound, to.slot, timeout_ms);
+    count_sent(sys);
     tri_push(sys, a, m);
     return TR_OK;
 }

@@ -46,7 +46,10 @@ int tr_system_new(const tr_system_opts *opts, tr_system **out)
 {
     static const tr_system_opts defaults = {0};
     const tr_system_opts *o = opts ? opts : &defaults;
+    if (!out) return TR_EINVAL;
     *out = NULL;
+    if (o->time_slice_us && (o->time_slice_us < 100 || o->time_slice_us > 1000000))
+        return TR_EINVAL;
     unsigned workers = o->workers;
     if (workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -72,6 +75,11 @@ int tr_system_new(const tr_system_opts *opts, tr_system **out)
     if ((rc = tri_offload_init(sys, o->blocking_threads ? o->blocking_threads : 4)) != TR_OK)
         goto fail_offload;
     if ((rc = tri_timers_start(sys, o->clock)) != TR_OK) goto fail_timers;
+    sys->sched.slice_ns = o->time_slice_us ? (int64_t)o->time_slice_us * 1000 : TRI_SLICE_NS_DEFAULT;
+    sys->sched.long_cb_ns = o->long_callback_ms < 0    ? 0
+                          : o->long_callback_ms == 0 ? TRI_LONG_CB_NS_DEFAULT
+                          : o->long_callback_ms > INT64_MAX / 1000000 ? INT64_MAX
+                          : o->long_callback_ms * 1000000;
     if ((rc = tri_sched_start(sys, workers, o->batch ? o->batch : 64)) != TR_OK) goto fail_sched;
     if ((rc = make_root(sys)) != TR_OK) goto fail_root;
     *out = sys;
@@ -91,6 +99,9 @@ fail_slots:
     return rc;
 }
 
+/* Waits for the root's end, then for the workers to finish what the end
+ * left queued (messages to ended actors becoming dead letters), so that
+ * the statistics are final when run or wait returns. */
 static int wait_end(tr_system *sys, int64_t timeout_ms)
 {
     pthread_mutex_lock(&sys->end_mu);
@@ -103,58 +114,80 @@ static int wait_end(tr_system *sys, int64_t timeout_ms)
     }
     int rc = sys->ended ? sys->result : TR_ETIMEDOUT;
     pthread_mutex_unlock(&sys->end_mu);
+    if (rc != TR_ETIMEDOUT) {
+        /* Every actor has ended: nothing can begin a new activation but a
+         * send racing with the end, so this settles within a few turns. */
+        for (unsigned i = 0; !tri_sched_quiet(sys); i++) {
+            if (i < 1000) sched_yield();
+            else usleep(100);
+        }
+    }
     return rc;
 }
 
 int tr_system_run(tr_system *sys)
 {
+    if (!sys) return TR_EINVAL;
     if (atomic_exchange(&sys->run_called, true)) return TR_ESTATE;
     tri_send_sys(sys, sys->root, sys->root_pid.serial, TRI_MSG_ROOT_RUN, NULL, 0);
     return wait_end(sys, -1);
 }
 
-int tr_system_wait(tr_system *sys, int64_t timeout_ms) { return wait_end(sys, timeout_ms); }
+int tr_system_wait(tr_system *sys, int64_t timeout_ms)
+{
+    if (!sys) return TR_EINVAL;
+    if (tri_current_worker) return TR_ENOTACTOR;
+    return wait_end(sys, timeout_ms);
+}
 
 /* Async-signal-safe: an atomic store and a write(2) in tri_timers_poke. The
  * timer thread turns the flag into a ROOT_STOP message. */
-void tr_system_stop(tr_system *sys)
+int tr_system_stop(tr_system *sys)
 {
+    if (!sys) return TR_EINVAL;
     atomic_store_explicit(&sys->stop_requested, true, memory_order_seq_cst);
     tri_timers_poke(sys);
+    return TR_OK;
 }
 
 const char *tr_system_report(tr_system *sys)
 {
+    if (!sys) return "";
     pthread_mutex_lock(&sys->end_mu);
     const char *r = sys->report ? sys->report : "";
     pthread_mutex_unlock(&sys->end_mu);
     return r;
 }
 
-uint32_t tr_system_node(const tr_system *sys) { return sys->node; }
+uint32_t tr_system_node(const tr_system *sys) { return sys ? sys->node : 0; }
 
-void tr_system_get_stats(tr_system *sys, tr_system_stats *out)
+int tr_system_get_stats(tr_system *sys, tr_system_stats *out)
 {
+    if (!sys || !out) return TR_EINVAL;
     uint64_t sent = atomic_load(&sys->sent), spawned = atomic_load(&sys->actors_spawned),
-             ended = atomic_load(&sys->actors_ended), dead = atomic_load(&sys->dead_letters);
+             ended = atomic_load(&sys->actors_ended), dead = atomic_load(&sys->dead_letters),
+             handled = atomic_load(&sys->handled);
     for (unsigned i = 0; i < sys->sched.n; i++) {
         tri_worker *w = &sys->sched.workers[i];
         sent += atomic_load_explicit(&w->n_sent, memory_order_relaxed);
         spawned += atomic_load_explicit(&w->n_spawned, memory_order_relaxed);
         ended += atomic_load_explicit(&w->n_ended, memory_order_relaxed);
         dead += atomic_load_explicit(&w->n_dead, memory_order_relaxed);
+        handled += atomic_load_explicit(&w->n_handled, memory_order_relaxed);
     }
     out->actors_spawned = spawned;
     out->actors_live = spawned >= ended ? spawned - ended : 0;
     out->dead_letters = dead;
     out->messages_sent = sent;
+    out->messages_handled = handled;
     out->dropped = atomic_load(&sys->dropped);
     out->workers = sys->sched.n;
+    return TR_OK;
 }
 
 void tr_system_destroy(tr_system **psys)
 {
-    if (!psys || !*psys) return;
+    if (!psys || !*psys || tri_current_worker) return;
     tr_system *sys = *psys;
     *psys = NULL;
     if (wait_end(sys, 0) == TR_ETIMEDOUT) {

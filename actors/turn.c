@@ -8,20 +8,25 @@
 /* The worker's ring, for an actor that used up its turn (sched.c). */
 void tri_requeue(tri_worker *w, tri_actor *a);
 
-static void handle_user(tri_actor *a, tr_msg *m)
+/* Returns whether the message was delivered (not a dead letter): counted
+ * whether the handler or the runtime consumes it (a late reply, a stale
+ * "down", an inspection), so that every accepted message is either
+ * handled or a dead letter. */
+static bool handle_user(tri_actor *a, tr_msg *m)
 {
     if (a->state != TRI_ST_RUNNING) { /* stopping: no more user messages */
         tri_dead_letter(a->sys, m, a->index);
-        return;
+        return false;
     }
-    if (m->call == TRI_CALL_REPLY && !tri_call_accept(a, m)) return; /* lost its race */
-    if (m->call == TRI_CALL_MONITOR && !tri_link_accept_down(a, m)) return; /* demonitored */
-    if (m->call == TRI_CALL_REQUEST && tri_inspect_answer(a, m)) return; /* the runtime's */
+    if (m->call == TRI_CALL_REPLY && !tri_call_accept(a, m)) return true; /* lost its race */
+    if (m->call == TRI_CALL_MONITOR && !tri_link_accept_down(a, m)) return true; /* demonitored */
+    if (m->call == TRI_CALL_REQUEST && tri_inspect_answer(a, m)) return true; /* the runtime's */
     a->u.msgs_in++;
     if (m->call == TRI_CALL_REQUEST) tri_request_begin(a, m);
     int rc = a->beh->handle((tr_ctx *)a, a->state_mem, m);
     if (m->call == TRI_CALL_REQUEST) tri_request_end(a, m);
     tri_after_callback(a, rc, "handle");
+    return true;
 }
 
 /* Hands a message the runtime made (a trapped exit, a call timeout) to
@@ -49,27 +54,27 @@ static void check_signals(tri_actor *a, uint64_t serial)
     }
 }
 
-/* Dispatches one message. After this returns the actor may have ended and
- * its slot may already belong to a new actor: the caller must not read any
- * incarnation field. */
-static void handle_one(tri_actor *a, tr_msg *m)
+/* Dispatches one message; returns whether it was a user message delivered
+ * to a live actor (tri_run_turn counts them). After this returns the actor
+ * may have ended and its slot may already belong to a new actor: the
+ * caller must not read any incarnation field. */
+static bool handle_one(tri_actor *a, tr_msg *m)
 {
     uint64_t serial = atomic_load_explicit(&a->live_serial, memory_order_acquire);
     if (m->dest_serial != serial) {
         tri_dead_letter(a->sys, m, a->index);
-        return;
+        return false;
     }
     if (m->kind != TRI_MSG_INIT) {
         check_signals(a, serial);
         if (atomic_load_explicit(&a->live_serial, memory_order_relaxed) != serial) {
             tri_dead_letter(a->sys, m, a->index); /* the signal ended it */
-            return;
+            return false;
         }
     }
     switch (m->kind) {
     case TRI_MSG_USER:
-        handle_user(a, m);
-        break;
+        return handle_user(a, m);
     case TRI_MSG_INIT:
         tri_run_init(a, m, serial);
         break;
@@ -112,11 +117,24 @@ static void handle_one(tri_actor *a, tr_msg *m)
             tri_log(TR_LOG_ERROR, "stray runtime message %d", m->kind);
         break;
     }
+    return false;
+}
+
+/* The worker's counters, once per turn rather than per message: bumping
+ * them for each message measurably slowed a consumer that keeps pace
+ * with its producer (counting). */
+static inline void turn_done(tri_worker *w, uint64_t handled)
+{
+    if (handled)
+        atomic_store_explicit(&w->n_handled,
+                              atomic_load_explicit(&w->n_handled, memory_order_relaxed) + handled,
+                              memory_order_relaxed);
 }
 
 void tri_run_turn(tri_worker *w, tri_actor *a)
 {
     unsigned budget = w->sys->sched.batch;
+    uint64_t handled = 0;
     bool raced = false;
     for (;;) {
         tri_node *spent;
@@ -124,10 +142,17 @@ void tri_run_turn(tri_worker *w, tri_actor *a)
         if (spent) tri_msg_free(tri_msg_of(spent));
         if (!n) {
             if (tri_mailbox_park(&a->mb)) continue;
-            if (tri_mailbox_mark_empty(&a->mb)) return;
+            if (tri_mailbox_mark_empty(&a->mb)) {
+                turn_done(w, handled);
+                atomic_store_explicit(&w->n_done,
+                                      atomic_load_explicit(&w->n_done, memory_order_relaxed) + 1,
+                                      memory_order_release);
+                return;
+            }
             /* A sender is between its exchange and its link. Look once
              * more, then let other actors run rather than spin on it. */
             if (raced) {
+                turn_done(w, handled);
                 tri_requeue(w, a);
                 return;
             }
@@ -144,8 +169,15 @@ void tri_run_turn(tri_worker *w, tri_actor *a)
                 continue;
             }
         }
-        handle_one(a, m);
-        if (--budget == 0) {
+        /* sysmon tells a long callback by this counter standing still */
+        atomic_store_explicit(&w->callbacks,
+                              atomic_load_explicit(&w->callbacks, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        handled += handle_one(a, m);
+        /* The turn ends after `batch` messages, or earlier when sysmon says
+         * its slice is used up or work from outside waits (sched.c). */
+        if (--budget == 0 || atomic_load_explicit(&w->preempt, memory_order_relaxed)) {
+            turn_done(w, handled);
             tri_requeue(w, a);
             return;
         }

@@ -32,6 +32,13 @@ typedef struct tr_system_opts {
     /* Threads for blocking work (troupe/offload.h), started on demand;
      * 0: 4. At most 1024. */
     unsigned blocking_threads;
+    /* The scheduler's time slice in microseconds (0: 1000): a turn that
+     * has lasted this long ends at its next message when other work waits.
+     * 100 .. 1000000. */
+    uint32_t time_slice_us;
+    /* A callback running longer than this is logged (warn), once, with the
+     * actor's path, while it runs. 0: 100 ms; negative: never. */
+    int64_t long_callback_ms;
 } tr_system_opts;
 
 /* Counters of a system; see tr_system_get_stats. */
@@ -39,7 +46,10 @@ typedef struct tr_system_stats {
     uint64_t actors_live;    /* spawned and not yet ended (the root excluded) */
     uint64_t actors_spawned; /* ever spawned (the root excluded) */
     uint64_t dead_letters;   /* messages that reached no live actor */
-    uint64_t messages_sent;  /* messages accepted by tr_send & co */
+    uint64_t messages_sent;  /* messages accepted by tr_send & co (refused
+                              * sends, e.g. TR_EFULL, are not counted) */
+    uint64_t messages_handled; /* messages delivered to a live actor's
+                              * turn or taken out of an inbox */
     uint64_t dropped;        /* dropped by full bounded mailboxes */
     unsigned workers;        /* worker threads */
 } tr_system_stats;
@@ -109,8 +119,9 @@ int tr_system_run(tr_system *sys);
 
 /* tr_system_stop — asks the root to shut the whole tree down, in reverse
  * start order. Returns at once. Any thread, and async-signal-safe: it may be
- * called from a SIGINT/SIGTERM handler. Calling it again has no effect. */
-void tr_system_stop(tr_system *sys);
+ * called from a SIGINT/SIGTERM handler. Calling it again has no effect.
+ * Errors: TR_EINVAL (NULL). */
+int tr_system_stop(tr_system *sys);
 
 /* tr_system_wait — waits up to timeout_ms (negative: forever) for the root to
  * end, without running anything. Returns TR_OK or TR_EFAILED as
@@ -123,9 +134,14 @@ int tr_system_wait(tr_system *sys, int64_t timeout_ms);
  * tr_system_run or tr_system_wait has returned. */
 const char *tr_system_report(tr_system *sys);
 
-/* tr_system_get_stats — fills *out with the system's counters. The numbers are
- * exact when no actor is running; otherwise a recent snapshot. Any thread. */
-void tr_system_get_stats(tr_system *sys, tr_system_stats *out);
+/* tr_system_get_stats — fills *out with the system's counters: a recent
+ * snapshot while actors run. Once tr_system_run or tr_system_wait has
+ * returned the end of the tree, the books balance exactly:
+ *   messages_sent == messages_handled + dead_letters + (messages still
+ *   waiting in open inboxes)
+ * (provided no other thread sends meanwhile). Any thread. Errors: TR_EINVAL
+ * (a NULL argument). */
+int tr_system_get_stats(tr_system *sys, tr_system_stats *out);
 
 /* tr_system_node — the node number this system stamps on its pids. */
 uint32_t tr_system_node(const tr_system *sys);
