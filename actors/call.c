@@ -73,9 +73,10 @@ static bool calls_add(tri_actor_ext *x, uint64_t ref, uint64_t timer)
 int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
             int64_t timeout_ms, tr_ref *out)
 {
-    tri_actor *a = (tri_actor *)ctx;
-    tr_system *sys = a->sys;
     if (out) out->id = 0;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return TR_ENOTACTOR;
+    tr_system *sys = a->sys;
     if (type.id == 0 || (size && !data) || tr_pid_is_nil(to) || timeout_ms < TR_INFINITY)
         return TR_EINVAL;
     if (size > TR_MSG_MAX) return TR_ETOOBIG;
@@ -197,13 +198,17 @@ static int send_reply(tri_actor *a, tr_pid caller, uint64_t ref, tr_atom type, c
 
 int tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data, size_t size)
 {
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return TR_ENOTACTOR;
     if (!request || request->call != TRI_CALL_REQUEST) return TR_EINVAL;
-    return send_reply((tri_actor *)ctx, request->sender, tri_msg_ref(request), type, data, size);
+    return send_reply(a, request->sender, tri_msg_ref(request), type, data, size);
 }
 
 int tr_reply_to(tr_ctx *ctx, tr_request req, tr_atom type, const void *data, size_t size)
 {
-    return send_reply((tri_actor *)ctx, req.caller, req.ref.id, type, data, size);
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return TR_ENOTACTOR;
+    return send_reply(a, req.caller, req.ref.id, type, data, size);
 }
 
 tr_request tr_msg_request(const tr_msg *m)
@@ -257,7 +262,9 @@ void tri_request_dead(tr_system *sys, const tr_msg *m, uint32_t slot)
 int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
                  int64_t timeout_ms, tr_msg **reply)
 {
+    if (!reply) return TR_EINVAL;
     *reply = NULL;
+    if (!sys) return TR_EINVAL;
     tri_worker *w = tri_current_worker;
     if (w) return TR_ENOTACTOR;
     if (type.id == 0 || (size && !data) || tr_pid_is_nil(to) || timeout_ms < TR_INFINITY)

@@ -76,6 +76,11 @@ enum {
     TRI_PF_KILL_REQUESTED = 1u << 1,
 };
 
+/* A failure report keeps its first TRI_RECORDS_HEAD lines (the deepest
+ * failures) and its last TRI_RECORDS_TAIL, and counts the lines between. */
+#define TRI_RECORDS_HEAD 32
+#define TRI_RECORDS_TAIL 32
+
 /* One failed actor's line in the root's report: "<path>: <reason>". */
 typedef struct tri_record {
     struct tri_record *next;
@@ -119,6 +124,8 @@ typedef struct tri_actor_ext {
     char *exit_text;     /* failure reason */
     tri_record *records; /* failures in this subtree, deepest first */
     tri_record *records_tail;
+    uint32_t nrecords;        /* in the list (bounded: lifecycle.c) */
+    uint64_t records_omitted; /* dropped from the middle of the list */
 } tri_actor_ext;
 
 /* A slot is three cache lines. Line 0 is for senders: the mailbox head
@@ -379,6 +386,8 @@ int tri_send_from(tr_system *sys, tr_pid from, tr_pid to, tr_atom type,
 void tri_request_stop(tri_actor *parent, tri_actor *child);
 void tri_record_add(tri_actor *a, const char *line);
 size_t tri_actor_path(const tri_actor *a, char *buf, size_t size);
+char *tri_name_dup(const char *s); /* NULL when out of memory */
+void tri_name_free(char *s);
 tri_actor_ext *tri_ext(tri_actor *a);
 
 static inline tri_actor *tri_slot_lookup(tr_system *sys, uint32_t index)

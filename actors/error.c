@@ -30,6 +30,6 @@ const char *tr_strerror(int err)
 
 char *tr_pid_format(tr_pid pid, char *buf, size_t size)
 {
-    if (size) snprintf(buf, size, "<%" PRIu32 ".%" PRIu32 ".%" PRIu64 ">", pid.node, pid.slot, pid.serial);
+    if (buf && size) snprintf(buf, size, "<%" PRIu32 ".%" PRIu32 ".%" PRIu64 ">", pid.node, pid.slot, pid.serial);
     return buf;
 }

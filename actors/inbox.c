@@ -62,7 +62,9 @@ void tri_inbox_wake(tr_system *sys, tri_actor *a)
 
 int tr_inbox_new(tr_system *sys, tr_inbox **out)
 {
+    if (!out) return TR_EINVAL;
     *out = NULL;
+    if (!sys) return TR_EINVAL;
     tr_inbox *in = calloc(1, sizeof *in);
     if (!in) return TR_ENOMEM;
     tri_actor *a = tri_slot_alloc(sys, TRI_SLOT_INBOX);
@@ -102,16 +104,18 @@ int tr_inbox_new(tr_system *sys, tr_inbox **out)
     return TR_OK;
 }
 
-tr_pid tr_inbox_pid(const tr_inbox *in) { return in->pid; }
+tr_pid tr_inbox_pid(const tr_inbox *in) { return in ? in->pid : TR_PID_NIL; }
 
 int tr_inbox_send(tr_inbox *in, tr_pid to, tr_atom type, const void *data, size_t size)
 {
+    if (!in) return TR_EINVAL;
     return tri_send_from(in->sys, in->pid, to, type, data, size);
 }
 
 int tr_inbox_reply(tr_inbox *in, const tr_msg *req, tr_atom type, const void *data, size_t size)
 {
-    if (!req || req->call != TRI_CALL_REQUEST || type.id == 0 || (size && !data)) return TR_EINVAL;
+    if (!in || !req || req->call != TRI_CALL_REQUEST || type.id == 0 || (size && !data))
+        return TR_EINVAL;
     if (size > TR_MSG_MAX) return TR_ETOOBIG;
     tr_msg *m = tri_msg_alloc_call(TRI_CALL_REPLY, tri_msg_ref(req), type, size);
     if (!m) return TR_ENOMEM;
@@ -122,6 +126,9 @@ int tr_inbox_reply(tr_inbox *in, const tr_msg *req, tr_atom type, const void *da
 
 int tr_inbox_recv(tr_inbox *in, const tr_msg **msg, int64_t timeout_ms)
 {
+    if (msg) *msg = NULL;
+    if (!in || !msg) return TR_EINVAL;
+    if (timeout_ms != 0 && tri_current_worker) return TR_ENOTACTOR; /* would block a worker */
     tri_actor *a = in->slot;
     tri_inbox_state *st = a->u.inbox;
     struct timespec deadline;

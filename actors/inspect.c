@@ -34,10 +34,12 @@ static uint64_t queued(tri_actor *a)
     return n;
 }
 
-void tr_info(tr_ctx *ctx, tr_actor_info *out)
+int tr_info(tr_ctx *ctx, tr_actor_info *out)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    if (!out) return TR_EINVAL;
     memset(out, 0, sizeof *out);
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return TR_ENOTACTOR;
     out->pid = tri_pid_of(a);
     out->parent = a->parent ? tri_pid_of(a->parent) : TR_PID_NIL;
     tri_actor_path(a, out->path, sizeof out->path);
@@ -54,6 +56,7 @@ void tr_info(tr_ctx *ctx, tr_actor_info *out)
         out->watchers = count_peers(a->ext->watchers);
         out->restarts = a->ext->restarts;
     }
+    return TR_OK;
 }
 
 /* Called for a request of type "tr.inspect": the runtime answers. */
@@ -68,7 +71,7 @@ bool tri_inspect_answer(tri_actor *a, const tr_msg *m)
 
 int tr_actor_info_decode(const tr_msg *answer, tr_actor_info *out)
 {
-    if (!answer || answer->type.id != info_atom().id || answer->size != sizeof *out)
+    if (!answer || !out || answer->type.id != info_atom().id || answer->size != sizeof *out)
         return TR_EINVAL;
     memcpy(out, answer->data, sizeof *out);
     return TR_OK;
@@ -76,6 +79,7 @@ int tr_actor_info_decode(const tr_msg *answer, tr_actor_info *out)
 
 int tr_system_inspect(tr_system *sys, tr_pid pid, tr_actor_info *out, int64_t timeout_ms)
 {
+    if (!sys || !out) return TR_EINVAL;
     tr_msg *reply = NULL;
     int rc = tr_call_sync(sys, pid, tr_inspect_atom(), NULL, 0, timeout_ms, &reply);
     if (rc == TR_OK) rc = tr_actor_info_decode(reply, out);

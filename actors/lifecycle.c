@@ -35,29 +35,61 @@ static void ext_free(tri_actor_ext *x)
 /* ------------------------------------------------------------ paths
  *
  * A path is read from the actor's own thread while its ancestors run on
- * others, so only fields fixed for an actor's whole life are read here:
- * parent, name, beh and serial. Ancestors outlive the reader. */
+ * others (and by sysmon, from its own thread), so only fields fixed for an
+ * actor's whole life are read here: parent, name, beh and serial. Names
+ * live in pool blocks (tri_name_dup), type-stable memory: even a reader
+ * racing with an ancestor's end never touches freed memory. */
 
+char *tri_name_dup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = tri_pool_alloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+void tri_name_free(char *s)
+{
+    if (s) tri_pool_free(s, strlen(s) + 1);
+}
+
+/* "<behaviour>-<serial>" without snprintf: paths are formatted at every
+ * level of a failure's climb, so this is on the path of a long chain. */
 static const char *actor_name(const tri_actor *a, char *tmp, size_t n)
 {
     if (!a->parent) return "root"; /* not flags: those change while we read */
     if (a->name) return a->name;
-    snprintf(tmp, n, "%s-%llu", a->beh && a->beh->name ? a->beh->name : "actor",
-             (unsigned long long)tri_serial(a));
+    const char *b = a->beh && a->beh->name ? a->beh->name : "actor";
+    size_t bl = strnlen(b, n - 22), at = bl;
+    memcpy(tmp, b, bl);
+    tmp[at++] = '-';
+    char digits[21];
+    int nd = 0;
+    for (uint64_t v = tri_serial(a); nd == 0 || v; v /= 10) digits[nd++] = (char)('0' + v % 10);
+    while (nd) tmp[at++] = digits[--nd];
+    tmp[at] = '\0';
     return tmp;
 }
 
+/* Paths deeper than TRI_PATH_WHOLE levels are cut above their last
+ * TRI_PATH_TAIL levels, and the cut is marked: "/root/.../a/b/c". Walking
+ * no further keeps the cost of a path bounded however deep the tree. */
+#define TRI_PATH_WHOLE 32
+#define TRI_PATH_TAIL 24
+
 size_t tri_actor_path(const tri_actor *a, char *buf, size_t size)
 {
-    enum { MAX_DEPTH = 128 };
-    const tri_actor *chain[MAX_DEPTH];
+    const tri_actor *chain[TRI_PATH_WHOLE + 1];
     int n = 0;
-    for (const tri_actor *p = a; p && n < MAX_DEPTH; p = p->parent) chain[n++] = p;
+    const tri_actor *p = a;
+    for (; p && n <= TRI_PATH_WHOLE; p = p->parent) chain[n++] = p;
+    bool cut = n > TRI_PATH_WHOLE;
+    if (cut) n = TRI_PATH_TAIL;
     size_t len = 0;
     if (size) buf[0] = '\0';
-    for (int i = n - 1; i >= 0; i--) {
+    for (int i = cut ? n + 1 : n - 1; i >= 0; i--) {
         char tmp[300];
-        const char *name = actor_name(chain[i], tmp, sizeof tmp);
+        const char *name = i == n + 1 ? "root" : i == n ? "..." : actor_name(chain[i], tmp, sizeof tmp);
         size_t nl = strlen(name);
         if (len + 1 < size) buf[len] = '/';
         for (size_t k = 0; k < nl; k++)
@@ -70,10 +102,37 @@ size_t tri_actor_path(const tri_actor *a, char *buf, size_t size)
 
 size_t tr_path(const tr_ctx *ctx, char *buf, size_t size)
 {
-    return tri_actor_path((const tri_actor *)ctx, buf, size);
+    const tri_actor *a = tri_ctx(ctx);
+    if (!buf) size = 0;
+    if (!a) {
+        if (size) buf[0] = '\0';
+        return 0;
+    }
+    return tri_actor_path(a, buf, size);
 }
 
-/* ---------------------------------------------------------- records */
+/* ---------------------------------------------------------- records
+ *
+ * The report of a failure is bounded, so that a runaway tree (a failure
+ * at the bottom of a 100,000-deep chain) cannot make the report itself
+ * the outage: a list keeps its first TRI_RECORDS_HEAD records (the deepest
+ * failures, where it started) and its last TRI_RECORDS_TAIL (the climb's
+ * end, nearest the root), and counts what it drops in between. */
+
+static void records_trim(tri_actor_ext *x)
+{
+    if (x->nrecords <= TRI_RECORDS_HEAD + TRI_RECORDS_TAIL) return;
+    tri_record *keep = x->records; /* the last of the head */
+    for (int i = 1; i < TRI_RECORDS_HEAD; i++) keep = keep->next;
+    while (x->nrecords > TRI_RECORDS_HEAD + TRI_RECORDS_TAIL) {
+        tri_record *gone = keep->next;
+        keep->next = gone->next;
+        if (x->records_tail == gone) x->records_tail = keep;
+        free(gone);
+        x->nrecords--;
+        x->records_omitted++;
+    }
+}
 
 void tri_record_add(tri_actor *a, const char *line)
 {
@@ -89,6 +148,8 @@ void tri_record_add(tri_actor *a, const char *line)
     if (x->records_tail) x->records_tail->next = r;
     else x->records = r;
     x->records_tail = r;
+    x->nrecords++;
+    records_trim(x);
 }
 
 /* Moves the records of `from` behind those of `a`. */
@@ -100,7 +161,12 @@ static void records_take(tri_actor *a, tri_actor_ext *from)
     if (x->records_tail) x->records_tail->next = from->records;
     else x->records = from->records;
     x->records_tail = from->records_tail;
+    x->nrecords += from->nrecords;
+    x->records_omitted += from->records_omitted;
     from->records = from->records_tail = NULL;
+    from->nrecords = 0;
+    from->records_omitted = 0;
+    records_trim(x);
 }
 
 /* ------------------------------------------------------- requesting */
@@ -182,7 +248,8 @@ void tri_request_stop(tri_actor *parent, tri_actor *c)
 
 int tr_stop_child(tr_ctx *ctx, tr_pid child)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return TR_ENOTACTOR;
     if (child.node != a->sys->node || tr_pid_is_nil(child)) return TR_ENOENT;
     tri_actor *c = tri_slot_lookup(a->sys, child.slot);
     /* The serial first: while it matches, the slot holds that actor alive,
@@ -269,7 +336,10 @@ void tri_continue_stop(tri_actor *a)
     tri_request_stop(a, tri_at(a->sys, a->last_child));
 }
 
-void tri_begin_stop(tri_actor *a, tr_exit_kind kind, const char *text)
+/* `escalated`: the failure is a child's climbing up (logged at info: the
+ * child's own failure was logged at warn, and a deep chain must not turn
+ * into as many warnings). */
+static void begin_stop(tri_actor *a, tr_exit_kind kind, const char *text, bool escalated)
 {
     if (a->state >= TRI_ST_STOPPING) {
         if (kind == TR_EXIT_KILLED && !(a->flags & TRI_F_KILL_SENT)) {
@@ -295,10 +365,15 @@ void tri_begin_stop(tri_actor *a, tr_exit_kind kind, const char *text)
             tri_record_add(a, line);
             free(line);
         }
-        tri_log(TR_LOG_WARN, "actor %s failed: %s", path, why);
+        tri_log(escalated ? TR_LOG_INFO : TR_LOG_WARN, "actor %s failed: %s", path, why);
     }
     if (a->flags & TRI_F_IS_ROOT) tri_root_closing(a);
     tri_continue_stop(a);
+}
+
+void tri_begin_stop(tri_actor *a, tr_exit_kind kind, const char *text)
+{
+    begin_stop(a, kind, text, false);
 }
 
 void tri_after_callback_slow(tri_actor *a, int rc, const char *what)
@@ -403,7 +478,7 @@ void tri_child_exited(tri_actor *a, tri_actor *c)
     tr_pid who = tri_pid_of(c);
     tri_actor_ext *cx = c->ext;
     c->ext = NULL;
-    free(c->name);
+    tri_name_free(c->name);
     c->name = NULL;
     tri_slot_release(a->sys, c); /* c is gone from here on */
 
@@ -430,7 +505,7 @@ void tri_child_exited(tri_actor *a, tri_actor *c)
             snprintf(text, sizeof text, "child %s exited: %s", cpath, tr_exit_kind_name(kind));
         }
         ext_free(cx);
-        tri_begin_stop(a, TR_EXIT_FAILURE, text);
+        begin_stop(a, TR_EXIT_FAILURE, text, true);
         return;
     }
     ext_free(cx);
@@ -441,15 +516,16 @@ void tri_child_exited(tri_actor *a, tri_actor *c)
 
 void tr_stop(tr_ctx *ctx)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return;
     a->flags |= TRI_F_STOP_SELF;
     if (a->ext) a->ext->stop_kind = TR_EXIT_NORMAL;
 }
 
 void tr_stop_reason(tr_ctx *ctx, tr_exit_kind kind, const char *text)
 {
-    tri_actor *a = (tri_actor *)ctx;
-    if (a->flags & TRI_F_ENDING) return;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a || (a->flags & TRI_F_ENDING)) return;
     if (kind == TR_EXIT_FAILURE) {
         tr_fail(ctx, "%s", text ? text : "failed");
         return;
@@ -462,17 +538,22 @@ void tr_stop_reason(tr_ctx *ctx, tr_exit_kind kind, const char *text)
 
 void tr_stop_children_together(tr_ctx *ctx, bool on)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return;
     if (on) a->flags |= TRI_F_PARALLEL_STOP;
     else a->flags &= (uint16_t)~TRI_F_PARALLEL_STOP;
 }
 
-void tr_defer_started(tr_ctx *ctx) { ((tri_actor *)ctx)->flags |= TRI_F_DEFER_STARTED; }
+void tr_defer_started(tr_ctx *ctx)
+{
+    tri_actor *a = tri_ctx(ctx);
+    if (a) a->flags |= TRI_F_DEFER_STARTED;
+}
 
 void tr_notify_started(tr_ctx *ctx)
 {
-    tri_actor *a = (tri_actor *)ctx;
-    if (!(a->flags & TRI_F_DEFER_STARTED)) return;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a || !(a->flags & TRI_F_DEFER_STARTED)) return;
     if (a->flags & TRI_F_INIT_OK) tri_send_started(a, TR_START_OK);
     else a->flags |= TRI_F_NOTIFY_ASKED; /* still in init: sent when it returns 0 */
 }
@@ -522,7 +603,8 @@ int tr_started_info(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_
 
 int tr_fail(tr_ctx *ctx, const char *fmt, ...)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return TR_ENOTACTOR;
     /* the first reason wins; in terminate the reason is already final */
     if (a->flags & (TRI_F_FAIL_SELF | TRI_F_ENDING)) return TR_EFAILED;
     a->flags |= TRI_F_FAIL_SELF;

@@ -43,7 +43,7 @@ static void vlog(tr_log_level level, const char *fmt, va_list ap);
 
 void tr_log(tr_log_level level, const char *fmt, ...)
 {
-    if (!tri_log_enabled(level)) return;
+    if (!fmt || !tri_log_enabled(level)) return;
     va_list ap;
     va_start(ap, fmt);
     vlog(level, fmt, ap);

@@ -53,6 +53,7 @@ tr_msg *tri_msg_alloc_call(uint8_t role, uint64_t ref, tr_atom type, size_t size
 
 int tr_msg_new(tr_atom type, size_t size, tr_msg **out)
 {
+    if (!out) return TR_EINVAL;
     *out = NULL;
     if (type.id == 0) return TR_EINVAL;
     if (size > TR_MSG_MAX) return TR_ETOOBIG;
@@ -62,7 +63,7 @@ int tr_msg_new(tr_atom type, size_t size, tr_msg **out)
     return TR_OK;
 }
 
-void *tr_msg_buffer(tr_msg *msg) { return msg->data; }
+void *tr_msg_buffer(tr_msg *msg) { return msg ? msg->data : NULL; }
 
 void tr_msg_destroy(tr_msg **msg)
 {
@@ -71,7 +72,7 @@ void tr_msg_destroy(tr_msg **msg)
     *msg = NULL;
 }
 
-tr_atom tr_msg_type(const tr_msg *msg) { return msg->type; }
-const void *tr_msg_data(const tr_msg *msg) { return msg->data; }
-size_t tr_msg_size(const tr_msg *msg) { return msg->size; }
-tr_pid tr_msg_sender(const tr_msg *msg) { return msg->sender; }
+tr_atom tr_msg_type(const tr_msg *msg) { return msg ? msg->type : (tr_atom){0}; }
+const void *tr_msg_data(const tr_msg *msg) { return msg ? msg->data : NULL; }
+size_t tr_msg_size(const tr_msg *msg) { return msg ? msg->size : 0; }
+tr_pid tr_msg_sender(const tr_msg *msg) { return msg ? msg->sender : TR_PID_NIL; }

@@ -105,7 +105,7 @@ static void grow(tr_system *sys, tri_registry *r)
 
 int tr_register(tr_system *sys, const char *name, tr_pid pid)
 {
-    if (!valid(name) || tr_pid_is_nil(pid) || pid.node != sys->node) return TR_EINVAL;
+    if (!sys || !valid(name) || tr_pid_is_nil(pid) || pid.node != sys->node) return TR_EINVAL;
     tri_actor *a = tri_slot_lookup(sys, pid.slot);
     if (!a || a->kind != TRI_SLOT_ACTOR || !alive(sys, pid)) return TR_ENOENT;
     tri_registry *r = sys->registry;
@@ -134,6 +134,7 @@ int tr_register(tr_system *sys, const char *name, tr_pid pid)
 
 int tr_unregister(tr_system *sys, const char *name)
 {
+    if (!sys || !name) return TR_EINVAL;
     if (!valid(name)) return TR_ENOENT;
     tri_registry *r = sys->registry;
     pthread_rwlock_wrlock(&r->lock);
@@ -152,7 +153,9 @@ int tr_unregister(tr_system *sys, const char *name)
 
 int tr_whereis(tr_system *sys, const char *name, tr_pid *out)
 {
+    if (!out) return TR_EINVAL;
     *out = TR_PID_NIL;
+    if (!sys || !name) return TR_EINVAL;
     if (!valid(name)) return TR_ENOENT;
     tri_registry *r = sys->registry;
     pthread_rwlock_rdlock(&r->lock);
@@ -167,7 +170,9 @@ int tr_whereis(tr_system *sys, const char *name, tr_pid *out)
 int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size)
 {
     tr_pid to;
-    int rc = tr_whereis(tr_ctx_system(ctx), name, &to);
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return TR_ENOTACTOR;
+    int rc = tr_whereis(a->sys, name, &to);
     return rc ? rc : tr_send(ctx, to, type, data, size);
 }
 
@@ -175,6 +180,7 @@ int tr_system_send_named(tr_system *sys, const char *name, tr_atom type, const v
                          size_t size)
 {
     tr_pid to;
+    if (!sys) return TR_EINVAL;
     int rc = tr_whereis(sys, name, &to);
     return rc ? rc : tr_system_send(sys, to, type, data, size);
 }

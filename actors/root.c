@@ -98,13 +98,21 @@ void tri_root_finished(tri_actor *root)
     tr_system *sys = root->sys;
     bool failed = root->exit_kind == TR_EXIT_FAILURE;
     char *report = NULL;
+    /* Where records were dropped from the middle (TRI_RECORDS_HEAD and
+     * _TAIL), one line says how many. */
+    char omitted[96] = "";
+    uint64_t nomit = root->ext ? root->ext->records_omitted : 0;
+    if (nomit)
+        snprintf(omitted, sizeof omitted, "... %llu more failed actors on the way, not listed",
+                 (unsigned long long)nomit);
     if (failed && root->ext) {
-        size_t n = 1;
+        size_t n = 1 + strlen(omitted) + 1;
         for (tri_record *r = root->ext->records; r; r = r->next) n += strlen(r->line) + 1;
         report = malloc(n);
         if (report) {
-            size_t at = 0;
-            for (tri_record *r = root->ext->records; r; r = r->next) {
+            size_t at = 0, i = 0;
+            for (tri_record *r = root->ext->records; r; r = r->next, i++) {
+                if (nomit && i == TRI_RECORDS_HEAD) at += (size_t)sprintf(report + at, "%s\n", omitted);
                 size_t l = strlen(r->line);
                 memcpy(report + at, r->line, l);
                 report[at + l] = '\n';
@@ -116,8 +124,11 @@ void tri_root_finished(tri_actor *root)
     /* one log line per failed actor: a sink gets lines, never blocks */
     if (failed && tri_log_enabled(TR_LOG_ERROR)) {
         tri_log(TR_LOG_ERROR, "the root failed; every failure on the way:");
-        for (tri_record *r = root->ext ? root->ext->records : NULL; r; r = r->next)
+        size_t i = 0;
+        for (tri_record *r = root->ext ? root->ext->records : NULL; r; r = r->next, i++) {
+            if (nomit && i == TRI_RECORDS_HEAD) tri_log(TR_LOG_ERROR, "  %s", omitted);
             tri_log(TR_LOG_ERROR, "  %s", r->line);
+        }
     }
     atomic_store_explicit(&root->live_serial, 0, memory_order_release);
     atomic_store_explicit(&root->serial, 0, memory_order_release);
@@ -145,7 +156,7 @@ void tri_root_free(tri_actor *root)
 
 int tr_system_stop_child(tr_system *sys, tr_pid child)
 {
-    if (tr_pid_is_nil(child)) return TR_EINVAL;
+    if (!sys || tr_pid_is_nil(child)) return TR_EINVAL;
     pthread_mutex_lock(&sys->root_mu);
     bool closed = sys->root_closed;
     pthread_mutex_unlock(&sys->root_mu);

@@ -51,18 +51,21 @@ void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot)
                 m->size, (unsigned long long)m->dest_serial);
 }
 
-void tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber)
+int tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber)
 {
+    if (!sys) return TR_EINVAL;
     pthread_mutex_lock(&sys->dl_mu);
     sys->dl_to = subscriber;
     atomic_store_explicit(&sys->dl_on, !tr_pid_is_nil(subscriber), memory_order_release);
     pthread_mutex_unlock(&sys->dl_mu);
+    return TR_OK;
 }
 
 int tr_dead_letter_info(const tr_msg *msg, tr_dead_letter *out)
 {
     struct dl_head h;
-    if (!msg || msg->type.id != dead_letter_atom().id || msg->size < sizeof h) return TR_EINVAL;
+    if (!msg || !out || msg->type.id != dead_letter_atom().id || msg->size < sizeof h)
+        return TR_EINVAL;
     memcpy(&h, msg->data, sizeof h);
     if (h.size != msg->size - sizeof h) return TR_EINVAL;
     out->to = h.to;
@@ -264,32 +267,43 @@ static int send_owned(tr_system *sys, tr_pid from, tr_pid to, tr_msg **msg)
 
 int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return TR_ENOTACTOR;
     a->msgs_out++;
     return send_copy(a->sys, tri_pid_of(a), to, type, data, size, -1);
 }
 
 int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) {
+        if (msg) tr_msg_destroy(msg);
+        return TR_ENOTACTOR;
+    }
     a->msgs_out++;
     return send_owned(a->sys, tri_pid_of(a), to, msg);
 }
 
 int tr_system_send(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size)
 {
+    if (!sys) return TR_EINVAL;
     return send_copy(sys, TR_PID_NIL, to, type, data, size, -1);
 }
 
 int tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
                          int64_t timeout_ms)
 {
+    if (!sys) return TR_EINVAL;
     if (tri_current_worker) return TR_ENOTACTOR;
     return send_copy(sys, TR_PID_NIL, to, type, data, size, timeout_ms < 0 ? -1 : timeout_ms);
 }
 
 int tr_system_send_msg(tr_system *sys, tr_pid to, tr_msg **msg)
 {
+    if (!sys) {
+        if (msg) tr_msg_destroy(msg);
+        return TR_EINVAL;
+    }
     return send_owned(sys, TR_PID_NIL, to, msg);
 }
 

@@ -37,7 +37,7 @@ static void setup(tri_actor *a, tri_actor *parent, const tr_behaviour *beh,
 
 static bool valid_name(const char *name)
 {
-    size_t n = strlen(name);
+    size_t n = strnlen(name, 256);
     return n > 0 && n <= 255 && !strchr(name, '/');
 }
 
@@ -62,14 +62,14 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         state_mem = tri_pool_alloc(beh->state_size);
         if (state_mem) memset(state_mem, 0, beh->state_size);
     }
-    if (o->name) name = strdup(o->name);
+    if (o->name) name = tri_name_dup(o->name);
     tri_actor_ext *ext = tr_pid_is_nil(o->started_to) ? NULL : calloc(1, sizeof *ext);
     tri_actor *a = NULL;
     if (!init || (beh->state_size && !state_mem) || (o->name && !name) ||
         (!tr_pid_is_nil(o->started_to) && !ext) || !(a = tri_slot_alloc(sys, TRI_SLOT_ACTOR))) {
         tri_msg_free(init);
         tri_pool_free(state_mem, beh->state_size);
-        free(name);
+        tri_name_free(name);
         free(ext);
         return TR_ENOMEM;
     }
@@ -95,7 +95,7 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         tri_slot_release(sys, a);
         tri_msg_free(init);
         tri_pool_free(state_mem, beh->state_size);
-        free(name);
+        tri_name_free(name);
         free(ext);
         return TR_ESTOPPED;
     }
@@ -113,22 +113,38 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
 
 int tr_spawn(tr_ctx *ctx, const tr_behaviour *beh, const tr_spawn_opts *opts, tr_pid *out)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) {
+        if (out) *out = TR_PID_NIL;
+        return TR_ENOTACTOR;
+    }
     return tri_spawn(a->sys, a, beh, opts, out);
 }
 
 int tr_system_spawn(tr_system *sys, const tr_behaviour *beh, const tr_spawn_opts *opts,
                     tr_pid *out)
 {
+    if (!sys) {
+        if (out) *out = TR_PID_NIL;
+        return TR_EINVAL;
+    }
     return tri_spawn(sys, NULL, beh, opts, out);
 }
 
-tr_pid tr_self(const tr_ctx *ctx) { return tri_pid_of((const tri_actor *)ctx); }
+tr_pid tr_self(const tr_ctx *ctx)
+{
+    const tri_actor *a = tri_ctx(ctx);
+    return a ? tri_pid_of(a) : TR_PID_NIL;
+}
 
 tr_pid tr_parent(const tr_ctx *ctx)
 {
-    const tri_actor *a = (const tri_actor *)ctx;
-    return a->parent ? tri_pid_of(a->parent) : TR_PID_NIL;
+    const tri_actor *a = tri_ctx(ctx);
+    return a && a->parent ? tri_pid_of(a->parent) : TR_PID_NIL;
 }
 
-tr_system *tr_ctx_system(const tr_ctx *ctx) { return ((const tri_actor *)ctx)->sys; }
+tr_system *tr_ctx_system(const tr_ctx *ctx)
+{
+    const tri_actor *a = tri_ctx(ctx);
+    return a ? a->sys : NULL;
+}

@@ -20,6 +20,8 @@ static int encode_spec(const tr_sup_spec *spec, tri_buf *b, char *why, size_t ws
 int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opts *opts,
                         tr_pid *out)
 {
+    if (out) *out = TR_PID_NIL;
+    if (!tr_ctx_system(ctx)) return TR_ENOTACTOR;
     tri_buf b = {0};
     int rc = encode_spec(spec, &b, NULL, 0);
     if (rc) return rc;
@@ -37,7 +39,9 @@ int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *nam
                         int64_t timeout_ms, tr_pid *out, char *why, size_t ws)
 {
     if (why && ws) why[0] = '\0';
+    if (!out) return TR_EINVAL;
     *out = TR_PID_NIL;
+    if (!sys) return TR_EINVAL;
     tri_buf b = {0};
     int rc = encode_spec(spec, &b, why, ws);
     if (rc) return rc;
@@ -94,6 +98,7 @@ static int id_payload(const char *id, tr_pid pid, bool with_target, tri_buf *b)
 /* Encodes a start request: a full spec, or only args for a dynamic child. */
 static int start_payload(const tr_child_spec *spec, tri_buf *b, tr_atom *type)
 {
+    if (!spec) return TR_EINVAL;
     if (!spec->behaviour && !spec->supervisor) {
         *type = tri_sup_atoms_get()->start_dyn;
         if (spec->args_size) tri_put(b, spec->args, spec->args_size);
@@ -164,6 +169,10 @@ int tr_sup_result(const tr_msg *m, int *rc, tr_pid *pid)
 static int call_sync(tr_system *sys, tr_pid sup, tr_atom type, tri_buf *b,
                      int64_t timeout_ms, tr_msg **reply)
 {
+    if (b->oom) {
+        free(b->p);
+        return TR_ENOMEM;
+    }
     int rc = tr_call_sync(sys, sup, type, b->p, b->n, timeout_ms, reply);
     free(b->p);
     return rc;
@@ -220,6 +229,8 @@ int tr_sup_delete_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t
 int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, size_t max,
                                size_t *n, int64_t timeout_ms)
 {
+    if (!n || (max && !out)) return TR_EINVAL;
+    *n = 0;
     tri_buf b = {0};
     tri_put(&b, "", 1);
     tr_msg *reply = NULL;
@@ -236,6 +247,7 @@ int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, s
 int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
                                int64_t timeout_ms)
 {
+    if (!out) return TR_EINVAL;
     tri_buf b = {0};
     tri_put(&b, "", 1);
     tr_msg *reply = NULL;

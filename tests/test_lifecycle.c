@@ -289,6 +289,85 @@ static void test_stop_from_signal_handler(void **state)
     expect_line(e, "term", "/root/c0 shutdown");
 }
 
+/* link: a chain. Each link spawns the next until `depth` links exist; the
+ * bottom one reports "bottom" with its path and fails on "boom". */
+typedef struct chain_args {
+    uint32_t left;
+} chain_args;
+
+static const tr_behaviour link_b;
+
+static int link_init(tr_ctx *ctx, void *vs, const void *args, size_t size)
+{
+    (void)vs;
+    chain_args a;
+    if (size != sizeof a) return TR_EINVAL;
+    memcpy(&a, args, sizeof a);
+    if (a.left == 0) {
+        char path[1024];
+        tr_path(ctx, path, sizeof path);
+        tr_pid self = tr_self(ctx);
+        int rc = tr_send(ctx, t_probe, tr_atom_from("bottom"), &self, sizeof self);
+        return rc ? rc : t_report(ctx, "bottom.path", path);
+    }
+    a.left--;
+    return tr_spawn(ctx, &link_b, &(tr_spawn_opts){.args = &a, .args_size = sizeof a}, NULL);
+}
+
+static int link_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs;
+    if (tr_msg_is(m, tr_atom_from("boom"))) return tr_fail(ctx, "boom at the bottom");
+    return 0;
+}
+
+static const tr_behaviour link_b = {"link", 0, link_init, link_handle, NULL};
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+/* A failure at the bottom of a 20,000-deep chain: paths deeper than 32
+ * levels are cut and the cut marked, and the report keeps the first and
+ * last 32 lines with one line counting the rest, instead of 20,001 lines
+ * (a megabytes-long report that took seconds to build at 100,000). */
+static void test_deep_chain_report_is_bounded(void **state)
+{
+    t_env *e = *state;
+    enum { DEPTH = 20000 };
+    chain_args a = {DEPTH};
+    assert_int_equal(tr_system_spawn(e->sys, &link_b,
+                                     &(tr_spawn_opts){.name = "top", .args = &a, .args_size = sizeof a},
+                                     NULL),
+                     TR_OK);
+    const tr_msg *m = t_expect(e, "bottom");
+    tr_pid bottom;
+    memcpy(&bottom, tr_msg_data(m), sizeof bottom);
+    m = t_expect(e, "bottom.path");
+    const char *path = tr_msg_data(m);
+    assert_true(strncmp(path, "/root/.../link-", 15) == 0);
+    size_t levels = 0;
+    for (const char *p = path; *p; p++) levels += *p == '/';
+    assert_int_equal(levels, 2 + 24); /* root, the mark, the last 24 */
+    tr_log_set_level(TR_LOG_NONE);        /* 20,000 escalations: not for the test log */
+    assert_int_equal(tr_system_send(e->sys, bottom, tr_atom_from("boom"), NULL, 0), TR_OK);
+    assert_int_equal(tr_system_run(e->sys), TR_EFAILED);
+    tr_log_set_level(TR_LOG_WARN);
+    const char *r = tr_system_report(e->sys);
+    assert_int_equal(count_lines(r), 32 + 1 + 32);
+    assert_true(strncmp(r, "/root/.../link-", 15) == 0);
+    assert_non_null(strstr(r, ": boom at the bottom\n"));
+    char omitted[128];
+    snprintf(omitted, sizeof omitted, "\n... %d more failed actors on the way, not listed\n",
+             DEPTH + 2 - 64);
+    assert_non_null(strstr(r, omitted));
+    assert_non_null(strstr(r, "\n/root: child /root/top failed\n"));
+    assert_non_null(strstr(r, "\n/root/top: child /root/top/link-"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_normal_stop_closes_nursery, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_stop_one_child_from_outside, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_stop_from_signal_handler, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_deep_chain_report_is_bounded, t_setup, t_teardown),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
 }

@@ -238,7 +238,10 @@ tr_atom tr_exit_atom(void);
 
 /* tr_path — writes the actor's path in the tree ("/root/workers/w3") into
  * buf (truncated, always NUL-terminated when size > 0). Returns the length
- * the full path needs, excluding the NUL, like snprintf. */
+ * the full path needs, excluding the NUL, like snprintf. A path more than
+ * 32 levels deep is cut and the cut marked: "/root/.../<the last 24
+ * levels>". With a ctx that is not the caller's in its callback, writes ""
+ * and returns 0. */
 size_t tr_path(const tr_ctx *ctx, char *buf, size_t size);
 
 #ifdef __cplusplus

@@ -39,8 +39,10 @@ typedef struct tr_actor_info {
 /* tr_inspect_atom — "tr.inspect", the type of the request. */
 tr_atom tr_inspect_atom(void);
 
-/* tr_info — fills *out about the calling actor. Actor context only. */
-void tr_info(tr_ctx *ctx, tr_actor_info *out);
+/* tr_info — fills *out about the calling actor. Actor context only.
+ * Errors: TR_EINVAL (out is NULL), TR_ENOTACTOR (not the calling actor's
+ * ctx in its callback; *out is zeroed). */
+int tr_info(tr_ctx *ctx, tr_actor_info *out);
 
 /* tr_actor_info_decode — reads a "tr.info" answer. Errors: TR_EINVAL. */
 int tr_actor_info_decode(const tr_msg *answer, tr_actor_info *out);

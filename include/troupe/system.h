@@ -80,8 +80,8 @@ int tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *da
 /* tr_system_dead_letters_to — forwards a copy of every dead letter of
  * `sys` to `subscriber` (TR_PID_NIL: stop) as a "tr.dead_letter" message;
  * decode it with tr_dead_letter_info. Dead letters are counted whether or
- * not anyone subscribes. Any thread. */
-void tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber);
+ * not anyone subscribes. Any thread. Errors: TR_EINVAL (NULL system). */
+int tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber);
 
 /* What tr_dead_letter_info reads out of a "tr.dead_letter" message. */
 typedef struct tr_dead_letter {
