@@ -439,6 +439,7 @@ bool tri_link_accept_down(tri_actor *a, const tr_msg *m);
 void tri_links_end(tri_actor *a, const tr_exit *reason);
 void tri_signal_dead(tr_system *sys, const tr_msg *m, uint32_t slot);
 uint64_t tri_next_ref(tri_actor *a);
+int tri_monitor_send(tr_system *sys, tr_pid watcher, tr_pid target, uint64_t ref, bool demonitor);
 
 /* lifecycle.c */
 tr_msg *tri_exit_msg(tr_atom type, uint8_t role, uint64_t ref, tr_pid who, tr_exit_kind kind,

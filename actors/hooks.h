@@ -4,6 +4,7 @@
 #define TRI_HOOKS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "troupe.h"
 
@@ -12,5 +13,9 @@ tr_atom tri_atom_cached(_Atomic uint32_t *slot, const char *name);
 
 /* Counts one restart in the calling actor's introspection (tr_info). */
 void tri_count_restart(tr_ctx *ctx);
+
+/* Whether `pid` (of this system) names an actor that has not ended: OTP's
+ * erlang:is_process_alive. Any thread. */
+bool tri_pid_alive(tr_system *sys, tr_pid pid);
 
 #endif

@@ -29,6 +29,14 @@ struct tr_inbox {
     tri_actor *slot;
     tr_pid pid;
     bool marked; /* we set the empty bit and await a signal */
+    /* monitors this inbox holds: their refs (a "tr.down" of any other ref
+     * is stale and dropped, which makes tr_inbox_demonitor final) */
+    uint64_t next_ref;
+    struct inbox_mon {
+        uint64_t ref;
+        tr_pid target;
+    } *mons;
+    size_t nmons, capmons;
 };
 
 /* Consumer only: pops everything, dropping it, and marks the mailbox empty. */
@@ -106,6 +114,53 @@ int tr_inbox_new(tr_system *sys, tr_inbox **out)
 
 tr_pid tr_inbox_pid(const tr_inbox *in) { return in ? in->pid : TR_PID_NIL; }
 
+/* Removes `ref` from the inbox's monitors, setting *target (if given);
+ * false when it was not one. A linear scan: an inbox watches a handful. */
+static bool forget_monitor_of(tr_inbox *in, uint64_t ref, tr_pid *target)
+{
+    for (size_t i = 0; i < in->nmons; i++)
+        if (in->mons[i].ref == ref) {
+            if (target) *target = in->mons[i].target;
+            in->mons[i] = in->mons[--in->nmons];
+            return true;
+        }
+    return false;
+}
+
+static bool forget_monitor(tr_inbox *in, uint64_t ref) { return forget_monitor_of(in, ref, NULL); }
+
+int tr_inbox_monitor(tr_inbox *in, tr_pid target, tr_ref *out)
+{
+    if (out) out->id = 0;
+    if (!in || tr_pid_is_nil(target)) return TR_EINVAL;
+    if (in->nmons == in->capmons) {
+        size_t cap = in->capmons ? in->capmons * 2 : 4;
+        struct inbox_mon *m = realloc(in->mons, cap * sizeof *m);
+        if (!m) return TR_ENOMEM;
+        in->mons = m;
+        in->capmons = cap;
+    }
+    uint64_t ref = ++in->next_ref;
+    in->mons[in->nmons++] = (struct inbox_mon){ref, target}; /* before the signal: a dead
+                                                               * target answers at once */
+    int rc = tri_monitor_send(in->sys, in->pid, target, ref, false);
+    if (rc != TR_OK) {
+        forget_monitor(in, ref);
+        return rc;
+    }
+    if (out) out->id = ref;
+    return TR_OK;
+}
+
+int tr_inbox_demonitor(tr_inbox *in, tr_ref ref)
+{
+    if (!in) return TR_EINVAL;
+    tr_pid target;
+    if (ref.id == 0 || !forget_monitor_of(in, ref.id, &target)) return TR_ENOENT;
+    tri_monitor_send(in->sys, in->pid, target, ref.id, true); /* the target forgets it too */
+    return TR_OK;
+}
+
 int tr_inbox_send(tr_inbox *in, tr_pid to, tr_atom type, const void *data, size_t size)
 {
     if (!in) return TR_EINVAL;
@@ -143,6 +198,10 @@ int tr_inbox_recv(tr_inbox *in, const tr_msg **msg, int64_t timeout_ms)
                 tr_msg *m = tri_msg_of(n);
                 if (m->dest_serial != in->pid.serial || m->kind != TRI_MSG_USER) {
                     tri_dead_letter(in->sys, m, a->index);
+                    continue;
+                }
+                if (m->call == TRI_CALL_MONITOR && !forget_monitor(in, tri_msg_ref(m))) {
+                    tri_count(in->sys, TRI_N_HANDLED); /* demonitored: consumed here */
                     continue;
                 }
                 tri_count(in->sys, TRI_N_HANDLED);
@@ -192,6 +251,7 @@ void tr_inbox_destroy(tr_inbox **pin)
     pthread_mutex_unlock(&st->mu);
     atomic_fetch_sub(&in->sys->inboxes_live, 1);
     tri_slot_release(in->sys, a);
+    free(in->mons);
     free(in);
 }
 

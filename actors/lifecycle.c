@@ -500,7 +500,9 @@ void tri_child_exited(tri_actor *a, tri_actor *c)
             records_take(a, cx);
             snprintf(text, sizeof text, "child %s failed", cpath);
         } else {
-            snprintf(text, sizeof text, "%s: %s", cpath, tr_exit_kind_name(kind));
+            const char *why = cx && cx->exit_text ? cx->exit_text : NULL;
+            snprintf(text, sizeof text, "%s: %s%s%s", cpath, tr_exit_kind_name(kind),
+                     why ? ": " : "", why ? why : "");
             tri_record_add(a, text);
             snprintf(text, sizeof text, "child %s exited: %s", cpath, tr_exit_kind_name(kind));
         }
@@ -519,7 +521,13 @@ void tr_stop(tr_ctx *ctx)
     tri_actor *a = tri_ctx(ctx);
     if (!a) return;
     a->flags |= TRI_F_STOP_SELF;
-    if (a->ext) a->ext->stop_kind = TR_EXIT_NORMAL;
+    if (a->ext) {
+        a->ext->stop_kind = TR_EXIT_NORMAL;
+        if (!(a->flags & TRI_F_FAIL_SELF)) { /* a normal end has no text */
+            free(a->ext->exit_text);
+            a->ext->exit_text = NULL;
+        }
+    }
 }
 
 void tr_stop_reason(tr_ctx *ctx, tr_exit_kind kind, const char *text)
@@ -532,8 +540,13 @@ void tr_stop_reason(tr_ctx *ctx, tr_exit_kind kind, const char *text)
     }
     tri_actor_ext *x = tri_ext(a);
     a->flags |= TRI_F_STOP_SELF;
-    if (x) x->stop_kind = (uint8_t)(kind == TR_EXIT_KILLED || kind > TR_EXIT_TIMEOUT
-                                         ? TR_EXIT_SHUTDOWN : kind);
+    if (!x) return;
+    x->stop_kind = (uint8_t)(kind == TR_EXIT_KILLED || kind > TR_EXIT_TIMEOUT ? TR_EXIT_SHUTDOWN
+                                                                              : kind);
+    if (!(a->flags & TRI_F_FAIL_SELF)) { /* the reason's text travels with the exit */
+        free(x->exit_text);
+        x->exit_text = text && x->stop_kind != TR_EXIT_NORMAL ? strdup(text) : NULL;
+    }
 }
 
 void tr_stop_children_together(tr_ctx *ctx, bool on)

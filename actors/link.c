@@ -120,6 +120,14 @@ void tri_signal_dead(tr_system *sys, const tr_msg *m, uint32_t slot)
     }
 }
 
+/* Asks `target` to tell `watcher` (an actor or an inbox) of its end with
+ * a "tr.down" carrying `ref`; answered at once if it has already ended. */
+int tri_monitor_send(tr_system *sys, tr_pid watcher, tr_pid target, uint64_t ref, bool demonitor)
+{
+    struct watch w = {watcher, ref};
+    return send_signal(sys, target, demonitor ? TRI_MSG_DEMONITOR : TRI_MSG_MONITOR, &w, sizeof w);
+}
+
 /* -------------------------------------------------------- public API */
 
 int tr_monitor(tr_ctx *ctx, tr_pid target, tr_ref *out)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "hooks.h"
 
 typedef struct entry {
     struct entry *next;
@@ -32,6 +33,11 @@ static bool alive(tr_system *sys, tr_pid pid)
 {
     tri_actor *a = tri_slot_lookup(sys, pid.slot);
     return a && atomic_load_explicit(&a->live_serial, memory_order_acquire) == pid.serial;
+}
+
+bool tri_pid_alive(tr_system *sys, tr_pid pid)
+{
+    return sys && pid.node == sys->node && !tr_pid_is_nil(pid) && alive(sys, pid);
 }
 
 static bool valid(const char *name)

@@ -112,6 +112,10 @@ int tri_spec_check(const tr_sup_spec *s, char *why, size_t ws)
     for (size_t i = 0; i < s->nchildren; i++) {
         int rc = tri_child_check(&s->children[i], why, ws);
         if (rc) return rc;
+        if (s->children[i].significant && s->auto_shutdown == TR_AUTO_SHUTDOWN_NEVER)
+            return bad(why, ws,
+                       "child '%s': significant under a supervisor whose auto_shutdown is never",
+                       s->children[i].id);
         for (size_t j = 0; j < i; j++)
             if (strcmp(s->children[i].id, s->children[j].id) == 0)
                 return bad(why, ws, "child '%s': duplicate id", s->children[i].id);

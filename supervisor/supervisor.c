@@ -286,6 +286,9 @@ static bool note_restart(tr_ctx *ctx, sup *s)
     return true;
 }
 
+/* Ends the supervisor with reason shutdown, as OTP's does, and `why` as
+ * the exit's text: its parent, its watchers and the failure report say
+ * why it gave up. */
 static void give_up(tr_ctx *ctx, sup *s, const char *why)
 {
     char path[256];
@@ -336,13 +339,18 @@ static void startup_step(tr_ctx *ctx, sup *s)
     run_deferred(ctx, s);
 }
 
-static void plan_done(tr_ctx *ctx, sup *s)
+static void plan_clear(sup *s)
 {
     s->plan = false;
     free(s->plan_stop);
     free(s->plan_start);
     s->plan_stop = s->plan_start = NULL;
     s->plan_nstop = s->plan_nstart = s->plan_i = s->plan_j = 0;
+}
+
+static void plan_done(tr_ctx *ctx, sup *s)
+{
+    plan_clear(s);
     run_deferred(ctx, s);
 }
 
@@ -460,6 +468,21 @@ static bool significant_left(sup *s)
     return false;
 }
 
+/* More than `intensity` restarts in `period`: the supervisor gives up,
+ * saying so and naming the last child's end. */
+static void intensity_reached(tr_ctx *ctx, sup *s, tri_child *c, tr_exit_kind kind,
+                              const char *text)
+{
+    char why[512];
+    snprintf(why, sizeof why,
+             "reached max restart intensity (more than %u restarts in %lld ms); the last: child "
+             "%s %s%s%s",
+             s->conf.intensity, (long long)s->conf.period_ms, c->id,
+             kind == TR_EXIT_FAILURE ? "failed" : tr_exit_kind_name(kind), text ? ": " : "",
+             text ? text : "");
+    give_up(ctx, s, why);
+}
+
 /* A child ended by itself (or failed a restart): OTP's restart rules. */
 static void child_ended(tr_ctx *ctx, sup *s, tri_child *c, tr_exit_kind kind, const char *text)
 {
@@ -476,10 +499,7 @@ static void child_ended(tr_ctx *ctx, sup *s, tri_child *c, tr_exit_kind kind, co
         return;
     }
     if (!note_restart(ctx, s)) {
-        char why[128];
-        snprintf(why, sizeof why, "reached max restart intensity (%u in %lld ms)",
-                 s->conf.intensity, (long long)s->conf.period_ms);
-        give_up(ctx, s, why);
+        intensity_reached(ctx, s, c, kind, text);
         return;
     }
     c->restarts++;
@@ -537,9 +557,21 @@ static void on_started(tr_ctx *ctx, sup *s, const tr_msg *m)
                 if (c->reply_kind == R_START) delete_child(s, c);
             }
         } else if (st == TR_START_FAILED && s->plan) {
-            /* a plan's start that failed: it counts, and is retried */
+            /* A plan's start that failed counts as a restart, and is tried
+             * again as OTP does: one_for_all stops the children this plan
+             * already restarted (reverse order) and starts over from the
+             * first; rest_for_one goes on from the child that failed (those
+             * after it were not started yet). */
             if (!note_restart(ctx, s)) {
-                give_up(ctx, s, "reached max restart intensity (a restart kept failing)");
+                intensity_reached(ctx, s, c, why.kind, why.text);
+                return;
+            }
+            c->restarts++;
+            tri_count_restart(ctx);
+            log_restart(ctx, c, why.kind, why.text);
+            if (s->conf.strategy == TR_ONE_FOR_ALL) {
+                plan_clear(s);
+                start_plan(ctx, s, 0, c);
                 return;
             }
             c->planned = false;
@@ -662,6 +694,10 @@ static void req_start(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req, bool
         tri_rd r = {tr_msg_data(m), tr_msg_size(m), 0, false};
         c = tri_decode_child(&r);
         if (!c) return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
+        if (c->significant && s->conf.auto_shutdown == TR_AUTO_SHUTDOWN_NEVER) {
+            tri_child_free(c); /* OTP rejects it: nothing would act on it */
+            return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
+        }
         tri_child *old = by_id(s, c->id, NULL);
         if (old) {
             int rc = old->status == C_STOPPED ? TR_EPRESENT : TR_EEXIST;
@@ -695,7 +731,25 @@ static void req_terminate(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req)
     if (tr_msg_size(m) < sizeof t) return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
     memcpy(&t, tr_msg_data(m), sizeof t);
     const char *id = id_of(m, sizeof t);
-    tri_child *c = dynamic(s) || !id || !*id ? by_pid(s, t.pid, NULL) : by_id(s, id, NULL);
+    bool by_id_given = id && *id;
+    tri_child *c;
+    if (dynamic(s)) {
+        /* OTP: a simple_one_for_one supervisor's children have no ids
+         * ({error, simple_one_for_one}); a pid that is no child is
+         * not_found while it lives, and ok once it has ended (it is gone
+         * either way). */
+        if (by_id_given) return answer(ctx, req, TR_EINVAL, TR_PID_NIL);
+        c = tr_pid_is_nil(t.pid) ? NULL : by_pid(s, t.pid, NULL);
+        if (!c) {
+            bool gone = !tr_pid_is_nil(t.pid) && t.pid.node == tr_self(ctx).node &&
+                        !tri_pid_alive(tr_ctx_system(ctx), t.pid);
+            return answer(ctx, req, gone ? TR_OK : TR_ENOENT, TR_PID_NIL);
+        }
+    } else {
+        /* OTP: other strategies name children by id only; a pid is
+         * not_found, and the child keeps running */
+        c = by_id_given ? by_id(s, id, NULL) : NULL;
+    }
     if (!c) return answer(ctx, req, TR_ENOENT, TR_PID_NIL);
     if (c->status == C_WAITING) c->status = C_STOPPED; /* its backoff timer finds it stopped */
     if (c->status == C_STOPPED) {

@@ -12,8 +12,9 @@
 
 /* ------------------------------------------------------------- worker */
 
-enum { W_OK = 0, W_FAIL_INIT = 1, W_IGNORE = 2, W_FAIL_IF_FLAG = 3 };
+enum { W_OK = 0, W_FAIL_INIT = 1, W_IGNORE = 2, W_FAIL_IF_FLAG = 3, W_FAIL_BUDGET = 4 };
 static _Atomic int fail_starts; /* W_FAIL_IF_FLAG workers fail init while set */
+static _Atomic int fail_budget; /* W_FAIL_BUDGET workers fail init this many more times */
 
 typedef struct wargs {
     int mode;
@@ -33,7 +34,8 @@ static int worker_init(tr_ctx *ctx, void *vs, const void *args, size_t size)
     (void)vs;
     wargs w = {W_OK};
     if (size >= sizeof w) memcpy(&w, args, sizeof w);
-    if (w.mode == W_FAIL_INIT || (w.mode == W_FAIL_IF_FLAG && atomic_load(&fail_starts)))
+    if (w.mode == W_FAIL_INIT || (w.mode == W_FAIL_IF_FLAG && atomic_load(&fail_starts)) ||
+        (w.mode == W_FAIL_BUDGET && atomic_fetch_sub(&fail_budget, 1) > 0))
         return tr_fail(ctx, "cannot start");
     if (w.mode == W_IGNORE) {
         record(ctx, "ignored", "");
@@ -67,7 +69,7 @@ static void worker_terminate(tr_ctx *ctx, void *vs, const tr_exit *why)
 static const tr_behaviour worker_b = {"worker", 0, worker_init, worker_handle, worker_terminate};
 
 static const wargs A_OK = {W_OK}, A_FAIL = {W_FAIL_INIT}, A_IGNORE = {W_IGNORE},
-                   A_FLAKY = {W_FAIL_IF_FLAG};
+                   A_FLAKY = {W_FAIL_IF_FLAG}, A_ONCE = {W_FAIL_BUDGET};
 
 #define WORKER(ID, RESTART, ARGS)                                                              \
     {.id = ID, .behaviour = &worker_b, .args = &ARGS, .args_size = sizeof ARGS,                 \
@@ -413,7 +415,13 @@ static void test_5_simple_one_for_one(void **state)
     /* terminate by pid */
     assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, NULL, kids[2], T_WAIT_MS), TR_OK);
     EXPECT(e, "stop /root/pool/w-3 shutdown");
-    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, NULL, kids[2], T_WAIT_MS), TR_ENOENT);
+    /* OTP: a pid that has ended is ok (gone either way); an id is not how
+     * a simple_one_for_one names its children; a live non-child is not
+     * found */
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, NULL, kids[2], T_WAIT_MS), TR_OK);
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, "w-2", TR_PID_NIL, T_WAIT_MS),
+                     TR_EINVAL);
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, NULL, sup, T_WAIT_MS), TR_ENOENT);
     await_counts(e, sup, 1, 1); /* the template, and w-2 */
     assert_int_equal(tr_sup_restart_child_sync(e->sys, sup, "w-2", T_WAIT_MS, NULL), TR_EINVAL);
 }
@@ -471,7 +479,9 @@ static void test_6_intensity_window(void **state)
      * the root: escalation to the top */
     assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_EFAILED);
     assert_string_equal(tr_system_report(e->sys),
-                        "/root/sup: shutdown\n/root: child /root/sup exited: shutdown\n");
+                        "/root/sup: shutdown: reached max restart intensity (more than 2 restarts "
+                        "in 1000 ms); the last: child w failed: crash\n"
+                        "/root: child /root/sup exited: shutdown\n");
 }
 
 /* A supervisor that gives up is restarted by its own supervisor. */
@@ -875,6 +885,114 @@ static void test_large_dynamic_pool(void **state)
     assert_int_equal(t_wait_live(e->sys, 0), 0);
 }
 
+/* -------------------------------------- restarts whose start fails (OTP) */
+
+/* one_for_all: a restart in which a later child fails to start stops the
+ * children it already restarted (reverse order) and starts over from the
+ * first; every try counts against the intensity, so a child that never
+ * starts again makes the supervisor give up (escalation). */
+static void test_one_for_all_failed_restart_starts_over(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK), WORKER("b", TR_PERMANENT, A_OK),
+                                  WORKER("f", TR_PERMANENT, A_FLAKY)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ALL, .intensity = 2, .period_ms = 1000,
+                        .children = kids, .nchildren = 3};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a", "start /root/sup/b", "start /root/sup/f");
+    atomic_store(&fail_starts, 1);
+    send_to(e, sup, "a", "crash");
+    /* restart 1: b and f stopped, a and b started, f fails to start;
+     * try 2 (restart 2): a and b stopped again, started again, f fails;
+     * try 3 exceeds 2 restarts in the period: the supervisor gives up */
+    EXPECT(e, "stop /root/sup/a failure: crash", "stop /root/sup/f shutdown",
+           "stop /root/sup/b shutdown", "start /root/sup/a", "start /root/sup/b",
+           "stop /root/sup/b shutdown", "stop /root/sup/a shutdown", "start /root/sup/a",
+           "start /root/sup/b", "stop /root/sup/b shutdown", "stop /root/sup/a shutdown");
+    assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_EFAILED);
+    assert_non_null(strstr(tr_system_report(e->sys),
+                           "/root/sup: shutdown: reached max restart intensity (more than 2 "
+                           "restarts in 1000 ms); the last: child f failed: cannot start"));
+}
+
+/* ... and once the child starts again, the retry completes from the first */
+static void test_one_for_all_failed_restart_recovers(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK), WORKER("f", TR_PERMANENT, A_ONCE),
+                                  WORKER("c", TR_PERMANENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ALL, .intensity = 5, .period_ms = 1000,
+                        .children = kids, .nchildren = 3};
+    atomic_store(&fail_budget, 0);
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a", "start /root/sup/f", "start /root/sup/c");
+    atomic_store(&fail_budget, 1); /* f's next start fails, the one after works */
+    send_to(e, sup, "c", "crash");
+    EXPECT(e, "stop /root/sup/c failure: crash", "stop /root/sup/f shutdown",
+           "stop /root/sup/a shutdown", "start /root/sup/a", "stop /root/sup/a shutdown",
+           "start /root/sup/a", "start /root/sup/f", "start /root/sup/c");
+    expect_quiet(e, sup);
+    tr_actor_info info;
+    assert_int_equal(tr_system_inspect(e->sys, sup, &info, T_WAIT_MS), TR_OK);
+    assert_int_equal(info.restarts, 2); /* the crash, and the failed start */
+}
+
+/* rest_for_one: a restart whose child keeps failing to start counts and
+ * escalates too (it is retried from the child that failed). */
+static void test_rest_for_one_failing_restart_escalates(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK), WORKER("f", TR_PERMANENT, A_FLAKY),
+                                  WORKER("c", TR_PERMANENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_REST_FOR_ONE, .intensity = 3, .period_ms = 1000,
+                        .children = kids, .nchildren = 3};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a", "start /root/sup/f", "start /root/sup/c");
+    atomic_store(&fail_starts, 1);
+    send_to(e, sup, "f", "crash");
+    EXPECT(e, "stop /root/sup/f failure: crash", "stop /root/sup/c shutdown",
+           "stop /root/sup/a shutdown");
+    assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_EFAILED);
+    assert_non_null(strstr(tr_system_report(e->sys), "the last: child f failed: cannot start"));
+}
+
+/* terminate_child names a child by id; a pid (with no id) is not found on
+ * a supervisor that is not simple_one_for_one, and the child runs on. */
+static void test_terminate_by_pid_needs_simple(void **state)
+{
+    t_env *e = env(state);
+    const tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK)};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a");
+    tr_pid a = child_pid(e, sup, "a");
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, NULL, a, T_WAIT_MS), TR_ENOENT);
+    expect_quiet(e, sup);
+    assert_true(tr_pid_eq(child_pid(e, sup, "a"), a));
+}
+
+/* A significant child under auto_shutdown never is refused, by the spec
+ * check and by start_child (OTP rejects the spec). */
+static void test_significant_needs_auto_shutdown(void **state)
+{
+    t_env *e = env(state);
+    char why[200];
+    tr_child_spec kids[] = {WORKER("s", TR_TRANSIENT, A_OK)};
+    kids[0].significant = true;
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 1};
+    assert_int_equal(tr_sup_spec_check(&spec, why, sizeof why), TR_EINVAL);
+    assert_string_equal(why, "child 's': significant under a supervisor whose auto_shutdown is never");
+    tr_pid pid;
+    assert_int_equal(tr_supervisor_start(e->sys, &spec, "sup", T_WAIT_MS, &pid, NULL, 0), TR_EINVAL);
+    spec.nchildren = 0;
+    tr_pid sup = start(e, &spec, "sup");
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &kids[0], T_WAIT_MS, NULL), TR_EINVAL);
+    expect_quiet(e, sup);
+    spec.auto_shutdown = TR_AUTO_SHUTDOWN_ANY;
+    spec.nchildren = 1;
+    assert_int_equal(tr_sup_spec_check(&spec, why, sizeof why), TR_OK);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -904,6 +1022,11 @@ int main(void)
         T(test_terminate_temporary_after_restart),
         T(test_start_child_during_restart),
         T(test_large_dynamic_pool),
+        T(test_one_for_all_failed_restart_starts_over),
+        T(test_one_for_all_failed_restart_recovers),
+        T(test_rest_for_one_failing_restart_escalates),
+        T(test_terminate_by_pid_needs_simple),
+        T(test_significant_needs_auto_shutdown),
     };
     return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
 }

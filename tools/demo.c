@@ -228,13 +228,30 @@ int troupe_demo(unsigned orders)
     print_tree(sys, shop, "  ");
 
     tr_inbox *in;
-    tr_inbox_new(sys, &in);
-    tr_pid front_pid = TR_PID_NIL;
+    if ((rc = tr_inbox_new(sys, &in)) != TR_OK) {
+        fprintf(stderr, "troupe demo: %s\n", tr_strerror(rc));
+        tr_system_destroy(&sys);
+        return 1;
+    }
+    tr_pid front_pid = TR_PID_NIL, cashiers_pid = TR_PID_NIL;
     tr_child_info kids[3];
     size_t n = 0;
     tr_sup_which_children_sync(sys, shop, kids, 3, &n, 5000);
-    for (size_t i = 0; i < n && i < 3; i++)
+    for (size_t i = 0; i < n && i < 3; i++) {
         if (strcmp(kids[i].id, "front") == 0) front_pid = kids[i].pid;
+        if (strcmp(kids[i].id, "cashiers") == 0) cashiers_pid = kids[i].pid;
+    }
+    /* The front desk keeps the tally, and the cashiers' supervisor gives
+     * up if cashiers fail too often: the driver watches both, so that it
+     * learns at once, and why, if either ends before the orders are done. */
+    if (tr_pid_is_nil(front_pid) || tr_pid_is_nil(cashiers_pid) ||
+        tr_inbox_monitor(in, front_pid, NULL) != TR_OK ||
+        tr_inbox_monitor(in, cashiers_pid, NULL) != TR_OK) {
+        fprintf(stderr, "troupe demo: the shop is not as built\n");
+        tr_inbox_destroy(&in);
+        tr_system_destroy(&sys);
+        return 1;
+    }
 
     printf("troupe demo: %u orders; every 500th is poisoned\n", orders);
     uint64_t expect = orders;
@@ -247,9 +264,18 @@ int troupe_demo(unsigned orders)
         order o = {i, r % ITEMS, 1 + (r >> 8) % 3};
         tr_inbox_send(in, front_pid, A_ORDER, &o, sizeof o);
     }
+    /* The front desk's summary, or the end of what it depends on. */
     const tr_msg *m;
-    rc = tr_inbox_recv(in, &m, 30000);
-    if (rc == TR_OK) {
+    rc = tr_inbox_recv(in, &m, 60000);
+    if (rc == TR_OK && tr_msg_is(m, tr_down_atom())) {
+        tr_pid who;
+        tr_exit why;
+        tr_exit_info(m, &who, &why);
+        fprintf(stderr, "troupe demo: %s ended before the orders were done: %s%s%s\n",
+                tr_pid_eq(who, front_pid) ? "the front desk" : "the cashiers' supervisor",
+                tr_exit_kind_name(why.kind), why.text ? ": " : "", why.text ? why.text : "");
+        rc = TR_EFAILED;
+    } else if (rc == TR_OK) {
         uint64_t out[4];
         memcpy(out, tr_msg_data(m), sizeof out);
         printf("troupe demo: %llu orders sold (%llu units), %llu sold out, %llu lost with a "

@@ -26,10 +26,11 @@ int main(int argc, char **argv)
         unsigned long orders = 2000;
         for (int i = 2; i < argc; i++) {
             char *end;
-            if (strcmp(argv[i], "--orders") == 0 && i + 1 < argc) {
-                orders = strtoul(argv[++i], &end, 10);
-                if (*end || orders == 0 || orders > 100000000) {
-                    fprintf(stderr, "troupe demo: --orders wants a number from 1 to 100000000\n");
+            if (strcmp(argv[i], "--orders") == 0) {
+                const char *v = i + 1 < argc ? argv[++i] : "";
+                orders = strtoul(v, &end, 10);
+                if (!*v || *end || *v == '-' || orders == 0 || orders > 1000000) {
+                    fprintf(stderr, "troupe demo: --orders wants a number from 1 to 1000000\n");
                     return 2;
                 }
             } else {

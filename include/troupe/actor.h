@@ -179,8 +179,10 @@ tr_system *tr_ctx_system(const tr_ctx *ctx);
 void tr_stop(tr_ctx *ctx);
 
 /* tr_stop_reason — as tr_stop, with a reason of `kind` (normal, shutdown,
- * failure, timeout; text copied, used for failures). A supervisor that
- * gives up ends with TR_EXIT_SHUTDOWN this way, as in OTP. */
+ * failure, timeout) and a text (copied; may be NULL) that travels with the
+ * exit for every kind but normal: to the parent's "tr.exit", watchers'
+ * "tr.down", terminate and the failure report. A supervisor that gives up
+ * ends with TR_EXIT_SHUTDOWN this way, as in OTP, its text saying why. */
 void tr_stop_reason(tr_ctx *ctx, tr_exit_kind kind, const char *text);
 
 /* tr_stop_children_together — when this actor stops, ask all its children

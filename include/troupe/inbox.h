@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "troupe/actor.h"
+#include "troupe/call.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,6 +37,20 @@ int tr_inbox_send(tr_inbox *inbox, tr_pid to, tr_atom type, const void *data,
  * inbox's thread. */
 int tr_inbox_reply(tr_inbox *inbox, const tr_msg *request, tr_atom type, const void *data,
                    size_t size);
+
+/* tr_inbox_monitor — the inbox watches `target` as an actor's monitor
+ * does (troupe/link.h): when the target ends, a "tr.down" message carrying
+ * the reference (tr_msg_ref) and the exit (tr_exit_info, with the reason's
+ * text) arrives in the inbox; at once, with TR_EXIT_NOPROC, if it has
+ * already ended. *out (may be NULL) gets the reference. Errors: TR_EINVAL,
+ * TR_ENOMEM, TR_ENOROUTE. Only the inbox's thread. */
+int tr_inbox_monitor(tr_inbox *inbox, tr_pid target, tr_ref *out);
+
+/* tr_inbox_demonitor — removes a monitor of the inbox; no "tr.down" for it
+ * is received after this returns, even one already on its way. Errors:
+ * TR_EINVAL (NULL inbox), TR_ENOENT (not a live monitor of the inbox).
+ * Only the inbox's thread. */
+int tr_inbox_demonitor(tr_inbox *inbox, tr_ref ref);
 
 /* tr_inbox_recv — waits up to timeout_ms (0: do not wait; negative: forever)
  * for the next message and sets *msg to it. The message stays owned by the

@@ -81,7 +81,10 @@ typedef struct tr_child_spec {
     /* TR_SHUTDOWN_DEFAULT: 5000 ms for a worker, infinity for a supervisor
      * (as OTP); TR_SHUTDOWN_BRUTAL, TR_SHUTDOWN_INFINITY or > 0 ms. */
     int64_t shutdown_ms;
-    bool significant; /* never with TR_PERMANENT */
+    /* Its end may shut the supervisor down (auto_shutdown). Never with
+     * TR_PERMANENT, and only under a supervisor whose auto_shutdown is not
+     * never: as OTP, the spec check (and start_child) refuse it there. */
+    bool significant;
     tr_backoff backoff;
 } tr_child_spec;
 
@@ -156,8 +159,12 @@ typedef struct tr_child_counts {
  * supervisor: starts a child of its template with `spec->args` appended to
  * the template's args; other fields of `spec` are ignored). */
 int tr_sup_start_child(tr_ctx *ctx, tr_pid sup, const tr_child_spec *spec, tr_ref *out);
-/* tr_sup_terminate_child — stops a child (by id; by pid for a
- * simple_one_for_one supervisor); its spec stays, unless temporary. */
+/* tr_sup_terminate_child — stops a child; its spec stays, unless
+ * temporary. As OTP: a supervisor names its children by `id` (a pid with
+ * no id is TR_ENOENT and the child keeps running); a simple_one_for_one
+ * supervisor by `pid` only (an id is TR_EINVAL), and a pid that has
+ * already ended answers TR_OK (it is gone either way) while a live pid
+ * that is not its child is TR_ENOENT. */
 int tr_sup_terminate_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_pid pid, tr_ref *out);
 /* tr_sup_restart_child — starts again a stopped child from its spec. */
 int tr_sup_restart_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
