@@ -13,6 +13,8 @@
 #include "lifecycle.h"
 
 #define DELETED UINT64_MAX
+/* Longer timeouts are as good as forever (about 31 years). */
+#define TRI_FOREVER_MS ((int64_t)1000000000000)
 
 /* ------------------------------------------------------ the call table */
 
@@ -83,7 +85,10 @@ int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
     uint64_t ref = tri_next_ref(a);
     if (!ref) return TR_ENOMEM;
     tri_actor_ext *x = a->ext;
-    tr_msg *m = tri_msg_alloc_call(TRI_CALL_REQUEST, ref, type, size);
+    int64_t deadline = timeout_ms < 0 || timeout_ms > TRI_FOREVER_MS
+                           ? INT64_MAX
+                           : tri_now_ns(sys) + timeout_ms * 1000000;
+    tr_msg *m = tri_msg_alloc_request(ref, deadline, type, size);
     if (!m) return TR_ENOMEM;
     if (size) memcpy(m->data, data, size);
     m->sender = tri_pid_of(a);
@@ -138,7 +143,95 @@ void tri_call_timeout(tri_actor *a, uint64_t ref)
     tri_handle_now(a, m);
 }
 
-/* ------------------------------------------------------------- callee */
+/* ------------------------------------------------------------- callee
+ *
+ * Unanswered requests live in an open-addressing table keyed by (caller,
+ * ref), so that answering one of many deferred requests costs O(1). Each
+ * carries its caller's deadline: once it has passed nobody waits for the
+ * answer, so the table forgets it. Expired entries are swept whenever the
+ * table has doubled since the last sweep (amortised O(1)), which bounds the
+ * memory of a callee that never answers to the requests still awaited:
+ * about 64 bytes each (README, "Request/reply"). */
+
+#define REQ_DELETED UINT64_MAX
+
+static uint32_t req_slot(tr_pid caller, uint64_t ref, uint32_t cap)
+{
+    uint64_t h = (ref ^ caller.serial * 0x9e3779b97f4a7c15ull ^ caller.slot ^ (uint64_t)caller.node << 32);
+    return (uint32_t)((h * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
+static bool req_empty(const tri_request *r) { return r->caller.serial == 0; }
+static bool req_deleted(const tri_request *r) { return r->caller.serial == REQ_DELETED; }
+
+static tri_request *req_find(tri_actor_ext *x, tr_pid caller, uint64_t ref)
+{
+    if (!x->requests) return NULL;
+    for (uint32_t i = req_slot(caller, ref, x->requests_cap);; i = (i + 1) & (x->requests_cap - 1)) {
+        tri_request *r = &x->requests[i];
+        if (req_empty(r)) return NULL;
+        if (r->ref == ref && tr_pid_eq(r->caller, caller)) return r;
+    }
+}
+
+static void req_remove(tri_actor_ext *x, tri_request *r)
+{
+    r->caller.serial = REQ_DELETED;
+    x->requests_live--;
+}
+
+/* Rebuilds the table at `cap`, dropping deleted entries and those whose
+ * deadline has passed. */
+static bool req_rebuild(tri_actor_ext *x, uint32_t cap, int64_t now)
+{
+    tri_request *n = calloc(cap, sizeof *n);
+    if (!n) return false;
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < x->requests_cap; i++) {
+        tri_request *r = &x->requests[i];
+        if (req_empty(r) || req_deleted(r) || r->deadline_ns <= now) continue;
+        uint32_t j = req_slot(r->caller, r->ref, cap);
+        while (!req_empty(&n[j])) j = (j + 1) & (cap - 1);
+        n[j] = *r;
+        live++;
+    }
+    free(x->requests);
+    x->requests = n;
+    x->requests_cap = cap;
+    x->requests_used = x->requests_live = live;
+    return true;
+}
+
+static void req_add(tri_actor *a, tri_actor_ext *x, tr_pid caller, uint64_t ref, int64_t deadline)
+{
+    if ((x->requests_used + 1) * 2 > x->requests_cap) {
+        int64_t now = tri_now_ns(a->sys);
+        /* sweep the expired first: the table may not need to grow */
+        uint32_t cap = x->requests_cap ? x->requests_cap : 8;
+        if (x->requests_live + 1 > x->requests_prune_at) {
+            uint32_t live = 0;
+            for (uint32_t i = 0; i < x->requests_cap; i++) {
+                tri_request *r = &x->requests[i];
+                live += !req_empty(r) && !req_deleted(r) && r->deadline_ns > now;
+            }
+            while ((live + 1) * 2 > cap) cap *= 2;
+            while (cap > 8 && (live + 1) * 8 < cap) cap /= 2; /* shrink after a burst */
+            x->requests_prune_at = 2 * (live + 1) > 64 ? 2 * (live + 1) : 64;
+        } else {
+            while ((x->requests_live + 1) * 2 > cap) cap *= 2;
+        }
+        if (!req_rebuild(x, cap, now)) {
+            tri_log(TR_LOG_ERROR, "out of memory remembering an unanswered request");
+            return;
+        }
+    }
+    uint32_t i = req_slot(caller, ref, x->requests_cap);
+    while (!req_empty(&x->requests[i]) && !req_deleted(&x->requests[i]))
+        i = (i + 1) & (x->requests_cap - 1);
+    if (req_empty(&x->requests[i])) x->requests_used++;
+    x->requests[i] = (tri_request){caller, ref, deadline};
+    x->requests_live++;
+}
 
 void tri_request_begin(tri_actor *a, const tr_msg *m)
 {
@@ -153,33 +246,31 @@ void tri_request_end(tri_actor *a, const tr_msg *m)
     if (!x) return;
     x->current = NULL;
     if (a->flags & TRI_F_REPLIED) return;
-    tri_request *r = malloc(sizeof *r);
-    if (!r) {
-        tri_log(TR_LOG_ERROR, "out of memory remembering an unanswered request");
-        return;
-    }
-    r->caller = m->sender;
-    r->ref = tri_msg_ref(m);
-    r->next = x->requests;
-    x->requests = r;
+    req_add(a, x, m->sender, tri_msg_ref(m), tri_msg_deadline(m));
 }
 
-static void forget_request(tri_actor *a, tr_pid caller, uint64_t ref)
+/* Forgets a request (answered or dropped); false when it was not pending. */
+static bool forget_request(tri_actor *a, tr_pid caller, uint64_t ref)
 {
     tri_actor_ext *x = a->ext;
-    if (!x) return;
+    if (!x) return false;
     if (x->current && x->current->call == TRI_CALL_REQUEST && tri_msg_ref(x->current) == ref &&
         tr_pid_eq(x->current->sender, caller)) {
         a->flags |= TRI_F_REPLIED;
-        return;
+        return true;
     }
-    for (tri_request **p = &x->requests; *p; p = &(*p)->next)
-        if ((*p)->ref == ref && tr_pid_eq((*p)->caller, caller)) {
-            tri_request *r = *p;
-            *p = r->next;
-            free(r);
-            return;
-        }
+    tri_request *r = req_find(x, caller, ref);
+    if (!r) return false;
+    req_remove(x, r);
+    return true;
+}
+
+int tr_request_drop(tr_ctx *ctx, tr_request req)
+{
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return TR_ENOTACTOR;
+    if (tr_pid_is_nil(req.caller) || req.ref.id == 0) return TR_EINVAL;
+    return forget_request(a, req.caller, req.ref.id) ? TR_OK : TR_ENOENT;
 }
 
 static int send_reply(tri_actor *a, tr_pid caller, uint64_t ref, tr_atom type, const void *data,
@@ -228,20 +319,24 @@ tr_ref tr_msg_ref(const tr_msg *m)
     return (tr_ref){m && m->call != TRI_CALL_NONE ? tri_msg_ref(m) : 0};
 }
 
-/* Answers "down" for every request the ending actor leaves unanswered, and
- * frees its call bookkeeping (the calls' timers die with the actor). */
+/* Answers "down" for every request the ending actor leaves unanswered and
+ * somebody still awaits, and frees its call bookkeeping (the calls' timers
+ * die with the actor). */
 void tri_calls_end(tri_actor *a, const tr_exit *reason)
 {
     tri_actor_ext *x = a->ext;
     tr_pid self = tri_pid_of(a);
-    for (tri_request *r = x->requests, *n; r; r = n) {
-        n = r->next;
+    int64_t now = x->requests_live ? tri_now_ns(a->sys) : 0;
+    for (uint32_t i = 0; i < x->requests_cap; i++) {
+        tri_request *r = &x->requests[i];
+        if (req_empty(r) || req_deleted(r) || r->deadline_ns <= now) continue;
         tr_msg *m = tri_exit_msg(tr_down_atom(), TRI_CALL_REPLY, r->ref, self, reason->kind,
                                  reason->text);
         if (m) tri_deliver(a->sys, r->caller, m);
-        free(r);
     }
+    free(x->requests);
     x->requests = NULL;
+    x->requests_cap = x->requests_used = x->requests_live = x->requests_prune_at = 0;
     x->current = NULL;
     free(x->calls);
     x->calls = NULL;
@@ -274,7 +369,9 @@ int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size
     int rc = tr_inbox_new(sys, &in);
     if (rc) return rc;
     /* A fresh inbox: ref 1 cannot be confused with anything else. */
-    tr_msg *m = tri_msg_alloc_call(TRI_CALL_REQUEST, 1, type, size);
+    if (timeout_ms > TRI_FOREVER_MS) timeout_ms = TR_INFINITY; /* decades: forever */
+    tr_msg *m = tri_msg_alloc_request(
+        1, timeout_ms < 0 ? INT64_MAX : tri_now_ns(sys) + timeout_ms * 1000000, type, size);
     if (!m) {
         tr_inbox_destroy(&in);
         return TR_ENOMEM;
@@ -282,7 +379,6 @@ int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size
     if (size) memcpy(m->data, data, size);
     m->sender = tr_inbox_pid(in);
     rc = tri_deliver(sys, to, m);
-    if (timeout_ms > 1000000000000) timeout_ms = TR_INFINITY; /* decades: forever */
     int64_t deadline = timeout_ms >= 0 ? tri_mono_ns() / 1000000 + timeout_ms : 0;
     while (rc == TR_OK) {
         int64_t left = timeout_ms < 0 ? -1 : deadline - tri_mono_ns() / 1000000;

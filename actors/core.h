@@ -94,11 +94,12 @@ typedef struct tri_call {
     uint64_t timer; /* its timeout timer, 0: none */
 } tri_call;
 
-/* A request this actor received and has not answered (callee side). */
+/* A request this actor received and has not answered (callee side), in an
+ * open-addressing table keyed by (caller, ref): call.c. */
 typedef struct tri_request {
-    struct tri_request *next;
-    tr_pid caller;
+    tr_pid caller; /* nil: empty; serial UINT64_MAX: deleted */
     uint64_t ref;
+    int64_t deadline_ns; /* the caller stops waiting then: forgotten after */
 } tri_request;
 
 /* A monitor or link endpoint: who, and for monitors the reference. */
@@ -117,7 +118,8 @@ typedef struct tri_actor_ext {
     tri_call *calls; /* open addressing, power-of-two capacity */
     uint32_t calls_cap, calls_used;
     const tr_msg *current; /* the request being handled, if any */
-    tri_request *requests;
+    tri_request *requests; /* unanswered requests (table) */
+    uint32_t requests_cap, requests_used, requests_live, requests_prune_at;
     tr_pid started_to;   /* where "tr.started" goes; nil: nowhere */
     uint8_t stop_kind;   /* the reason tr_stop_reason asked for */
     uint64_t restarts;   /* a supervisor's restarts (introspection) */

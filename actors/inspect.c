@@ -55,6 +55,7 @@ int tr_info(tr_ctx *ctx, tr_actor_info *out)
         out->monitors = count_peers(a->ext->monitors);
         out->watchers = count_peers(a->ext->watchers);
         out->restarts = a->ext->restarts;
+        out->requests = a->ext->requests_live;
     }
     return TR_OK;
 }

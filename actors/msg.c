@@ -51,6 +51,17 @@ tr_msg *tri_msg_alloc_call(uint8_t role, uint64_t ref, tr_atom type, size_t size
     return m;
 }
 
+tr_msg *tri_msg_alloc_request(uint64_t ref, int64_t deadline_ns, tr_atom type, size_t size)
+{
+    tr_msg *m = alloc_msg(TRI_MSG_USER, type, size, sizeof ref + sizeof deadline_ns);
+    if (m) {
+        m->call = TRI_CALL_REQUEST;
+        memcpy((char *)m + sizeof *m, &ref, sizeof ref);
+        memcpy((char *)m + sizeof *m + sizeof ref, &deadline_ns, sizeof deadline_ns);
+    }
+    return m;
+}
+
 int tr_msg_new(tr_atom type, size_t size, tr_msg **out)
 {
     if (!out) return TR_EINVAL;

@@ -90,14 +90,26 @@ static inline tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size)
     return m;
 }
 
-/* tri_msg_alloc_call — the same for a request or reply carrying `ref`. */
+/* tri_msg_alloc_call — the same for a reply or "down" carrying `ref`.
+ * tri_msg_alloc_request — a request carrying `ref` and the caller's
+ * deadline (tri_now_ns of the system; INT64_MAX: none), so that a callee
+ * that never answers forgets it once nobody waits for it any more. */
 tr_msg *tri_msg_alloc_call(uint8_t role, uint64_t ref, tr_atom type, size_t size);
+tr_msg *tri_msg_alloc_request(uint64_t ref, int64_t deadline_ns, tr_atom type, size_t size);
 
 static inline uint64_t tri_msg_ref(const tr_msg *m)
 {
     uint64_t r;
     __builtin_memcpy(&r, (const char *)m + sizeof *m, sizeof r);
     return r;
+}
+
+/* A request's deadline (after its ref). Requests only. */
+static inline int64_t tri_msg_deadline(const tr_msg *m)
+{
+    int64_t d;
+    __builtin_memcpy(&d, (const char *)m + sizeof *m + sizeof(uint64_t), sizeof d);
+    return d;
 }
 
 /* tri_msg_free — frees a message, whoever built it. NULL is ignored.

@@ -283,6 +283,89 @@ static void test_queued_requests_answered_down(void **state)
     assert_int_equal(downs, 1);
 }
 
+/* sink: never answers; "drop" answers nothing but declines every request
+ * it holds (tr_request_drop), reporting how many it dropped. */
+typedef struct sink {
+    tr_request held[8];
+    int n;
+} sink;
+
+static int sink_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    sink *s = vs;
+    if (tr_msg_is_request(m) && s->n < 8) s->held[s->n++] = tr_msg_request(m);
+    if (tr_msg_is(m, tr_atom_from("drop"))) {
+        uint64_t dropped = 0;
+        for (int i = 0; i < s->n; i++) dropped += tr_request_drop(ctx, s->held[i]) == TR_OK;
+        uint64_t again = (uint64_t)(s->n ? -tr_request_drop(ctx, s->held[0]) : 0);
+        s->n = 0;
+        uint64_t out[2] = {dropped, again};
+        return tr_send(ctx, t_probe, tr_atom_from("dropped"), out, sizeof out);
+    }
+    return 0;
+}
+
+static const tr_behaviour sink_b = {"sink", sizeof(sink), NULL, sink_handle, NULL};
+
+/* A callee that never answers keeps only the requests somebody still
+ * awaits: 20,000 calls with 1 ms timeouts, the clock moving on, leave it
+ * holding a bounded number (it held all 20,000, ~50 bytes each, before
+ * requests carried their deadline); and when it ends, only the calls
+ * still awaited are answered "down". */
+static void test_unanswered_requests_are_bounded(void **state)
+{
+    (void)state;
+    tr_clock *clk;
+    assert_int_equal(tr_clock_manual_new(&clk), TR_OK);
+    t_env e = {0};
+    tr_system_opts o = {.workers = 2, .clock = clk};
+    assert_int_equal(tr_system_new(&o, &e.sys), TR_OK);
+    assert_int_equal(tr_inbox_new(e.sys, &e.probe), TR_OK);
+    t_probe = tr_inbox_pid(e.probe);
+    tr_pid sk, c;
+    assert_int_equal(tr_system_spawn(e.sys, &sink_b, NULL, &sk), TR_OK);
+    assert_int_equal(tr_system_spawn(e.sys, &client_b, NULL, &c), TR_OK);
+    for (int round = 0; round < 20; round++) {
+        go(&e, c, sk, "q", 1, 1000);
+        tr_actor_info info;
+        assert_int_equal(tr_system_inspect(e.sys, sk, &info, T_WAIT_MS), TR_OK);
+        assert_true(info.requests <= 2100); /* at most this round's and the last sweep's */
+        assert_int_equal(tr_clock_advance(clk, 2), TR_OK); /* this round's calls time out */
+        for (int i = 0; i < 1000; i++) assert_string_equal(next_answer(&e).type, "tr.timeout");
+    }
+    go(&e, c, sk, "q", TR_INFINITY, 3); /* still awaited: answered down at the end */
+    tr_system_stop_child(e.sys, sk);
+    for (int i = 0; i < 3; i++) assert_string_equal(next_answer(&e).type, "tr.down");
+    tr_system_stop_child(e.sys, c);
+    assert_int_equal(t_wait_live(e.sys, 0), 0);
+    const tr_msg *m;
+    assert_int_equal(tr_inbox_recv(e.probe, &m, 0), TR_ETIMEDOUT); /* no stray answers */
+    tr_inbox_destroy(&e.probe);
+    tr_system_destroy(&e.sys);
+    tr_clock_destroy(&clk);
+    assert_int_equal(tr_pool_outstanding(), 0);
+}
+
+/* tr_request_drop declines: the request is forgotten, so the callee's end
+ * answers nothing and the caller sees its own timeout. */
+static void test_request_drop(void **state)
+{
+    t_env *e = *state;
+    tr_pid sk, c;
+    assert_int_equal(tr_system_spawn(e->sys, &sink_b, NULL, &sk), TR_OK);
+    assert_int_equal(tr_system_spawn(e->sys, &client_b, NULL, &c), TR_OK);
+    go(e, c, sk, "q", 200, 2);
+    tr_inbox_send(e->probe, sk, tr_atom_from("drop"), NULL, 0);
+    const tr_msg *m = t_expect(e, "dropped");
+    uint64_t out[2];
+    memcpy(out, tr_msg_data(m), sizeof out);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[1], -TR_ENOENT); /* dropping twice: not pending */
+    tr_system_stop_child(e->sys, sk);
+    assert_string_equal(next_answer(e).type, "tr.timeout"); /* not "tr.down" */
+    assert_string_equal(next_answer(e).type, "tr.timeout");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +377,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_call_to_dead_actor, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_call_sync, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_queued_requests_answered_down, t_setup, t_teardown),
+        cmocka_unit_test(test_unanswered_requests_are_bounded),
+        cmocka_unit_test_setup_teardown(test_request_drop, t_setup, t_teardown),
     };
     return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }

@@ -13,7 +13,14 @@
  * A callee that does not answer inside the handler (to answer later, or
  * from elsewhere) keeps the request's tr_request and calls tr_reply_to;
  * until then the runtime remembers the request, and answers it "tr.down"
- * if the callee ends first, as an OTP monitor would. */
+ * if the callee ends first, as an OTP monitor would.
+ *
+ * Memory rule: a request the callee has not answered costs it about 64
+ * bytes until it is answered, dropped (tr_request_drop), its caller's
+ * timeout passes (a request carries its deadline; the callee forgets it
+ * after, in amortised O(1) sweeps), or the callee ends. So a callee that
+ * never answers holds only the requests somebody still awaits; with
+ * TR_INFINITY timeouts that is every one of them. */
 #ifndef TROUPE_CALL_H
 #define TROUPE_CALL_H
 
@@ -60,6 +67,13 @@ tr_request tr_msg_request(const tr_msg *msg);
 
 /* tr_reply_to — answers a request by its token. Actor context only. */
 int tr_reply_to(tr_ctx *ctx, tr_request request, tr_atom type, const void *data, size_t size);
+
+/* tr_request_drop — declines a request without answering it: the runtime
+ * forgets it (no "tr.down" for it when the callee ends); its caller gets
+ * its own timeout, or waits forever with TR_INFINITY. Errors: TR_EINVAL
+ * (a zero token), TR_ENOENT (not an unanswered request of this actor),
+ * TR_ENOTACTOR. Actor context only. */
+int tr_request_drop(tr_ctx *ctx, tr_request request);
 
 /* tr_msg_is_request — whether `msg` is a request (expects an answer). */
 bool tr_msg_is_request(const tr_msg *msg);

@@ -34,6 +34,8 @@ typedef struct tr_actor_info {
     uint32_t monitors;          /* monitors it holds on others */
     uint32_t watchers;          /* monitors others hold on it */
     uint64_t restarts;          /* a supervisor: children it restarted */
+    uint32_t requests;          /* requests it holds unanswered (an upper
+                                 * bound: expired ones go in sweeps) */
 } tr_actor_info;
 
 /* tr_inspect_atom — "tr.inspect", the type of the request. */
