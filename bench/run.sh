@@ -3,7 +3,7 @@
 #   peer=troupe bench=<b> n=<N> seconds=<s> rate=<r> unit=<u>
 # (idle_memory: ... bytes_per_actor=<int> unit=bytes). Progress, failures
 # and the total time go to stderr. Workloads and sizes are those of
-# ../shared/peers/README.md and ../shared/peers/run.sh.
+# docs/benchmarks.md, the same as bench/peers/run.sh's.
 #
 # Usage: bench/run.sh [--quick | --list]
 #   --quick   every counted size divided by 10, as peers/run.sh --quick
