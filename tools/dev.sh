@@ -72,8 +72,10 @@ build() {
   for kv in "${want[@]}"; do args+=("-D$kv"); done
   if [ -f "$dir/build.ninja" ] && options_match "$dir" "${want[@]}"; then
     :
-  elif [ -f "$dir/build.ninja" ] && meson setup --reconfigure "$dir" "${args[@]}" &&
+  elif [ -f "$dir/build.ninja" ] && meson configure "$dir" "${args[@]}" &&
        options_match "$dir" "${want[@]}"; then
+    # (not `meson setup --reconfigure`: meson 1.0 ignores a b_sanitize
+    # given to it; ninja regenerates the build files from the new options)
     echo "dev.sh: $dir reconfigured" >&2
   else
     [ -e "$dir" ] && echo "dev.sh: $dir set up anew" >&2
