@@ -1,4 +1,7 @@
-/* pool.c — per-thread block caches over global batch lists; see pool.h. */
+/* pool.c — per-thread block caches over global batch lists; see pool.h.
+ *
+ * Lock order: caches_mu, then the class mutexes in class order (only
+ * tri_pool_release nests them; everything else takes one at a time). */
 #include "pool.h"
 
 #include <pthread.h>
@@ -14,6 +17,12 @@ typedef struct global_class {
     block *batches; /* full batches of TRI_POOL_BATCH blocks */
     block *carve;   /* the rest of the chunk being carved */
     size_t carve_left;
+    /* Every chunk's base pointer, as aligned_alloc returned it: what
+     * tri_pool_release frees, and what keeps the blocks "still reachable"
+     * for a leak checker (the free lists point only into the middle of
+     * chunks, which valgrind reports as "possibly lost"). */
+    void **chunks;
+    size_t nchunks, chunks_cap;
 } global_class;
 
 /* One thread's cache for one size class (tri_pool_local in pool.h).
@@ -26,11 +35,11 @@ typedef tri_pool_local local_class;
 typedef tri_pool_cache thread_cache;
 
 static global_class globals[TRI_POOL_CLASSES] = {
-    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
-    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
-    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
-    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
-    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0},
+    {.mu = PTHREAD_MUTEX_INITIALIZER},
+    {.mu = PTHREAD_MUTEX_INITIALIZER},
+    {.mu = PTHREAD_MUTEX_INITIALIZER},
+    {.mu = PTHREAD_MUTEX_INITIALIZER},
+    {.mu = PTHREAD_MUTEX_INITIALIZER},
 };
 
 /* All live thread caches, for tri_pool_outstanding, plus what exited
@@ -40,6 +49,7 @@ static thread_cache *caches;
 static int64_t retired_outstanding;
 static _Atomic int64_t large_outstanding;
 static _Atomic int64_t carved;
+static _Atomic int64_t releases;
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
@@ -68,8 +78,12 @@ static void give_back_batch(unsigned c, block *first, uint32_t n)
     pthread_mutex_unlock(&g->mu);
 }
 
+static bool release_locked(thread_cache *self);
+
 /* Returns a batch's worth of lists to the globals on thread exit. Partial
- * lists are pushed as (short) batches: batch length is never relied on. */
+ * lists are pushed as (short) batches: batch length is never relied on.
+ * The last thread holding a cache to exit releases the pools, as
+ * tri_pool_release would. */
 static void thread_exit(void *arg)
 {
     thread_cache *tc = arg;
@@ -88,8 +102,9 @@ static void thread_exit(void *arg)
     if (tc->prev) tc->prev->next = tc->next;
     else caches = tc->next;
     if (tc->next) tc->next->prev = tc->prev;
-    pthread_mutex_unlock(&caches_mu);
     tc->registered = false;
+    release_locked(NULL);
+    pthread_mutex_unlock(&caches_mu);
 }
 
 static void make_exit_key(void) { pthread_key_create(&exit_key, thread_exit); }
@@ -130,14 +145,25 @@ static bool refill(unsigned c, local_class *l)
         return true;
     }
     if (g->carve_left == 0) {
-        /* Chunks are never freed: blocks are recycled for the life of the
-         * process, which keeps every pointer into them type-stable. */
+        /* Chunks are freed only by tri_pool_release, when no thread but the
+         * releasing one holds a cache: until then blocks are recycled. */
         size_t chunk = bs * TRI_POOL_BATCH * 4;
+        if (g->nchunks == g->chunks_cap) {
+            size_t cap = g->chunks_cap ? g->chunks_cap * 2 : 16;
+            void **grown = realloc(g->chunks, cap * sizeof *grown);
+            if (!grown) {
+                pthread_mutex_unlock(&g->mu);
+                return false;
+            }
+            g->chunks = grown;
+            g->chunks_cap = cap;
+        }
         char *mem = aligned_alloc(64, chunk);
         if (!mem) {
             pthread_mutex_unlock(&g->mu);
             return false;
         }
+        g->chunks[g->nchunks++] = mem;
         g->carve = (block *)mem;
         g->carve_left = TRI_POOL_BATCH * 4;
     }
@@ -203,14 +229,82 @@ void tri_pool_free_slow(void *p, size_t size)
 
 int64_t tri_pool_carved(void) { return atomic_load(&carved); }
 
-int64_t tri_pool_outstanding(void)
+/* Under caches_mu. */
+static int64_t outstanding_locked(void)
 {
-    pthread_mutex_lock(&caches_mu);
     int64_t n = retired_outstanding;
     for (thread_cache *tc = caches; tc; tc = tc->next)
         for (unsigned c = 0; c < TRI_POOL_CLASSES; c++)
             n += atomic_load_explicit(&tc->cls[c].allocs, memory_order_relaxed) -
                  atomic_load_explicit(&tc->cls[c].frees, memory_order_relaxed);
-    pthread_mutex_unlock(&caches_mu);
     return n + atomic_load_explicit(&large_outstanding, memory_order_relaxed);
+}
+
+int64_t tri_pool_outstanding(void)
+{
+    pthread_mutex_lock(&caches_mu);
+    int64_t n = outstanding_locked();
+    pthread_mutex_unlock(&caches_mu);
+    return n;
+}
+
+/* Under caches_mu. `self` is the calling thread's cache if it is
+ * registered, else NULL.
+ *
+ * Why this is safe with no check on the inline paths: a block can be
+ * reached only from an outstanding allocation (none), a global list (the
+ * class mutexes are held) or a registered thread's cache (there is none but
+ * the caller's, which it empties here itself). A thread that is not
+ * registered has empty lists, so its next alloc or free takes the slow
+ * path, which registers it under caches_mu and refills under the class
+ * mutex: after this release it carves fresh chunks. Every thread that held
+ * a cache before has exited, and unregistered under caches_mu, so its last
+ * writes to any block happen before these frees. */
+static bool release_locked(thread_cache *self)
+{
+    for (thread_cache *tc = caches; tc; tc = tc->next)
+        if (tc != self) return false;
+    if (outstanding_locked() != 0) return false;
+    for (unsigned c = 0; c < TRI_POOL_CLASSES; c++) pthread_mutex_lock(&globals[c].mu);
+    size_t freed = 0;
+    for (unsigned c = 0; c < TRI_POOL_CLASSES; c++) {
+        global_class *g = &globals[c];
+        for (size_t i = 0; i < g->nchunks; i++) free(g->chunks[i]);
+        freed += g->nchunks;
+        free(g->chunks);
+        g->chunks = NULL;
+        g->nchunks = g->chunks_cap = 0;
+        g->batches = NULL;
+        g->carve = NULL;
+        g->carve_left = 0;
+        if (self) {
+            local_class *l = &self->cls[c];
+            l->active = l->spare = NULL;
+            l->active_n = l->spare_n = 0;
+        }
+    }
+    for (unsigned c = TRI_POOL_CLASSES; c-- > 0;) pthread_mutex_unlock(&globals[c].mu);
+    if (freed) atomic_fetch_add_explicit(&releases, 1, memory_order_relaxed);
+    return freed > 0;
+}
+
+bool tri_pool_release(void)
+{
+    pthread_mutex_lock(&caches_mu);
+    bool done = release_locked(tls.registered ? &tls : NULL);
+    pthread_mutex_unlock(&caches_mu);
+    return done;
+}
+
+int64_t tri_pool_releases(void) { return atomic_load(&releases); }
+
+size_t tri_pool_chunks(void)
+{
+    size_t n = 0;
+    for (unsigned c = 0; c < TRI_POOL_CLASSES; c++) {
+        pthread_mutex_lock(&globals[c].mu);
+        n += globals[c].nchunks;
+        pthread_mutex_unlock(&globals[c].mu);
+    }
+    return n;
 }

@@ -2,15 +2,24 @@
  *
  * Why: an actor runtime allocates on one thread and frees on another all the
  * time (a message is built by its sender and freed by its receiver), and on
- * this VM first-touching a fresh page costs 12-17 us. So blocks are recycled,
- * never returned to the OS, and every thread keeps its own cache per size
+ * this VM first-touching a fresh page costs 12-17 us. So blocks are recycled
+ * while the runtime is in use, and every thread keeps its own cache per size
  * class: alloc and free are a few instructions with no atomics. Imbalance
  * (one thread only allocates, another only frees) is settled in whole
  * batches through one global list per class, under a mutex taken once per
  * TRI_POOL_BATCH blocks. Sizes above the largest class go to malloc.
  *
  * Any thread may call these; a thread's cache goes back to the global lists
- * when the thread exits. */
+ * when the thread exits.
+ *
+ * Memory goes back to the C library (tri_pool_release) once the runtime is
+ * idle: when the last thread holding a cache other than the caller is gone
+ * and no block is outstanding. tr_system_destroy tries it after joining the
+ * system's threads, and so does the last such thread when it exits; in a
+ * program whose other threads have ended, valgrind then finds nothing of
+ * the pools. Until then every chunk's base pointer stays in a registry, so
+ * a leak checker sees the pools as "still reachable", never "possibly
+ * lost". */
 #ifndef TRI_POOL_H
 #define TRI_POOL_H
 
@@ -103,5 +112,20 @@ int64_t tri_pool_carved(void);
 /* tri_pool_outstanding — blocks allocated and not yet freed, process-wide,
  * over all threads. Exact only while no thread allocates or frees. */
 int64_t tri_pool_outstanding(void);
+
+/* tri_pool_release — frees every chunk of every class if no thread other
+ * than the caller holds a cache (every other thread that ever allocated or
+ * freed a block has exited) and no block is outstanding; the caller's own
+ * cache is emptied. Returns whether chunks were freed. Later allocations
+ * carve fresh chunks, so it is always safe to call, from any thread; it
+ * only costs a re-touch of the memory when troupe is used again. */
+bool tri_pool_release(void);
+
+/* tri_pool_releases — how many times tri_pool_release (or a thread's exit)
+ * freed the pools, process-wide; for tests. */
+int64_t tri_pool_releases(void);
+
+/* tri_pool_chunks — chunks the pools hold now, over all classes; for tests. */
+size_t tri_pool_chunks(void);
 
 #endif

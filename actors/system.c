@@ -206,6 +206,9 @@ void tr_system_destroy(tr_system **psys)
     tri_slots_fini(sys);
     free(sys->report);
     free_system(sys);
+    /* Every thread of this system has been joined: if they were the last
+     * to hold pool caches, the pools' memory goes back to the C library. */
+    tri_pool_release();
 }
 
 int64_t tr_pool_outstanding(void) { return tri_pool_outstanding(); }

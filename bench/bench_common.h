@@ -1,8 +1,8 @@
 /* bench_common.h — what every troupe benchmark program shares: the system
  * and driver set-up, timing, result lines, failing, and small payload
- * helpers. The workloads themselves are specified in
- * ../shared/peers/README.md ("Workloads"); each program mirrors the Erlang
- * and CAF versions there so the numbers compare like for like.
+ * helpers. The workloads themselves are specified in docs/benchmarks.md
+ * (and bench/peers/README.md); each program mirrors the Erlang and CAF
+ * versions in bench/peers/ so the numbers compare like for like.
  *
  * The driver is the main thread with a tr_inbox: the equivalent of CAF's
  * scoped_actor (a non-scheduler thread that only sleeps while it waits). */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the peer benchmarks (Erlang/OTP, CAF; ../shared/peers/run.sh) and
+# Runs the peer benchmarks (Erlang/OTP, CAF; bench/peers/run.sh) and
 # troupe's (bench/run.sh) on the same workloads in one go, interleaved per
 # workload so that every peer sees the same machine conditions (as
 # peers/run.sh does), then `c spsc_ring`, the hardware reference for
@@ -10,13 +10,14 @@
 # Environment: PEERS_TIMEOUT/PEERS_REPEAT and TROUPE_TIMEOUT/TROUPE_REPEAT
 # pass through; with repeats the table shows medians. COMPARE_OUT=FILE also
 # keeps the raw result lines there. TROUPE_PEERS_RUN overrides the path of
-# peers/run.sh (e.g. when running a copy of this tree from elsewhere).
-# Needs erl/erlc (erlang-nox) and libcaf-dev for the peers.
+# the peers' run.sh (default: bench/peers/run.sh in this tree).
+# Needs erl/erlc (erlang-nox), libcaf-dev, g++ and make for the peers
+# (apt-get install erlang-nox libcaf-dev libzmq3-dev g++ make).
 # Exit status: 0 if every benchmark ran and passed its check, else 1.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd) || exit 1
-PEERS_RUN=${TROUPE_PEERS_RUN:-$HERE/../../shared/peers/run.sh}
+PEERS_RUN=${TROUPE_PEERS_RUN:-$HERE/peers/run.sh}
 TROUPE_RUN=$HERE/run.sh
 
 ARGS=()
@@ -30,6 +31,12 @@ if [ ! -x "$PEERS_RUN" ]; then
   echo "# $PEERS_RUN not found" >&2
   exit 1
 fi
+for tool in erl erlc g++ make; do
+  command -v "$tool" >/dev/null || {
+    echo "# $tool not found: apt-get install erlang-nox libcaf-dev libzmq3-dev g++ make" >&2
+    exit 1
+  }
+done
 
 RESULTS=$(mktemp /tmp/troupe-compare.XXXXXX) || exit 1
 trap 'rm -f "$RESULTS"' EXIT

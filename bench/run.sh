@@ -3,7 +3,7 @@
 #   peer=troupe bench=<b> n=<N> seconds=<s> rate=<r> unit=<u>
 # (idle_memory: ... bytes_per_actor=<int> unit=bytes). Progress, failures
 # and the total time go to stderr. Workloads and sizes are those of
-# ../shared/peers/README.md and ../shared/peers/run.sh.
+# docs/benchmarks.md, the same as bench/peers/run.sh's.
 #
 # Usage: bench/run.sh [--quick | --list]
 #   --quick   every counted size divided by 10, as peers/run.sh --quick
@@ -58,9 +58,23 @@ T_START=$(date +%s.%N)
 # numbers; ninja makes this a no-op when nothing changed.
 PROGS=()
 for w in "${WORKLOADS[@]}"; do PROGS+=("bench/${w%% *}"); done
+# A folder configured otherwise (by hand, or a sanitizer left on) is set
+# back to release first: its numbers would mean nothing.
+WANT_OPTS=(-Dbuildtype=release -Db_sanitize=none -Db_ndebug=if-release)
+opts_ok() {
+  meson introspect --buildoptions "$BUILD" 2>/dev/null | python3 -c '
+import json, sys
+o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
+sys.exit(0 if (o.get("buildtype"), o.get("b_sanitize"), o.get("b_ndebug")) ==
+         ("release", "none", "if-release") else 1)'
+}
+if [ -f "$BUILD/build.ninja" ] && ! opts_ok; then
+  echo "# $BUILD: not a plain release build, reconfiguring" >&2
+  meson configure "$BUILD" "${WANT_OPTS[@]}" >&2 && opts_ok || rm -rf -- "$BUILD"
+fi
 if [ ! -f "$BUILD/build.ninja" ]; then
   echo "# configuring $BUILD (release)" >&2
-  meson setup "$BUILD" "$ROOT" --buildtype=release >&2 || {
+  meson setup "$BUILD" "$ROOT" "${WANT_OPTS[@]}" >&2 || {
     echo "# meson setup failed" >&2; exit 1; }
 fi
 if ! ninja -C "$BUILD" "${PROGS[@]}" >&2; then

@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # tools/dev.sh — set up, build and run troupe on Debian 12.
 #
-#   tools/dev.sh demo       install what is missing, build, run `troupe demo`
-#   tools/dev.sh test       install what is missing, build, run the whole test suite
-#   tools/dev.sh sanitize   the suite again under ASan+UBSan, then under TSan
-#   tools/dev.sh setup      install and build only
+#   tools/dev.sh demo           install what is missing, build, run `troupe demo`
+#   tools/dev.sh test           install what is missing, build, run the whole test suite
+#   tools/dev.sh sanitize       the suite again under ASan+UBSan, then under TSan
+#   tools/dev.sh valgrind       the suite again under valgrind's memcheck (no error,
+#                               no definite or possible leak)
+#   tools/dev.sh install-check  the README's install recipe (private prefix), run as
+#                               written on a copy of the tree, and its first program
+#   tools/dev.sh setup          install and build only
 #
 # Packages come from apt only and are installed only when missing. Builds go
-# to build/ (debugoptimized), build-asan/ and build-tsan/.
+# to build/ (debugoptimized), build-asan/ and build-tsan/. A build folder
+# configured with other options than the ones wanted here (by hand, or by
+# an older version of this script) is reconfigured, or wiped and set up
+# again, never reused as it is. Compiler and test output goes to the
+# terminal (and so to the CI log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential pkg-config meson ninja-build libcmocka-dev libzmq3-dev
-          libsodium-dev libyaml-dev)
+          libsodium-dev libyaml-dev python3)
 
-install_missing() {
+install_missing() { # [extra packages...]
   local missing=() p
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -27,17 +35,65 @@ install_missing() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-build() { # DIR [meson options...]
+# options_match DIR NAME=VALUE...: whether DIR is configured with exactly
+# these values (as `meson introspect --buildoptions` reports them).
+options_match() {
   local dir=$1; shift
-  [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null
-  ninja -C "$dir" >/dev/null
+  meson introspect --buildoptions "$dir" 2>/dev/null | python3 -c '
+import json, sys
+have = {o["name"]: o["value"] for o in json.load(sys.stdin)}
+def text(v):
+    if isinstance(v, bool): return "true" if v else "false"
+    if isinstance(v, list): return ",".join(map(str, v))
+    return str(v)
+for kv in sys.argv[1:]:
+    name, want = kv.split("=", 1)
+    if name not in have or text(have[name]) != want:
+        print(f"dev.sh: {name} is {text(have.get(name))!s}, want {want}", file=sys.stderr)
+        sys.exit(1)
+' "$@"
+}
+
+# build DIR [NAME=VALUE...]: configures DIR with these options (buildtype,
+# b_sanitize and b_lundef default to debugoptimized, none and true), then
+# builds it with ninja.
+build() {
+  local dir=$1; shift
+  local want=(buildtype=debugoptimized b_sanitize=none b_lundef=true) kv
+  for kv in "$@"; do
+    case "$kv" in
+      buildtype=*) want[0]=$kv ;;
+      b_sanitize=*) want[1]=$kv ;;
+      b_lundef=*) want[2]=$kv ;;
+      *) want+=("$kv") ;;
+    esac
+  done
+  local args=()
+  for kv in "${want[@]}"; do args+=("-D$kv"); done
+  if [ -f "$dir/build.ninja" ] && options_match "$dir" "${want[@]}"; then
+    :
+  elif [ -f "$dir/build.ninja" ] && meson configure "$dir" "${args[@]}" &&
+       options_match "$dir" "${want[@]}"; then
+    # (not `meson setup --reconfigure`: meson 1.0 ignores a b_sanitize
+    # given to it; ninja regenerates the build files from the new options)
+    echo "dev.sh: $dir reconfigured" >&2
+  else
+    [ -e "$dir" ] && echo "dev.sh: $dir set up anew" >&2
+    rm -rf -- "$dir"
+    meson setup "$dir" "${args[@]}"
+  fi
+  ninja -C "$dir"
 }
 
 # Runs the suite in DIR and prints the cmocka totals as one closing line.
-run_suite() { # DIR LABEL
-  local dir=$1 label=$2 rc=0
-  meson test -C "$dir" --print-errorlogs || rc=$?
-  local log="$dir/meson-logs/testlog.txt" passed failed
+run_suite() { # DIR LABEL [meson test options...]
+  local dir=$1 label=$2 rc=0; shift 2
+  local log="$dir/meson-logs/testlog.txt" a
+  for a in "$@"; do
+    case "$a" in --setup=*) log="$dir/meson-logs/testlog-${a#--setup=}.txt" ;; esac
+  done
+  meson test -C "$dir" --print-errorlogs "$@" || rc=$?
+  local passed failed
   passed=$(grep -hoE '^\[  PASSED  \] [0-9]+ test' "$log" | awk '{s += $4} END {print s + 0}' || true)
   failed=$(grep -hoE '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s += $4} END {print s + 0}' || true)
   # meson-level failures (a crash, a timeout, a failing non-cmocka test) count too
@@ -48,6 +104,49 @@ run_suite() { # DIR LABEL
   return $rc
 }
 
+# readme_block MARKER: prints the fenced code block that follows the line
+# "<!-- MARKER -->" in README.md (without the fences).
+readme_block() {
+  awk -v marker="<!-- $1 -->" '
+    $0 == marker { found = 1; next }
+    found == 1 && /^```/ { found = 2; next }
+    found == 2 && /^```/ { exit }
+    found == 2 { print }
+  ' README.md
+}
+
+# The README's first program is examples/hello.c, byte for byte; the
+# README's private-prefix recipe, run as written (with HOME in a temporary
+# folder, on a copy of the tree), installs troupe, builds that program
+# against the installed troupe.pc with plain cc and runs it.
+install_check() {
+  local tmp
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/troupe-install.XXXXXX")
+  # shellcheck disable=SC2064  # expand now: $tmp is local
+  trap "rm -rf '$tmp'" EXIT
+  readme_block first-program >"$tmp/readme_hello.c"
+  if ! cmp -s "$tmp/readme_hello.c" examples/hello.c; then
+    echo "install-check: README's first program differs from examples/hello.c:" >&2
+    diff -u examples/hello.c "$tmp/readme_hello.c" >&2 || true
+    return 1
+  fi
+  readme_block install-private >"$tmp/recipe.sh"
+  [ -s "$tmp/recipe.sh" ] || { echo "install-check: no install-private block in README.md" >&2; return 1; }
+  mkdir -p "$tmp/src" "$tmp/home"
+  tar -c --exclude='./build*' --exclude=./.git --exclude=./bench/peers/build . | tar -x -C "$tmp/src"
+  # The recipe's own checks, then proof that the program found the
+  # installed library and the installed .pc, not another one.
+  cat >>"$tmp/recipe.sh" <<'EOF'
+test "$(pkg-config --variable=prefix troupe)" = "$PREFIX"
+ldd ./hello | grep -F "$PREFIX/lib/libtroupe.so.0"
+cc -std=c11 -Wall -Wextra -Wpedantic -Werror -c examples/hello.c -o hello.o $(pkg-config --cflags troupe)
+EOF
+  echo "install-check: running README's recipe:" >&2
+  sed 's/^/    /' "$tmp/recipe.sh" >&2
+  (cd "$tmp/src" && env -u PKG_CONFIG_PATH HOME="$tmp/home" bash -euxo pipefail "$tmp/recipe.sh")
+  echo "install-check: 1 passed, 0 failed"
+}
+
 cmd=${1:-}
 case "$cmd" in
   setup) install_missing; build build ;;
@@ -55,11 +154,17 @@ case "$cmd" in
   test) install_missing; build build; run_suite build tests ;;
   sanitize)
     install_missing
-    build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+    build build-asan b_sanitize=address,undefined b_lundef=false
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       run_suite build-asan asan
-    build build-tsan -Db_sanitize=thread -Db_lundef=false
+    build build-tsan b_sanitize=thread b_lundef=false
     TSAN_OPTIONS=halt_on_error=1 run_suite build-tsan tsan
     ;;
-  *) echo "usage: tools/dev.sh demo|test|sanitize|setup" >&2; exit 2 ;;
+  valgrind)
+    install_missing valgrind
+    build build
+    run_suite build valgrind --setup=valgrind
+    ;;
+  install-check) install_missing; install_check ;;
+  *) echo "usage: tools/dev.sh demo|test|sanitize|valgrind|install-check|setup" >&2; exit 2 ;;
 esac
