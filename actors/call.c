@@ -77,7 +77,7 @@ int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
 {
     if (out) out->id = 0;
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return TR_ENOTACTOR;
+    if (!a) return tri_ctx_err(ctx);
     tr_system *sys = a->sys;
     if (type.id == 0 || (size && !data) || tr_pid_is_nil(to) || timeout_ms < TR_INFINITY)
         return TR_EINVAL;
@@ -236,7 +236,7 @@ static void req_add(tri_actor *a, tri_actor_ext *x, tr_pid caller, uint64_t ref,
 void tri_request_begin(tri_actor *a, const tr_msg *m)
 {
     tri_actor_ext *x = tri_ext(a);
-    a->flags &= (uint16_t)~TRI_F_REPLIED;
+    a->flags &= (uint32_t)~TRI_F_REPLIED;
     if (x) x->current = m;
 }
 
@@ -268,7 +268,7 @@ static bool forget_request(tri_actor *a, tr_pid caller, uint64_t ref)
 int tr_request_drop(tr_ctx *ctx, tr_request req)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return TR_ENOTACTOR;
+    if (!a) return tri_ctx_err(ctx);
     if (tr_pid_is_nil(req.caller) || req.ref.id == 0) return TR_EINVAL;
     return forget_request(a, req.caller, req.ref.id) ? TR_OK : TR_ENOENT;
 }
@@ -290,7 +290,7 @@ static int send_reply(tri_actor *a, tr_pid caller, uint64_t ref, tr_atom type, c
 int tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return TR_ENOTACTOR;
+    if (!a) return tri_ctx_err(ctx);
     if (!request || request->call != TRI_CALL_REQUEST) return TR_EINVAL;
     return send_reply(a, request->sender, tri_msg_ref(request), type, data, size);
 }
@@ -298,7 +298,7 @@ int tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data,
 int tr_reply_to(tr_ctx *ctx, tr_request req, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return TR_ENOTACTOR;
+    if (!a) return tri_ctx_err(ctx);
     return send_reply(a, req.caller, req.ref.id, type, data, size);
 }
 

@@ -64,6 +64,7 @@ enum {
     TRI_F_ENDING = 1u << 13,        /* in terminate or after: the reason is final */
     TRI_F_ALL_ASKED = 1u << 14,     /* every child was asked to stop */
     TRI_F_ALL_KILLED = 1u << 15,    /* every child was sent a kill */
+    TRI_F_KILL_GRACE = 1u << 16,    /* a kill's grace timer is armed (lifecycle.c) */
 };
 
 #define TRI_CAPACITY_MAX ((1u << 30) - 1)
@@ -154,7 +155,7 @@ struct tri_actor {
     tri_mailbox mb;            /* mb.head ends line 0; mb.tail starts line 1 */
     /* ---- lines 1-2: the actor's own ---- */
     _Atomic uint64_t live_serial; /* == serial while alive, 0 once ended */
-    _Atomic uint64_t signal;      /* stop/kill request: serial << 2 | TRI_SIG_* */
+    _Atomic uint64_t signal;      /* serial << 4 | TRI_SIG_*: see below */
     const tr_behaviour *beh;
     void *state_mem;
     tri_actor *parent;
@@ -171,13 +172,33 @@ struct tri_actor {
     uint32_t nchildren;
     uint8_t state;                /* enum tri_actor_state */
     uint8_t exit_kind;            /* tr_exit_kind once stopping */
-    uint16_t flags;               /* TRI_F_* */
+    uint16_t spare;
+    uint32_t flags;               /* TRI_F_* */
 } __attribute__((aligned(TRI_CACHE_LINE)));
 
 _Static_assert(sizeof(struct tri_actor) == 3 * TRI_CACHE_LINE, "slot: three cache lines");
 
-/* signal bits */
-enum { TRI_SIG_STOP = 1, TRI_SIG_KILL = 2 };
+/* The signal word: requests from the parent, stamped with the incarnation
+ * they are for, and the one decision that needs both sides. STOP and KILL
+ * are the parent's requests. At a child's shutdown deadline the parent
+ * sets ABANDON (a CAS) to stop waiting for a child stuck in a callback;
+ * the child, ending, sets FINISHED (a CAS) before it sends its EXIT.
+ * Whoever sets theirs first decides: ABANDON, and the parent has counted
+ * the child killed and gone on, so the child releases its own slot and
+ * sends no EXIT; FINISHED, and the parent waits for the EXIT as usual. */
+enum { TRI_SIG_STOP = 1, TRI_SIG_KILL = 2, TRI_SIG_ABANDON = 4, TRI_SIG_FINISHED = 8 };
+#define TRI_SIG_SHIFT 4
+#define TRI_KILL_GRACE_MS 100 /* a killed child stuck longer is abandoned */
+
+/* Whether `a`'s parent has abandoned it (its deadline passed while a
+ * callback ran): nothing it does from now takes effect. */
+static inline bool tri_abandoned(const tri_actor *a)
+{
+    uint64_t sig = atomic_load_explicit((_Atomic uint64_t *)&a->signal, memory_order_acquire);
+    return (sig & TRI_SIG_ABANDON) &&
+           sig >> TRI_SIG_SHIFT ==
+               atomic_load_explicit((_Atomic uint64_t *)&a->live_serial, memory_order_relaxed);
+}
 
 /* The slot table: chunks of TRI_CHUNK slots, and two free lists. */
 #define TRI_CHUNK_BITS 10
@@ -290,6 +311,7 @@ struct tr_system {
     /* counters */
     _Atomic uint64_t actors_ended, actors_spawned, dead_letters, sent, dropped, handled;
     _Atomic uint32_t inboxes_live;
+    _Atomic uint32_t abandoned_live; /* abandoned actors not yet disposed of */
 };
 
 /* The thread-local identity of the calling thread, if it is a worker. */
@@ -358,7 +380,7 @@ int tri_sysmon_start(tr_system *sys);
 /* The actor a tr_ctx stands for, when the call is legal: on its worker,
  * during its turn. NULL otherwise (a NULL ctx, one kept from an earlier
  * callback, one used from another thread, or not a ctx at all). */
-static inline tri_actor *tri_ctx(const tr_ctx *ctx)
+static inline tri_actor *tri_ctx_any(const tr_ctx *ctx)
 {
     tri_worker *w = tri_current_worker;
     if (TRI_UNLIKELY(!ctx || !w ||
@@ -366,6 +388,19 @@ static inline tri_actor *tri_ctx(const tr_ctx *ctx)
         return NULL;
     return (tri_actor *)ctx;
 }
+
+/* tri_ctx_any for calls that act: also NULL once the actor's parent has
+ * abandoned it (core.h, the signal word), so nothing it does then takes
+ * effect. Reading calls (tr_self, tr_path) use tri_ctx_any. */
+static inline tri_actor *tri_ctx(const tr_ctx *ctx)
+{
+    tri_actor *a = tri_ctx_any(ctx);
+    return a && TRI_UNLIKELY(tri_abandoned(a)) ? NULL : a;
+}
+
+/* The error for a ctx tri_ctx refused: TR_ESTOPPED for an abandoned
+ * actor (it is stopping), TR_ENOTACTOR otherwise. */
+static inline int tri_ctx_err(const tr_ctx *ctx) { return tri_ctx_any(ctx) ? TR_ESTOPPED : TR_ENOTACTOR; }
 
 /* actor.c */
 void tri_run_turn(tri_worker *w, tri_actor *a);

@@ -38,7 +38,7 @@ int tr_info(tr_ctx *ctx, tr_actor_info *out)
 {
     if (!out) return TR_EINVAL;
     memset(out, 0, sizeof *out);
-    tri_actor *a = tri_ctx(ctx);
+    tri_actor *a = tri_ctx_any(ctx);
     if (!a) return TR_ENOTACTOR;
     out->pid = tri_pid_of(a);
     out->parent = a->parent ? tri_pid_of(a->parent) : TR_PID_NIL;

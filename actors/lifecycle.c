@@ -57,9 +57,14 @@ void tri_name_free(char *s)
  * level of a failure's climb, so this is on the path of a long chain. */
 static const char *actor_name(const tri_actor *a, char *tmp, size_t n)
 {
-    if (!a->parent) return "root"; /* not flags: those change while we read */
-    if (a->name) return a->name;
-    const char *b = a->beh && a->beh->name ? a->beh->name : "actor";
+    /* not flags: those change while we read; relaxed atomics because
+     * sysmon reads the path of an actor another thread runs (it checks the
+     * actor's serial around the read) */
+    if (!__atomic_load_n(&a->parent, __ATOMIC_RELAXED)) return "root";
+    const char *name = __atomic_load_n(&a->name, __ATOMIC_RELAXED);
+    if (name) return name;
+    const tr_behaviour *beh = __atomic_load_n(&a->beh, __ATOMIC_RELAXED);
+    const char *b = beh && beh->name ? beh->name : "actor";
     size_t bl = strnlen(b, n - 22), at = bl;
     memcpy(tmp, b, bl);
     tmp[at++] = '-';
@@ -81,10 +86,21 @@ size_t tri_actor_path(const tri_actor *a, char *buf, size_t size)
 {
     const tri_actor *chain[TRI_PATH_WHOLE + 1];
     int n = 0;
-    const tri_actor *p = a;
-    for (; p && n <= TRI_PATH_WHOLE; p = p->parent) chain[n++] = p;
-    bool cut = n > TRI_PATH_WHOLE;
-    if (cut) n = TRI_PATH_TAIL;
+    bool cut = false;
+    for (const tri_actor *p = a; p && n <= TRI_PATH_WHOLE;
+         p = __atomic_load_n(&p->parent, __ATOMIC_RELAXED)) {
+        chain[n++] = p;
+        /* An abandoned actor's ancestors may be gone: not read, and the
+         * path is marked cut above it. */
+        if (p->parent && tri_abandoned(p)) {
+            cut = true;
+            break;
+        }
+    }
+    if (n > TRI_PATH_WHOLE) {
+        cut = true;
+        n = TRI_PATH_TAIL;
+    }
     size_t len = 0;
     if (size) buf[0] = '\0';
     for (int i = cut ? n + 1 : n - 1; i >= 0; i--) {
@@ -102,7 +118,7 @@ size_t tri_actor_path(const tri_actor *a, char *buf, size_t size)
 
 size_t tr_path(const tr_ctx *ctx, char *buf, size_t size)
 {
-    const tri_actor *a = tri_ctx(ctx);
+    const tri_actor *a = tri_ctx_any(ctx);
     if (!buf) size = 0;
     if (!a) {
         if (size) buf[0] = '\0';
@@ -217,14 +233,48 @@ static void unlink_child(tri_actor *parent, tri_actor *c)
     parent->nchildren--;
 }
 
+/* The parent's side of the signal word (core.h): ors `bits` into the
+ * request for incarnation `s`. Returns false, writing nothing, when the
+ * child has finished (its EXIT is on the way). */
+static bool signal_or(tri_actor *c, uint64_t s, uint64_t bits)
+{
+    uint64_t old = atomic_load_explicit(&c->signal, memory_order_acquire);
+    for (;;) {
+        uint64_t cur = old >> TRI_SIG_SHIFT == s ? old : s << TRI_SIG_SHIFT;
+        if (cur & TRI_SIG_FINISHED) return false;
+        if (atomic_compare_exchange_weak_explicit(&c->signal, &old, cur | bits,
+                                                  memory_order_acq_rel, memory_order_acquire))
+            return true;
+    }
+}
+
+/* The child's side, as it ends: true when it finished first (it sends its
+ * EXIT), false when its parent abandoned it (it disposes of itself). */
+static bool signal_finish(tri_actor *a, uint64_t s)
+{
+    uint64_t old = atomic_load_explicit(&a->signal, memory_order_acquire);
+    for (;;) {
+        uint64_t cur = old >> TRI_SIG_SHIFT == s ? old : s << TRI_SIG_SHIFT;
+        if (cur & TRI_SIG_ABANDON) return false;
+        if (atomic_compare_exchange_weak_explicit(&a->signal, &old, cur | TRI_SIG_FINISHED,
+                                                  memory_order_acq_rel, memory_order_acquire))
+            return true;
+    }
+}
+
 void tri_request_kill(tri_actor *parent, tri_actor *c)
 {
     c->parent_flags |= TRI_PF_KILL_REQUESTED | TRI_PF_STOP_REQUESTED;
     uint64_t s = atomic_load_explicit(&c->live_serial, memory_order_acquire);
-    if (s == 0) return; /* already ended: its EXIT is on the way */
-    /* the parent is the only writer of `signal` */
-    atomic_store_explicit(&c->signal, s << 2 | TRI_SIG_KILL | TRI_SIG_STOP, memory_order_release);
+    if (s == 0 || !signal_or(c, s, TRI_SIG_KILL | TRI_SIG_STOP))
+        return; /* already ended: its EXIT is on the way */
     tri_send_sys(parent->sys, c, s, TRI_MSG_SIGNAL, NULL, 0);
+    /* A kill takes effect between callbacks: a child stuck in one is
+     * abandoned when the grace passes, so that no kill waits forever. */
+    if (!(parent->flags & TRI_F_KILL_GRACE) &&
+        tri_timer_after(parent->sys, TRI_KILL_GRACE_MS, parent, tri_serial(parent),
+                        TRI_MSG_KILL_GRACE, NULL, 0))
+        parent->flags |= TRI_F_KILL_GRACE;
 }
 
 void tri_request_stop(tri_actor *parent, tri_actor *c)
@@ -236,8 +286,7 @@ void tri_request_stop(tri_actor *parent, tri_actor *c)
     }
     c->parent_flags |= TRI_PF_STOP_REQUESTED;
     uint64_t s = atomic_load_explicit(&c->live_serial, memory_order_acquire);
-    if (s == 0) return;
-    atomic_store_explicit(&c->signal, s << 2 | TRI_SIG_STOP, memory_order_release);
+    if (s == 0 || !signal_or(c, s, TRI_SIG_STOP)) return;
     tri_send_sys(parent->sys, c, s, TRI_MSG_SIGNAL, NULL, 0);
     if (c->shutdown_ms > 0) {
         struct tri_kill_child k = {c, s};
@@ -249,7 +298,7 @@ void tri_request_stop(tri_actor *parent, tri_actor *c)
 int tr_stop_child(tr_ctx *ctx, tr_pid child)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return TR_ENOTACTOR;
+    if (!a) return tri_ctx_err(ctx);
     if (child.node != a->sys->node || tr_pid_is_nil(child)) return TR_ENOENT;
     tri_actor *c = tri_slot_lookup(a->sys, child.slot);
     /* The serial first: while it matches, the slot holds that actor alive,
@@ -271,8 +320,14 @@ static void finish(tri_actor *a)
     tr_system *sys = a->sys;
     tr_exit reason = {(tr_exit_kind)a->exit_kind, a->ext ? a->ext->exit_text : NULL};
     a->flags |= TRI_F_ENDING; /* tr_fail & co. may no longer change `reason` */
+    /* terminate runs for every kind of end, kills included: in C it is the
+     * only place that frees what init built (OTP skips it on a kill) */
     if ((a->flags & TRI_F_INIT_OK) && a->beh->terminate)
         a->beh->terminate((tr_ctx *)a, a->state_mem, &reason);
+    if (tri_abandoned(a)) { /* its parent counted it killed: so do its watchers */
+        a->exit_kind = TR_EXIT_KILLED;
+        reason = (tr_exit){TR_EXIT_KILLED, NULL};
+    }
     if (a->flags & TRI_F_TIMERS) tri_timers_drop_owner(sys, a); /* timers die with it */
     if (!(a->flags & TRI_F_STARTED_SENT)) tri_send_started(a, TR_START_FAILED);
     if (a->ext) {
@@ -292,6 +347,22 @@ static void finish(tri_actor *a)
     a->state = TRI_ST_DEAD;
     if (a->flags & TRI_F_IS_ROOT) {
         tri_root_finished(a);
+        return;
+    }
+    uint64_t serial = atomic_load_explicit(&a->live_serial, memory_order_relaxed);
+    if (!signal_finish(a, serial)) {
+        /* Abandoned: the parent counted us ended and went on (it may be
+         * gone), so no EXIT; we release our own slot. */
+        if (a->exit_kind == TR_EXIT_FAILURE && a->ext)
+            for (tri_record *r = a->ext->records; r; r = r->next)
+                tri_log(TR_LOG_WARN, "failed after its parent stopped waiting: %s", r->line);
+        atomic_store_explicit(&a->live_serial, 0, memory_order_release);
+        ext_free(a->ext);
+        a->ext = NULL;
+        tri_name_free(a->name);
+        __atomic_store_n(&a->name, NULL, __ATOMIC_RELAXED);
+        tri_slot_release(sys, a);
+        atomic_fetch_sub_explicit(&sys->abandoned_live, 1, memory_order_release);
         return;
     }
     tri_count(sys, TRI_N_ENDED);
@@ -378,8 +449,8 @@ void tri_begin_stop(tri_actor *a, tr_exit_kind kind, const char *text)
 
 void tri_after_callback_slow(tri_actor *a, int rc, const char *what)
 {
-    uint16_t f = a->flags;
-    a->flags &= (uint16_t) ~(TRI_F_STOP_SELF | TRI_F_FAIL_SELF);
+    uint32_t f = a->flags;
+    a->flags &= (uint32_t) ~(TRI_F_STOP_SELF | TRI_F_FAIL_SELF);
     if (f & TRI_F_FAIL_SELF) {
         tri_begin_stop(a, TR_EXIT_FAILURE, NULL);
     } else if (rc < 0) {
@@ -399,7 +470,7 @@ void tri_run_init(tri_actor *a, tr_msg *m, uint64_t serial)
     int rc = a->beh->init ? a->beh->init((tr_ctx *)a, a->state_mem, m->data, m->size) : 0;
     if (rc == TR_INIT_IGNORE && !(a->flags & TRI_F_FAIL_SELF)) {
         a->flags |= TRI_F_IGNORED;
-        a->flags &= (uint16_t)~TRI_F_STOP_SELF;
+        a->flags &= (uint32_t)~TRI_F_STOP_SELF;
         tri_send_started(a, TR_START_IGNORED);
         tri_begin_stop(a, TR_EXIT_NORMAL, NULL);
         return;
@@ -460,6 +531,11 @@ int tr_exit_info(const tr_msg *msg, tr_pid *who, tr_exit *reason)
     return TR_OK;
 }
 
+/* What a parent does once a child is gone: `cx` is the child's ext (its
+ * records and exit text; taken over), `cpath` its path when needed. */
+static void child_gone(tri_actor *a, tr_pid who, tr_exit_kind kind, bool requested,
+                       tri_actor_ext *cx, const char *cpath);
+
 void tri_child_exited(tri_actor *a, tri_actor *c)
 {
     /* The path is only needed to explain a failure: formatting it for
@@ -479,9 +555,62 @@ void tri_child_exited(tri_actor *a, tri_actor *c)
     tri_actor_ext *cx = c->ext;
     c->ext = NULL;
     tri_name_free(c->name);
-    c->name = NULL;
+    __atomic_store_n(&c->name, NULL, __ATOMIC_RELAXED);
     tri_slot_release(a->sys, c); /* c is gone from here on */
+    child_gone(a, who, kind, requested, cx, cpath);
+}
 
+/* A child whose shutdown time (or kill grace) passed while it still runs,
+ * in practice stuck in one callback that a C runtime cannot preempt: the
+ * parent counts it killed and goes on; the child, once its callback
+ * returns, is killed with its subtree and releases its own slot. Nothing
+ * it does meanwhile takes effect (tri_ctx). */
+void tri_abandon_child(tri_actor *a, tri_actor *c)
+{
+    uint64_t s = atomic_load_explicit(&c->live_serial, memory_order_acquire);
+    /* Everything we need of `c` is read before the CAS: once abandoned it
+     * may release its slot (and a new actor take it) at any moment. */
+    char path[512] = "";
+    if (tri_log_enabled(TR_LOG_WARN)) tri_actor_path(c, path, sizeof path);
+    uint32_t prev_ref = c->prev_sib, next_ref = c->next_sib, ref = tri_ref(c);
+    uint64_t stop_timer = c->stop_timer;
+    if (s == 0 || !signal_or(c, s, TRI_SIG_ABANDON | TRI_SIG_KILL | TRI_SIG_STOP))
+        return; /* it finished first: its EXIT is on the way */
+    atomic_fetch_add_explicit(&a->sys->abandoned_live, 1, memory_order_relaxed);
+    tri_send_sys(a->sys, c, s, TRI_MSG_SIGNAL, NULL, 0); /* a sender may touch a slot */
+    if (path[0])
+        tri_log(TR_LOG_WARN,
+                "actor %s did not stop in time: counted killed; it is disposed of when its "
+                "callback returns",
+                path);
+    /* unlink it from our children through its neighbours only */
+    tri_actor *prev = tri_at(a->sys, prev_ref), *next = tri_at(a->sys, next_ref);
+    if (prev) prev->next_sib = next_ref;
+    else if (a->first_child == ref) a->first_child = next_ref;
+    if (next) next->prev_sib = prev_ref;
+    else if (a->last_child == ref) a->last_child = prev_ref;
+    a->nchildren--;
+    if (stop_timer) tri_timer_cancel(a->sys, a, stop_timer);
+    tri_count(a->sys, TRI_N_ENDED);
+    child_gone(a, (tr_pid){a->sys->node, c->index, s}, TR_EXIT_KILLED, true, NULL, "");
+}
+
+/* A kill's grace has passed: every child sent a kill that is still there
+ * is abandoned. */
+void tri_kill_grace(tri_actor *a)
+{
+    a->flags &= (uint32_t)~TRI_F_KILL_GRACE;
+    tri_actor *c = tri_at(a->sys, a->last_child);
+    while (c) {
+        tri_actor *prev = tri_at(a->sys, c->prev_sib);
+        if (c->parent_flags & TRI_PF_KILL_REQUESTED) tri_abandon_child(a, c);
+        c = prev;
+    }
+}
+
+static void child_gone(tri_actor *a, tr_pid who, tr_exit_kind kind, bool requested,
+                       tri_actor_ext *cx, const char *cpath)
+{
     bool abnormal = kind == TR_EXIT_FAILURE || (!requested && kind != TR_EXIT_NORMAL);
     if (a->state == TRI_ST_STOPPING) {
         if (kind == TR_EXIT_FAILURE) records_take(a, cx);
@@ -554,7 +683,7 @@ void tr_stop_children_together(tr_ctx *ctx, bool on)
     tri_actor *a = tri_ctx(ctx);
     if (!a) return;
     if (on) a->flags |= TRI_F_PARALLEL_STOP;
-    else a->flags &= (uint16_t)~TRI_F_PARALLEL_STOP;
+    else a->flags &= (uint32_t)~TRI_F_PARALLEL_STOP;
 }
 
 void tr_defer_started(tr_ctx *ctx)
@@ -617,7 +746,7 @@ int tr_started_info(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_
 int tr_fail(tr_ctx *ctx, const char *fmt, ...)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return TR_ENOTACTOR;
+    if (!a) return tri_ctx_err(ctx);
     /* the first reason wins; in terminate the reason is already final */
     if (a->flags & (TRI_F_FAIL_SELF | TRI_F_ENDING)) return TR_EFAILED;
     a->flags |= TRI_F_FAIL_SELF;

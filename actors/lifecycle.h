@@ -35,6 +35,12 @@ void tri_child_exited(tri_actor *a, tri_actor *child);
 /* Asks a child to stop at once, by force. */
 void tri_request_kill(tri_actor *parent, tri_actor *child);
 
+/* Stops waiting for a child whose shutdown time passed (lifecycle.c). */
+void tri_abandon_child(tri_actor *parent, tri_actor *child);
+
+/* Abandons the killed children still there when a kill's grace passed. */
+void tri_kill_grace(tri_actor *parent);
+
 /* Links `child` as the youngest child of `parent` (parent's turn only). */
 void tri_link_child(tri_actor *parent, tri_actor *child);
 

@@ -187,7 +187,7 @@ void tr_trap_exits(tr_ctx *ctx, bool on)
 {
     tri_actor *a = (tri_actor *)ctx;
     if (on) a->flags |= TRI_F_TRAP_EXITS;
-    else a->flags &= (uint16_t)~TRI_F_TRAP_EXITS;
+    else a->flags &= (uint32_t)~TRI_F_TRAP_EXITS;
 }
 
 int tr_send_exit(tr_ctx *ctx, tr_pid target, tr_exit_kind kind, const char *text)

@@ -31,6 +31,7 @@ enum tri_msg_kind {
     TRI_MSG_UNLINK,       /* to a target: {pid} unlinks */
     TRI_MSG_EXIT_SIGNAL,  /* struct tri_exit_signal + text */
     TRI_MSG_DEADLINE,     /* to an actor: its subtree deadline passed */
+    TRI_MSG_KILL_GRACE,   /* to a parent: its killed children had their grace */
 };
 
 /* tr_msg.call: the request/reply role of a user message. */

@@ -91,7 +91,7 @@ void tri_offload_fini(tr_system *sys)
 int tr_offload(tr_ctx *ctx, tr_job job)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return TR_ENOTACTOR;
+    if (!a) return tri_ctx_err(ctx);
     tri_offload *p = a->sys->offload;
     if (!job.run) return TR_EINVAL;
     job_node *n = malloc(sizeof *n);

@@ -177,7 +177,7 @@ int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
 {
     tr_pid to;
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return TR_ENOTACTOR;
+    if (!a) return tri_ctx_err(ctx);
     int rc = tr_whereis(a->sys, name, &to);
     return rc ? rc : tr_send(ctx, to, type, data, size);
 }

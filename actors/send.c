@@ -265,10 +265,21 @@ static int send_owned(tr_system *sys, tr_pid from, tr_pid to, tr_msg **msg)
     return tri_deliver(sys, to, m);
 }
 
+/* A send from an actor its parent has abandoned: accepted, and a dead
+ * letter at once (nothing it does after its deadline takes effect). */
+static int muted_send(tr_ctx *ctx)
+{
+    tri_actor *a = tri_ctx_any(ctx);
+    if (!a) return TR_ENOTACTOR;
+    count_sent(a->sys);
+    tri_count(a->sys, TRI_N_DEAD);
+    return TR_OK;
+}
+
 int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return TR_ENOTACTOR;
+    if (!a) return muted_send(ctx);
     a->msgs_out++;
     return send_copy(a->sys, tri_pid_of(a), to, type, data, size, -1);
 }
@@ -278,7 +289,7 @@ int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
     tri_actor *a = tri_ctx(ctx);
     if (!a) {
         if (msg) tr_msg_destroy(msg);
-        return TR_ENOTACTOR;
+        return muted_send(ctx);
     }
     a->msgs_out++;
     return send_owned(a->sys, tri_pid_of(a), to, msg);

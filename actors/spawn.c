@@ -19,13 +19,13 @@ static void setup(tri_actor *a, tri_actor *parent, const tr_behaviour *beh,
     a->shutdown_ms = o->shutdown_ms == TR_SHUTDOWN_DEFAULT ? 5000
                    : o->shutdown_ms > INT32_MAX ? INT32_MAX
                    : (int32_t)o->shutdown_ms;
-    a->beh = beh;
+    __atomic_store_n(&a->beh, beh, __ATOMIC_RELAXED); /* read by paths: lifecycle.c */
     a->state_mem = state_mem;
     /* atomic: tr_stop_child may read it from a stranger's turn (a stale
      * pid), racing only with this write */
     __atomic_store_n(&a->parent, parent, __ATOMIC_RELAXED);
     a->first_child = a->last_child = a->prev_sib = a->next_sib = 0;
-    a->name = name;
+    __atomic_store_n(&a->name, name, __ATOMIC_RELAXED);
     a->ext = NULL;
     a->stop_timer = 0;
     a->u.msgs_in = 0;
@@ -90,7 +90,7 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         /* The root is closing: undo. Nobody has seen the pid yet. */
         atomic_store_explicit(&a->live_serial, 0, memory_order_relaxed);
         atomic_store_explicit(&a->serial, 0, memory_order_release);
-        a->name = NULL;
+        __atomic_store_n(&a->name, NULL, __ATOMIC_RELAXED);
         a->ext = NULL;
         tri_slot_release(sys, a);
         tri_msg_free(init);
@@ -116,7 +116,7 @@ int tr_spawn(tr_ctx *ctx, const tr_behaviour *beh, const tr_spawn_opts *opts, tr
     tri_actor *a = tri_ctx(ctx);
     if (!a) {
         if (out) *out = TR_PID_NIL;
-        return TR_ENOTACTOR;
+        return tri_ctx_err(ctx);
     }
     return tri_spawn(a->sys, a, beh, opts, out);
 }
@@ -133,18 +133,18 @@ int tr_system_spawn(tr_system *sys, const tr_behaviour *beh, const tr_spawn_opts
 
 tr_pid tr_self(const tr_ctx *ctx)
 {
-    const tri_actor *a = tri_ctx(ctx);
+    const tri_actor *a = tri_ctx_any(ctx);
     return a ? tri_pid_of(a) : TR_PID_NIL;
 }
 
 tr_pid tr_parent(const tr_ctx *ctx)
 {
-    const tri_actor *a = tri_ctx(ctx);
+    const tri_actor *a = tri_ctx_any(ctx);
     return a && a->parent ? tri_pid_of(a->parent) : TR_PID_NIL;
 }
 
 tr_system *tr_ctx_system(const tr_ctx *ctx)
 {
-    const tri_actor *a = tri_ctx(ctx);
+    const tri_actor *a = tri_ctx_any(ctx);
     return a ? a->sys : NULL;
 }

@@ -53,9 +53,15 @@ static void watch_worker(tri_sched *s, tri_worker *w, int64_t now, bool others_w
     if (s->long_cb_ns > 0 && cb_len >= s->long_cb_ns && !w->mon_warned) {
         w->mon_warned = true;
         tri_actor *a = atomic_load_explicit(&w->current, memory_order_relaxed);
-        if (a && tri_log_enabled(TR_LOG_WARN)) {
-            char path[512];
-            tri_actor_path(a, path, sizeof path);
+        uint64_t serial = a ? atomic_load_explicit(&a->live_serial, memory_order_acquire) : 0;
+        char path[512];
+        if (serial && tri_log_enabled(TR_LOG_WARN)) tri_actor_path(a, path, sizeof path);
+        /* Another thread runs that actor: the path counts only if the same
+         * incarnation is still in the same callback after it was read. */
+        if (serial && tri_log_enabled(TR_LOG_WARN) &&
+            atomic_load_explicit(&a->live_serial, memory_order_acquire) == serial &&
+            atomic_load_explicit(&w->callbacks, memory_order_acquire) == cbs &&
+            atomic_load_explicit(&w->current, memory_order_relaxed) == a) {
             tri_log(TR_LOG_WARN,
                     "actor %s: a callback has been running for %lld ms on worker %u; code that "
                     "blocks belongs in tr_offload or an OS-process child",

@@ -116,8 +116,12 @@ static int wait_end(tr_system *sys, int64_t timeout_ms)
     pthread_mutex_unlock(&sys->end_mu);
     if (rc != TR_ETIMEDOUT) {
         /* Every actor has ended: nothing can begin a new activation but a
-         * send racing with the end, so this settles within a few turns. */
-        for (unsigned i = 0; !tri_sched_quiet(sys); i++) {
+         * send racing with the end, so this settles within a few turns.
+         * Not while an abandoned actor is stuck in a callback: that may
+         * take forever, and the tree has ended without it. */
+        for (unsigned i = 0; !tri_sched_quiet(sys) &&
+                             atomic_load_explicit(&sys->abandoned_live, memory_order_acquire) == 0;
+             i++) {
             if (i < 1000) sched_yield();
             else usleep(100);
         }
@@ -193,6 +197,16 @@ void tr_system_destroy(tr_system **psys)
     if (wait_end(sys, 0) == TR_ETIMEDOUT) {
         tr_system_stop(sys);
         wait_end(sys, -1);
+    }
+    /* An abandoned actor still stuck in a callback holds a worker that
+     * cannot be joined before it returns; once it does, it disposes of
+     * itself (its kill grace needs the timers), so wait for that here. */
+    for (unsigned i = 1; atomic_load_explicit(&sys->abandoned_live, memory_order_acquire); i++) {
+        if (i % 5000 == 0)
+            tri_log(TR_LOG_WARN, "tr_system_destroy: waiting for %u abandoned actor(s) stuck in a "
+                                 "callback",
+                    atomic_load(&sys->abandoned_live));
+        usleep(1000);
     }
     uint32_t inboxes = atomic_load(&sys->inboxes_live);
     if (inboxes)

@@ -256,7 +256,7 @@ static void run_due(tr_system *sys, tri_timers *t, int64_t now)
          * fires once, then resumes its rhythm from now. */
         tr_msg *copy = tri_msg_alloc(e->msg->kind, e->msg->type, e->msg->size);
         if (copy) {
-            memcpy(copy->data, e->msg->data, e->msg->size);
+            if (e->msg->size) memcpy(copy->data, e->msg->data, e->msg->size);
             copy->dest_serial = e->msg->dest_serial;
             copy->sender = e->msg->sender;
             fire(sys, e->to, copy);

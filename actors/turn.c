@@ -45,7 +45,7 @@ void tri_handle_now(tri_actor *a, tr_msg *m)
 static void check_signals(tri_actor *a, uint64_t serial)
 {
     uint64_t sig = atomic_load_explicit(&a->signal, memory_order_acquire);
-    if (TRI_LIKELY(sig >> 2 != serial)) return; /* none, or a stale one */
+    if (TRI_LIKELY(sig >> TRI_SIG_SHIFT != serial)) return; /* none, or a stale one */
     if (sig & TRI_SIG_KILL) {
         if (a->state < TRI_ST_STOPPING || a->exit_kind != TR_EXIT_KILLED)
             tri_begin_stop(a, TR_EXIT_KILLED, NULL);
@@ -108,10 +108,14 @@ static bool handle_one(tri_actor *a, tr_msg *m)
                 tri_log(TR_LOG_WARN, "actor %s did not stop within %d ms: killing it", path,
                         (int)k.child->shutdown_ms);
             }
-            tri_request_kill(a, k.child);
+            /* killed now, for the parent: it does not wait on */
+            tri_abandon_child(a, k.child);
         }
         break;
     }
+    case TRI_MSG_KILL_GRACE:
+        tri_kill_grace(a);
+        break;
     default:
         if (!tri_link_handle_sys(a, m) && !tri_root_handle_sys(a, m))
             tri_log(TR_LOG_ERROR, "stray runtime message %d", m->kind);

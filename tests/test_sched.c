@@ -159,25 +159,26 @@ static void test_outside_work_not_starved(void **state)
     assert_true(worst <= (int64_t)BOUND_MS * 1000000);
 }
 
-/* One worker, two hogs (1 ms a message) and an actor the first hog wakes
+/* One worker, two hogs (2 ms a message) and an actor the first hog wakes
  * every 8th message: the woken actor waits for a time slice and a
- * callback, not for the hogs' whole batches (64 messages, 64 ms). */
+ * callback (~4 ms), not for the hogs' whole batches (64 messages, 128 ms
+ * each). The bound leaves room for a loaded machine. */
 static void test_time_slice_bounds_wait(void **state)
 {
     t_env *e = *state;
     tr_pid echo;
     assert_int_equal(tr_system_spawn(e->sys, &echo_b, NULL, &echo), TR_OK);
-    spawn_hog(e, 1000000, echo);
-    spawn_hog(e, 1000000, TR_PID_NIL);
+    spawn_hog(e, 2000000, echo);
+    spawn_hog(e, 2000000, TR_PID_NIL);
     int64_t worst = 0;
-    for (int k = 0; k < 20; k++) {
+    for (int k = 0; k < 12; k++) {
         const tr_msg *m = t_expect(e, "delay");
         int64_t d;
         memcpy(&d, tr_msg_data(m), sizeof d);
         if (d > worst) worst = d;
     }
-    if (worst > 30000000) print_error("worst wait %lld us\n", (long long)worst / 1000);
-    assert_true(worst <= 30000000);
+    if (worst > 80000000) print_error("worst wait %lld us\n", (long long)worst / 1000);
+    assert_true(worst <= 80000000);
 }
 
 /* ------------------------------------------------------- long callbacks */

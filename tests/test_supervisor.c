@@ -304,11 +304,108 @@ static void test_3_shutdown_timeout_and_brutal_kill(void **state)
         sched_yield();
     }
     assert_true(atomic_load(&kill_logged));
-    atomic_store(&release_stuck, 1);
-    EXPECT(e, "stop /root/sup/slow killed", "stop /root/sup/brutal killed");
+    /* slow is killed as far as the supervisor knows: it goes on while slow
+     * is still stuck, and the whole tree ends without it */
+    EXPECT(e, "stop /root/sup/brutal killed");
+    assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_OK);
+    atomic_store(&release_stuck, 1); /* slow's own terminate is muted */
     tr_log_set_handler(NULL, NULL);
     tr_log_set_level(TR_LOG_NONE);
-    assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_OK);
+}
+
+/* slowpoke: its terminate takes until the (manual) clock has moved by the
+ * number of ms given as its dynamic args */
+static int slowpoke_init(tr_ctx *ctx, void *vs, const void *args, size_t size)
+{
+    int64_t *ms = vs;
+    if (size != sizeof *ms) return TR_EINVAL;
+    memcpy(ms, args, sizeof *ms);
+    record(ctx, "start", "");
+    return 0;
+}
+
+static void slowpoke_terminate(tr_ctx *ctx, void *vs, const tr_exit *why)
+{
+    int64_t *ms = vs, until = tr_now_ms(ctx) + *ms;
+    (void)why;
+    record(ctx, "stopping", "");
+    while (tr_now_ms(ctx) < until) sched_yield();
+    record(ctx, "stopped", "");
+}
+
+static const tr_behaviour slowpoke_b = {"slowpoke", sizeof(int64_t), slowpoke_init, worker_handle,
+                                        slowpoke_terminate};
+
+/* OTP: children that take 1 s, 1 s and 5 s to stop under a 2 s shutdown:
+ * at 2 s the slow one is killed and the supervisor ends then, not at 5 s;
+ * the slow one ends killed, not shutdown. (A C callback cannot be
+ * preempted: the runtime stops waiting for it, and disposes of it when it
+ * returns.) Four workers, so that the three terminates and the supervisor
+ * all have one; the clock moves only between steps. */
+static void expect_down(t_env *e, tr_pid who, tr_exit_kind kind)
+{
+    const tr_msg *m = t_expect(e, "tr.down");
+    tr_pid w;
+    tr_exit why;
+    assert_int_equal(tr_exit_info(m, &w, &why), TR_OK);
+    assert_true(tr_pid_eq(w, who));
+    assert_int_equal(why.kind, kind);
+}
+
+static void test_shutdown_time_does_not_wait_for_callbacks(void **state)
+{
+    sup_env *se = *state;
+    t_env *e = &se->e;
+    const tr_child_spec tmpl[] = {{.id = "p", .behaviour = &slowpoke_b, .restart = TR_TEMPORARY,
+                                   .shutdown_ms = 2000}};
+    tr_sup_spec spec = {.strategy = TR_SIMPLE_ONE_FOR_ONE, .children = tmpl, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "pool");
+    tr_pid kids[3];
+    int64_t take[3] = {1000, 1000, 5000};
+    for (int i = 0; i < 3; i++) {
+        tr_child_spec dyn = {.args = &take[i], .args_size = sizeof take[i]};
+        assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &dyn, T_WAIT_MS, &kids[i]), TR_OK);
+    }
+    EXPECT(e, "start /root/pool/p-1", "start /root/pool/p-2", "start /root/pool/p-3");
+    for (int i = 0; i < 3; i++) assert_int_equal(tr_inbox_monitor(e->probe, kids[i], NULL), TR_OK);
+    assert_int_equal(tr_inbox_monitor(e->probe, sup, NULL), TR_OK);
+    tr_system_stop_child(e->sys, sup);
+    /* all three stop together (simple_one_for_one), in some order */
+    for (int i = 0; i < 3; i++)
+        assert_true(strncmp(tr_msg_data(t_expect(e, "ev")), "stopping ", 9) == 0);
+    assert_int_equal(tr_clock_advance(se->clock, 1000), TR_OK);
+    for (int downs = 0; downs < 2;) { /* p-1 and p-2 are done: shutdown */
+        const tr_msg *m = t_recv(e);
+        if (tr_msg_is(m, tr_atom_from("ev"))) {
+            assert_true(strncmp(tr_msg_data(m), "stopped /root/pool/p-", 21) == 0);
+            continue;
+        }
+        tr_pid who;
+        tr_exit why;
+        assert_int_equal(tr_exit_info(m, &who, &why), TR_OK);
+        assert_true(tr_pid_eq(who, kids[0]) || tr_pid_eq(who, kids[1]));
+        assert_int_equal(why.kind, TR_EXIT_SHUTDOWN);
+        downs++;
+    }
+    /* at 2 s p-3 is still stopping: killed for the supervisor, which ends */
+    assert_int_equal(tr_clock_advance(se->clock, 1000), TR_OK);
+    expect_down(e, sup, TR_EXIT_SHUTDOWN);
+    /* at 5 s p-3's terminate returns; it ends killed (its report muted) */
+    assert_int_equal(tr_clock_advance(se->clock, 3000), TR_OK);
+    expect_down(e, kids[2], TR_EXIT_KILLED);
+}
+
+static int setup4(void **state)
+{
+    if (setup(state) != 0) return -1;
+    sup_env *se = *state; /* the same, with four workers */
+    tr_inbox_destroy(&se->e.probe);
+    tr_system_destroy(&se->e.sys);
+    tr_system_opts o = {.workers = 4, .clock = se->clock};
+    if (tr_system_new(&o, &se->e.sys) != TR_OK) return -1;
+    if (tr_inbox_new(se->e.sys, &se->e.probe) != TR_OK) return -1;
+    t_probe = tr_inbox_pid(se->e.probe);
+    return 0;
 }
 
 /* ----------------------------------------------------- 4. restart types */
@@ -1001,6 +1098,8 @@ int main(void)
         T(test_2_start_failure_stops_started_in_reverse),
         T(test_3_shutdown_reverse_order),
         T(test_3_shutdown_timeout_and_brutal_kill),
+        cmocka_unit_test_setup_teardown(test_shutdown_time_does_not_wait_for_callbacks, setup4,
+                                        teardown),
         T(test_3_dynamic_children_stop_together),
         T(test_4_restart_types),
         T(test_5_one_for_one),

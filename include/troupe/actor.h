@@ -12,7 +12,21 @@
  * actor. When an actor stops — normally, on request or by failure — it first
  * stops its children, last started first, one at a time, each within its
  * shutdown time (then by force), waits for each, and only then runs its own
- * terminate callback. No actor ever outlives its parent.
+ * terminate callback. No actor ever outlives its parent, with one exception
+ * a C runtime cannot avoid: a callback cannot be preempted. A child still
+ * stopping when its shutdown time passes (or 100 ms after a kill) is, as
+ * in OTP, killed at that moment as far as its parent is concerned: the
+ * parent counts it ended (reason killed) and goes on. If the child is stuck
+ * in a callback, it is disposed of, with its subtree, when that callback
+ * returns; nothing it does meanwhile takes effect (its sends become dead
+ * letters, its spawns fail with TR_ESTOPPED), and its watchers see it end
+ * killed. A callback running longer than 100 ms is logged with the actor's
+ * path (tr_system_opts.long_callback_ms): code that blocks belongs in
+ * tr_offload or in an OS-process child.
+ *
+ * Departure from OTP: terminate runs for every end, a kill's included (in C
+ * it is the only place that frees what init built); OTP skips it on a
+ * kill. Its reason then says killed.
  *
  * Failure. An actor fails when init or handle returns a negative value or
  * calls tr_fail. Its parent then receives the exit as a "tr.exit" message if
@@ -64,8 +78,8 @@ const char *tr_exit_kind_name(tr_exit_kind kind);
 
 /* A behaviour: the callbacks of one kind of actor, like a gen_server.
  * The table must outlive every actor spawned from it (a static const table
- * is the usual form). Callbacks never block: blocking work belongs on a
- * thread of its own (the blocking pool of a later release). */
+ * is the usual form). Callbacks never block: blocking work belongs on the
+ * blocking pool (tr_offload, troupe/offload.h) or in an OS-process child. */
 typedef struct tr_behaviour {
     /* Used in default actor names ("<name>-<n>") and in logs; may be NULL. */
     const char *name;
@@ -83,9 +97,11 @@ typedef struct tr_behaviour {
      * the actor. */
     int (*handle)(tr_ctx *ctx, void *state, const tr_msg *msg);
     /* Optional. Called exactly once when an actor whose init succeeded
-     * ends (after all its children have ended), with the reason; `reason->text` is valid during
-     * the call. Frees what init built; must not send to the actor's
-     * children (they are gone). May send to others. */
+     * ends (after all its children have ended), with the reason, kills
+     * included; `reason->text` is valid during the call. Frees what init
+     * built; must not send to the actor's children (they are gone). May
+     * send to others (unless its parent has stopped waiting for it: see
+     * above). */
     void (*terminate)(tr_ctx *ctx, void *state, const tr_exit *reason);
 } tr_behaviour;
 
@@ -121,7 +137,9 @@ typedef struct tr_spawn_opts {
     const void *args;
     size_t args_size;
     unsigned flags;      /* TR_SPAWN_* */
-    int64_t shutdown_ms; /* time allowed to stop when asked, then killed */
+    /* Time allowed to stop when asked (its subtree's stops and its own
+     * terminate), then killed: see "Structured lifetime" above. */
+    int64_t shutdown_ms;
     /* A deadline for the whole subtree, in ms from spawn (0: none): when it
      * passes, the actor is stopped, children first, with reason
      * TR_EXIT_TIMEOUT (a failure for its parent unless trapped), as Trio's
