@@ -1,8 +1,9 @@
 /* troupe.h — the umbrella header: the only one programs include.
  *
  * troupe is an actor-model message runtime for C: supervised actor trees
- * with structured lifetime, mailboxes carried in-process or over ZeroMQ.
- * See README.md for an overview and each header for its functions. */
+ * with structured lifetime and in-process mailboxes (carrying them between
+ * nodes over ZeroMQ is the transport's, still to come). See README.md for
+ * an overview and each header for its functions. */
 #ifndef TROUPE_H
 #define TROUPE_H
 

@@ -153,6 +153,42 @@ int tr_sup_delete_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
     return call(ctx, sup, tri_sup_atoms_get()->del, &b, out);
 }
 
+int tr_sup_which_children(tr_ctx *ctx, tr_pid sup, tr_ref *out)
+{
+    tri_buf b = {0};
+    tri_put(&b, "", 1);
+    if (b.oom) return TR_ENOMEM;
+    return call(ctx, sup, tri_sup_atoms_get()->which, &b, out);
+}
+
+int tr_sup_count_children(tr_ctx *ctx, tr_pid sup, tr_ref *out)
+{
+    tri_buf b = {0};
+    tri_put(&b, "", 1);
+    if (b.oom) return TR_ENOMEM;
+    return call(ctx, sup, tri_sup_atoms_get()->count, &b, out);
+}
+
+int tr_sup_children_decode(const tr_msg *answer, tr_child_info *out, size_t max, size_t *n)
+{
+    if (!answer || !n || (max && !out) || !tr_msg_is(answer, tri_sup_atoms_get()->children) ||
+        tr_msg_size(answer) % sizeof *out != 0)
+        return TR_EINVAL;
+    size_t count = tr_msg_size(answer) / sizeof *out;
+    *n = count;
+    if (count && max) memcpy(out, tr_msg_data(answer), (count < max ? count : max) * sizeof *out);
+    return TR_OK;
+}
+
+int tr_sup_counts_decode(const tr_msg *answer, tr_child_counts *out)
+{
+    if (!answer || !out || !tr_msg_is(answer, tri_sup_atoms_get()->counts) ||
+        tr_msg_size(answer) != sizeof *out)
+        return TR_EINVAL;
+    memcpy(out, tr_msg_data(answer), sizeof *out);
+    return TR_OK;
+}
+
 int tr_sup_result(const tr_msg *m, int *rc, tr_pid *pid)
 {
     struct tri_sup_answer a;
@@ -235,11 +271,7 @@ int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, s
     tri_put(&b, "", 1);
     tr_msg *reply = NULL;
     int rc = call_sync(sys, sup, tri_sup_atoms_get()->which, &b, timeout_ms, &reply);
-    if (rc == TR_OK) {
-        size_t count = tr_msg_size(reply) / sizeof *out;
-        *n = count;
-        if (count && max) memcpy(out, tr_msg_data(reply), (count < max ? count : max) * sizeof *out);
-    }
+    if (rc == TR_OK) rc = tr_sup_children_decode(reply, out, max, n);
     tr_msg_destroy(&reply);
     return rc;
 }
@@ -252,10 +284,7 @@ int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
     tri_put(&b, "", 1);
     tr_msg *reply = NULL;
     int rc = call_sync(sys, sup, tri_sup_atoms_get()->count, &b, timeout_ms, &reply);
-    if (rc == TR_OK) {
-        if (tr_msg_size(reply) == sizeof *out) memcpy(out, tr_msg_data(reply), sizeof *out);
-        else rc = TR_EINVAL;
-    }
+    if (rc == TR_OK) rc = tr_sup_counts_decode(reply, out);
     tr_msg_destroy(&reply);
     return rc;
 }

@@ -1090,6 +1090,52 @@ static void test_significant_needs_auto_shutdown(void **state)
     assert_int_equal(tr_sup_spec_check(&spec, why, sizeof why), TR_OK);
 }
 
+/* asker: on "ask", asks its own supervisor (its parent) which_children and
+ * count_children as an actor does, and reports what it decoded. */
+static int asker_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs;
+    if (tr_msg_is(m, tr_atom_from("ask"))) {
+        int rc = tr_sup_which_children(ctx, tr_parent(ctx), NULL);
+        return rc ? rc : tr_sup_count_children(ctx, tr_parent(ctx), NULL);
+    }
+    char line[700];
+    tr_child_info kids[4];
+    size_t n = 0;
+    tr_child_counts k;
+    if (tr_sup_children_decode(m, kids, 4, &n) == TR_OK) {
+        snprintf(line, sizeof line, "children %zu %s %s %d", n, kids[0].id, n > 1 ? kids[1].id : "",
+                 (int)kids[1].type);
+        return t_report(ctx, "ev", line);
+    }
+    if (tr_sup_counts_decode(m, &k) == TR_OK) {
+        snprintf(line, sizeof line, "counts %u %u %u %u", k.specs, k.active, k.supervisors,
+                 k.workers);
+        return t_report(ctx, "ev", line);
+    }
+    return 0;
+}
+
+static const tr_behaviour asker_b = {"asker", 0, NULL, asker_handle, NULL};
+
+/* An actor lists its supervisor's children and counts them by messages,
+ * not only through the _sync forms; decoders refuse other messages. */
+static void test_which_and_count_from_an_actor(void **state)
+{
+    t_env *e = env(state);
+    static const tr_sup_spec inner = {.strategy = TR_ONE_FOR_ONE};
+    const tr_child_spec kids[] = {{.id = "asker", .behaviour = &asker_b, .restart = TR_PERMANENT},
+                                  {.id = "inner", .supervisor = &inner, .restart = TR_PERMANENT}};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 2};
+    tr_pid sup = start(e, &spec, "sup");
+    send_to(e, sup, "asker", "ask");
+    EXPECT(e, "children 2 asker inner 1", "counts 2 2 1 1");
+    tr_child_counts k;
+    size_t n;
+    assert_int_equal(tr_sup_counts_decode(NULL, &k), TR_EINVAL);
+    assert_int_equal(tr_sup_children_decode(NULL, NULL, 0, &n), TR_EINVAL);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1126,6 +1172,7 @@ int main(void)
         T(test_rest_for_one_failing_restart_escalates),
         T(test_terminate_by_pid_needs_simple),
         T(test_significant_needs_auto_shutdown),
+        T(test_which_and_count_from_an_actor),
     };
     return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
 }

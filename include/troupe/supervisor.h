@@ -19,8 +19,11 @@
  * Talking to a supervisor. The dynamic API (start_child, terminate_child,
  * restart_child, delete_child, which_children, count_children) is a set of
  * requests: from an actor, send them with the tr_sup_* functions, which
- * return a call reference (the answer is a "tr.sup" message: decode it with
- * tr_sup_result); from a non-actor thread, use the *_sync forms. */
+ * return a call reference; the answer arrives as a message carrying it
+ * (decode start/terminate/restart/delete answers with tr_sup_result,
+ * which_children's with tr_sup_children_decode, count_children's with
+ * tr_sup_counts_decode; "tr.down" if the supervisor is gone). From a
+ * non-actor thread, use the *_sync forms, which wait. */
 #ifndef TROUPE_SUPERVISOR_H
 #define TROUPE_SUPERVISOR_H
 
@@ -171,9 +174,29 @@ int tr_sup_restart_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
 /* tr_sup_delete_child — removes a stopped child's spec. */
 int tr_sup_delete_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
 
-/* tr_sup_result — decodes the "tr.sup" answer to one of the requests
- * above: its result code, and the pid for start/restart. */
+/* tr_sup_which_children — asks for the children (as tr_sup_which_children_
+ * sync below); the answer is a "tr.sup.children" message carrying *out's
+ * reference: decode it with tr_sup_children_decode. Errors: as tr_call.
+ * Actor context only. */
+int tr_sup_which_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
+
+/* tr_sup_count_children — asks for OTP's count_children; the answer is a
+ * "tr.sup.counts" message: decode it with tr_sup_counts_decode. Errors: as
+ * tr_call. Actor context only. */
+int tr_sup_count_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
+
+/* tr_sup_result — decodes the "tr.sup" answer to start, terminate,
+ * restart or delete_child: its result code, and the pid for
+ * start/restart. Errors: TR_EINVAL (not such an answer). */
 int tr_sup_result(const tr_msg *answer, int *rc, tr_pid *pid);
+
+/* tr_sup_children_decode — reads which_children's answer: up to `max`
+ * entries into `out` (spec order), *n set to how many children there are.
+ * Errors: TR_EINVAL (not such an answer, or NULL n / out with max > 0). */
+int tr_sup_children_decode(const tr_msg *answer, tr_child_info *out, size_t max, size_t *n);
+
+/* tr_sup_counts_decode — reads count_children's answer. Errors: TR_EINVAL. */
+int tr_sup_counts_decode(const tr_msg *answer, tr_child_counts *out);
 
 /* The same requests from a non-actor thread, waiting up to timeout_ms
  * (TR_INFINITY: forever). Each returns the supervisor's result code, or
