@@ -1,0 +1,120 @@
+/* test_books.c — the system's counters keep exact books: a refused send is
+ * not "sent"; once tr_system_run (or wait) returns, every accepted message
+ * has been handled or counted as a dead letter. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+
+static int sink_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)ctx, (void)vs, (void)m;
+    return 0;
+}
+
+static const tr_behaviour sink_b = {.name = "sink", .handle = sink_handle};
+
+static void assert_books_balance(tr_system *sys, uint64_t in_inboxes)
+{
+    tr_system_stats st;
+    assert_int_equal(tr_system_get_stats(sys, &st), TR_OK);
+    if (st.messages_sent != st.messages_handled + st.dead_letters + in_inboxes)
+        print_error("sent %llu, handled %llu, dead %llu, in inboxes %llu\n",
+                    (unsigned long long)st.messages_sent, (unsigned long long)st.messages_handled,
+                    (unsigned long long)st.dead_letters, (unsigned long long)in_inboxes);
+    assert_int_equal(st.messages_sent, st.messages_handled + st.dead_letters + in_inboxes);
+}
+
+/* A bounded mailbox with TR_FULL_FAIL, flooded from this thread: every
+ * TR_EFULL is a send that did not happen, and is not counted as sent. */
+static void test_refused_sends_are_not_sent(void **state)
+{
+    t_env *e = *state;
+    tr_pid s;
+    tr_spawn_opts o = {.capacity = 16, .on_full = TR_FULL_FAIL};
+    assert_int_equal(tr_system_spawn(e->sys, &sink_b, &o, &s), TR_OK);
+    tr_system_stats before, after;
+    assert_int_equal(tr_system_get_stats(e->sys, &before), TR_OK);
+    uint64_t accepted = 0, refused = 0;
+    for (int i = 0; i < 200000; i++) {
+        int rc = tr_system_send(e->sys, s, tr_atom_from("x"), &i, sizeof i);
+        if (rc == TR_OK) accepted++;
+        else if (rc == TR_EFULL) refused++;
+        else fail_msg("unexpected %s", tr_strerror(rc));
+    }
+    assert_true(refused > 0);
+    assert_int_equal(tr_system_get_stats(e->sys, &after), TR_OK);
+    assert_int_equal(after.messages_sent - before.messages_sent, accepted);
+    /* TR_ETIMEDOUT from the blocking policy is not sent either */
+    tr_pid b;
+    tr_spawn_opts ob = {.capacity = 1, .on_full = TR_FULL_BLOCK};
+    assert_int_equal(tr_system_spawn(e->sys, &sink_b, &ob, &b), TR_OK);
+    uint64_t sent_ok = 0, timed_out = 0;
+    for (int i = 0; i < 2000 && timed_out == 0; i++) {
+        int rc = tr_system_send_timed(e->sys, b, tr_atom_from("y"), NULL, 0, 0);
+        if (rc == TR_OK) sent_ok++;
+        else if (rc == TR_ETIMEDOUT) timed_out++;
+    }
+    tr_system_stats end;
+    assert_int_equal(tr_system_get_stats(e->sys, &end), TR_OK);
+    assert_int_equal(end.messages_sent - after.messages_sent, sent_ok);
+    tr_system_stop(e->sys);
+    assert_int_equal(tr_system_run(e->sys), TR_OK);
+    assert_books_balance(e->sys, 0);
+}
+
+/* holder: its first message holds it (spinning) until released, so that
+ * a backlog builds up behind it */
+static _Atomic int released;
+
+static int holder_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)ctx, (void)vs;
+    if (tr_msg_is(m, tr_atom_from("hold")))
+        while (!atomic_load(&released)) sched_yield();
+    return 0;
+}
+
+static const tr_behaviour holder_b = {.name = "holder", .handle = holder_handle};
+
+/* Two actors with 200,000 messages each queued behind a held one are asked
+ * to stop (a stop overtakes the queue): the moment run returns, sent ==
+ * handled + dead letters, exactly. It used to reach that figure 10-200 ms
+ * later, as the workers drained the ended actors' mailboxes. */
+static void test_books_balance_when_run_returns(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 3; round++) {
+        tr_system *sys;
+        tr_system_opts o = {.workers = 2};
+        assert_int_equal(tr_system_new(&o, &sys), TR_OK);
+        atomic_store(&released, 0);
+        tr_pid h[2];
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(tr_system_spawn(sys, &holder_b, NULL, &h[k]), TR_OK);
+            assert_int_equal(tr_system_send(sys, h[k], tr_atom_from("hold"), NULL, 0), TR_OK);
+        }
+        for (int i = 0; i < 200000; i++)
+            for (int k = 0; k < 2; k++)
+                assert_int_equal(tr_system_send(sys, h[k], tr_atom_from("f"), &i, sizeof i), TR_OK);
+        tr_system_stop(sys);
+        atomic_store(&released, 1);
+        assert_int_equal(tr_system_run(sys), TR_OK);
+        assert_books_balance(sys, 0);
+        tr_system_stats st;
+        tr_system_get_stats(sys, &st);
+        assert_int_equal(st.messages_sent, 400002);
+        assert_true(st.dead_letters > 0);
+        tr_system_destroy(&sys);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_refused_sends_are_not_sent, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_books_balance_when_run_returns, t_setup, t_teardown),
+    };
+    return cmocka_run_group_tests_name("books", tests, NULL, NULL);
+}
