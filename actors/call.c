@@ -343,12 +343,10 @@ void tri_calls_end(tri_actor *a, const tr_exit *reason)
     x->calls_cap = x->calls_used = 0;
 }
 
-void tri_request_dead(tr_system *sys, const tr_msg *m, uint32_t slot)
+void tri_request_dead(tr_system *sys, const tr_msg *m, tr_pid callee, tr_exit_kind why)
 {
     if (tr_pid_is_nil(m->sender)) return;
-    tr_pid callee = {sys->node, slot, m->dest_serial};
-    tr_msg *down = tri_exit_msg(tr_down_atom(), TRI_CALL_REPLY, tri_msg_ref(m), callee,
-                                TR_EXIT_NOPROC, NULL);
+    tr_msg *down = tri_exit_msg(tr_down_atom(), TRI_CALL_REPLY, tri_msg_ref(m), callee, why, NULL);
     if (down) tri_deliver(sys, m->sender, down);
 }
 

@@ -35,6 +35,7 @@ typedef struct tri_inbox_state tri_inbox_state;
 typedef struct tri_timers tri_timers;
 typedef struct tri_registry tri_registry;
 typedef struct tri_offload tri_offload;
+struct tri_transport_ref;
 
 enum tri_slot_kind { TRI_SLOT_ACTOR = 0, TRI_SLOT_INBOX = 1 };
 
@@ -312,6 +313,8 @@ struct tr_system {
     _Atomic uint64_t actors_ended, actors_spawned, dead_letters, sent, dropped, handled;
     _Atomic uint32_t inboxes_live;
     _Atomic uint32_t abandoned_live; /* abandoned actors not yet disposed of */
+    /* the transport, once the system is a node (remote.c, transport.h) */
+    _Atomic(struct tri_transport_ref *) transport;
 };
 
 /* The thread-local identity of the calling thread, if it is a worker. */
@@ -405,6 +408,12 @@ static inline int tri_ctx_err(const tr_ctx *ctx) { return tri_ctx_any(ctx) ? TR_
 /* actor.c */
 void tri_run_turn(tri_worker *w, tri_actor *a);
 int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m);
+/* remote.c: a message (or runtime signal) for a pid of another node, to
+ * the transport; takes `m`. TR_ENOROUTE when the system is not a node. */
+int tri_remote_send(tr_system *sys, tr_pid to, tr_msg *m);
+int tri_remote_send_named(tr_system *sys, const char *node, const char *name, tr_msg *m);
+void tri_transport_destroy(tr_system *sys);
+
 /* tri_deliver for the timer thread: a full bounded mailbox drops the
  * message (counted) instead of failing or blocking. */
 #define TRI_NO_WAIT (-2)
@@ -415,6 +424,9 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
 int tri_send_sys(tr_system *sys, tri_actor *to, uint64_t serial, uint8_t kind,
                  const void *payload, size_t size);
 void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot);
+/* The same for a receiver named by pid (maybe on another node) and a
+ * reason; the message stays the caller's to free. */
+void tri_dead_letter_to(tr_system *sys, tr_msg *m, tr_pid to, tr_dead_reason reason);
 void tri_handle_now(tri_actor *a, tr_msg *m);
 void tri_msg_popped(tri_actor *a, tr_msg *m, bool *drop);
 void tri_count_drop(tr_system *sys);
@@ -458,7 +470,7 @@ bool tri_call_accept(tri_actor *a, const tr_msg *reply);
 void tri_call_timeout(tri_actor *a, uint64_t ref);
 void tri_request_begin(tri_actor *a, const tr_msg *m);
 void tri_request_end(tri_actor *a, const tr_msg *m);
-void tri_request_dead(tr_system *sys, const tr_msg *m, uint32_t slot);
+void tri_request_dead(tr_system *sys, const tr_msg *m, tr_pid callee, tr_exit_kind why);
 void tri_calls_end(tri_actor *a, const tr_exit *reason);
 
 /* lifecycle.c: the "tr.started" notice (status: tr_start_status) */
@@ -474,7 +486,10 @@ struct tri_exit_signal {
 bool tri_link_handle_sys(tri_actor *a, tr_msg *m);
 bool tri_link_accept_down(tri_actor *a, const tr_msg *m);
 void tri_links_end(tri_actor *a, const tr_exit *reason);
-void tri_signal_dead(tr_system *sys, const tr_msg *m, uint32_t slot);
+/* Answers for a receiver that is not there (`why`: noproc, or
+ * noconnection for another node's): a MONITOR with "tr.down", a LINK with
+ * an exit signal. Other runtime messages need no answer. */
+void tri_signal_dead(tr_system *sys, const tr_msg *m, tr_pid gone, tr_exit_kind why);
 uint64_t tri_next_ref(tri_actor *a);
 int tri_monitor_send(tr_system *sys, tr_pid watcher, tr_pid target, uint64_t ref, bool demonitor);
 

@@ -522,7 +522,7 @@ int tr_exit_info(const tr_msg *msg, tr_pid *who, tr_exit *reason)
     if (p[msg->size - 1] != '\0') return TR_EINVAL;
     uint32_t k;
     memcpy(&k, p + sizeof(tr_pid), sizeof k);
-    if (k > TR_EXIT_NOPROC) return TR_EINVAL;
+    if (k > TR_EXIT_NOCONNECTION) return TR_EINVAL;
     if (who) memcpy(who, p, sizeof *who);
     if (reason) {
         reason->kind = (tr_exit_kind)k;
@@ -733,7 +733,7 @@ int tr_started_info(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_
     const char *p = msg->data;
     if (p[msg->size - 1] != '\0') return TR_EINVAL;
     memcpy(head, p + sizeof(tr_pid), sizeof head);
-    if (head[0] > TR_START_FAILED || head[1] > TR_EXIT_NOPROC) return TR_EINVAL;
+    if (head[0] > TR_START_FAILED || head[1] > TR_EXIT_NOCONNECTION) return TR_EINVAL;
     if (who) memcpy(who, p, sizeof *who);
     if (status) *status = (tr_start_status)head[0];
     if (reason) {
@@ -771,6 +771,7 @@ const char *tr_exit_kind_name(tr_exit_kind kind)
     case TR_EXIT_FAILURE: return "failure";
     case TR_EXIT_TIMEOUT: return "timeout";
     case TR_EXIT_NOPROC: return "noproc";
+    case TR_EXIT_NOCONNECTION: return "noconnection";
     }
     return "unknown";
 }

@@ -75,15 +75,15 @@ struct watch {
 static int send_signal(tr_system *sys, tr_pid to, uint8_t kind, const void *payload, size_t size)
 {
     if (tr_pid_is_nil(to)) return TR_EINVAL;
-    if (to.node != sys->node) return TR_ENOROUTE;
     tr_msg *m = tri_msg_alloc(kind, (tr_atom){0}, size);
     if (!m) return TR_ENOMEM;
     memcpy(m->data, payload, size);
     m->dest_serial = to.serial;
+    if (to.node != sys->node) return tri_remote_send(sys, to, m);
     tri_actor *a = tri_slot_lookup(sys, to.slot);
     if (!a || a->kind != TRI_SLOT_ACTOR ||
         atomic_load_explicit(&a->serial, memory_order_acquire) != to.serial) {
-        tri_signal_dead(sys, m, to.slot);
+        tri_signal_dead(sys, m, to, TR_EXIT_NOPROC);
         tri_msg_free(m);
         return TR_OK;
     }
@@ -104,19 +104,17 @@ static int send_exit_signal(tr_system *sys, tr_pid to, tr_pid from, tr_exit_kind
     return send_signal(sys, to, TRI_MSG_EXIT_SIGNAL, buf, sizeof s + tl + 1);
 }
 
-void tri_signal_dead(tr_system *sys, const tr_msg *m, uint32_t slot)
+void tri_signal_dead(tr_system *sys, const tr_msg *m, tr_pid gone, tr_exit_kind why)
 {
-    tr_pid gone = {sys->node, slot, m->dest_serial};
     if (m->kind == TRI_MSG_MONITOR) {
         struct watch w;
         memcpy(&w, m->data, sizeof w);
-        tr_msg *down = tri_exit_msg(tr_down_atom(), TRI_CALL_MONITOR, w.ref, gone,
-                                    TR_EXIT_NOPROC, NULL);
+        tr_msg *down = tri_exit_msg(tr_down_atom(), TRI_CALL_MONITOR, w.ref, gone, why, NULL);
         if (down) tri_deliver(sys, w.watcher, down);
     } else if (m->kind == TRI_MSG_LINK) {
         tr_pid linker;
         memcpy(&linker, m->data, sizeof linker);
-        send_exit_signal(sys, linker, gone, TR_EXIT_NOPROC, NULL, false, true);
+        send_exit_signal(sys, linker, gone, why, NULL, false, true);
     }
 }
 
@@ -135,7 +133,6 @@ int tr_monitor(tr_ctx *ctx, tr_pid target, tr_ref *out)
     tri_actor *a = (tri_actor *)ctx;
     if (out) out->id = 0;
     if (tr_pid_is_nil(target)) return TR_EINVAL;
-    if (target.node != a->sys->node) return TR_ENOROUTE;
     uint64_t ref = tri_next_ref(a);
     if (!ref || !peer_add(&a->ext->monitors, target, ref)) return TR_ENOMEM;
     struct watch w = {tri_pid_of(a), ref};
@@ -167,7 +164,6 @@ int tr_link(tr_ctx *ctx, tr_pid other)
     tri_actor *a = (tri_actor *)ctx;
     tr_pid self = tri_pid_of(a);
     if (tr_pid_is_nil(other) || tr_pid_eq(other, self)) return TR_EINVAL;
-    if (other.node != a->sys->node) return TR_ENOROUTE;
     tri_actor_ext *x = tri_ext(a);
     if (!x) return TR_ENOMEM;
     if (peer_has(x->links, other)) return TR_OK;

@@ -16,39 +16,70 @@ struct dl_head {
     tr_pid to, from;
     tr_atom type;
     uint32_t size;
+    uint32_t reason;
+    uint32_t pad;
 };
+
+const char *tr_dead_reason_name(tr_dead_reason r)
+{
+    switch (r) {
+    case TR_DEAD_NO_ACTOR: return "no actor";
+    case TR_DEAD_STOPPING: return "stopping";
+    case TR_DEAD_MAILBOX_FULL: return "mailbox full";
+    case TR_DEAD_NODE_DOWN: return "node down";
+    case TR_DEAD_NO_ROUTE: return "no route";
+    case TR_DEAD_TOO_BIG: return "too big";
+    case TR_DEAD_PEER_FULL: return "peer queue full";
+    case TR_DEAD_ABANDONED: return "abandoned";
+    }
+    return "unknown";
+}
 
 /* Forwards a copy to the subscriber, if any (never a dead letter of a
  * dead letter: that could loop). */
-static void forward_dead_letter(tr_system *sys, const tr_msg *m, uint32_t slot)
+static void forward_dead_letter(tr_system *sys, const tr_msg *m, tr_pid to,
+                                tr_dead_reason reason)
 {
     if (!atomic_load_explicit(&sys->dl_on, memory_order_acquire) ||
         m->type.id == dead_letter_atom().id)
         return;
     pthread_mutex_lock(&sys->dl_mu);
-    tr_pid to = sys->dl_to;
+    tr_pid sub = sys->dl_to;
     pthread_mutex_unlock(&sys->dl_mu);
-    if (tr_pid_is_nil(to)) return;
-    struct dl_head h = {{sys->node, slot, m->dest_serial}, m->sender, m->type, m->size};
+    if (tr_pid_is_nil(sub)) return;
+    struct dl_head h = {to, m->sender, m->type, m->size, (uint32_t)reason, 0};
     tr_msg *c = tri_msg_alloc(TRI_MSG_USER, dead_letter_atom(), sizeof h + m->size);
     if (!c) return;
     memcpy(c->data, &h, sizeof h);
     if (m->size) memcpy((char *)c->data + sizeof h, m->data, m->size);
-    tri_deliver(sys, to, c);
+    tri_deliver(sys, sub, c);
+}
+
+void tri_dead_letter_to(tr_system *sys, tr_msg *m, tr_pid to, tr_dead_reason reason)
+{
+    /* What a dead receiver would have answered: "down" for a monitor or a
+     * request, an exit signal for a link; noproc for an actor that is not
+     * there, noconnection for one whose node is not reachable. */
+    tr_exit_kind why = reason == TR_DEAD_NODE_DOWN || reason == TR_DEAD_NO_ROUTE ||
+                               reason == TR_DEAD_PEER_FULL || reason == TR_DEAD_TOO_BIG
+                           ? TR_EXIT_NOCONNECTION
+                           : TR_EXIT_NOPROC;
+    if (m->kind != TRI_MSG_USER) { /* the runtime's own: not a letter */
+        tri_signal_dead(sys, m, to, why); /* but a monitor or link is answered */
+        return;
+    }
+    tri_count(sys, TRI_N_DEAD);
+    if (m->call == TRI_CALL_REQUEST) tri_request_dead(sys, m, to, why); /* "tr.down" at once */
+    forward_dead_letter(sys, m, to, reason);
+    if (tri_log_enabled(TR_LOG_DEBUG))
+        tri_log(TR_LOG_DEBUG, "dead letter (%s): %s (%u bytes) to <%u.%u.%llu>",
+                tr_dead_reason_name(reason), tr_atom_name(m->type), m->size, to.node, to.slot,
+                (unsigned long long)to.serial);
 }
 
 void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot)
 {
-    if (m->kind != TRI_MSG_USER) { /* the runtime's own: not a letter */
-        tri_signal_dead(sys, m, slot); /* but a monitor or link is answered */
-        return;
-    }
-    tri_count(sys, TRI_N_DEAD);
-    if (m->call == TRI_CALL_REQUEST) tri_request_dead(sys, m, slot); /* "tr.down" at once */
-    forward_dead_letter(sys, m, slot);
-    if (tri_log_enabled(TR_LOG_DEBUG))
-        tri_log(TR_LOG_DEBUG, "dead letter: %s (%u bytes) to serial %llu", tr_atom_name(m->type),
-                m->size, (unsigned long long)m->dest_serial);
+    tri_dead_letter_to(sys, m, (tr_pid){sys->node, slot, m->dest_serial}, TR_DEAD_NO_ACTOR);
 }
 
 int tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber)
@@ -72,6 +103,7 @@ int tr_dead_letter_info(const tr_msg *msg, tr_dead_letter *out)
     out->from = h.from;
     out->type = h.type;
     out->size = h.size;
+    out->reason = (tr_dead_reason)h.reason;
     out->data = h.size ? (const char *)msg->data + sizeof h : NULL;
     return TR_OK;
 }
@@ -86,7 +118,7 @@ void tri_push(tr_system *sys, tri_actor *a, tr_msg *m)
 static void drop(tr_system *sys, tr_msg *m, uint32_t slot)
 {
     atomic_fetch_add_explicit(&sys->dropped, 1, memory_order_relaxed);
-    tri_dead_letter(sys, m, slot);
+    tri_dead_letter_to(sys, m, (tr_pid){sys->node, slot, m->dest_serial}, TR_DEAD_MAILBOX_FULL);
     tri_msg_free(m);
 }
 
@@ -197,8 +229,10 @@ static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
         return TR_EINVAL;
     }
     if (TRI_UNLIKELY(to.node != sys->node)) {
-        tri_msg_free(m);
-        return TR_ENOROUTE;
+        m->dest_serial = to.serial;
+        int rc = tri_remote_send(sys, to, m);
+        if (rc == TR_OK) count_sent(sys);
+        return rc;
     }
     tri_actor *a = tri_slot_lookup(sys, to.slot);
     m->dest_serial = to.serial;

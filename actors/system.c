@@ -1,12 +1,65 @@
 /* system.c — creating, running, stopping and destroying a system. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "lifecycle.h"
 #include "pool.h"
 
-static _Atomic uint32_t next_node = 1;
+/* Node ids: a random 32-bit number per system (per node incarnation), so
+ * that a pid names its actor in every process of a cluster, also inside
+ * payloads (the transport checks uniqueness across nodes at its handshake;
+ * here, among this process's systems). */
+static pthread_mutex_t ids_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t *ids;
+static size_t nids, capids;
+
+static uint32_t random_u32(void)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) { /* no entropy: time and address */
+        uint64_t t = (uint64_t)tri_mono_ns() ^ (uint64_t)(uintptr_t)&v;
+        v = (uint32_t)(t * 0x9e3779b97f4a7c15ull >> 32);
+    }
+    return v;
+}
+
+static uint32_t take_node_id(void)
+{
+    pthread_mutex_lock(&ids_mu);
+    uint32_t id;
+    bool taken;
+    do {
+        id = random_u32();
+        taken = id == 0;
+        for (size_t i = 0; i < nids && !taken; i++) taken = ids[i] == id;
+    } while (taken);
+    if (nids == capids) {
+        size_t cap = capids ? capids * 2 : 8;
+        uint32_t *n = realloc(ids, cap * sizeof *n);
+        if (n) ids = n, capids = cap;
+    }
+    if (nids < capids) ids[nids++] = id;
+    pthread_mutex_unlock(&ids_mu);
+    return id;
+}
+
+static void give_node_id(uint32_t id)
+{
+    pthread_mutex_lock(&ids_mu);
+    for (size_t i = 0; i < nids; i++)
+        if (ids[i] == id) {
+            ids[i] = ids[--nids];
+            break;
+        }
+    if (nids == 0) { /* the last system: leave nothing behind for valgrind */
+        free(ids);
+        ids = NULL;
+        capids = 0;
+    }
+    pthread_mutex_unlock(&ids_mu);
+}
 
 /* The system's own locks and memory, once nothing else is left. */
 static void free_system(tr_system *sys)
@@ -61,7 +114,7 @@ int tr_system_new(const tr_system_opts *opts, tr_system **out)
                                                        ~(size_t)(TRI_CACHE_LINE - 1));
     if (!sys) return TR_ENOMEM;
     memset(sys, 0, sizeof *sys);
-    sys->node = atomic_fetch_add(&next_node, 1);
+    sys->node = take_node_id();
     atomic_init(&sys->next_serial, 1);
     pthread_mutex_init(&sys->root_mu, NULL);
     pthread_mutex_init(&sys->block_mu, NULL);
@@ -95,6 +148,7 @@ fail_offload:
 fail_registry:
     tri_slots_fini(sys);
 fail_slots:
+    give_node_id(sys->node);
     free_system(sys);
     return rc;
 }
@@ -215,10 +269,12 @@ void tr_system_destroy(tr_system **psys)
     tri_offload_fini(sys); /* before the workers: results may still be sent */
     tri_timers_stop(sys);
     tri_sched_stop(sys);
+    tri_transport_destroy(sys); /* no sender is left */
     tri_root_free(sys->root);
     tri_registry_fini(sys);
     tri_slots_fini(sys);
     free(sys->report);
+    give_node_id(sys->node);
     free_system(sys);
     /* Every thread of this system has been joined: if they were the last
      * to hold pool caches, the pools' memory goes back to the C library. */

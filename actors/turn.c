@@ -15,7 +15,7 @@ void tri_requeue(tri_worker *w, tri_actor *a);
 static bool handle_user(tri_actor *a, tr_msg *m)
 {
     if (a->state != TRI_ST_RUNNING) { /* stopping: no more user messages */
-        tri_dead_letter(a->sys, m, a->index);
+        tri_dead_letter_to(a->sys, m, tri_pid_of(a), TR_DEAD_STOPPING);
         return false;
     }
     if (m->call == TRI_CALL_REPLY && !tri_call_accept(a, m)) return true; /* lost its race */
@@ -169,7 +169,7 @@ void tri_run_turn(tri_worker *w, tri_actor *a)
             tri_msg_popped(a, m, &dropit);
             if (dropit) {
                 tri_count_drop(w->sys);
-                tri_dead_letter(w->sys, m, a->index);
+                tri_dead_letter_to(w->sys, m, tri_pid_of(a), TR_DEAD_MAILBOX_FULL);
                 continue;
             }
         }

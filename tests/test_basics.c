@@ -872,8 +872,8 @@ static void test_log_debug_dead_letter(void **state)
     tr_log_set_level(TR_LOG_DEBUG);
     assert_int_equal(tr_system_send(e->sys, gone, tr_atom_from("basics.dl"), "abc", 3), TR_OK);
     char want[128];
-    snprintf(want, sizeof want, "dead letter: basics.dl (3 bytes) to serial %llu",
-             (unsigned long long)gone.serial);
+    snprintf(want, sizeof want, "dead letter (no actor): basics.dl (3 bytes) to <%u.%u.%llu>",
+             gone.node, gone.slot, (unsigned long long)gone.serial);
     if (cap_find(TR_LOG_DEBUG, want) < 0) cap_dump();
     assert_true(cap_find(TR_LOG_DEBUG, want) >= 0);
     int n = cap_count();

@@ -60,6 +60,8 @@ typedef enum tr_exit_kind {
     TR_EXIT_FAILURE = 3,  /* it failed; `text` says why */
     TR_EXIT_TIMEOUT = 4,  /* its deadline passed (tr_spawn_opts.deadline_ms) */
     TR_EXIT_NOPROC = 5,   /* (in "tr.down" only) there was no such actor */
+    TR_EXIT_NOCONNECTION = 6, /* the connection to the actor's node was lost
+                               * (a remote monitor, link, call or child) */
 } tr_exit_kind;
 
 typedef struct tr_exit {
@@ -67,8 +69,8 @@ typedef struct tr_exit {
     const char *text; /* the failure reason, or NULL; see each use for lifetime */
 } tr_exit;
 
-/* tr_exit_kind_name — "normal", "shutdown", "killed", "failure", "timeout"
- * or "noproc". */
+/* tr_exit_kind_name — "normal", "shutdown", "killed", "failure", "timeout",
+ * "noproc" or "noconnection". */
 const char *tr_exit_kind_name(tr_exit_kind kind);
 
 /* An init callback may return this to say "do not run": the actor ends at

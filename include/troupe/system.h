@@ -83,6 +83,22 @@ int tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *da
  * not anyone subscribes. Any thread. Errors: TR_EINVAL (NULL system). */
 int tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber);
 
+/* Why a message became a dead letter. */
+typedef enum tr_dead_reason {
+    TR_DEAD_NO_ACTOR = 0,  /* no live actor had that pid (it ended, or never was) */
+    TR_DEAD_STOPPING = 1,  /* the actor was stopping: it takes no more messages */
+    TR_DEAD_MAILBOX_FULL = 2, /* a full bounded mailbox dropped it */
+    TR_DEAD_NODE_DOWN = 3, /* the receiver's node was not connected */
+    TR_DEAD_NO_ROUTE = 4,  /* no node with that id or name is known */
+    TR_DEAD_TOO_BIG = 5,   /* larger than the receiving node accepts */
+    TR_DEAD_PEER_FULL = 6, /* the queue to the receiver's node was full */
+    TR_DEAD_ABANDONED = 7, /* sent by an actor its parent had stopped waiting for */
+} tr_dead_reason;
+
+/* tr_dead_reason_name — "no actor", "stopping", "mailbox full", "node
+ * down", "no route", "too big", "peer queue full" or "abandoned". */
+const char *tr_dead_reason_name(tr_dead_reason reason);
+
 /* What tr_dead_letter_info reads out of a "tr.dead_letter" message. */
 typedef struct tr_dead_letter {
     tr_pid to;      /* whom it was for */
@@ -90,6 +106,7 @@ typedef struct tr_dead_letter {
     tr_atom type;   /* its type */
     const void *data; /* its payload, inside the "tr.dead_letter" message */
     size_t size;
+    tr_dead_reason reason;
 } tr_dead_letter;
 
 /* tr_dead_letter_info — decodes a "tr.dead_letter" message. Errors:
