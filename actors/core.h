@@ -499,6 +499,7 @@ tr_msg *tri_exit_msg(tr_atom type, uint8_t role, uint64_t ref, tr_pid who, tr_ex
 
 /* registry.c */
 int tri_registry_init(tr_system *sys);
+bool tri_registry_valid_name(const char *name);
 void tri_registry_fini(tr_system *sys);
 
 /* inspect.c */

@@ -47,6 +47,10 @@ static bool valid(const char *name)
     return n > 0 && n <= TR_NAME_MAX;
 }
 
+/* A name one may register: valid, and without '@', which separates a name
+ * from its node ("kv@node"). */
+bool tri_registry_valid_name(const char *name) { return valid(name) && !strchr(name, '@'); }
+
 int tri_registry_init(tr_system *sys)
 {
     tri_registry *r = calloc(1, sizeof *r);
@@ -111,7 +115,8 @@ static void grow(tr_system *sys, tri_registry *r)
 
 int tr_register(tr_system *sys, const char *name, tr_pid pid)
 {
-    if (!sys || !valid(name) || tr_pid_is_nil(pid) || pid.node != sys->node) return TR_EINVAL;
+    if (!sys || !tri_registry_valid_name(name) || tr_pid_is_nil(pid) || pid.node != sys->node)
+        return TR_EINVAL;
     tri_actor *a = tri_slot_lookup(sys, pid.slot);
     if (!a || a->kind != TRI_SLOT_ACTOR || !alive(sys, pid)) return TR_ENOENT;
     tri_registry *r = sys->registry;

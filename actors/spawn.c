@@ -54,6 +54,7 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
     if (o->deadline_ms < 0 || o->capacity > TRI_CAPACITY_MAX || (unsigned)o->on_full > TR_FULL_BLOCK)
         return TR_EINVAL;
     if (parent && parent->state != TRI_ST_RUNNING) return TR_ESTOPPED;
+    if (o->register_as && !tri_registry_valid_name(o->register_as)) return TR_EINVAL;
 
     void *state_mem = NULL;
     char *name = NULL;
@@ -82,6 +83,23 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
     atomic_store_explicit(&a->serial, serial, memory_order_release);
     init->dest_serial = serial;
     tr_pid pid = tri_pid_of(a);
+    /* Named before anyone can send to it, and before its parent learns of
+     * it: a clash undoes the spawn, nothing else has seen the pid. */
+    if (o->register_as) {
+        int rc = tr_register(sys, o->register_as, pid);
+        if (rc != TR_OK) {
+            atomic_store_explicit(&a->live_serial, 0, memory_order_relaxed);
+            atomic_store_explicit(&a->serial, 0, memory_order_release);
+            __atomic_store_n(&a->name, NULL, __ATOMIC_RELAXED);
+            a->ext = NULL;
+            tri_slot_release(sys, a);
+            tri_msg_free(init);
+            tri_pool_free(state_mem, beh->state_size);
+            tri_name_free(name);
+            free(ext);
+            return rc;
+        }
+    }
 
     if (parent) {
         init->sender = tri_pid_of(parent);

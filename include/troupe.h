@@ -22,6 +22,7 @@
 #include "troupe/offload.h"
 #include "troupe/inspect.h"
 #include "troupe/supervisor.h"
+#include "troupe/behaviours.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

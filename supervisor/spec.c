@@ -86,6 +86,11 @@ int tri_child_check(const tr_child_spec *c, char *why, size_t ws)
         return bad(why, ws, "child '%s': bad shutdown time", c->id);
     if (c->significant && c->restart == TR_PERMANENT)
         return bad(why, ws, "child '%s': a significant child cannot be permanent", c->id);
+    if (c->register_as && (!*c->register_as || strlen(c->register_as) > TR_NAME_MAX ||
+                           strchr(c->register_as, '@')))
+        return bad(why, ws, "child '%s': register_as must be 1 to 255 bytes without '@'", c->id);
+    if (c->capacity > (1u << 30) - 1 || (unsigned)c->on_full > TR_FULL_BLOCK)
+        return bad(why, ws, "child '%s': bad mailbox capacity or policy", c->id);
     const tr_backoff *b = &c->backoff;
     if (b->min_ms < 0 || b->max_ms < 0 || b->reset_ms < 0 || b->jitter < 0 || b->jitter > 1 ||
         (b->min_ms && b->max_ms < b->min_ms))
@@ -108,6 +113,10 @@ int tri_spec_check(const tr_sup_spec *s, char *why, size_t ws)
             return bad(why, ws, "%s: simple_one_for_one needs exactly one child spec", "supervisor");
         if (s->auto_shutdown != TR_AUTO_SHUTDOWN_NEVER)
             return bad(why, ws, "%s: simple_one_for_one cannot auto-shutdown", "supervisor");
+        if (s->children && s->children[0].register_as)
+            return bad(why, ws, "child '%s': a simple_one_for_one template cannot register a name "
+                                "(its children would share it)",
+                       s->children[0].id);
     }
     for (size_t i = 0; i < s->nchildren; i++) {
         int rc = tri_child_check(&s->children[i], why, ws);
@@ -153,6 +162,11 @@ void tri_encode_child(tri_buf *b, const tr_child_spec *c)
     tri_put(b, &sig, 1);
     tri_put(b, &shutdown, sizeof shutdown);
     tri_put(b, &c->backoff, sizeof c->backoff);
+    const char *reg = c->register_as ? c->register_as : "";
+    put_bytes(b, reg, strlen(reg));
+    uint8_t on_full = (uint8_t)c->on_full;
+    tri_put(b, &c->capacity, sizeof c->capacity);
+    tri_put(b, &on_full, 1);
 }
 
 void tri_encode_sup(tri_buf *b, const tr_sup_spec *s)
@@ -173,6 +187,7 @@ void tri_child_free(tri_child *c)
     if (!c) return;
     free(c->id);
     free(c->args);
+    free(c->register_as);
     free(c);
 }
 
@@ -199,6 +214,14 @@ tri_child *tri_decode_child(tri_rd *r)
     tri_get(r, &sig, 1);
     tri_get(r, &c->shutdown_ms, sizeof c->shutdown_ms);
     tri_get(r, &c->backoff, sizeof c->backoff);
+    size_t reglen = 0;
+    c->register_as = get_bytes(r, &reglen);
+    if (c->register_as && reglen == 0) {
+        free(c->register_as);
+        c->register_as = NULL;
+    }
+    tri_get(r, &c->capacity, sizeof c->capacity);
+    tri_get(r, &c->on_full, 1);
     c->restart = (tr_restart)restart;
     c->significant = sig != 0;
     if (r->bad || !c->id || !c->beh || restart > TR_TEMPORARY) {

@@ -38,6 +38,9 @@ typedef struct tri_child {
     int64_t shutdown_ms;
     bool significant;
     tr_backoff backoff;
+    char *register_as; /* NULL: none */
+    uint32_t capacity;
+    uint8_t on_full;
     /* run-time state (supervisor.c) */
     tr_pid pid;
     int status;

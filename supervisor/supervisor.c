@@ -246,7 +246,10 @@ static int spawn_child(tr_ctx *ctx, sup *s, tri_child *c)
                        .flags = c->type == TR_SUPERVISOR ? TR_SPAWN_TRAP_EXITS : 0,
                        .shutdown_ms = c->shutdown_ms,
                        .started_to = tr_self(ctx),
-                       .before = before};
+                       .before = before,
+                       .capacity = c->capacity,
+                       .on_full = (tr_full_policy)c->on_full,
+                       .register_as = c->register_as};
     int rc = tr_spawn(ctx, c->beh, &o, &pid);
     c->status = rc == TR_OK ? C_STARTING : C_STOPPED;
     set_pid(s, c, rc == TR_OK ? pid : TR_PID_NIL);
@@ -676,6 +679,7 @@ static void req_start(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req, bool
         snprintf(id, sizeof id, "%s-%llu", s->tmpl->id, (unsigned long long)++s->dyn_seq);
         if (c) {
             *c = *s->tmpl;
+            c->register_as = NULL; /* refused on a template: one name, many children */
             c->id = strdup(id);
             c->args_size = s->tmpl->args_size + extra_n;
             c->args = malloc(c->args_size + 1);

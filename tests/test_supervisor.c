@@ -1136,6 +1136,37 @@ static void test_which_and_count_from_an_actor(void **state)
     assert_int_equal(tr_sup_children_decode(NULL, NULL, 0, &n), TR_EINVAL);
 }
 
+/* A child spec's registered name (OTP's {local, Name}) is taken before its
+ * init runs and follows the child across restarts; a clash fails the
+ * start like any init failure. */
+static void test_registered_child_name(void **state)
+{
+    t_env *e = env(state);
+    tr_child_spec kids[] = {WORKER("a", TR_PERMANENT, A_OK)};
+    kids[0].register_as = "the.a";
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 5, .period_ms = 1000,
+                        .children = kids, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/a");
+    tr_pid first, named;
+    first = child_pid(e, sup, "a");
+    assert_int_equal(tr_whereis(e->sys, "the.a", &named), TR_OK);
+    assert_true(tr_pid_eq(named, first));
+    send_to(e, sup, "a", "crash");
+    EXPECT(e, "stop /root/sup/a failure: crash", "start /root/sup/a");
+    tr_pid second = child_pid(e, sup, "a");
+    assert_false(tr_pid_eq(second, first));
+    assert_int_equal(tr_whereis(e->sys, "the.a", &named), TR_OK);
+    assert_true(tr_pid_eq(named, second)); /* the new incarnation */
+    /* a second child wanting the same name cannot start */
+    tr_child_spec b = WORKER("b", TR_PERMANENT, A_OK);
+    b.register_as = "the.a";
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &b, T_WAIT_MS, NULL), TR_EEXIST);
+    b.register_as = "bad@name";
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &b, T_WAIT_MS, NULL), TR_EINVAL);
+    expect_quiet(e, sup);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1173,6 +1204,7 @@ int main(void)
         T(test_terminate_by_pid_needs_simple),
         T(test_significant_needs_auto_shutdown),
         T(test_which_and_count_from_an_actor),
+        T(test_registered_child_name),
     };
     return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
 }

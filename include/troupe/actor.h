@@ -162,13 +162,20 @@ typedef struct tr_spawn_opts {
      * become dead letters. */
     uint32_t capacity;
     tr_full_policy on_full;
+    /* If not NULL, the new actor is registered under this name (copied;
+     * troupe/registry.h) before its init runs, so that whoever resolves the
+     * name finds it from its first message on; the name is released with
+     * the actor (OTP's {local, Name}). tr_spawn fails with TR_EEXIST when a
+     * live actor has it. */
+    const char *register_as;
 } tr_spawn_opts;
 
 /* tr_spawn — starts a new actor as a child of the calling actor.
  * Returns at once with its pid in *out; init runs later, in the new actor's
  * first turn, before any message sent to it. Messages sent to the pid
  * meanwhile wait in its mailbox. Errors: TR_EINVAL (no handle callback,
- * bad name), TR_ENOMEM, TR_ESTOPPED (the caller is stopping). */
+ * bad name), TR_EEXIST (register_as is taken), TR_ENOMEM, TR_ESTOPPED (the
+ * caller is stopping). */
 int tr_spawn(tr_ctx *ctx, const tr_behaviour *behaviour,
              const tr_spawn_opts *opts, tr_pid *out);
 

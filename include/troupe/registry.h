@@ -20,8 +20,9 @@ extern "C" {
 #define TR_NAME_MAX 255
 
 /* tr_register — names `pid` (an actor of `sys`, alive). Errors: TR_EINVAL
- * (empty or over-long name, nil pid or another node's), TR_EEXIST (the name
- * stands for a live actor), TR_ENOENT (pid is not a live actor), TR_ENOMEM. */
+ * (empty or over-long name, a name with '@' (it separates a name from its
+ * node: "kv@node1"), nil pid or another node's), TR_EEXIST (the name stands
+ * for a live actor), TR_ENOENT (pid is not a live actor), TR_ENOMEM. */
 int tr_register(tr_system *sys, const char *name, tr_pid pid);
 
 /* tr_unregister — forgets a name. Errors: TR_ENOENT (no live actor has it). */

@@ -89,6 +89,14 @@ typedef struct tr_child_spec {
      * never: as OTP, the spec check (and start_child) refuse it there. */
     bool significant;
     tr_backoff backoff;
+    /* OTP's {local, Name}: each incarnation of the child is registered
+     * under this name (copied; no '@') before its init runs, and the name
+     * is released with it, so a client resolving the name after a restart
+     * finds the new one. NULL: none. */
+    const char *register_as;
+    /* The child's mailbox bound and policy (tr_spawn_opts); 0: unbounded. */
+    uint32_t capacity;
+    tr_full_policy on_full;
 } tr_child_spec;
 
 typedef struct tr_sup_spec {
