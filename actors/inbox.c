@@ -114,6 +114,8 @@ int tr_inbox_new(tr_system *sys, tr_inbox **out)
 
 tr_pid tr_inbox_pid(const tr_inbox *in) { return in ? in->pid : TR_PID_NIL; }
 
+tr_system *tri_inbox_system(const tr_inbox *in) { return in ? in->sys : NULL; }
+
 /* Removes `ref` from the inbox's monitors, setting *target (if given);
  * false when it was not one. A linear scan: an inbox watches a handful. */
 static bool forget_monitor_of(tr_inbox *in, uint64_t ref, tr_pid *target)

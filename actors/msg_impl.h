@@ -32,6 +32,8 @@ enum tri_msg_kind {
     TRI_MSG_EXIT_SIGNAL,  /* struct tri_exit_signal + text */
     TRI_MSG_DEADLINE,     /* to an actor: its subtree deadline passed */
     TRI_MSG_KILL_GRACE,   /* to a parent: its killed children had their grace */
+    TRI_MSG_NAMED,        /* transport only: a user message for "name@node";
+                           * payload: the name, its NUL, the user's payload */
 };
 
 /* tr_msg.call: the request/reply role of a user message. */

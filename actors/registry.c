@@ -9,6 +9,7 @@
 
 #include "core.h"
 #include "hooks.h"
+#include "transport.h"
 
 typedef struct entry {
     struct entry *next;
@@ -178,12 +179,52 @@ int tr_whereis(tr_system *sys, const char *name, tr_pid *out)
     return TR_OK;
 }
 
+/* "name@node": a name on another node (or on this one, by its node
+ * name). Returns TR_ENOENT for a plain name (the caller resolves it
+ * locally), else the send's result. */
+static int send_remote_named(tr_system *sys, tr_pid from, const char *full, tr_atom type,
+                             const void *data, size_t size, const char **local)
+{
+    const char *at = strchr(full, '@');
+    *local = full;
+    if (!at) return TR_ENOENT;
+    size_t nl = (size_t)(at - full);
+    const char *node = at + 1, *me = tri_node_name(sys);
+    if (nl == 0 || nl > TR_NAME_MAX || !*node) return TR_EINVAL;
+    if (type.id == 0 || (size && !data)) return TR_EINVAL;
+    if (size > TR_MSG_MAX) return TR_ETOOBIG;
+    char name[TR_NAME_MAX + 1];
+    memcpy(name, full, nl);
+    name[nl] = '\0';
+    if (me && strcmp(node, me) == 0) { /* ours, named by our own node name */
+        tr_pid to;
+        int rc = tr_whereis(sys, name, &to);
+        if (rc) return rc;
+        tr_msg *m = tri_msg_alloc(TRI_MSG_USER, type, size);
+        if (!m) return TR_ENOMEM;
+        if (size) memcpy(m->data, data, size);
+        m->sender = from;
+        return tri_deliver(sys, to, m);
+    }
+    tr_msg *m = tri_msg_alloc(TRI_MSG_USER, type, size);
+    if (!m) return TR_ENOMEM;
+    if (size) memcpy(m->data, data, size);
+    m->sender = from;
+    int rc = tri_remote_send_named(sys, node, name, m);
+    if (rc == TR_OK) tri_count(sys, TRI_N_SENT);
+    return rc;
+}
+
 int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size)
 {
     tr_pid to;
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);
-    int rc = tr_whereis(a->sys, name, &to);
+    if (!name) return TR_EINVAL;
+    const char *local;
+    int rc = send_remote_named(a->sys, tri_pid_of(a), name, type, data, size, &local);
+    if (rc != TR_ENOENT || strchr(name, '@')) return rc;
+    rc = tr_whereis(a->sys, local, &to);
     return rc ? rc : tr_send(ctx, to, type, data, size);
 }
 
@@ -191,7 +232,10 @@ int tr_system_send_named(tr_system *sys, const char *name, tr_atom type, const v
                          size_t size)
 {
     tr_pid to;
-    if (!sys) return TR_EINVAL;
-    int rc = tr_whereis(sys, name, &to);
+    if (!sys || !name) return TR_EINVAL;
+    const char *local;
+    int rc = send_remote_named(sys, TR_PID_NIL, name, type, data, size, &local);
+    if (rc != TR_ENOENT || strchr(name, '@')) return rc;
+    rc = tr_whereis(sys, local, &to);
     return rc ? rc : tr_system_send(sys, to, type, data, size);
 }

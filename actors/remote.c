@@ -87,6 +87,12 @@ void tri_deliver_named(tr_system *sys, const char *name, tr_msg *m)
     tri_deliver_remote(sys, to, m);
 }
 
+void *tri_transport_ctx(tr_system *sys, const tri_transport_ops *ops)
+{
+    struct tri_transport_ref *r = atomic_load_explicit(&sys->transport, memory_order_acquire);
+    return r && r->ops == ops ? r->t : NULL;
+}
+
 void tri_transport_destroy(tr_system *sys)
 {
     struct tri_transport_ref *r = atomic_exchange_explicit(&sys->transport, NULL,

@@ -45,6 +45,9 @@ typedef struct tri_transport_ops {
  * TR_ESTATE (already attached), TR_ENOMEM. */
 int tri_transport_attach(tr_system *sys, const tri_transport_ops *ops, void *t, const char *name);
 
+/* The transport's context if `ops` is the system's transport, else NULL. */
+void *tri_transport_ctx(tr_system *sys, const tri_transport_ops *ops);
+
 /* The node's name, or NULL when the system is not a node. */
 const char *tri_node_name(const tr_system *sys);
 
@@ -54,6 +57,9 @@ const char *tri_node_name(const tr_system *sys);
  * actor's mailbox (answered as the dead would if no actor lives there).
  * Takes `m`. Any thread (the transport's I/O thread). */
 void tri_deliver_remote(tr_system *sys, tr_pid to, tr_msg *m);
+
+/* The system an inbox belongs to. */
+tr_system *tri_inbox_system(const tr_inbox *in);
 
 /* A name on this node: as tri_deliver_remote, to whoever holds `name`
  * (a dead letter, no actor, when none does). */

@@ -31,8 +31,11 @@ int tr_unregister(tr_system *sys, const char *name);
 /* tr_whereis — the pid a name stands for. Errors: TR_ENOENT. */
 int tr_whereis(tr_system *sys, const char *name, tr_pid *out);
 
-/* tr_send_named — tr_send to the actor a name stands for. Errors:
- * TR_ENOENT (no such name), as tr_send otherwise. Actor context only. */
+/* tr_send_named — tr_send to the actor a name stands for. "name@node"
+ * names an actor registered on another node (troupe/node.h): the name is
+ * resolved there, when the message arrives; no such name there makes it a
+ * dead letter there. Errors: TR_ENOENT (no such local name), TR_EINVAL (a
+ * malformed "name@node"), as tr_send otherwise. Actor context only. */
 int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size);
 
 /* tr_system_send_named — the same from any thread (sender TR_PID_NIL). */

@@ -1,0 +1,184 @@
+/* node_impl.h — a node's internals, shared by node.c (life cycle and the
+ * public API), peers.c (the peer table and the send path, any thread) and
+ * io.c (the I/O thread, which owns every ZeroMQ socket of the node).
+ *
+ * Threads. Senders (workers, the timer thread, foreign threads) only read
+ * the peer table and push into a peer's outbound queue; everything else
+ * about a peer (its state, sockets, caches, bookkeeping) is the I/O
+ * thread's. A peer's state as senders see it is one atomic. */
+#ifndef TRI_NODE_IMPL_H
+#define TRI_NODE_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../actors/mailbox.h"
+#include "../actors/transport.h"
+#include "book.h"
+#include "troupe/node.h"
+
+/* A peer's state as senders see it. */
+enum peer_state {
+    PEER_CONNECTING = 0, /* dialled, no answer yet: sends wait in the queue */
+    PEER_UP = 1,         /* sends go out */
+    PEER_DOWN = 2,       /* lost (backoff before redialling): sends are dead letters */
+    PEER_GONE = 3,       /* a previous incarnation, or refused: dead letters for good */
+};
+
+typedef struct peer peer;
+
+/* One queued message for a peer: the message and whom it is for. A pool
+ * block of its own, so the message itself stays as the sender made it. */
+typedef struct outq_item {
+    tri_node link; /* must stay first */
+    tr_pid to;
+    tr_msg *m;
+    bool counted;  /* against the queue's bound */
+} outq_item;
+
+/* An inbound session: a routing id on one of our ROUTERs that sent a valid
+ * HELLO; frames with any other routing id are dropped. */
+typedef struct in_session {
+    uint8_t rid[16];
+    size_t rid_len;
+    void *router;
+    peer *p;
+} in_session;
+
+struct peer {
+    /* ---- senders' (read-mostly) ---- */
+    uint32_t id;           /* its node id; 0 while a seed is dialled unknown */
+    _Atomic int state;     /* enum peer_state */
+    tri_mailbox q;         /* outbound messages (MPSC), consumed by the I/O thread */
+    _Atomic uint32_t q_count; /* user messages queued (bounded) */
+    _Atomic uint64_t q_bytes;
+    peer *ready_next;      /* in the node's ready list (under ready_mu) */
+    bool in_ready;         /* under ready_mu */
+    /* ---- the I/O thread's ---- */
+    char name[256];
+    char **endpoints;      /* where it listens (HELLO, WELCOME, gossip) */
+    size_t nendpoints;
+    uint8_t pubkey[32];
+    bool has_key;
+    char dial_endpoint[512]; /* the endpoint our DEALER is connected to */
+    void *dealer;          /* our outbound socket to it (a new one per session) */
+    void *dealer_mon;      /* its monitor (PAIR), tcp/ipc only */
+    uint8_t session[16];   /* our DEALER's routing id */
+    bool welcomed;         /* our HELLO was answered WELCOME */
+    bool in_hello;         /* it has HELLOed us (an inbound session) */
+    int64_t hello_at;      /* when our HELLO went (handshake timeout) */
+    int64_t retry_at;      /* DOWN: when to dial again */
+    int64_t backoff_ms;
+    void *enc;             /* wire encoder state (outbound atom cache) */
+    void *dec;             /* wire decoder state (inbound atom cache) */
+    tri_book *book;
+    void *pending;         /* a frame (zmq_msg_t *) waiting for room */
+    bool scheduled;        /* consumer side: in the ready list or being flushed */
+    peer *next_all;        /* every peer, for the I/O thread's walks */
+};
+
+/* A node-event subscriber (tr_monitor_node). */
+typedef struct node_sub {
+    struct node_sub *next;
+    tr_pid pid;
+    uint64_t ref;
+    char *name; /* NULL: every node */
+} node_sub;
+
+/* A command for the I/O thread from another thread. */
+typedef struct node_cmd {
+    struct node_cmd *next;
+    int kind; /* CMD_CONNECT, CMD_STOP */
+    tr_node_peer peer;
+    char *endpoint, *key;
+} node_cmd;
+
+enum { CMD_CONNECT = 1, CMD_STOP = 2 };
+
+/* The peer table: node id -> peer, open addressing, one writer (the I/O
+ * thread), lock-free readers; grown by copy, old tables kept until the node
+ * is freed (a reader may still hold one). */
+typedef struct peer_table {
+    uint32_t cap;
+    _Atomic(peer *) slot[];
+} peer_table;
+
+struct tr_node {
+    tr_system *sys;
+    char *name;
+    uint32_t id;
+    /* options, copied */
+    tr_node_opts opts;
+    char **listen;
+    size_t nlisten;
+    char **bound; /* the endpoints as bound (tcp port * resolved) */
+    uint32_t max_frame;
+    bool curve;   /* keys were given */
+    uint8_t public_key[32], secret_key[32];
+    void *allow;  /* allowlist (keys.h) */
+    /* sockets (I/O thread) */
+    void *zctx;
+    void **routers;
+    bool *router_curve;
+    /* peers */
+    _Atomic(peer_table *) table;
+    peer_table *retired[32];
+    size_t nretired;
+    peer *all;          /* I/O thread's list of every peer */
+    pthread_mutex_t names_mu; /* name -> peer look-ups from senders */
+    /* in-sessions by routing id (I/O thread) */
+    in_session *ins;
+    size_t nins, capins;
+    /* the ready list: peers whose queue just became non-empty. Pushed
+     * once per burst (on a queue's empty edge), so a mutex is cheap here;
+     * an intrusive lock-free queue could not take a peer back while its
+     * link is still the queue's tail. */
+    pthread_mutex_t ready_mu;
+    peer *ready_head, *ready_tail;
+    _Atomic bool ready_any;
+    /* waking the I/O thread */
+    int efd;
+    _Atomic bool io_sleeping;
+    pthread_t io;
+    bool io_started;
+    _Atomic bool stopping;
+    bool stopped;
+    /* commands and node-event subscribers */
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* peers_up changed */
+    node_cmd *cmds, *cmds_tail;
+    node_sub *subs;
+    uint32_t peers_up;
+    /* stats (relaxed atomics) */
+    _Atomic uint64_t frames_out, frames_in, msgs_out, msgs_in, bytes_out, bytes_in;
+    _Atomic uint64_t refused_full, dead_down, bad_frames, refused_handshakes;
+};
+
+/* peers.c */
+peer *tri_peer_find(tr_node *n, uint32_t id);          /* any thread */
+peer *tri_peer_find_name(tr_node *n, const char *name); /* any thread */
+peer *tri_peer_add(tr_node *n, uint32_t id);            /* I/O thread */
+void tri_peer_rekey(tr_node *n, peer *p, uint32_t id);  /* I/O thread: a seed's id is known */
+int tri_node_send(void *t, tr_pid to, tr_msg *m);
+int tri_node_send_named(void *t, const char *node, const char *name, tr_msg *m);
+void tri_node_wake(tr_node *n);
+void tri_peer_schedule(tr_node *n, peer *p);
+peer *tri_ready_take(tr_node *n);
+void tri_peer_dead_letters(tr_node *n, peer *p, tr_dead_reason why); /* I/O thread */
+outq_item *tri_outq_pop(peer *p);
+bool tri_outq_marked_empty(peer *p);
+bool tri_outq_idle(peer *p);
+void tri_outq_done(peer *p, outq_item *it);
+void tri_peer_table_free(tr_node *n);
+
+/* io.c */
+void *tri_node_io_main(void *arg);
+int tri_node_bind(tr_node *n);       /* before the I/O thread starts */
+void tri_node_close(tr_node *n);     /* after it stopped */
+
+/* node.c */
+void tri_node_event(tr_node *n, peer *p, bool up, const char *reason); /* I/O thread */
+
+#endif

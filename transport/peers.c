@@ -1,0 +1,317 @@
+/* peers.c — the peer table and the send path.
+ *
+ * Any thread may send: it finds the peer by node id in a lock-free table,
+ * checks the peer's state and the queue's bound, and pushes the message
+ * into the peer's outbound queue (the core's MPSC mailbox). The sender
+ * whose push makes that queue non-empty puts the peer on the node's ready
+ * list, and the one whose push makes the ready list non-empty wakes the I/O
+ * thread: one wake-up per burst, never one per message. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../actors/pool.h"
+#include "node_impl.h"
+
+/* ------------------------------------------------------------ the table */
+
+static uint32_t hash_id(uint32_t id, uint32_t cap)
+{
+    return (uint32_t)(((uint64_t)id * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
+static peer_table *table_new(uint32_t cap)
+{
+    peer_table *t = calloc(1, sizeof *t + cap * sizeof t->slot[0]);
+    if (t) t->cap = cap;
+    return t;
+}
+
+peer *tri_peer_find(tr_node *n, uint32_t id)
+{
+    peer_table *t = atomic_load_explicit(&n->table, memory_order_acquire);
+    if (!t || id == 0) return NULL;
+    for (uint32_t i = hash_id(id, t->cap), k = 0; k < t->cap; i = (i + 1) & (t->cap - 1), k++) {
+        peer *p = atomic_load_explicit(&t->slot[i], memory_order_acquire);
+        if (!p) return NULL;
+        if (p->id == id) return p;
+    }
+    return NULL;
+}
+
+static void table_put(peer_table *t, peer *p)
+{
+    uint32_t i = hash_id(p->id, t->cap);
+    while (atomic_load_explicit(&t->slot[i], memory_order_relaxed))
+        i = (i + 1) & (t->cap - 1);
+    atomic_store_explicit(&t->slot[i], p, memory_order_release);
+}
+
+static uint32_t table_count(peer_table *t)
+{
+    uint32_t c = 0;
+    for (uint32_t i = 0; i < t->cap; i++) c += atomic_load_explicit(&t->slot[i], memory_order_relaxed) != NULL;
+    return c;
+}
+
+/* Makes `p` findable by its id (set). One writer: the I/O thread. */
+static void publish(tr_node *n, peer *p)
+{
+    peer_table *t = atomic_load_explicit(&n->table, memory_order_relaxed);
+    if (!t || (table_count(t) + 1) * 2 > t->cap) {
+        peer_table *g = table_new(t ? t->cap * 2 : 64);
+        if (!g) return; /* out of memory: it stays unreachable by id */
+        for (uint32_t i = 0; t && i < t->cap; i++) {
+            peer *q = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+            if (q) table_put(g, q);
+        }
+        atomic_store_explicit(&n->table, g, memory_order_release);
+        if (t) {
+            if (n->nretired < sizeof n->retired / sizeof n->retired[0]) n->retired[n->nretired++] = t;
+            else free(t); /* 32 doublings: cannot happen before memory runs out */
+        }
+        t = g;
+    }
+    table_put(t, p);
+}
+
+peer *tri_peer_add(tr_node *n, uint32_t id)
+{
+    peer *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->id = id;
+    atomic_init(&p->state, PEER_CONNECTING);
+    atomic_init(&p->q_count, 0);
+    atomic_init(&p->q_bytes, 0);
+    tri_mailbox_init(&p->q);
+    p->book = tri_book_new();
+    if (!p->book) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_lock(&n->names_mu);
+    p->next_all = n->all;
+    n->all = p;
+    pthread_mutex_unlock(&n->names_mu);
+    if (id) publish(n, p);
+    return p;
+}
+
+void tri_peer_rekey(tr_node *n, peer *p, uint32_t id)
+{
+    if (p->id == id) return;
+    p->id = id; /* was 0: a seed dialled before its id was known */
+    publish(n, p);
+}
+
+peer *tri_peer_find_name(tr_node *n, const char *name)
+{
+    peer *found = NULL;
+    pthread_mutex_lock(&n->names_mu);
+    for (peer *p = n->all; p && !found; p = p->next_all)
+        if (p->id && atomic_load_explicit(&p->state, memory_order_acquire) < PEER_GONE &&
+            strcmp(p->name, name) == 0)
+            found = p;
+    pthread_mutex_unlock(&n->names_mu);
+    return found;
+}
+
+void tri_peer_table_free(tr_node *n)
+{
+    for (size_t i = 0; i < n->nretired; i++) free(n->retired[i]);
+    n->nretired = 0;
+    free(atomic_load(&n->table));
+    atomic_store(&n->table, NULL);
+}
+
+/* ------------------------------------------------------------- waking */
+
+void tri_node_wake(tr_node *n)
+{
+    /* seq_cst, paired with the I/O thread's store of io_sleeping before it
+     * looks at the ready list a last time: either it sees our work or we
+     * see it asleep */
+    if (atomic_load_explicit(&n->io_sleeping, memory_order_seq_cst)) {
+        uint64_t one = 1;
+        ssize_t r = write(n->efd, &one, sizeof one);
+        (void)r; /* a full counter already means "wake up" */
+    }
+}
+
+void tri_peer_schedule(tr_node *n, peer *p)
+{
+    pthread_mutex_lock(&n->ready_mu);
+    if (p->in_ready) { /* drained and refilled before the I/O thread came */
+        pthread_mutex_unlock(&n->ready_mu);
+        return;
+    }
+    p->in_ready = true;
+    p->ready_next = NULL;
+    if (n->ready_tail) n->ready_tail->ready_next = p;
+    else n->ready_head = p;
+    n->ready_tail = p;
+    bool first = !atomic_load_explicit(&n->ready_any, memory_order_relaxed);
+    atomic_store_explicit(&n->ready_any, true, memory_order_seq_cst);
+    pthread_mutex_unlock(&n->ready_mu);
+    if (first) tri_node_wake(n);
+}
+
+/* The I/O thread: takes the whole ready list. */
+peer *tri_ready_take(tr_node *n)
+{
+    pthread_mutex_lock(&n->ready_mu);
+    peer *p = n->ready_head;
+    for (peer *q = p; q; q = q->ready_next) q->in_ready = false;
+    n->ready_head = n->ready_tail = NULL;
+    atomic_store_explicit(&n->ready_any, false, memory_order_relaxed);
+    pthread_mutex_unlock(&n->ready_mu);
+    return p;
+}
+
+/* --------------------------------------------------------- send path */
+
+/* Whether a message counts against the peer queue's bound: user messages
+ * only, never answers (replies, "down"s) or the runtime's notices, which
+ * someone waits for; nor signals (link, monitor, exit), which must not be
+ * refused or the two ends would disagree. */
+static bool bounded(const tr_msg *m)
+{
+    return m->kind == TRI_MSG_USER && m->call != TRI_CALL_REPLY && m->call != TRI_CALL_MONITOR &&
+           !m->exempt;
+}
+
+static int enqueue(tr_node *n, peer *p, tr_pid to, tr_msg *m)
+{
+    int st = atomic_load_explicit(&p->state, memory_order_acquire);
+    if (st >= PEER_DOWN || atomic_load_explicit(&n->stopping, memory_order_acquire)) {
+        atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
+        tri_dead_letter_to(n->sys, m, to, TR_DEAD_NODE_DOWN);
+        tri_msg_free(m);
+        return TR_OK;
+    }
+    if (m->size > n->opts.max_message) {
+        tri_dead_letter_to(n->sys, m, to, TR_DEAD_TOO_BIG);
+        tri_msg_free(m);
+        return TR_OK;
+    }
+    outq_item *it = tri_pool_alloc(sizeof *it);
+    if (!it) {
+        tri_msg_free(m);
+        return TR_ENOMEM;
+    }
+    it->to = to;
+    it->m = m;
+    it->counted = false;
+    if (bounded(m)) {
+        uint32_t c = atomic_fetch_add_explicit(&p->q_count, 1, memory_order_acq_rel);
+        uint64_t b = atomic_fetch_add_explicit(&p->q_bytes, m->size, memory_order_acq_rel);
+        if (c >= n->opts.queue_messages || b + m->size > n->opts.queue_bytes) {
+            atomic_fetch_sub_explicit(&p->q_count, 1, memory_order_acq_rel);
+            atomic_fetch_sub_explicit(&p->q_bytes, m->size, memory_order_acq_rel);
+            atomic_fetch_add_explicit(&n->refused_full, 1, memory_order_relaxed);
+            tri_msg_free(m);
+            tri_pool_free(it, sizeof *it);
+            return TR_EFULL;
+        }
+        it->counted = true; /* the I/O thread uncounts it */
+    }
+    if (tri_mailbox_push(&p->q, &it->link)) tri_peer_schedule(n, p);
+    return TR_OK;
+}
+
+int tri_node_send(void *t, tr_pid to, tr_msg *m)
+{
+    tr_node *n = t;
+    peer *p = tri_peer_find(n, to.node);
+    if (!p) {
+        atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
+        tri_dead_letter_to(n->sys, m, to, TR_DEAD_NO_ROUTE);
+        tri_msg_free(m);
+        return TR_OK;
+    }
+    return enqueue(n, p, to, m);
+}
+
+int tri_node_send_named(void *t, const char *node, const char *name, tr_msg *m)
+{
+    tr_node *n = t;
+    peer *p = tri_peer_find_name(n, node);
+    size_t nl = strlen(name);
+    /* a named message travels as one runtime message: the name, then the
+     * user's message kind, type and payload (io.c encodes SEND_NAMED) */
+    tr_msg *w = p ? tri_msg_alloc(TRI_MSG_NAMED, m->type, nl + 1 + m->size) : NULL;
+    if (!w) {
+        atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
+        tri_dead_letter_to(n->sys, m, (tr_pid){p ? p->id : 0, 0, 0}, p ? TR_DEAD_NODE_DOWN
+                                                                       : TR_DEAD_NO_ROUTE);
+        tri_msg_free(m);
+        return p ? TR_ENOMEM : TR_OK;
+    }
+    memcpy(w->data, name, nl + 1);
+    if (m->size) memcpy((char *)w->data + nl + 1, m->data, m->size);
+    w->sender = m->sender;
+    w->exempt = m->exempt;
+    tri_msg_free(m);
+    return enqueue(n, p, (tr_pid){p->id, 0, 0}, w);
+}
+
+/* ------------------------------------------------ the consumer's side */
+
+/* The next queued item, or NULL (then tri_outq_idle says whether the queue
+ * is empty for good). I/O thread only. */
+outq_item *tri_outq_pop(peer *p)
+{
+    tri_node *spent;
+    tri_node *nd = tri_mailbox_pop(&p->q, &spent);
+    if (spent) tri_pool_free(spent, sizeof(outq_item)); /* the item popped before */
+    return nd ? (outq_item *)nd : NULL;
+}
+
+/* Whether the queue is marked empty: nothing was pushed since the I/O
+ * thread last emptied it (a push clears the mark), so there is nothing to
+ * take. The consumer's check before draining a queue it was not handed. */
+bool tri_outq_marked_empty(peer *p)
+{
+    return (atomic_load_explicit(&p->q.head, memory_order_acquire) & 1) != 0;
+}
+
+/* After pop returned NULL: true when the queue is marked empty (the next
+ * push schedules the peer again), false when a sender is mid-push (pop
+ * again). */
+bool tri_outq_idle(peer *p)
+{
+    if (tri_mailbox_park(&p->q)) return false;
+    return tri_mailbox_mark_empty(&p->q);
+}
+
+/* Done with an item's message (encoded, or dead-lettered): frees it and
+ * uncounts it. The item itself stays as the queue's tail until the next
+ * pop (mailbox.h). */
+void tri_outq_done(peer *p, outq_item *it)
+{
+    if (it->counted) {
+        atomic_fetch_sub_explicit(&p->q_count, 1, memory_order_acq_rel);
+        atomic_fetch_sub_explicit(&p->q_bytes, it->m->size, memory_order_acq_rel);
+        it->counted = false;
+    }
+    tri_msg_free(it->m);
+    it->m = NULL;
+}
+
+/* The I/O thread, for a peer that is down: everything queued becomes a
+ * dead letter with its reason (and monitors, links and calls in it are
+ * answered noconnection by the core). */
+void tri_peer_dead_letters(tr_node *n, peer *p, tr_dead_reason why)
+{
+    if (tri_outq_marked_empty(p)) return; /* nothing queued, and not ours to mark */
+    for (;;) {
+        outq_item *it = tri_outq_pop(p);
+        if (!it) {
+            if (tri_outq_idle(p)) return;
+            continue; /* a sender is mid-push: it is ours to take */
+        }
+        atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
+        tri_dead_letter_to(n->sys, it->m, it->to, why);
+        tri_outq_done(p, it);
+    }
+}
