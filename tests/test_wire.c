@@ -87,7 +87,8 @@ static const tri_wire_sink sink = {on_record, on_control};
 
 static void coll_reset(coll *c)
 {
-    for (size_t i = 0; i < c->nctl; i++) free(c->eps[i]);
+    for (size_t i = 0; i < c->nctl; i++)
+        free(c->eps[i]);
     c->nrec = c->nctl = c->calls = 0;
 }
 
@@ -135,7 +136,8 @@ static bool rec_eq2(const tri_wire_record *a, const tri_wire_atoms *ta, const tr
     case TRI_WIRE_R_MONITOR:
     case TRI_WIRE_R_DEMONITOR:
         return tr_pid_eq(a->monitor.target, b->monitor.target) &&
-               tr_pid_eq(a->monitor.watcher, b->monitor.watcher) && a->monitor.ref == b->monitor.ref;
+               tr_pid_eq(a->monitor.watcher, b->monitor.watcher) &&
+               a->monitor.ref == b->monitor.ref;
     case TRI_WIRE_R_LINK:
     case TRI_WIRE_R_UNLINK:
         return tr_pid_eq(a->link.target, b->link.target) && tr_pid_eq(a->link.from, b->link.from);
@@ -147,7 +149,8 @@ static bool rec_eq2(const tri_wire_record *a, const tri_wire_atoms *ta, const tr
         const tri_wire_spawn_req *x = &a->spawn_req, *y = &b->spawn_req;
         return x->ref == y->ref && tr_pid_eq(x->parent, y->parent) &&
                str_eq(x->behaviour, y->behaviour) && str_eq(x->name, y->name) &&
-               x->shutdown_ms == y->shutdown_ms && x->flags == y->flags && bytes_eq(x->args, y->args);
+               x->shutdown_ms == y->shutdown_ms && x->flags == y->flags &&
+               bytes_eq(x->args, y->args);
     }
     case TRI_WIRE_R_SPAWN_REPLY: {
         const tri_wire_spawn_reply *x = &a->spawn_reply, *y = &b->spawn_reply;
@@ -206,7 +209,8 @@ static const char *fake_name(void *user, tr_atom a)
 
 static void fake_fini(fake_atoms *f)
 {
-    for (size_t i = 0; i < 3 * TRI_WIRE_ATOM_SLOTS; i++) free(f->names[i]);
+    for (size_t i = 0; i < 3 * TRI_WIRE_ATOM_SLOTS; i++)
+        free(f->names[i]);
 }
 
 /* One encoder/decoder session, both on the process atom table. */
@@ -242,7 +246,8 @@ static size_t roundtrip_batch(sess *s, const tri_wire_record *recs, size_t n)
     s->buf.len = 0;
     coll_reset(&s->got);
     assert_int_equal(tri_wire_batch_begin(s->enc, &s->buf), TR_OK);
-    for (size_t i = 0; i < n; i++) assert_int_equal(tri_wire_batch_add(s->enc, &recs[i]), TR_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(tri_wire_batch_add(s->enc, &recs[i]), TR_OK);
     size_t size = tri_wire_batch_size(s->enc), off, len;
     assert_int_equal(tri_wire_batch_finish(s->enc, &off, &len), TR_OK);
     assert_int_equal(len, size);
@@ -250,7 +255,8 @@ static size_t roundtrip_batch(sess *s, const tri_wire_record *recs, size_t n)
     int rc = tri_wire_decode(s->dec, s->buf.data + off, len, NULL, &sink, &s->got);
     assert_int_equal(rc, TRI_WIRE_OK);
     assert_int_equal(s->got.nrec, n);
-    for (size_t i = 0; i < n; i++) assert_true(rec_eq(&recs[i], &s->got.rec[i]));
+    for (size_t i = 0; i < n; i++)
+        assert_true(rec_eq(&recs[i], &s->got.rec[i]));
     return len;
 }
 
@@ -271,12 +277,14 @@ static void b_u8(bb *b, uint8_t v) { b_raw(b, &v, 1); }
 
 static void b_u32(bb *b, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) b_u8(b, (uint8_t)(v >> (8 * i)));
+    for (int i = 0; i < 4; i++)
+        b_u8(b, (uint8_t)(v >> (8 * i)));
 }
 
 static void b_u64(bb *b, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) b_u8(b, (uint8_t)(v >> (8 * i)));
+    for (int i = 0; i < 8; i++)
+        b_u8(b, (uint8_t)(v >> (8 * i)));
 }
 
 static void b_var(bb *b, uint64_t v)
@@ -401,11 +409,13 @@ static void test_records_roundtrip(void **state)
     sess s;
     sess_init(&s);
     static uint8_t big[200000];
-    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7);
     char name255[256], atom255[256];
     memset(name255, 'n', 255);
     name255[255] = '\0';
-    for (int i = 0; i < 255; i++) atom255[i] = (char)(0x21 + i % 94);
+    for (int i = 0; i < 255; i++)
+        atom255[i] = (char)(0x21 + i % 94);
     atom255[255] = '\0';
     static char text65535[65536];
     memset(text65535, 'x', 65535);
@@ -417,24 +427,53 @@ static void test_records_roundtrip(void **state)
         {.type = TRI_WIRE_R_MSG,
          .send = {.to = P(1, 2, 3), .from = TR_PID_NIL, .type = a, .call = TRI_WIRE_CALL_NONE}},
         {.type = TRI_WIRE_R_MSG,
-         .send = {.to = maxp, .from = maxp, .type = a255, .call = TRI_WIRE_CALL_REQUEST,
-                  .ref = UINT64_MAX, .timeout_ms = TR_INFINITY, .flags = 0xff,
+         .send = {.to = maxp,
+                  .from = maxp,
+                  .type = a255,
+                  .call = TRI_WIRE_CALL_REQUEST,
+                  .ref = UINT64_MAX,
+                  .timeout_ms = TR_INFINITY,
+                  .flags = 0xff,
                   .payload = {big, 1}}},
         {.type = TRI_WIRE_R_MSG,
-         .send = {.to = P(7, 0, 1), .from = P(7, 1, 2), .type = a, .call = TRI_WIRE_CALL_REQUEST,
-                  .ref = 1, .timeout_ms = 0, .payload = {big, 72}}},
+         .send = {.to = P(7, 0, 1),
+                  .from = P(7, 1, 2),
+                  .type = a,
+                  .call = TRI_WIRE_CALL_REQUEST,
+                  .ref = 1,
+                  .timeout_ms = 0,
+                  .payload = {big, 72}}},
         {.type = TRI_WIRE_R_MSG,
-         .send = {.to = P(7, 0, 1), .from = P(7, 1, 2), .type = a, .call = TRI_WIRE_CALL_REQUEST,
-                  .ref = 2, .timeout_ms = INT64_MAX, .payload = {big, 73}}},
+         .send = {.to = P(7, 0, 1),
+                  .from = P(7, 1, 2),
+                  .type = a,
+                  .call = TRI_WIRE_CALL_REQUEST,
+                  .ref = 2,
+                  .timeout_ms = INT64_MAX,
+                  .payload = {big, 73}}},
         {.type = TRI_WIRE_R_MSG,
-         .send = {.to = P(7, 0, 1), .from = P(7, 1, 2), .type = a, .call = TRI_WIRE_CALL_REPLY,
-                  .ref = 3, .flags = TRI_WIRE_MSG_EXEMPT, .payload = {big, sizeof big}}},
+         .send = {.to = P(7, 0, 1),
+                  .from = P(7, 1, 2),
+                  .type = a,
+                  .call = TRI_WIRE_CALL_REPLY,
+                  .ref = 3,
+                  .flags = TRI_WIRE_MSG_EXEMPT,
+                  .payload = {big, sizeof big}}},
         {.type = TRI_WIRE_R_MSG,
-         .send = {.to = P(7, 0, 1), .from = TR_PID_NIL, .type = a, .call = TRI_WIRE_CALL_DOWN,
-                  .ref = 4, .payload = {big, 16}}},
+         .send = {.to = P(7, 0, 1),
+                  .from = TR_PID_NIL,
+                  .type = a,
+                  .call = TRI_WIRE_CALL_DOWN,
+                  .ref = 4,
+                  .payload = {big, 16}}},
         {.type = TRI_WIRE_R_SEND_NAMED,
-         .send = {.name = S("kv"), .from = P(1, 1, 1), .type = a, .call = TRI_WIRE_CALL_REQUEST,
-                  .ref = 5, .timeout_ms = 1500, .payload = {big, 3}}},
+         .send = {.name = S("kv"),
+                  .from = P(1, 1, 1),
+                  .type = a,
+                  .call = TRI_WIRE_CALL_REQUEST,
+                  .ref = 5,
+                  .timeout_ms = 1500,
+                  .payload = {big, 3}}},
         {.type = TRI_WIRE_R_SEND_NAMED,
          .send = {.name = {name255, 255}, .from = TR_PID_NIL, .type = a255}},
         {.type = TRI_WIRE_R_MONITOR, .monitor = {P(1, 2, 3), P(4, 5, 6), 7}},
@@ -443,12 +482,20 @@ static void test_records_roundtrip(void **state)
         {.type = TRI_WIRE_R_UNLINK, .link = {TR_PID_NIL, maxp}},
         {.type = TRI_WIRE_R_EXIT, .exit = {P(1, 2, 3), P(4, 5, 6), 0, 0, {NULL, 0}}},
         {.type = TRI_WIRE_R_EXIT,
-         .exit = {maxp, TR_PID_NIL, TRI_WIRE_EXIT_KIND_MAX,
-                  TRI_WIRE_EXIT_UNTRAPPABLE | TRI_WIRE_EXIT_OVER_LINK, {text65535, 65535}}},
+         .exit = {maxp,
+                  TR_PID_NIL,
+                  TRI_WIRE_EXIT_KIND_MAX,
+                  TRI_WIRE_EXIT_UNTRAPPABLE | TRI_WIRE_EXIT_OVER_LINK,
+                  {text65535, 65535}}},
         {.type = TRI_WIRE_R_SPAWN_REQ,
          .spawn_req = {1, P(1, 2, 3), S("worker"), {NULL, 0}, INT64_MIN, 0, {NULL, 0}}},
         {.type = TRI_WIRE_R_SPAWN_REQ,
-         .spawn_req = {UINT64_MAX, maxp, {name255, 255}, {name255, 255}, INT64_MAX, UINT32_MAX,
+         .spawn_req = {UINT64_MAX,
+                       maxp,
+                       {name255, 255},
+                       {name255, 255},
+                       INT64_MAX,
+                       UINT32_MAX,
                        {big, sizeof big}}},
         {.type = TRI_WIRE_R_SPAWN_REQ,
          .spawn_req = {2, TR_PID_NIL, S("w"), S("n"), -1, 1, {big, 5}}},
@@ -464,7 +511,8 @@ static void test_records_roundtrip(void **state)
     size_t n = sizeof r / sizeof r[0];
     /* all in one frame, then each alone (a frame per record kind) */
     roundtrip_batch(&s, r, n);
-    for (size_t i = 0; i < n; i++) roundtrip_batch(&s, &r[i], 1);
+    for (size_t i = 0; i < n; i++)
+        roundtrip_batch(&s, &r[i], 1);
     tri_wire_stats st;
     tri_wire_dec_stats(s.dec, &st);
     assert_int_equal(st.frames, n + 1);
@@ -560,8 +608,10 @@ static void test_control_roundtrip(void **state)
     memset(long_ep, 'e', sizeof long_ep);
     tri_wire_str one_long = {long_ep, sizeof long_ep};
     uint8_t key[32], ext[300];
-    for (int i = 0; i < 32; i++) key[i] = (uint8_t)i; /* a NUL byte: keys are bytes */
-    for (int i = 0; i < 300; i++) ext[i] = (uint8_t)(255 - i);
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)i; /* a NUL byte: keys are bytes */
+    for (int i = 0; i < 300; i++)
+        ext[i] = (uint8_t)(255 - i);
     char name255[256];
     memset(name255, 'm', 255);
     name255[255] = '\0';
@@ -626,8 +676,7 @@ static void test_gossip_roundtrip(void **state)
         tri_wire_buf buf = {0}, again = {0};
         assert_int_equal(tri_wire_encode_gossip(&buf, nodes, count), TR_OK);
         coll got = {0};
-        assert_int_equal(tri_wire_decode(dec, buf.data, buf.len, NULL, &sink, &got),
-                         TRI_WIRE_OK);
+        assert_int_equal(tri_wire_decode(dec, buf.data, buf.len, NULL, &sink, &got), TRI_WIRE_OK);
         tri_wire_node back[3];
         if (count == 0) {
             /* one call says "an empty gossip came" */
@@ -721,12 +770,14 @@ static void test_atom_collisions(void **state)
     };
     size_t off, len;
     assert_int_equal(tri_wire_batch_begin(enc, &buf), TR_OK);
-    for (int i = 0; i < 3; i++) assert_int_equal(tri_wire_batch_add(enc, &r[i]), TR_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tri_wire_batch_add(enc, &r[i]), TR_OK);
     assert_int_equal(tri_wire_batch_count(enc), 6); /* each use redefined the slot */
     assert_int_equal(tri_wire_batch_finish(enc, &off, &len), TR_OK);
     assert_int_equal(tri_wire_decode(dec, buf.data + off, len, NULL, &sink, &got), TRI_WIRE_OK);
     assert_int_equal(got.nrec, 3);
-    for (int i = 0; i < 3; i++) assert_true(rec_eq2(&r[i], &table, &got.rec[i], NULL));
+    for (int i = 0; i < 3; i++)
+        assert_true(rec_eq2(&r[i], &table, &got.rec[i], NULL));
     assert_string_equal(tr_atom_name(got.rec[1].send.type), "col.y");
 
     /* next frame: x is in the slot now, so y needs a definition, x not */
@@ -860,7 +911,8 @@ static void test_encoder_states_and_errors(void **state)
 
     /* control frames */
     tri_wire_str eps[256];
-    for (int i = 0; i < 256; i++) eps[i] = S("tcp://h:1");
+    for (int i = 0; i < 256; i++)
+        eps[i] = S("tcp://h:1");
     uint8_t key[32] = {0};
     tri_wire_node good = {1, S("a@h"), eps, 1, {key, 32}};
     tri_wire_node badn[] = {
@@ -964,17 +1016,20 @@ static void test_reject_varints(void **state)
     expect_reject(dec, &f, TRI_WIRE_EVARINT);
     /* 0 spelt in ten bytes */
     b_hdr(&f, TRI_WIRE_BATCH);
-    for (int i = 0; i < 9; i++) b_u8(&f, 0x80);
+    for (int i = 0; i < 9; i++)
+        b_u8(&f, 0x80);
     b_u8(&f, 0x00);
     expect_reject(dec, &f, TRI_WIRE_EVARINT);
     /* eleven bytes */
     b_hdr(&f, TRI_WIRE_BATCH);
-    for (int i = 0; i < 10; i++) b_u8(&f, 0xff);
+    for (int i = 0; i < 10; i++)
+        b_u8(&f, 0xff);
     b_u8(&f, 0x01);
     expect_reject(dec, &f, TRI_WIRE_EVARINT);
     /* ten bytes whose last carries bits past 64 */
     b_hdr(&f, TRI_WIRE_BATCH);
-    for (int i = 0; i < 9; i++) b_u8(&f, 0xff);
+    for (int i = 0; i < 9; i++)
+        b_u8(&f, 0xff);
     b_u8(&f, 0x02);
     expect_reject(dec, &f, TRI_WIRE_EVARINT);
     /* UINT64_MAX itself is a well-formed varint (then too many records) */
@@ -992,8 +1047,8 @@ static void test_reject_varints(void **state)
     b_var(&f, 2);
     b_define(&f, 1, "v");
     b_msg_body(&body, 1);
-    body.n -= 3;         /* drop length 2 and "hi" */
-    b_u8(&body, 0x82);   /* 2, overlong */
+    body.n -= 3;       /* drop length 2 and "hi" */
+    b_u8(&body, 0x82); /* 2, overlong */
     b_u8(&body, 0x00);
     b_raw(&body, "hi", 2);
     b_rec(&f, TRI_WIRE_R_MSG, &body);
@@ -1286,9 +1341,9 @@ static void test_reject_payload(void **state)
     sess s;
     sess_init(&s);
     uint8_t data[17] = {0};
-    tri_wire_record r = {.type = TRI_WIRE_R_MSG,
-                         .send = {.to = P(1, 1, 1), .type = tr_atom_from("pay"),
-                                  .payload = {data, 17}}};
+    tri_wire_record r = {
+        .type = TRI_WIRE_R_MSG,
+        .send = {.to = P(1, 1, 1), .type = tr_atom_from("pay"), .payload = {data, 17}}};
     size_t off, len;
     assert_int_equal(tri_wire_batch_begin(s.enc, &s.buf), TR_OK);
     assert_int_equal(tri_wire_batch_add(s.enc, &r), TR_OK);
@@ -1608,15 +1663,26 @@ static void test_truncated_everywhere(void **state)
     tri_wire_dec *dec = tri_wire_dec_new(NULL);
     tri_wire_buf buf = {0};
     uint8_t pay[300];
-    for (int i = 0; i < 300; i++) pay[i] = (uint8_t)i;
+    for (int i = 0; i < 300; i++)
+        pay[i] = (uint8_t)i;
     tr_atom a = tr_atom_from("trunc.a"), b = tr_atom_from("trunc.b");
     tri_wire_record r[] = {
         {.type = TRI_WIRE_R_MSG,
-         .send = {.to = P(1, 2, 3), .from = P(4, 5, 6), .type = a, .call = TRI_WIRE_CALL_REQUEST,
-                  .ref = 77, .timeout_ms = 300, .flags = 1, .payload = {pay, 200}}},
+         .send = {.to = P(1, 2, 3),
+                  .from = P(4, 5, 6),
+                  .type = a,
+                  .call = TRI_WIRE_CALL_REQUEST,
+                  .ref = 77,
+                  .timeout_ms = 300,
+                  .flags = 1,
+                  .payload = {pay, 200}}},
         {.type = TRI_WIRE_R_SEND_NAMED,
-         .send = {.name = S("reg"), .from = P(4, 5, 6), .type = b, .call = TRI_WIRE_CALL_REPLY,
-                  .ref = 78, .payload = {pay, 3}}},
+         .send = {.name = S("reg"),
+                  .from = P(4, 5, 6),
+                  .type = b,
+                  .call = TRI_WIRE_CALL_REPLY,
+                  .ref = 78,
+                  .payload = {pay, 3}}},
         {.type = TRI_WIRE_R_MONITOR, .monitor = {P(1, 2, 3), P(4, 5, 6), 9}},
         {.type = TRI_WIRE_R_DEMONITOR, .monitor = {P(1, 2, 3), P(4, 5, 6), 9}},
         {.type = TRI_WIRE_R_LINK, .link = {P(1, 2, 3), P(4, 5, 6)}},
@@ -1648,8 +1714,12 @@ static void test_truncated_everywhere(void **state)
     tri_wire_node node = {42, S("n@h"), eps, 2, {key, 32}};
     tri_wire_ctl ctls[] = {
         {.kind = TRI_WIRE_HELLO,
-         .hello = {.min_version = 1, .max_version = 2, .flags = 3, .node = node,
-                   .max_frame = 1 << 20, .extension = {pay, 5}}},
+         .hello = {.min_version = 1,
+                   .max_version = 2,
+                   .flags = 3,
+                   .node = node,
+                   .max_frame = 1 << 20,
+                   .extension = {pay, 5}}},
         {.kind = TRI_WIRE_WELCOME, .hello = {.version = 1, .node = node, .max_frame = 99}},
         {.kind = TRI_WIRE_REFUSE, .refuse = {3, S("dup")}},
         {.kind = TRI_WIRE_BYE, .bye = {1}},
@@ -1692,8 +1762,10 @@ static void *ar_take(arena *a, size_t n)
 
 static uint64_t rnd_edge64(void)
 {
-    static const uint64_t edges[] = {0, 1, 127, 128, 255, 256, 16383, 16384, UINT32_MAX,
-                                     (uint64_t)UINT32_MAX + 1, INT64_MAX, UINT64_MAX};
+    static const uint64_t edges[] = {
+        0,         1,         127,   128,        255,
+        256,       16383,     16384, UINT32_MAX, (uint64_t)UINT32_MAX + 1,
+        INT64_MAX, UINT64_MAX};
     return rnd_below(3) ? rnd() >> rnd_below(64) : edges[rnd_below(sizeof edges / 8)];
 }
 
@@ -1715,7 +1787,8 @@ static tri_wire_str rnd_text(arena *a, size_t max, bool nonempty)
     }
     if (nonempty && len == 0) len = 1;
     char *s = ar_take(a, len + 1);
-    for (size_t i = 0; i < len; i++) s[i] = (char)(1 + rnd_below(255));
+    for (size_t i = 0; i < len; i++)
+        s[i] = (char)(1 + rnd_below(255));
     return (tri_wire_str){len ? s : NULL, len};
 }
 
@@ -1729,7 +1802,8 @@ static tri_wire_bytes rnd_bytes(arena *a)
     default: len = rnd_below(300); break;
     }
     uint8_t *p = ar_take(a, len + 1);
-    for (size_t i = 0; i < len; i++) p[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)rnd();
     return (tri_wire_bytes){len ? p : NULL, len};
 }
 
@@ -1739,9 +1813,11 @@ static void init_pool(void)
 {
     char name[256];
     for (int i = 0; i < 64; i++) {
-        size_t len = i < 48 ? (size_t)snprintf(name, sizeof name, "prop.%d", i) : 1 + rnd_below(255);
+        size_t len =
+            i < 48 ? (size_t)snprintf(name, sizeof name, "prop.%d", i) : 1 + rnd_below(255);
         if (i >= 48)
-            for (size_t k = 0; k < len; k++) name[k] = (char)(0x21 + rnd_below(94));
+            for (size_t k = 0; k < len; k++)
+                name[k] = (char)(0x21 + rnd_below(94));
         name[len] = '\0';
         pool[i] = tr_atom_from(name);
         assert_true(pool[i].id != 0);
@@ -1824,7 +1900,8 @@ static void test_property_roundtrip(void **state)
     for (int frame = 0; frame < 400; frame++) {
         a.n = 0;
         size_t n = 1 + rnd_below(40);
-        for (size_t i = 0; i < n; i++) rnd_record(&a, &recs[i]);
+        for (size_t i = 0; i < n; i++)
+            rnd_record(&a, &recs[i]);
         roundtrip_batch(&s, recs, n);
     }
     tri_wire_stats st;
@@ -1854,7 +1931,8 @@ static void reencode_ctl(const coll *got, tri_wire_buf *out)
     if (got->ctl[0].kind == TRI_WIRE_GOSSIP) {
         tri_wire_node nodes[64];
         size_t count = got->ctl[0].gossip.count;
-        for (size_t i = 0; i < count; i++) nodes[i] = got->ctl[i].gossip.node;
+        for (size_t i = 0; i < count; i++)
+            nodes[i] = got->ctl[i].gossip.node;
         assert_int_equal(tri_wire_encode_gossip(out, nodes, count), TR_OK);
     } else {
         assert_int_equal(tri_wire_encode_ctl(out, &got->ctl[0]), TR_OK);
@@ -1864,7 +1942,7 @@ static void reencode_ctl(const coll *got, tri_wire_buf *out)
 static void mutate(uint8_t *p, size_t *n, size_t cap)
 {
     int edits = 1 + (int)rnd_below(3);
-    for (int e = 0; e < edits && *n > 0; e++) {
+    for (int e = 0; e<edits && * n> 0; e++) {
         size_t at = rnd_below(*n);
         switch (rnd_below(6)) {
         case 0: p[at] ^= (uint8_t)(1u << rnd_below(8)); break;
@@ -1923,15 +2001,20 @@ static void test_property_stable(void **state)
             frame.len = len;
             tri_wire_enc_destroy(&enc);
         } else {
-            tri_wire_node node = {(uint32_t)rnd(), S("node@host"), eps, rnd_below(4),
-                                  {rnd_below(2) ? key : NULL, 0}};
+            tri_wire_node node = {
+                (uint32_t)rnd(), S("node@host"), eps, rnd_below(4), {rnd_below(2) ? key : NULL, 0}};
             node.key.len = node.key.ptr ? 32 : 0;
             tri_wire_ctl c = {.kind = (uint8_t)(1 + rnd_below(8))};
             switch (c.kind) {
             case TRI_WIRE_HELLO:
             case TRI_WIRE_WELCOME:
-                c.hello = (tri_wire_hello){1, (uint8_t)(1 + rnd_below(3)), 1, rnd(), node,
-                                           (uint32_t)rnd(), {key, rnd_below(10)}};
+                c.hello = (tri_wire_hello){1,
+                                           (uint8_t)(1 + rnd_below(3)),
+                                           1,
+                                           rnd(),
+                                           node,
+                                           (uint32_t)rnd(),
+                                           {key, rnd_below(10)}};
                 break;
             case TRI_WIRE_REFUSE: c.refuse.reason = 1 + (uint8_t)rnd_below(6); break;
             case TRI_WIRE_TREE_REP: c.tree_rep = (tri_wire_bytes){key, rnd_below(32)}; break;
@@ -1973,7 +2056,8 @@ static void test_property_stable(void **state)
                              TRI_WIRE_OK);
             tri_wire_dec_destroy(&dec);
             assert_int_equal(again.nrec, got.nrec);
-            for (size_t i = 0; i < got.nrec; i++) assert_true(rec_eq(&got.rec[i], &again.rec[i]));
+            for (size_t i = 0; i < got.nrec; i++)
+                assert_true(rec_eq(&got.rec[i], &again.rec[i]));
             reencode_batch(&again, &y2, &off2, &len2);
             assert_int_equal(len2, len1);
             assert_memory_equal(y2.data + off2, y1.data + off1, len1);
@@ -2007,7 +2091,8 @@ static void test_names(void **state)
         seen[i] = tri_wire_strerror(err);
         assert_non_null(seen[i]);
         assert_string_not_equal(seen[i], "unknown error");
-        for (int k = 0; k < i; k++) assert_string_not_equal(seen[i], seen[k]);
+        for (int k = 0; k < i; k++)
+            assert_string_not_equal(seen[i], seen[k]);
     }
     assert_string_equal(tri_wire_strerror(TR_EINVAL), tr_strerror(TR_EINVAL));
     assert_string_equal(tri_wire_strerror(-100), tr_strerror(-100));

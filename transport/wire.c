@@ -18,9 +18,9 @@
 
 #include "wire.h"
 
-#define SLOTS TRI_WIRE_ATOM_SLOTS
+#define SLOTS         TRI_WIRE_ATOM_SLOTS
 #define MAX_ENDPOINTS 255
-#define RTYPE_MAX TRI_WIRE_R_CHILD_EXIT
+#define RTYPE_MAX     TRI_WIRE_R_CHILD_EXIT
 /* Room kept for the batch's record count: a varint of up to 21 bits. */
 #define COUNT_ROOM 3
 
@@ -119,7 +119,8 @@ static int buf_reserve(tri_wire_buf *b, size_t extra)
     size_t need = b->len + extra;
     if (need <= b->cap) return TR_OK;
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     uint8_t *d = realloc(b->data, cap);
     if (!d) return TR_ENOMEM;
     b->data = d;
@@ -217,7 +218,8 @@ static int check_record(const tri_wire_record *r)
     case TRI_WIRE_R_DEMONITOR:
         return pid_ok(r->monitor.target) && pid_ok(r->monitor.watcher) ? TR_OK : TR_EINVAL;
     case TRI_WIRE_R_LINK:
-    case TRI_WIRE_R_UNLINK: return pid_ok(r->link.target) && pid_ok(r->link.from) ? TR_OK : TR_EINVAL;
+    case TRI_WIRE_R_UNLINK:
+        return pid_ok(r->link.target) && pid_ok(r->link.from) ? TR_OK : TR_EINVAL;
     case TRI_WIRE_R_EXIT: {
         const tri_wire_exit *e = &r->exit;
         bool ok = pid_ok(e->target) && pid_ok(e->from) && e->kind <= TRI_WIRE_EXIT_KIND_MAX &&
@@ -464,7 +466,8 @@ static bool node_ok(const tri_wire_node *n)
 static void w_endpoints_key(wr *w, const tri_wire_node *n)
 {
     w_u8(w, (uint8_t)n->nendpoints);
-    for (size_t i = 0; i < n->nendpoints; i++) w_str16(w, n->endpoints[i]);
+    for (size_t i = 0; i < n->nendpoints; i++)
+        w_str16(w, n->endpoints[i]);
     w_u8(w, (uint8_t)n->key.len);
     w_raw(w, n->key.ptr, n->key.len);
 }
@@ -643,7 +646,8 @@ static int c_u64(cur *c, uint64_t *v)
 {
     if (left(c) < 8) return TRI_WIRE_ETRUNCATED;
     uint64_t x = 0;
-    for (int i = 7; i >= 0; i--) x = x << 8 | c->p[i];
+    for (int i = 7; i >= 0; i--)
+        x = x << 8 | c->p[i];
     c->p += 8;
     *v = x;
     return TRI_WIRE_OK;
@@ -721,7 +725,8 @@ static int c_blob(cur *c, uint64_t max, int too_big, tri_wire_bytes *b)
 static uint64_t name_hash(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
     return h ^ (h >> 29);
 }
 
@@ -744,7 +749,8 @@ static uint32_t seen_find(tri_wire_dec *d, const char *s, size_t n, uint64_t h)
 static void seen_put(seen_entry *t, uint32_t cap, uint64_t h, uint32_t id)
 {
     uint32_t i = (uint32_t)h & (cap - 1);
-    while (t[i].id) i = (i + 1) & (cap - 1);
+    while (t[i].id)
+        i = (i + 1) & (cap - 1);
     t[i] = (seen_entry){h, id};
 }
 
@@ -883,9 +889,7 @@ static int parse_record(batch *b, cur *c, tri_wire_record *r)
         TRY(c_pid(c, &r->monitor.watcher));
         return c_u64(c, &r->monitor.ref);
     case TRI_WIRE_R_LINK:
-    case TRI_WIRE_R_UNLINK:
-        TRY(c_pid(c, &r->link.target));
-        return c_pid(c, &r->link.from);
+    case TRI_WIRE_R_UNLINK: TRY(c_pid(c, &r->link.target)); return c_pid(c, &r->link.from);
     case TRI_WIRE_R_EXIT:
         TRY(c_pid(c, &r->exit.target));
         TRY(c_pid(c, &r->exit.from));
@@ -976,7 +980,8 @@ static int c_endpoints_key(tri_wire_dec *d, cur *c, tri_wire_node *n)
 {
     uint8_t count, klen;
     TRY(c_u8(c, &count));
-    for (unsigned i = 0; i < count; i++) TRY(c_str16(c, true, &d->endpoints[i]));
+    for (unsigned i = 0; i < count; i++)
+        TRY(c_str16(c, true, &d->endpoints[i]));
     n->endpoints = count ? d->endpoints : NULL;
     n->nendpoints = count;
     TRY(c_u8(c, &klen));
@@ -1021,7 +1026,8 @@ static int decode_gossip(tri_wire_dec *d, cur c, const tri_wire_sink *sink, void
     uint64_t count;
     TRY(c_varint(&c, &count));
     const uint8_t *nodes = c.p;
-    for (uint64_t i = 0; i < count; i++) TRY(c_gossip_node(d, &c, &ctl.gossip.node));
+    for (uint64_t i = 0; i < count; i++)
+        TRY(c_gossip_node(d, &c, &ctl.gossip.node));
     if (left(&c)) return TRI_WIRE_ETRAILING;
     if (!sink || !sink->control) return TRI_WIRE_OK;
     ctl.gossip.count = count;
@@ -1133,7 +1139,7 @@ const char *tri_wire_strerror(int err)
 
 const char *tri_wire_kind_name(int kind)
 {
-    static const char *const names[] = {"unknown", "hello", "welcome",  "refuse",  "batch",
+    static const char *const names[] = {"unknown", "hello",  "welcome",  "refuse",  "batch",
                                         "bye",     "gossip", "tree_req", "tree_rep"};
     return kind > 0 && kind <= TRI_WIRE_TREE_REP ? names[kind] : names[0];
 }
@@ -1141,7 +1147,7 @@ const char *tri_wire_kind_name(int kind)
 const char *tri_wire_rtype_name(int rtype)
 {
     static const char *const names[] = {
-        "unknown", "define_atom", "msg",         "send_named", "monitor",    "demonitor", "link",
-        "unlink",  "exit",        "spawn_req",   "spawn_reply", "stop_child", "child_exit"};
+        "unknown", "define_atom", "msg",       "send_named",  "monitor",    "demonitor", "link",
+        "unlink",  "exit",        "spawn_req", "spawn_reply", "stop_child", "child_exit"};
     return rtype > 0 && rtype <= RTYPE_MAX ? names[rtype] : names[0];
 }

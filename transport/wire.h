@@ -21,13 +21,13 @@
 
 /* ---------------------------------------------------------------- format */
 
-#define TRI_WIRE_MAGIC0      'T'
-#define TRI_WIRE_MAGIC1      'R'
-#define TRI_WIRE_VERSION     1    /* the only version this codec speaks */
-#define TRI_WIRE_HEADER      4    /* magic, version, kind */
-#define TRI_WIRE_ATOM_SLOTS  4096 /* per-direction atom cache size */
-#define TRI_WIRE_KEY_LEN     32   /* a public key: 0 or this many bytes */
-#define TRI_WIRE_MAX_RECORDS 65536
+#define TRI_WIRE_MAGIC0        'T'
+#define TRI_WIRE_MAGIC1        'R'
+#define TRI_WIRE_VERSION       1    /* the only version this codec speaks */
+#define TRI_WIRE_HEADER        4    /* magic, version, kind */
+#define TRI_WIRE_ATOM_SLOTS    4096 /* per-direction atom cache size */
+#define TRI_WIRE_KEY_LEN       32   /* a public key: 0 or this many bytes */
+#define TRI_WIRE_MAX_RECORDS   65536
 #define TRI_WIRE_EXIT_KIND_MAX 6 /* exit kinds 0..6 (tr_exit_kind) */
 
 /* Frame kinds (the header's 4th byte). */
@@ -369,9 +369,9 @@ typedef struct tri_wire_sink {
 } tri_wire_sink;
 
 typedef struct tri_wire_stats {
-    uint64_t frames;    /* frames accepted */
-    uint64_t records;   /* records delivered (definitions not included) */
-    uint64_t new_atoms; /* distinct atom names the peer made this side resolve */
+    uint64_t frames;                     /* frames accepted */
+    uint64_t records;                    /* records delivered (definitions not included) */
+    uint64_t new_atoms;                  /* distinct atom names the peer made this side resolve */
     uint64_t rejected[TRI_WIRE_NERRORS]; /* [0] frames refused; [-err - 100] by error */
 } tri_wire_stats;
 
