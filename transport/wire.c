@@ -144,16 +144,27 @@ static void w_raw(wr *w, const void *src, size_t len)
 
 static void w_u8(wr *w, uint8_t v) { w_raw(w, &v, 1); }
 
+static void st32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+    b[3] = (uint8_t)(v >> 24);
+}
+
 static void w_u32(wr *w, uint32_t v)
 {
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    uint8_t b[4];
+    st32(b, v);
     w_raw(w, b, 4);
 }
 
 static void w_u64(wr *w, uint64_t v)
 {
-    w_u32(w, (uint32_t)v);
-    w_u32(w, (uint32_t)(v >> 32));
+    uint8_t b[8];
+    st32(b, (uint32_t)v);
+    st32(b + 4, (uint32_t)(v >> 32));
+    w_raw(w, b, 8);
 }
 
 static void w_varint(wr *w, uint64_t v)
@@ -164,9 +175,12 @@ static void w_varint(wr *w, uint64_t v)
 
 static void w_pid(wr *w, tr_pid p)
 {
-    w_u32(w, p.node);
-    w_u32(w, p.slot);
-    w_u64(w, p.serial);
+    uint8_t b[16];
+    st32(b, p.node);
+    st32(b + 4, p.slot);
+    st32(b + 8, (uint32_t)p.serial);
+    st32(b + 12, (uint32_t)(p.serial >> 32));
+    w_raw(w, b, 16);
 }
 
 static void w_str8(wr *w, tri_wire_str s)
@@ -633,11 +647,18 @@ static int c_u8(cur *c, uint8_t *v)
     return TRI_WIRE_OK;
 }
 
+/* Little-endian loads; compilers make each a single load. */
+static uint32_t ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t ld64(const uint8_t *p) { return (uint64_t)ld32(p + 4) << 32 | ld32(p); }
+
 static int c_u32(cur *c, uint32_t *v)
 {
     if (left(c) < 4) return TRI_WIRE_ETRUNCATED;
-    const uint8_t *p = c->p;
-    *v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    *v = ld32(c->p);
     c->p += 4;
     return TRI_WIRE_OK;
 }
@@ -645,11 +666,8 @@ static int c_u32(cur *c, uint32_t *v)
 static int c_u64(cur *c, uint64_t *v)
 {
     if (left(c) < 8) return TRI_WIRE_ETRUNCATED;
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--)
-        x = x << 8 | c->p[i];
+    *v = ld64(c->p);
     c->p += 8;
-    *v = x;
     return TRI_WIRE_OK;
 }
 
@@ -675,9 +693,11 @@ static int c_varint(cur *c, uint64_t *v)
 
 static int c_pid(cur *c, tr_pid *p)
 {
-    TRY(c_u32(c, &p->node));
-    TRY(c_u32(c, &p->slot));
-    TRY(c_u64(c, &p->serial));
+    if (left(c) < 16) return TRI_WIRE_ETRUNCATED;
+    p->node = ld32(c->p);
+    p->slot = ld32(c->p + 4);
+    p->serial = ld64(c->p + 8);
+    c->p += 16;
     return pid_ok(*p) ? TRI_WIRE_OK : TRI_WIRE_EFIELD;
 }
 
