@@ -179,7 +179,7 @@ typedef struct tri_wire_record {
 typedef struct tri_wire_node {
     uint32_t node_id;
     tri_wire_str name;             /* 1..255 bytes */
-    const tri_wire_str *endpoints; /* each 1..65535 bytes */
+    const tri_wire_str *endpoints; /* each 1..65535 bytes; decoded: the decoder's array */
     size_t nendpoints;             /* 0..255 */
     tri_wire_bytes key;            /* 0 or TRI_WIRE_KEY_LEN bytes */
 } tri_wire_node;
@@ -393,7 +393,9 @@ void tri_wire_dec_destroy(tri_wire_dec **dec);
  * refused frame defined stay interned and charged to the session's budget
  * (the atom table never forgets). Counts the outcome in the stats. A
  * refusal is about this frame only: the decoder stays usable. `limits`
- * NULL means the defaults. Every pointer the sink gets points into p. */
+ * NULL means the defaults. Every pointer the sink gets points into p,
+ * except tri_wire_node.endpoints (an array the decoder reuses): all are
+ * valid only during the sink call. */
 int tri_wire_decode(tri_wire_dec *dec, const uint8_t *p, size_t n, const tri_wire_limits *limits,
                     const tri_wire_sink *sink, void *user);
 
