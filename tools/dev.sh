@@ -8,6 +8,9 @@
 #                               no definite or possible leak)
 #   tools/dev.sh install-check  the README's install recipe (private prefix), run as
 #                               written on a copy of the tree, and its first program
+#   tools/dev.sh fuzz [SECONDS] the libFuzzer targets (clang, build-fuzz/), each for
+#                               SECONDS (default 20) from its seed corpus; any crash
+#                               fails (not run by .ci/run)
 #   tools/dev.sh setup          install and build only
 #
 # Packages come from apt only and are installed only when missing. Builds go
@@ -147,6 +150,41 @@ EOF
   echo "install-check: 1 passed, 0 failed"
 }
 
+# fuzz_run TARGET SECONDS: runs build-fuzz/fuzz/fuzz_TARGET from the seeds
+# in fuzz/corpus/TARGET (read only: what it finds goes to build-fuzz/), with
+# fuzz/TARGET.dict. A crash leaves its input in build-fuzz/ and fails.
+fuzz_run() {
+  local t=$1 secs=$2 work="build-fuzz/corpus-$1" log="build-fuzz/fuzz-$1.log" rc=0
+  mkdir -p "$work"
+  echo "dev.sh: fuzz_$t for ${secs}s (log: $log)" >&2
+  "./build-fuzz/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=16384 -dict="fuzz/$t.dict" \
+    -print_final_stats=1 -artifact_prefix=build-fuzz/ "$work" "fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
+  local runs
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  if [ $rc -ne 0 ]; then
+    tail -n 40 "$log" >&2
+    echo "fuzz_$t: failed (exit $rc) after ${runs:-?} executions; input in build-fuzz/"
+    return 1
+  fi
+  echo "fuzz_$t: ${runs:-0} executions in ${secs}s, no crash"
+}
+
+# The fuzz targets need clang: a build-fuzz made with another compiler is
+# set up anew (CC only counts when a build folder is set up).
+fuzz() { # [SECONDS]
+  local secs=${1:-20} failed=0
+  install_missing clang libclang-rt-14-dev
+  if [ -f build-fuzz/build.ninja ] &&
+     ! grep -q '^C compiler for the host machine: clang' build-fuzz/meson-logs/meson-log.txt; then
+    echo "dev.sh: build-fuzz not set up with clang; set up anew" >&2
+    rm -rf build-fuzz
+  fi
+  CC=clang build build-fuzz fuzz=true
+  fuzz_run wire "$secs" || failed=1
+  echo "fuzz: $((1 - failed)) passed, $failed failed"
+  return $failed
+}
+
 cmd=${1:-}
 case "$cmd" in
   setup) install_missing; build build ;;
@@ -166,5 +204,6 @@ case "$cmd" in
     run_suite build valgrind --setup=valgrind
     ;;
   install-check) install_missing; install_check ;;
-  *) echo "usage: tools/dev.sh demo|test|sanitize|valgrind|install-check|setup" >&2; exit 2 ;;
+  fuzz) fuzz "${2:-20}" ;;
+  *) echo "usage: tools/dev.sh demo|test|sanitize|valgrind|install-check|fuzz [SECONDS]|setup" >&2; exit 2 ;;
 esac

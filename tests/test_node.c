@@ -1,0 +1,321 @@
+/* test_node.c — nodes in one process over inproc: location transparency
+ * (send, call, monitor, link, names, a pid passed on through a third node),
+ * the full mesh from one seed, and what a lost node means (noconnection for
+ * monitors, links and pending calls; node events). Everything waits on
+ * messages or node events, with deadlines. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+
+#define NODES_MAX 16
+
+typedef struct cluster {
+    tr_system *sys[NODES_MAX];
+    tr_node *node[NODES_MAX];
+    tr_inbox *in[NODES_MAX];
+    int n;
+    unsigned tag;
+} cluster;
+
+static unsigned next_tag;
+
+static void endpoint(char *buf, size_t n, unsigned tag, int i)
+{
+    snprintf(buf, n, "inproc://test-node-%u-%d", tag, i);
+}
+
+/* Starts node i ("n<i>") listening on its inproc endpoint, seeded with
+ * node `seed` (-1: none). */
+static void start_node(cluster *c, int i, int seed)
+{
+    tr_system_opts so = {.workers = 1};
+    assert_int_equal(tr_system_new(&so, &c->sys[i]), TR_OK);
+    char name[32], ep[64], seed_ep[64];
+    snprintf(name, sizeof name, "n%d", i);
+    endpoint(ep, sizeof ep, c->tag, i);
+    const char *listen[] = {ep};
+    tr_node_peer peer = {seed_ep, NULL};
+    if (seed >= 0) endpoint(seed_ep, sizeof seed_ep, c->tag, seed);
+    tr_node_opts o = {.name = name, .listen = listen, .nlisten = 1,
+                      .peers = seed >= 0 ? &peer : NULL, .npeers = seed >= 0 ? 1 : 0};
+    assert_int_equal(tr_node_start(c->sys[i], &o, &c->node[i]), TR_OK);
+    assert_int_equal(tr_inbox_new(c->sys[i], &c->in[i]), TR_OK);
+    if (i >= c->n) c->n = i + 1;
+}
+
+static void stop_node(cluster *c, int i)
+{
+    tr_inbox_destroy(&c->in[i]);
+    tr_system_destroy(&c->sys[i]);
+    c->node[i] = NULL;
+}
+
+static void cluster_free(cluster *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->sys[i]) stop_node(c, i);
+}
+
+/* echo: answers requests with their payload, plain messages back to their
+ * sender; "report" messages go to the pid inside them (a payload pid) */
+static int echo_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)st;
+    if (tr_msg_is_request(m))
+        return tr_reply(ctx, m, tr_atom_from("echo"), tr_msg_data(m), tr_msg_size(m));
+    if (tr_msg_is(m, tr_atom_from("stop"))) {
+        tr_stop_reason(ctx, TR_EXIT_SHUTDOWN, "asked to");
+        return 0;
+    }
+    if (tr_msg_is(m, tr_atom_from("fail"))) return tr_fail(ctx, "asked to fail");
+    if (tr_msg_is(m, tr_atom_from("tell"))) { /* payload: a pid to tell our pid to */
+        tr_pid to;
+        memcpy(&to, tr_msg_data(m), sizeof to);
+        tr_pid me = tr_self(ctx);
+        return tr_send(ctx, to, tr_atom_from("hello"), &me, sizeof me);
+    }
+    if (!tr_pid_is_nil(tr_msg_sender(m)))
+        return tr_send(ctx, tr_msg_sender(m), tr_atom_from("back"), tr_msg_data(m), tr_msg_size(m));
+    return 0;
+}
+
+static const tr_behaviour echo_b = {"echo", 0, NULL, echo_handle, NULL};
+
+/* watcher: "watch" {pid} monitors it, "link" {pid} links to it (trapping
+ * exits); reports downs and exits to the pid given at spawn */
+static int watcher_init(tr_ctx *ctx, void *st, const void *args, size_t n)
+{
+    if (n != sizeof(tr_pid)) return TR_EINVAL;
+    memcpy(st, args, n);
+    tr_trap_exits(ctx, true);
+    return 0;
+}
+
+static int watcher_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    tr_pid report = *(tr_pid *)st;
+    tr_pid who;
+    if (tr_msg_is(m, tr_atom_from("watch"))) {
+        memcpy(&who, tr_msg_data(m), sizeof who);
+        int rc = tr_monitor(ctx, who, NULL);
+        return tr_send(ctx, report, tr_atom_from("watching"), &rc, sizeof rc);
+    }
+    if (tr_msg_is(m, tr_atom_from("link"))) {
+        memcpy(&who, tr_msg_data(m), sizeof who);
+        int rc = tr_link(ctx, who);
+        return tr_send(ctx, report, tr_atom_from("linked"), &rc, sizeof rc);
+    }
+    if (tr_msg_is(m, tr_atom_from("call"))) {
+        memcpy(&who, tr_msg_data(m), sizeof who);
+        return tr_call(ctx, who, tr_atom_from("q"), "x", 1, TR_INFINITY, NULL);
+    }
+    tr_exit why;
+    if (tr_exit_info(m, &who, &why) == TR_OK) {
+        uint32_t k[2] = {(uint32_t)why.kind, tr_msg_is(m, tr_down_atom())};
+        return tr_send(ctx, report, tr_atom_from(tr_msg_is_request(m) ? "?" : "saw"), k, sizeof k);
+    }
+    return 0;
+}
+
+static const tr_behaviour watcher_b = {"watcher", sizeof(tr_pid), watcher_init, watcher_handle, NULL};
+
+static const tr_msg *expect_in(tr_inbox *in, const char *type)
+{
+    const tr_msg *m = NULL;
+    assert_int_equal(tr_inbox_recv(in, &m, T_WAIT_MS), TR_OK);
+    if (strcmp(tr_atom_name(tr_msg_type(m)), type) != 0)
+        fail_msg("got %s, want %s", tr_atom_name(tr_msg_type(m)), type);
+    return m;
+}
+
+/* Two nodes: a send, a call, a name, both ways; the pids are the same
+ * values on both sides. */
+static void test_two_nodes_send_call_name(void **state)
+{
+    (void)state;
+    cluster c = {.tag = ++next_tag};
+    start_node(&c, 0, -1);
+    start_node(&c, 1, 0);
+    assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
+    assert_int_equal(tr_node_wait_peers(c.node[1], 1, T_WAIT_MS), TR_OK);
+    tr_pid e1;
+    assert_int_equal(tr_system_spawn(c.sys[1], &echo_b,
+                                     &(tr_spawn_opts){.register_as = "echo"}, &e1),
+                     TR_OK);
+    /* a call from node 0's thread to node 1's actor */
+    tr_msg *reply = NULL;
+    assert_int_equal(tr_call_sync(c.sys[0], e1, tr_atom_from("q"), "ping", 5, T_WAIT_MS, &reply),
+                     TR_OK);
+    assert_string_equal(tr_msg_data(reply), "ping");
+    assert_true(tr_pid_eq(tr_msg_sender(reply), e1));
+    tr_msg_destroy(&reply);
+    /* a send from an inbox on node 0: the echo answers its sender */
+    assert_int_equal(tr_inbox_send(c.in[0], e1, tr_atom_from("x"), "abc", 4), TR_OK);
+    const tr_msg *m = expect_in(c.in[0], "back");
+    assert_string_equal(tr_msg_data(m), "abc");
+    /* a name on the other node */
+    assert_int_equal(tr_inbox_send(c.in[0], TR_PID_NIL, tr_atom_from("x"), NULL, 0), TR_EINVAL);
+    tr_pid probe0 = tr_inbox_pid(c.in[0]);
+    assert_int_equal(tr_system_send_named(c.sys[0], "echo@n1", tr_atom_from("tell"), &probe0,
+                                          sizeof probe0),
+                     TR_OK);
+    m = expect_in(c.in[0], "hello");
+    tr_pid told;
+    memcpy(&told, tr_msg_data(m), sizeof told);
+    assert_true(tr_pid_eq(told, e1));
+    cluster_free(&c);
+}
+
+/* A monitor and a link across nodes fire with the remote actor's reason. */
+static void test_remote_monitor_and_link(void **state)
+{
+    (void)state;
+    cluster c = {.tag = ++next_tag};
+    start_node(&c, 0, -1);
+    start_node(&c, 1, 0);
+    assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
+    tr_pid probe0 = tr_inbox_pid(c.in[0]), w, e;
+    assert_int_equal(tr_system_spawn(c.sys[0], &watcher_b,
+                                     &(tr_spawn_opts){.args = &probe0, .args_size = sizeof probe0},
+                                     &w),
+                     TR_OK);
+    assert_int_equal(tr_system_spawn(c.sys[1], &echo_b, NULL, &e), TR_OK);
+    assert_int_equal(tr_system_send(c.sys[0], w, tr_atom_from("watch"), &e, sizeof e), TR_OK);
+    assert_int_equal(*(const int *)tr_msg_data(expect_in(c.in[0], "watching")), TR_OK);
+    assert_int_equal(tr_system_send(c.sys[0], w, tr_atom_from("link"), &e, sizeof e), TR_OK);
+    assert_int_equal(*(const int *)tr_msg_data(expect_in(c.in[0], "linked")), TR_OK);
+    assert_int_equal(tr_system_send(c.sys[1], e, tr_atom_from("fail"), NULL, 0), TR_OK);
+    /* the link's exit and the monitor's down, both failure, in either order */
+    int downs = 0, exits = 0;
+    for (int i = 0; i < 2; i++) {
+        const uint32_t *k = tr_msg_data(expect_in(c.in[0], "saw"));
+        assert_int_equal(k[0], TR_EXIT_FAILURE);
+        if (k[1]) downs++;
+        else exits++;
+    }
+    assert_int_equal(downs, 1);
+    assert_int_equal(exits, 1);
+    /* monitoring an actor of the other node that is gone: noproc at once */
+    assert_int_equal(tr_system_send(c.sys[0], w, tr_atom_from("watch"), &e, sizeof e), TR_OK);
+    assert_int_equal(*(const int *)tr_msg_data(expect_in(c.in[0], "watching")), TR_OK);
+    const uint32_t *k = tr_msg_data(expect_in(c.in[0], "saw"));
+    assert_int_equal(k[0], TR_EXIT_NOPROC);
+    cluster_free(&c);
+}
+
+/* A node that goes away: node events, monitors and links fire
+ * noconnection, a pending call is answered "tr.down" at once. */
+static void test_node_down(void **state)
+{
+    (void)state;
+    cluster c = {.tag = ++next_tag};
+    start_node(&c, 0, -1);
+    start_node(&c, 1, 0);
+    assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
+    assert_int_equal(tr_inbox_monitor_node(c.in[0], NULL, NULL), TR_OK);
+    tr_pid probe0 = tr_inbox_pid(c.in[0]), w, e, hold;
+    assert_int_equal(tr_system_spawn(c.sys[0], &watcher_b,
+                                     &(tr_spawn_opts){.args = &probe0, .args_size = sizeof probe0},
+                                     &w),
+                     TR_OK);
+    assert_int_equal(tr_system_spawn(c.sys[1], &echo_b, NULL, &e), TR_OK);
+    /* a callee on node 1 that never answers */
+    assert_int_equal(tr_system_spawn(c.sys[1], &watcher_b,
+                                     &(tr_spawn_opts){.args = &probe0, .args_size = sizeof probe0},
+                                     &hold),
+                     TR_OK);
+    assert_int_equal(tr_system_send(c.sys[0], w, tr_atom_from("watch"), &e, sizeof e), TR_OK);
+    expect_in(c.in[0], "watching");
+    assert_int_equal(tr_system_send(c.sys[0], w, tr_atom_from("link"), &e, sizeof e), TR_OK);
+    expect_in(c.in[0], "linked");
+    assert_int_equal(tr_system_send(c.sys[0], w, tr_atom_from("call"), &hold, sizeof hold), TR_OK);
+    /* the call reached node 1 (its record crossed the connection) */
+    tr_node_stats st;
+    int64_t end = t_now_ms() + T_WAIT_MS;
+    do tr_node_get_stats(c.node[1], &st);
+    while (st.messages_in < 3 && t_now_ms() < end);
+    stop_node(&c, 1);
+    tr_node_event ev;
+    bool down_event = false;
+    int monitor = 0, link = 0, call = 0;
+    while (!down_event || monitor + link + call < 3) {
+        const tr_msg *m;
+        assert_int_equal(tr_inbox_recv(c.in[0], &m, T_WAIT_MS), TR_OK);
+        if (tr_node_event_info(m, &ev) == TR_OK) {
+            assert_false(ev.up);
+            assert_string_equal(ev.name, "n1");
+            down_event = true;
+            continue;
+        }
+        const uint32_t *k = tr_msg_data(m);
+        assert_int_equal(k[0], TR_EXIT_NOCONNECTION);
+        if (tr_msg_is(m, tr_atom_from("saw")) && k[1]) monitor++;
+        else if (tr_msg_is(m, tr_atom_from("saw"))) link++;
+        else call++; /* the call's "tr.down" answer reaches the watcher's handler */
+    }
+    assert_int_equal(monitor, 1);
+    assert_int_equal(link, 1);
+    cluster_free(&c);
+}
+
+/* Three nodes, each knowing only node 0: they all meet (gossip), and a pid
+ * of node 2 passed to node 1 inside a payload reaches node 2's actor. */
+static void test_mesh_and_third_party_pid(void **state)
+{
+    (void)state;
+    cluster c = {.tag = ++next_tag};
+    start_node(&c, 0, -1);
+    start_node(&c, 1, 0);
+    start_node(&c, 2, 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(tr_node_wait_peers(c.node[i], 2, T_WAIT_MS), TR_OK);
+    tr_pid e2, e1;
+    assert_int_equal(tr_system_spawn(c.sys[2], &echo_b, NULL, &e2), TR_OK);
+    assert_int_equal(tr_system_spawn(c.sys[1], &echo_b, NULL, &e1), TR_OK);
+    /* node 0's inbox asks e2 to tell e1 its pid (a payload pid crossing two
+     * connections); e1 answers "back" to e2... the probe on node 2 sees it */
+    tr_pid probe2 = tr_inbox_pid(c.in[2]);
+    assert_int_equal(tr_inbox_send(c.in[0], e2, tr_atom_from("tell"), &probe2, sizeof probe2), TR_OK);
+    const tr_msg *m = expect_in(c.in[2], "hello");
+    tr_pid got;
+    memcpy(&got, tr_msg_data(m), sizeof got);
+    assert_true(tr_pid_eq(got, e2));
+    /* node 1 sends to node 2's pid learnt from a payload */
+    assert_int_equal(tr_inbox_send(c.in[1], got, tr_atom_from("x"), "via", 4), TR_OK);
+    m = expect_in(c.in[1], "back");
+    assert_string_equal(tr_msg_data(m), "via");
+    cluster_free(&c);
+}
+
+/* Sixteen nodes, each given node 0 as its only seed: the full mesh forms
+ * (every node sees fifteen others) and the loss of one is seen by all. */
+static void test_sixteen_node_mesh(void **state)
+{
+    (void)state;
+    cluster c = {.tag = ++next_tag};
+    for (int i = 0; i < 16; i++) start_node(&c, i, i ? 0 : -1);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(tr_node_wait_peers(c.node[i], 15, T_WAIT_MS), TR_OK);
+    for (int i = 0; i < 15; i++) assert_int_equal(tr_inbox_monitor_node(c.in[i], "n15", NULL), TR_OK);
+    stop_node(&c, 15);
+    for (int i = 0; i < 15; i++) {
+        tr_node_event ev;
+        assert_int_equal(tr_node_event_info(expect_in(c.in[i], "tr.nodedown"), &ev), TR_OK);
+        assert_string_equal(ev.name, "n15");
+        assert_int_equal(tr_node_wait_peers(c.node[i], 14, T_WAIT_MS), TR_OK);
+    }
+    cluster_free(&c);
+}
+
+int main(void)
+{
+    tr_log_set_level(TR_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_nodes_send_call_name),
+        cmocka_unit_test(test_remote_monitor_and_link),
+        cmocka_unit_test(test_node_down),
+        cmocka_unit_test(test_mesh_and_third_party_pid),
+        cmocka_unit_test(test_sixteen_node_mesh),
+    };
+    return cmocka_run_group_tests_name("node", tests, NULL, NULL);
+}
