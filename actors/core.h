@@ -26,6 +26,7 @@
 
 #include "mailbox.h"
 #include "msg_impl.h"
+#include "peer_set.h"
 #include "platform.h"
 #include "troupe.h"
 
@@ -96,18 +97,14 @@ typedef struct tri_request {
     uint64_t ref;
 } tri_request;
 
-/* A monitor or link endpoint: who, and for monitors the reference. */
-typedef struct tri_peer {
-    struct tri_peer *next;
-    tr_pid pid;
-    uint64_t ref;
-} tri_peer;
-
 typedef struct tri_actor_ext {
-    struct tri_timer *timers; /* timers it owns; under the timers' mutex */
-    tri_peer *monitors; /* monitors this actor holds (watcher side) */
-    tri_peer *watchers; /* monitors on this actor (target side) */
-    tri_peer *links;
+    /* handles of the timers it armed, some maybe fired or cancelled since
+     * (timer.c sweeps them); the owner's thread only */
+    uint64_t *timers;
+    uint32_t timers_n, timers_cap;
+    tri_peer_set monitors; /* monitors this actor holds (watcher side), by ref */
+    tri_peer_set watchers; /* monitors on this actor (target side), by (pid, ref) */
+    tri_peer_set links;    /* by pid (ref 0) */
     uint64_t next_ref; /* refs of calls and monitors */
     tri_call *calls; /* open addressing, power-of-two capacity */
     uint32_t calls_cap, calls_used;

@@ -1,6 +1,6 @@
 /* link.c — monitors, links and exit signals.
  *
- * Both ends of a monitor or link keep their own list (in the actor's ext),
+ * Both ends of a monitor or link keep their own set (in the actor's ext),
  * each changed only in its own actor's turns; the ends talk through runtime
  * signals (MONITOR, DEMONITOR, LINK, UNLINK, EXIT_SIGNAL) queued like any
  * message, which keeps them ordered with the messages between the same two
@@ -14,47 +14,24 @@
 
 #include "lifecycle.h"
 
-/* ------------------------------------------------------------- lists */
+/* ------------------------------------------------------------- sets
+ *
+ * Each end keeps a hash set (peer_set.h): the watcher its monitors by ref,
+ * the target its watchers by (watcher, ref), both ends their links by pid;
+ * every add and removal is O(1), so n monitors or links cost O(n). */
 
-static bool peer_add(tri_peer **list, tr_pid pid, uint64_t ref)
+#define MONITORS TRI_PEERS_BY_REF
+#define WATCHERS TRI_PEERS_BY_PID_REF
+#define LINKS TRI_PEERS_BY_PID_REF
+
+static bool link_has(tri_actor_ext *x, tr_pid pid)
 {
-    tri_peer *p = malloc(sizeof *p);
-    if (!p) return false;
-    p->pid = pid;
-    p->ref = ref;
-    p->next = *list;
-    *list = p;
-    return true;
+    return tri_peers_find(&x->links, LINKS, pid, 0) != NULL;
 }
 
-/* Removes the first entry matching pid (and ref when ref != 0). */
-static bool peer_remove(tri_peer **list, tr_pid pid, uint64_t ref)
+static bool link_remove(tri_actor_ext *x, tr_pid pid)
 {
-    for (tri_peer **p = list; *p; p = &(*p)->next) {
-        if ((ref && (*p)->ref != ref) || (!ref && !tr_pid_eq((*p)->pid, pid))) continue;
-        if (ref && !tr_pid_is_nil(pid) && !tr_pid_eq((*p)->pid, pid)) continue;
-        tri_peer *gone = *p;
-        *p = gone->next;
-        free(gone);
-        return true;
-    }
-    return false;
-}
-
-static bool peer_has(tri_peer *list, tr_pid pid)
-{
-    for (; list; list = list->next)
-        if (tr_pid_eq(list->pid, pid)) return true;
-    return false;
-}
-
-static void peers_free(tri_peer **list)
-{
-    for (tri_peer *p = *list, *n; p; p = n) {
-        n = p->next;
-        free(p);
-    }
-    *list = NULL;
+    return tri_peers_remove(&x->links, LINKS, pid, 0, NULL);
 }
 
 uint64_t tri_next_ref(tri_actor *a)
@@ -129,11 +106,11 @@ int tr_monitor(tr_ctx *ctx, tr_pid target, tr_ref *out)
     if (tr_pid_is_nil(target)) return TR_EINVAL;
     if (target.node != a->sys->node) return TR_ENOROUTE;
     uint64_t ref = tri_next_ref(a);
-    if (!ref || !peer_add(&a->ext->monitors, target, ref)) return TR_ENOMEM;
+    if (!ref || !tri_peers_add(&a->ext->monitors, MONITORS, target, ref)) return TR_ENOMEM;
     struct watch w = {tri_pid_of(a), ref};
     int rc = send_signal(a->sys, target, TRI_MSG_MONITOR, &w, sizeof w);
     if (rc != TR_OK) {
-        peer_remove(&a->ext->monitors, target, ref);
+        tri_peers_remove(&a->ext->monitors, MONITORS, target, ref, NULL);
         return rc;
     }
     if (out) out->id = ref;
@@ -143,14 +120,12 @@ int tr_monitor(tr_ctx *ctx, tr_pid target, tr_ref *out)
 int tr_demonitor(tr_ctx *ctx, tr_ref ref)
 {
     tri_actor *a = (tri_actor *)ctx;
-    if (!a->ext || ref.id == 0) return TR_ENOENT;
-    tr_pid target = TR_PID_NIL;
-    for (tri_peer *p = a->ext->monitors; p; p = p->next)
-        if (p->ref == ref.id) target = p->pid;
-    if (tr_pid_is_nil(target)) return TR_ENOENT;
-    peer_remove(&a->ext->monitors, TR_PID_NIL, ref.id);
+    tri_peer gone;
+    if (!a->ext || ref.id == 0 ||
+        !tri_peers_remove(&a->ext->monitors, MONITORS, TR_PID_NIL, ref.id, &gone))
+        return TR_ENOENT;
     struct watch w = {tri_pid_of(a), ref.id};
-    send_signal(a->sys, target, TRI_MSG_DEMONITOR, &w, sizeof w);
+    send_signal(a->sys, gone.pid, TRI_MSG_DEMONITOR, &w, sizeof w);
     return TR_OK;
 }
 
@@ -162,15 +137,15 @@ int tr_link(tr_ctx *ctx, tr_pid other)
     if (other.node != a->sys->node) return TR_ENOROUTE;
     tri_actor_ext *x = tri_ext(a);
     if (!x) return TR_ENOMEM;
-    if (peer_has(x->links, other)) return TR_OK;
-    if (!peer_add(&x->links, other, 0)) return TR_ENOMEM;
+    if (link_has(x, other)) return TR_OK;
+    if (!tri_peers_add(&x->links, LINKS, other, 0)) return TR_ENOMEM;
     return send_signal(a->sys, other, TRI_MSG_LINK, &self, sizeof self);
 }
 
 int tr_unlink(tr_ctx *ctx, tr_pid other)
 {
     tri_actor *a = (tri_actor *)ctx;
-    if (!a->ext || !peer_remove(&a->ext->links, other, 0)) return TR_OK;
+    if (!a->ext || !link_remove(a->ext, other)) return TR_OK;
     tr_pid self = tri_pid_of(a);
     return send_signal(a->sys, other, TRI_MSG_UNLINK, &self, sizeof self);
 }
@@ -196,7 +171,7 @@ static void exit_signal(tri_actor *a, const struct tri_exit_signal *s, const cha
 {
     if (s->over_link) {
         /* unlinked since: the signal no longer applies */
-        if (!a->ext || !peer_remove(&a->ext->links, s->from, 0)) return;
+        if (!a->ext || !link_remove(a->ext, s->from)) return;
     }
     if (s->untrappable) {
         tri_begin_stop(a, TR_EXIT_KILLED, NULL);
@@ -229,8 +204,12 @@ bool tri_link_handle_sys(tri_actor *a, tr_msg *m)
         memcpy(&w, m->data, sizeof w);
         tri_actor_ext *x = tri_ext(a);
         if (!x) return true;
-        if (m->kind == TRI_MSG_MONITOR) peer_add(&x->watchers, w.watcher, w.ref);
-        else peer_remove(&x->watchers, w.watcher, w.ref);
+        if (m->kind == TRI_MSG_MONITOR) {
+            if (!tri_peers_add(&x->watchers, WATCHERS, w.watcher, w.ref))
+                tri_log(TR_LOG_ERROR, "out of memory recording a monitor; no tr.down will come");
+        } else {
+            tri_peers_remove(&x->watchers, WATCHERS, w.watcher, w.ref, NULL);
+        }
         return true;
     }
     case TRI_MSG_LINK:
@@ -239,8 +218,9 @@ bool tri_link_handle_sys(tri_actor *a, tr_msg *m)
         memcpy(&other, m->data, sizeof other);
         tri_actor_ext *x = tri_ext(a);
         if (!x) return true;
-        if (m->kind == TRI_MSG_UNLINK) peer_remove(&x->links, other, 0);
-        else if (!peer_has(x->links, other)) peer_add(&x->links, other, 0);
+        if (m->kind == TRI_MSG_UNLINK) link_remove(x, other);
+        else if (!link_has(x, other) && !tri_peers_add(&x->links, LINKS, other, 0))
+            tri_log(TR_LOG_ERROR, "out of memory recording a link");
         return true;
     }
     case TRI_MSG_EXIT_SIGNAL: {
@@ -256,7 +236,7 @@ bool tri_link_handle_sys(tri_actor *a, tr_msg *m)
 
 bool tri_link_accept_down(tri_actor *a, const tr_msg *m)
 {
-    return a->ext && peer_remove(&a->ext->monitors, TR_PID_NIL, tri_msg_ref(m));
+    return a->ext && tri_peers_remove(&a->ext->monitors, MONITORS, TR_PID_NIL, tri_msg_ref(m), NULL);
 }
 
 /* At the end of an actor: "tr.down" to its watchers, exit signals to its
@@ -266,18 +246,24 @@ void tri_links_end(tri_actor *a, const tr_exit *reason)
     tri_actor_ext *x = a->ext;
     tr_system *sys = a->sys;
     tr_pid self = tri_pid_of(a);
-    for (tri_peer *p = x->watchers; p; p = p->next) {
+    for (uint32_t i = 0; i < x->watchers.cap; i++) {
+        const tri_peer *p = &x->watchers.tab[i];
+        if (!tri_peers_live(p)) continue;
         tr_msg *m = tri_exit_msg(tr_down_atom(), TRI_CALL_MONITOR, p->ref, self, reason->kind,
                                  reason->text);
         if (m) tri_deliver(sys, p->pid, m);
     }
-    for (tri_peer *p = x->links; p; p = p->next)
-        send_exit_signal(sys, p->pid, self, reason->kind, reason->text, false, true);
-    for (tri_peer *p = x->monitors; p; p = p->next) {
+    for (uint32_t i = 0; i < x->links.cap; i++)
+        if (tri_peers_live(&x->links.tab[i]))
+            send_exit_signal(sys, x->links.tab[i].pid, self, reason->kind, reason->text, false,
+                             true);
+    for (uint32_t i = 0; i < x->monitors.cap; i++) {
+        const tri_peer *p = &x->monitors.tab[i];
+        if (!tri_peers_live(p)) continue;
         struct watch w = {self, p->ref};
         send_signal(sys, p->pid, TRI_MSG_DEMONITOR, &w, sizeof w);
     }
-    peers_free(&x->watchers);
-    peers_free(&x->links);
-    peers_free(&x->monitors);
+    tri_peers_clear(&x->watchers);
+    tri_peers_clear(&x->links);
+    tri_peers_clear(&x->monitors);
 }
