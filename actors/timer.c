@@ -56,6 +56,7 @@
 #include "core.h"
 #include "pool.h"
 #include "timer_wheel.h"
+#include "timers_debug.h"
 
 #define NS_PER_TICK 1000000 /* a tick is a millisecond: delays are in ms */
 
@@ -353,8 +354,16 @@ void tri_timers_poke(tr_system *sys)
 static void wake_thread(tr_system *sys, int64_t tick, int64_t now_tick, bool was_empty)
 {
     tri_timers *t = sys->timers;
-    if (sys->clock) { /* time moves only by advances, which drain the lanes */
-        if (tick <= now_tick) tri_timers_poke(sys);
+    if (sys->clock) {
+        /* Time moves only by advances, which drain the lanes; but a lane
+         * reaching a thread that sleeps until then is drained anyway, so
+         * that cancelled nodes do not pile up between advances. */
+        int64_t deep = INT64_MAX;
+        if (tick <= now_tick ||
+            (was_empty && atomic_compare_exchange_strong_explicit(
+                              &t->wake_tick, &deep, INT64_MAX - 1, memory_order_seq_cst,
+                              memory_order_seq_cst)))
+            tri_timers_poke(sys);
         return;
     }
     int64_t want = tick;
@@ -516,17 +525,26 @@ static void *timer_main(void *arg)
             pthread_mutex_unlock(&sys->clock->mu);
         }
         /* The next tick to look at: the wheel's next expiry, or the next
-         * tick while arms keep coming in. */
+         * tick while arms keep coming in. A manual clock's time does not
+         * pass by itself: there "busy" (INT64_MAX - 1) means looking at the
+         * lanes again within a real millisecond, "deep" (INT64_MAX) only
+         * when poked. */
         int64_t next = INT64_MAX;
-        if (!sys->clock) {
+        struct timespec ts, *timeout = NULL;
+        if (sys->clock) {
+            if (drained) {
+                next = INT64_MAX - 1;
+                ts = (struct timespec){0, NS_PER_TICK};
+                timeout = &ts;
+            }
+        } else {
             uint64_t w = tri_wheel_next(&t->wheel);
             if (w < (uint64_t)INT64_MAX) next = (int64_t)w;
             if (drained && next > now_tick + 1) next = now_tick + 1;
         }
         atomic_store_explicit(&t->wake_tick, next, memory_order_seq_cst);
         if (!drained && !lanes_empty(t)) continue; /* pushed before it saw wake_tick */
-        struct timespec ts, *timeout = NULL;
-        if (next != INT64_MAX) {
+        if (!sys->clock && next != INT64_MAX) {
             int64_t d = next - now_tick > 1000000000 ? INT64_C(1000000000) * NS_PER_TICK
                                                       : next * NS_PER_TICK - tri_now_ns(sys);
             if (d < 0) d = 0;
@@ -621,6 +639,11 @@ void tri_timers_stop(tr_system *sys)
     }
     timers_free(t);
     sys->timers = NULL;
+}
+
+uint64_t tri_timers_node_count(tr_system *sys)
+{
+    return (uint64_t)atomic_load(&sys->timers->nchunks) * TN_CHUNK;
 }
 
 /* --------------------------------------------------------------- owners */
