@@ -7,11 +7,12 @@
 %%                    monitors N, then stops them all: time until all N
 %%                    'DOWN' are received) and bench=demonitors (N fresh
 %%                    monitors removed with erlang:demonitor/1);
-%%   timers_fire [N]  (default 1000000) prints bench=timers_arm_idle,
-%%                    bench=timers_arm (arming N more while the first N
-%%                    fire) and bench=timers_fire (the first N: lateness
-%%                    p50_us= p99_us= max_us=), timer i due
-%%                    3000 + 2000*i div N ms after it is armed.
+%%   timers_fire [N [R]]  (default 1000000 timers, 1 receiver) prints
+%%                    bench=timers_arm_idle, bench=timers_arm (arming N
+%%                    more while the first N fire) and bench=timers_fire
+%%                    (the first N: lateness p50_us= p99_us= max_us=),
+%%                    timer i due 3000 + 2000*i div N ms after it is armed,
+%%                    sent to receiver i rem R.
 -module(peers_scale).
 -export([main/1]).
 
@@ -28,7 +29,7 @@ main([Bench | Args]) ->
     end.
 
 run("monitors", A) -> monitors(arg(A, 1, 100000));
-run("timers_fire", A) -> timers_fire(arg(A, 1, 1000000));
+run("timers_fire", A) -> timers_fire(arg(A, 1, 1000000), arg(A, 2, 1));
 run(Other, _) -> fail({unknown_bench, Other}).
 
 arg(L, I, _) when length(L) >= I -> lists:nth(I, L);
@@ -107,74 +108,85 @@ monitors(N) ->
 -define(AHEAD_MS, 3000).
 -define(SPREAD_MS, 2000).
 
-arm(I, N, _To) when I >= N -> ok;
-arm(I, N, To) ->
+%% Timer I goes to element(I rem R + 1, To).
+arm(I, N, _To, _R) when I >= N -> ok;
+arm(I, N, To, R) ->
     Delay = ?AHEAD_MS + (?SPREAD_MS * I) div N,
     Deadline = erlang:monotonic_time(nanosecond) + Delay * 1000000,
-    erlang:send_after(Delay, To, {tick, Deadline}),
-    arm(I + 1, N, To).
+    erlang:send_after(Delay, element(I rem R + 1, To), {tick, I, Deadline}),
+    arm(I + 1, N, To, R).
 
 armer(N, Main) ->
     receive
         {arm, To} ->
             T0 = now_s(),
-            arm(0, N, To),
+            arm(0, N, To, tuple_size(To)),
             T1 = now_s(),
             Main ! {armed, T1 - T0},
             armer(N, Main);
         stop -> ok
     end.
 
-%% Receiver: the first tick asks Next (if any) to arm; the N-th reports
-%% the span from the first deadline and every lateness, in ns.
-receiver(N, Main, Next) ->
+%% Receiver of Share ticks: timer 0's asks the armer for the second batch
+%% (to Next); at the end it reports when it was done and every lateness.
+receiver(Share, Main, Armer, Next) ->
+    receiver(Share, Main, Armer, Next, 0, []).
+
+receiver(Share, Main, _Armer, _Next, Share, Late) ->
+    Main ! {done, erlang:monotonic_time(nanosecond), Late};
+receiver(Share, Main, Armer, Next, K, Late) ->
     receive
-        {tick, Deadline} ->
+        {tick, I, Deadline} ->
             Now = erlang:monotonic_time(nanosecond),
-            case Next of
-                {Armer, To} -> Armer ! {arm, To};
-                none -> ok
-            end,
-            receiver(N, Main, Deadline, 1, [Now - Deadline])
+            first_tick(I, Armer, Next, Main, Deadline),
+            receiver(Share, Main, Armer, Next, K + 1, [Now - Deadline | Late])
     end.
 
-receiver(N, Main, First, N, Late) ->
-    Now = erlang:monotonic_time(nanosecond),
-    Main ! {fired, (Now - First) / 1.0e9, Late};
-receiver(N, Main, First, K, Late) ->
-    receive
-        {tick, Deadline} ->
-            Now = erlang:monotonic_time(nanosecond),
-            receiver(N, Main, First, K + 1, [Now - Deadline | Late])
-    end.
+%% Timer 0 is the first batch's first: arm the second, tell Main when it was due.
+first_tick(0, Armer, Next, Main, Deadline) ->
+    Armer ! {arm, {Next}},
+    Main ! {first, Deadline};
+first_tick(_, _, _, _, _) -> ok.
 
-timers_fire(N) ->
+sink() -> receive stop -> ok; _ -> sink() end.
+
+timers_fire(N, R0) ->
+    R = min(R0, N),
     Main = self(),
     Armer = spawn(fun() -> armer(N, Main) end),
-    RB = spawn(fun() -> receive stop -> ok end end),
-    RA = spawn(fun() -> receiver(N, Main, {Armer, RB}) end),
-    Armer ! {arm, RA},
+    Second = spawn(fun sink/0),
+    Recv = list_to_tuple(
+             [spawn(fun() -> receiver(N div R + (case K < N rem R of true -> 1; false -> 0 end),
+                                      Main, Armer, Second) end)
+              || K <- lists:seq(0, R - 1)]),
+    Armer ! {arm, Recv},
     Idle = receive {armed, S} -> S end,
     report_rate("timers_arm_idle", N, Idle, "timers/s"),
-    %% arming the second batch may outlast the first's firing: either order
-    {Busy, Span, Late} = collect(undefined, undefined),
+    %% arming the second batch may outlast the first's firing: any order
+    {Busy, Last, Late} = collect(R, undefined, undefined, []),
+    First = receive {first, D} -> D end,
     report_rate("timers_arm", N, Busy, "timers/s"),
     Sorted = list_to_tuple(lists:sort(Late)),
     tuple_size(Sorted) =:= N orelse fail({ticks, tuple_size(Sorted), N}),
     element(1, Sorted) >= 0 orelse fail({early, element(1, Sorted)}),
+    Span = (Last - First) / 1.0e9,
     P50 = element(N div 2 + 1, Sorted) / 1000,
     P99 = element(N - N div 100, Sorted) / 1000,
     Max = element(N, Sorted) / 1000,
     io:format("peer=erlang bench=timers_fire n=~b seconds=~.6f rate=~.1f"
-              " unit=timers/s p50_us=~.1f p99_us=~.1f max_us=~.1f~n",
-              [N, Span, N / Span, P50, P99, Max]),
+              " unit=timers/s p50_us=~.1f p99_us=~.1f max_us=~.1f receivers=~b~n",
+              [N, Span, N / Span, P50, P99, Max, R]),
+    Second ! stop,
     ok.
 
-collect(Busy, Fired) when Busy =/= undefined, Fired =/= undefined ->
-    {Span, Late} = Fired,
-    {Busy, Span, Late};
-collect(Busy, Fired) ->
+%% monotonic_time may be negative: no 0 as "none yet"
+later(T, undefined) -> T;
+later(T, Last) -> max(T, Last).
+
+collect(0, Busy, Last, Late) when Busy =/= undefined -> {Busy, Last, Late};
+collect(Left, Busy, Last, Late) ->
     receive
-        {armed, S} when Busy =:= undefined -> collect(S, Fired);
-        {fired, Span, Late} when Fired =:= undefined -> collect(Busy, {Span, Late})
+        {armed, S} when Busy =:= undefined -> collect(Left, S, Last, Late);
+        {done, T, L} when Left > 0 ->
+            collect(Left - 1, Busy, later(T, Last), L ++ Late)
     end.
