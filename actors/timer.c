@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -84,8 +85,9 @@ enum {
 #define TN_INDEX_BITS 26 /* up to 64M timers pending at once */
 #define TN_INDEX_MASK ((1u << TN_INDEX_BITS) - 1)
 #define TN_GEN_MAX ((UINT64_C(1) << (64 - TN_INDEX_BITS)) - 1)
-#define TN_CHUNK_BITS 12
+#define TN_CHUNK_BITS 14
 #define TN_CHUNK (1u << TN_CHUNK_BITS)
+#define TN_CHUNK_BYTES ((size_t)2 << 20) /* a chunk's mapping: one huge page */
 #define TN_MAX_CHUNKS (1u << (TN_INDEX_BITS - TN_CHUNK_BITS))
 #define TN_BATCH 128 /* free nodes moved between a lane and the table at once */
 
@@ -131,6 +133,7 @@ struct tri_timers {
     pthread_mutex_t mu;
     tri_tnode *free;
     _Atomic uint32_t nchunks;
+    _Atomic uint64_t carved; /* nodes handed out of the chunks so far */
     _Atomic(tri_tnode *) chunks[TN_MAX_CHUNKS];
 };
 
@@ -208,26 +211,6 @@ static tri_tnode *node_at(tri_timers *t, uint64_t index)
     return chunk ? &chunk[index & (TN_CHUNK - 1)] : NULL;
 }
 
-/* Under t->mu: a new chunk of free nodes. */
-static bool grow_locked(tri_timers *t)
-{
-    uint32_t c = atomic_load_explicit(&t->nchunks, memory_order_relaxed);
-    if (c == TN_MAX_CHUNKS) return false;
-    tri_tnode *chunk = calloc(TN_CHUNK, sizeof *chunk);
-    if (!chunk) return false;
-    for (uint32_t i = 0; i < TN_CHUNK; i++) {
-        tri_tnode *n = &chunk[i];
-        n->index = c << TN_CHUNK_BITS | i;
-        atomic_init(&n->sg, (uint64_t)1 << TN_GEN_SHIFT | TN_FREE);
-        n->w.where = TRI_WHEEL_NOWHERE;
-        n->w.next = i + 1 < TN_CHUNK ? &chunk[i + 1].w : (tri_wentry *)t->free;
-    }
-    t->free = chunk;
-    atomic_store_explicit(&t->chunks[c], chunk, memory_order_release);
-    atomic_store_explicit(&t->nchunks, c + 1, memory_order_release);
-    return true;
-}
-
 /* Free lists link nodes through w.next, which points at the next node's
  * w; w is not a node's first member, so convert explicitly. */
 static inline tri_tnode *node_of(tri_wentry *e)
@@ -238,6 +221,52 @@ static inline tri_tnode *node_of(tri_wentry *e)
 static inline void free_link(tri_tnode *n, tri_tnode *next)
 {
     n->w.next = next ? &next->w : NULL;
+}
+
+/* A chunk's memory: a fresh mapping, aligned so that (past the first
+ * chunk, which small systems keep to a few pages) it can be one huge page.
+ * Why: arming a million timers touched 90 MB of new memory, and on this
+ * VM a page fault per 4 KiB cost more than all the arming did. */
+static tri_tnode *chunk_map(bool huge)
+{
+    size_t sz = TN_CHUNK_BYTES;
+    char *p = mmap(NULL, 2 * sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    char *a = (char *)(((uintptr_t)p + sz - 1) & ~(uintptr_t)(sz - 1));
+    if (a > p) munmap(p, (size_t)(a - p));
+    if (p + 2 * sz > a + sz) munmap(a + sz, (size_t)(p + 2 * sz - (a + sz)));
+    if (huge) madvise(a, sz, MADV_HUGEPAGE); /* a hint: without it, small pages */
+    return (tri_tnode *)(void *)a;
+}
+
+_Static_assert(TN_CHUNK * sizeof(tri_tnode) <= TN_CHUNK_BYTES, "a chunk fits its mapping");
+
+/* Under t->mu: carves up to TN_BATCH more nodes onto the free list, from
+ * a new chunk when the last is used up. Nodes are initialised only when
+ * carved, so memory is touched only as timers need it. */
+static bool grow_locked(tri_timers *t)
+{
+    uint64_t carved = atomic_load_explicit(&t->carved, memory_order_relaxed);
+    uint32_t c = (uint32_t)(carved >> TN_CHUNK_BITS), first = (uint32_t)(carved & (TN_CHUNK - 1));
+    if (first == 0) {
+        if (c == TN_MAX_CHUNKS) return false;
+        tri_tnode *chunk = chunk_map(c > 0);
+        if (!chunk) return false;
+        atomic_store_explicit(&t->chunks[c], chunk, memory_order_release);
+        atomic_store_explicit(&t->nchunks, c + 1, memory_order_release);
+    }
+    tri_tnode *chunk = atomic_load_explicit(&t->chunks[c], memory_order_relaxed);
+    uint32_t end = first + TN_BATCH < TN_CHUNK ? first + TN_BATCH : TN_CHUNK;
+    for (uint32_t i = first; i < end; i++) {
+        tri_tnode *n = &chunk[i];
+        n->index = c << TN_CHUNK_BITS | i;
+        atomic_store_explicit(&n->sg, (uint64_t)1 << TN_GEN_SHIFT | TN_FREE, memory_order_relaxed);
+        n->w.where = TRI_WHEEL_NOWHERE;
+        free_link(n, i + 1 < end ? &chunk[i + 1] : t->free);
+    }
+    t->free = &chunk[first];
+    atomic_store_explicit(&t->carved, carved + (end - first), memory_order_relaxed);
+    return true;
 }
 
 /* A free node for the calling thread: from its lane's cache (a worker), or
@@ -564,13 +593,14 @@ static void *timer_main(void *arg)
 
 static void timers_free(tri_timers *t)
 {
+    uint64_t carved = atomic_load(&t->carved);
     for (uint32_t c = 0; c < atomic_load(&t->nchunks); c++) {
         tri_tnode *chunk = atomic_load(&t->chunks[c]);
-        for (uint32_t i = 0; i < TN_CHUNK; i++) {
+        for (uint32_t i = 0; i < TN_CHUNK && ((uint64_t)c << TN_CHUNK_BITS) + i < carved; i++) {
             unsigned st = sg_state(atomic_load(&chunk[i].sg));
             if (st == TN_QUEUED || st == TN_WHEEL) tri_msg_free(atomic_load(&chunk[i].msg));
         }
-        free(chunk);
+        munmap(chunk, TN_CHUNK_BYTES);
     }
     free(t->lanes);
     if (t->efd >= 0) close(t->efd);
@@ -643,7 +673,7 @@ void tri_timers_stop(tr_system *sys)
 
 uint64_t tri_timers_node_count(tr_system *sys)
 {
-    return (uint64_t)atomic_load(&sys->timers->nchunks) * TN_CHUNK;
+    return atomic_load(&sys->timers->carved);
 }
 
 /* --------------------------------------------------------------- owners */
