@@ -122,7 +122,7 @@ struct tri_timers {
     _Atomic bool quit;
     bool stop_sent;
     /* the tick up to which the thread will not look at its lanes: an arm due
-     * earlier wakes it (INT64_MAX with a manual clock: it waits for pokes) */
+     * earlier wakes it (see timer_main for the manual clock's two values) */
     _Atomic int64_t wake_tick;
     _Atomic int64_t processed_ns; /* manual clocks: time fully handled */
     tri_tlane *lanes; /* TRI_LANES of them */
@@ -537,9 +537,15 @@ static void *timer_main(void *arg)
     tri_timers *t = sys->timers;
     /* The default 50 us of slack would add that much to every timer. */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    /* Lanes were empty this many cycles in a row: "busy" (look every tick)
+     * lasts a few empty cycles, so that a worker whose cancels take its arms
+     * back (take_back) does not poke a thread that just went to sleep. */
+    unsigned idle = 0;
     while (!atomic_load_explicit(&t->quit, memory_order_acquire)) {
         int64_t now = tri_now_ns(sys), now_tick = now / NS_PER_TICK;
         size_t drained = drain(sys, t, now_tick);
+        idle = drained ? 0 : idle < 8 ? idle + 1 : idle;
+        bool busy = idle < 8;
         for (tri_wentry *e; (e = tri_wheel_expire(&t->wheel, (uint64_t)now_tick));)
             for (tri_wentry *next; e; e = next) {
                 next = e->next;
@@ -563,7 +569,7 @@ static void *timer_main(void *arg)
         int64_t next = INT64_MAX;
         struct timespec ts, *timeout = NULL;
         if (sys->clock) {
-            if (drained) {
+            if (busy) {
                 next = INT64_MAX - 1;
                 ts = (struct timespec){0, NS_PER_TICK};
                 timeout = &ts;
@@ -571,10 +577,10 @@ static void *timer_main(void *arg)
         } else {
             uint64_t w = tri_wheel_next(&t->wheel);
             if (w < (uint64_t)INT64_MAX) next = (int64_t)w;
-            if (drained && next > now_tick + 1) next = now_tick + 1;
+            if (busy && next > now_tick + 1) next = now_tick + 1;
         }
         atomic_store_explicit(&t->wake_tick, next, memory_order_seq_cst);
-        if (!drained && !lanes_empty(t)) continue; /* pushed before it saw wake_tick */
+        if (!busy && !lanes_empty(t)) continue; /* pushed before it saw wake_tick */
         if (!sys->clock && next != INT64_MAX) {
             int64_t d = next - now_tick > 1000000000 ? INT64_C(1000000000) * NS_PER_TICK
                                                       : next * NS_PER_TICK - tri_now_ns(sys);
@@ -584,10 +590,11 @@ static void *timer_main(void *arg)
             timeout = &ts;
         }
         struct pollfd p = {t->efd, POLLIN, 0};
-        if (ppoll(&p, 1, timeout, NULL) > 0) {
+        if (ppoll(&p, 1, timeout, NULL) > 0) { /* poked: something is going on */
             uint64_t v;
             ssize_t r = read(t->efd, &v, sizeof v);
             (void)r;
+            idle = 0;
         }
     }
     return NULL;
@@ -767,6 +774,32 @@ uint64_t tri_timer_after(tr_system *sys, int64_t delay_ms, tri_actor *to, uint64
     return tri_timer_start(sys, to, delay_ms, 0, to, m);
 }
 
+/* After cancelling a node still in a lane: if it is the top of the
+ * caller's own lane (an arm cancelled before the thread came by, as with
+ * a timeout that was not needed), pops it and frees it into the lane's
+ * cache, so the node never leaves this thread. Only the lane's worker
+ * pushes onto it and the thread only ever takes the whole stack, so the
+ * pop cannot be fooled (no ABA): it succeeds iff the thread has not taken
+ * the node. Otherwise the thread frees the node when it takes it. */
+static void take_back(tri_timers *t, tr_system *sys, tri_tnode *n, uint64_t s)
+{
+    bool shared;
+    tri_tlane *l = lane_get(t, sys, &shared);
+    if (shared || atomic_load_explicit(&l->head, memory_order_relaxed) != n) return;
+    tri_tnode *expect = n, *next = atomic_load_explicit(&n->qnext, memory_order_relaxed);
+    if (!atomic_compare_exchange_strong_explicit(&l->head, &expect, next, memory_order_acquire,
+                                                 memory_order_relaxed))
+        return;
+    uint64_t gen = sg_gen(s);
+    atomic_store_explicit(&n->msg, NULL, memory_order_relaxed);
+    atomic_store_explicit(&n->owner, NULL, memory_order_relaxed);
+    if (gen >= TN_GEN_MAX) return; /* retired (its state stays CANCELLED) */
+    atomic_store_explicit(&n->sg, (gen + 1) << TN_GEN_SHIFT | TN_FREE, memory_order_release);
+    free_link(n, l->free);
+    l->free = n;
+    l->nfree++;
+}
+
 bool tri_timer_cancel(tr_system *sys, tri_actor *owner, uint64_t id)
 {
     tri_timers *t = sys->timers;
@@ -785,6 +818,7 @@ bool tri_timer_cancel(tr_system *sys, tri_actor *owner, uint64_t id)
             if (atomic_compare_exchange_weak_explicit(&n->sg, &s, sg_with(s, TN_CANCELLED),
                                                       memory_order_acq_rel, memory_order_acquire)) {
                 tri_msg_free(m);
+                take_back(t, sys, n, s);
                 return true;
             }
             break;
