@@ -6,8 +6,8 @@
  * removals cost n^2 (100k monitors: 9 s). Here add, find and remove are O(1)
  * on average: open addressing with linear probing, and backward-shift
  * deletion so that no tombstones pile up. The table grows at 3/4 full,
- * shrinks below 1/8 and is freed when empty, so an actor that has (or has
- * had) no peers holds no memory for them.
+ * shrinks (to half full) below 1/32 and is freed when empty, so an actor
+ * that has (or has had) no peers holds no memory for them.
  *
  * A set is keyed one of two ways, fixed by the caller for each set:
  *  - TRI_PEERS_BY_REF: by ref alone (the watcher's monitors: tr_demonitor
