@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../actors/peer_set.h"
 #include "../actors/timer_wheel.h"
 #include "../actors/timers_debug.h"
 #include "testutil.h"
@@ -702,7 +703,7 @@ static void test_arm_cancel_holds_no_memory(void **state)
     assert_true(nodes <= 64 * 1024);
 }
 
-/* ------------------------------------------------- the wheel by itself */
+/* ---------------------------------------------- the peer set by itself */
 
 static uint64_t rng_state = 88172645463325252ull;
 
@@ -714,6 +715,75 @@ static uint64_t rnd(void)
     return rng_state;
 }
 
+
+/* 100k entries in and out of both kinds of set, against a model: every
+ * find, add and remove right, counts exact, through growth and shrinking
+ * past the size where tables get their own mapping; refs collide across
+ * pids in the (pid, ref) set. */
+static void test_peer_set_model(void **state)
+{
+    (void)state;
+    enum { M = 100000 };
+    uint8_t *in = calloc(M, 2); /* [i][key] */
+    tri_peer_set sets[2] = {{0}, {0}};
+    uint32_t count[2] = {0, 0};
+    rng_state = 0x2545f4914f6cdd1dull;
+    for (int op = 0; op < 6 * M; op++) {
+        uint64_t r = rnd();
+        int key = (int)(r & 1);
+        uint32_t i = (uint32_t)((r >> 8) % M);
+        /* by ref: the ref is unique; by (pid, ref): refs repeat every 100 */
+        tr_pid pid = {1, i, i + 1};
+        uint64_t ref = key == TRI_PEERS_BY_REF ? i + 1 : i % 100 + 1;
+        /* grow to ~70k, then down to ~20k */
+        bool add = (r >> 40) % 100 < (op < 3 * M ? 70u : 20u);
+        tri_peer *f = tri_peers_find(&sets[key], key, pid, ref);
+        if ((f != NULL) != (in[2 * i + key] != 0)) fail_msg("find %u/%d wrong", i, key);
+        if (f && key == TRI_PEERS_BY_PID_REF && !tr_pid_eq(f->pid, pid)) fail_msg("pid %u", i);
+        if (add && !in[2 * i + key]) {
+            assert_true(tri_peers_add(&sets[key], key, pid, ref));
+            in[2 * i + key] = 1;
+            count[key]++;
+        } else if (!add) {
+            tri_peer out;
+            bool had = tri_peers_remove(&sets[key], key, pid, ref, &out);
+            if (had != (in[2 * i + key] != 0)) fail_msg("remove %u/%d wrong", i, key);
+            if (had && (out.ref != ref || !tr_pid_eq(out.pid, pid))) fail_msg("removed %u", i);
+            if (had) count[key]--;
+            in[2 * i + key] = 0;
+        }
+        assert_int_equal(tri_peers_count(&sets[key]), count[key]);
+    }
+    /* then all but every 64th out: back below the size that gets its own
+     * mapping */
+    for (uint32_t i = 0; i < M; i++)
+        for (int key = 0; key < 2; key++) {
+            if (!in[2 * i + key] || i % 64 == 0) continue;
+            tr_pid pid = {1, i, i + 1};
+            uint64_t ref = key == TRI_PEERS_BY_REF ? i + 1 : i % 100 + 1;
+            assert_true(tri_peers_remove(&sets[key], key, pid, ref, NULL));
+            in[2 * i + key] = 0;
+            count[key]--;
+        }
+    for (int key = 0; key < 2; key++) {
+        assert_true(count[key] <= M / 64);
+        assert_true(sets[key].cap <= 16384); /* it did shrink */
+        for (uint32_t i = 0; i < M; i += 64) {
+            tr_pid pid = {1, i, i + 1};
+            uint64_t ref = key == TRI_PEERS_BY_REF ? i + 1 : i % 100 + 1;
+            assert_true((tri_peers_find(&sets[key], key, pid, ref) != NULL) == (in[2 * i + key] != 0));
+        }
+        uint32_t live = 0;
+        for (uint32_t k = 0; k < sets[key].cap; k++) live += tri_peers_live(&sets[key].tab[k]);
+        assert_int_equal(live, count[key]);
+        tri_peers_clear(&sets[key]);
+        assert_null(sets[key].tab);
+    }
+    free(in);
+}
+
+/* ------------------------------------------------- the wheel by itself */
+
 /* Random inserts, removals and expiries against a brute-force model, with
  * deadlines up to 2^44 ticks ahead: every entry comes out exactly once, at
  * the first expiry whose time reaches its tick, in tick order; next() is
@@ -721,6 +791,7 @@ static uint64_t rnd(void)
 static void test_wheel_model(void **state)
 {
     (void)state;
+    rng_state = 88172645463325252ull;
     enum { E = 1024, OPS = 100000 };
     static tri_wentry ent[E];
     static bool in[E];
@@ -793,6 +864,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_send_after_into_full_mailbox, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_arm_cancel_holds_no_memory, t_setup, t_teardown),
         cmocka_unit_test(test_wheel_model),
+        cmocka_unit_test(test_peer_set_model),
     };
     const char *only = getenv("T_ONLY"); /* e.g. T_ONLY='*links*' */
     if (only) cmocka_set_test_filter(only);
