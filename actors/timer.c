@@ -28,7 +28,8 @@
  *    cache, refilled in batches; only the timer thread frees nodes, handing
  *    them back in batches. No mutex is on any per-timer path.
  *  - Only the timer thread touches the wheel (timer_wheel.h: O(1) insert,
- *    cancel and expiry; 1 ms ticks, deadlines rounded up, never early).
+ *    cancel and expiry; quarter-millisecond ticks, deadlines rounded up,
+ *    never early).
  *    A cancel of a node in the wheel marks it and queues it back on the
  *    canceller's lane, so the thread unlinks and frees it promptly and an
  *    arm+cancel loop holds no memory.
@@ -61,7 +62,13 @@
 #include "timer_wheel.h"
 #include "timers_debug.h"
 
-#define NS_PER_TICK 1000000 /* a tick is a millisecond: delays are in ms */
+/* A tick is a quarter millisecond: timers fire at most that late (1 ms ticks
+ * added half a millisecond at the median), and it divides a millisecond, so
+ * a manual clock, which moves by whole ms, stays exact. */
+#define NS_PER_TICK 250000
+#define TICKS_PER_MS (1000000 / NS_PER_TICK)
+/* While arms keep coming, the thread looks at its lanes this often. */
+#define BUSY_TICKS TICKS_PER_MS
 
 /* Node states (the low bits of sg). Who may move a node out of each:
  *   QUEUED         armed, in a lane; the thread (-> WHEEL) or a cancel (-> CANCELLED)
@@ -398,7 +405,7 @@ static void wake_thread(tr_system *sys, int64_t tick, int64_t now_tick, bool was
         return;
     }
     int64_t want = tick;
-    if (was_empty && now_tick + 1 < want) want = now_tick + 1;
+    if (was_empty && now_tick + BUSY_TICKS < want) want = now_tick + BUSY_TICKS;
     int64_t wake = atomic_load_explicit(&t->wake_tick, memory_order_seq_cst);
     while (want < wake)
         if (atomic_compare_exchange_weak_explicit(&t->wake_tick, &wake, want,
@@ -571,13 +578,13 @@ static void *timer_main(void *arg)
         if (sys->clock) {
             if (busy) {
                 next = INT64_MAX - 1;
-                ts = (struct timespec){0, NS_PER_TICK};
+                ts = (struct timespec){0, 1000000};
                 timeout = &ts;
             }
         } else {
             uint64_t w = tri_wheel_next(&t->wheel);
             if (w < (uint64_t)INT64_MAX) next = (int64_t)w;
-            if (busy && next > now_tick + 1) next = now_tick + 1;
+            if (busy && next > now_tick + BUSY_TICKS) next = now_tick + BUSY_TICKS;
         }
         atomic_store_explicit(&t->wake_tick, next, memory_order_seq_cst);
         if (!busy && !lanes_empty(t)) continue; /* pushed before it saw wake_tick */
@@ -739,7 +746,7 @@ uint64_t tri_timer_start(tr_system *sys, tri_actor *owner, int64_t delay_ms, int
     /* rounded up to the tick: never early */
     int64_t tick = (now + delay_ms * 1000000 + NS_PER_TICK - 1) / NS_PER_TICK;
     n->w.tick = (uint64_t)tick;
-    n->period = period_ms; /* ms are ticks */
+    n->period = period_ms * TICKS_PER_MS;
     n->to = to;
     atomic_store_explicit(&n->msg, m, memory_order_relaxed);
     atomic_store_explicit(&n->owner, owner, memory_order_relaxed);

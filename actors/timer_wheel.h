@@ -3,8 +3,8 @@
  * Why: the timer service fires up to millions of timers a second; a binary
  * heap of 1M entries spent O(log n) cache misses per insert and pop, and fell
  * behind. A wheel inserts, removes and expires in O(1): 8 levels of 64 slots,
- * level k's slots each spanning 64^k ticks, so it covers 2^48 ticks (8,900
- * years at a millisecond a tick). An entry sits at the level of the highest
+ * level k's slots each spanning 64^k ticks, so it covers 2^48 ticks (2,200
+ * years at a quarter millisecond a tick). An entry sits at the level of the highest
  * base-64 digit in which its deadline differs from the wheel's current time,
  * and moves down a level (cascades) when the time reaches its slot, so each
  * entry moves at most 8 times in its life, and only when its time nears.

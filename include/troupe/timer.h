@@ -57,8 +57,9 @@ typedef struct tr_timer {
  * after `delay_ms` (>= 0), with the calling actor as its sender. The timer
  * belongs to the calling actor and dies with it: once the actor has ended,
  * it never fires. *out (may be NULL) gets the handle. Timers keep
- * millisecond ticks: one fires at the first tick at or after its deadline,
- * never early (with the real clock, up to about a millisecond late).
+ * quarter-millisecond ticks: one fires at the first tick at or after its
+ * deadline, never early (with the real clock, up to about a quarter of a
+ * millisecond late, plus the time it takes to wake the receiver).
  * A timer's message, whatever its delay (0 included), is handled as a
  * fired one: it never blocks or fails on a full bounded mailbox; if the
  * receiver's mailbox is full when it arrives, it is dropped (counted in
