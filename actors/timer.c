@@ -29,20 +29,21 @@
  *    them back in batches. No mutex is on any per-timer path.
  *  - Only the timer thread touches the wheel (timer_wheel.h: O(1) insert,
  *    cancel and expiry; quarter-millisecond ticks, deadlines rounded up,
- *    never early).
- *    A cancel of a node in the wheel marks it and queues it back on the
- *    canceller's lane, so the thread unlinks and frees it promptly and an
- *    arm+cancel loop holds no memory.
+ *    never early). A cancel that finds its arm still on top of its own
+ *    lane pops it back (take_back): the node never leaves the worker. A
+ *    cancel of a node in the wheel marks it and queues it back on the
+ *    canceller's lane, so the thread unlinks and frees it promptly; either
+ *    way an arm+cancel loop holds no memory.
  *  - The owner keeps its timers' handles (ext->timers, its own thread only),
  *    swept of dead ones as it grows; when it ends it cancels them all and
  *    waits out one caught mid-fire, so once an actor has ended none of its
  *    timers fires.
  *
  * The thread sleeps in ppoll(2) on an eventfd until the next tick it must
- * look at: the wheel's next expiry, or the next tick while arms keep coming
- * (so they wait at most a tick in their lane). An arm wakes it only if its
- * deadline comes before that, or if it is the first arm to reach an idle
- * thread. The eventfd is also how tr_system_stop, which must be
+ * look at: the wheel's next expiry, or a millisecond on while arms keep
+ * coming (so they wait at most that long in their lane). An arm wakes it
+ * only if its deadline comes before that, or if it is the first arm to
+ * reach a thread that went idle. The eventfd is also how tr_system_stop, which must be
  * async-signal-safe, and a manual clock's advance reach it. With a manual
  * clock the thread works only when poked: at each advance it reads the
  * time, drains every lane (so every arm that returned before the advance is
@@ -384,7 +385,7 @@ void tri_timers_poke(tr_system *sys)
 
 /* After a push: wakes the thread if it would otherwise look too late,
  * that is if `tick` comes before the tick it sleeps until, or if this push
- * was the first to reach a thread sleeping past the next tick (it would
+ * was the first to reach a thread sleeping past BUSY_TICKS (it would
  * leave the lane unread until then). Lowering wake_tick first means one
  * poke per wake-up, not one per arm. Dekker with the thread: it stores
  * wake_tick, then looks at the lanes; we push, then load wake_tick (all
@@ -568,8 +569,8 @@ static void *timer_main(void *arg)
             pthread_cond_broadcast(&sys->clock->cv);
             pthread_mutex_unlock(&sys->clock->mu);
         }
-        /* The next tick to look at: the wheel's next expiry, or the next
-         * tick while arms keep coming in. A manual clock's time does not
+        /* The next tick to look at: the wheel's next expiry, or BUSY_TICKS
+         * on while arms keep coming in. A manual clock's time does not
          * pass by itself: there "busy" (INT64_MAX - 1) means looking at the
          * lanes again within a real millisecond, "deep" (INT64_MAX) only
          * when poked. */
