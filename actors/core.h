@@ -26,6 +26,7 @@
 
 #include "mailbox.h"
 #include "msg_impl.h"
+#include "peer_set.h"
 #include "platform.h"
 #include "troupe.h"
 
@@ -104,18 +105,14 @@ typedef struct tri_request {
     int64_t deadline_ns; /* the caller stops waiting then: forgotten after */
 } tri_request;
 
-/* A monitor or link endpoint: who, and for monitors the reference. */
-typedef struct tri_peer {
-    struct tri_peer *next;
-    tr_pid pid;
-    uint64_t ref;
-} tri_peer;
-
 typedef struct tri_actor_ext {
-    struct tri_timer *timers; /* timers it owns; under the timers' mutex */
-    tri_peer *monitors; /* monitors this actor holds (watcher side) */
-    tri_peer *watchers; /* monitors on this actor (target side) */
-    tri_peer *links;
+    /* handles of the timers it armed, some maybe fired or cancelled since
+     * (timer.c sweeps them); the owner's thread only */
+    uint64_t *timers;
+    uint32_t timers_n, timers_cap;
+    tri_peer_set monitors; /* monitors this actor holds (watcher side), by ref */
+    tri_peer_set watchers; /* monitors on this actor (target side), by (pid, ref) */
+    tri_peer_set links;    /* by pid (ref 0) */
     uint64_t next_ref; /* refs of calls and monitors */
     tri_call *calls; /* open addressing, power-of-two capacity */
     uint32_t calls_cap, calls_used;
@@ -476,7 +473,12 @@ void tri_calls_end(tri_actor *a, const tr_exit *reason);
 /* lifecycle.c: the "tr.started" notice (status: tr_start_status) */
 void tri_send_started(tri_actor *a, tr_start_status status);
 
-/* link.c */
+/* link.c: the payload of MONITOR and DEMONITOR signals */
+struct tri_watch {
+    tr_pid watcher;
+    uint64_t ref;
+};
+
 struct tri_exit_signal {
     tr_pid from;
     uint8_t kind;        /* tr_exit_kind */

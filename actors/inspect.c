@@ -16,13 +16,6 @@ static tr_atom info_atom(void)
     return tri_atom_cached(&id, "tr.info");
 }
 
-static uint32_t count_peers(const tri_peer *p)
-{
-    uint32_t n = 0;
-    for (; p; p = p->next) n++;
-    return n;
-}
-
 /* Only the consumer may walk its queue: nodes after the tail are freed by
  * no one else. The tail itself is the message being handled. */
 static uint64_t queued(tri_actor *a)
@@ -51,9 +44,9 @@ int tr_info(tr_ctx *ctx, tr_actor_info *out)
     out->messages_out = a->msgs_out;
     out->children = a->nchildren;
     if (a->ext) {
-        out->links = count_peers(a->ext->links);
-        out->monitors = count_peers(a->ext->monitors);
-        out->watchers = count_peers(a->ext->watchers);
+        out->links = tri_peers_count(&a->ext->links);
+        out->monitors = tri_peers_count(&a->ext->monitors);
+        out->watchers = tri_peers_count(&a->ext->watchers);
         out->restarts = a->ext->restarts;
         out->requests = a->ext->requests_live;
     }

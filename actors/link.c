@@ -1,6 +1,6 @@
 /* link.c — monitors, links and exit signals.
  *
- * Both ends of a monitor or link keep their own list (in the actor's ext),
+ * Both ends of a monitor or link keep their own set (in the actor's ext),
  * each changed only in its own actor's turns; the ends talk through runtime
  * signals (MONITOR, DEMONITOR, LINK, UNLINK, EXIT_SIGNAL) queued like any
  * message, which keeps them ordered with the messages between the same two
@@ -14,47 +14,24 @@
 
 #include "lifecycle.h"
 
-/* ------------------------------------------------------------- lists */
+/* ------------------------------------------------------------- sets
+ *
+ * Each end keeps a hash set (peer_set.h): the watcher its monitors by ref,
+ * the target its watchers by (watcher, ref), both ends their links by pid;
+ * every add and removal is O(1), so n monitors or links cost O(n). */
 
-static bool peer_add(tri_peer **list, tr_pid pid, uint64_t ref)
+#define MONITORS TRI_PEERS_BY_REF
+#define WATCHERS TRI_PEERS_BY_PID_REF
+#define LINKS TRI_PEERS_BY_PID_REF
+
+static bool link_has(tri_actor_ext *x, tr_pid pid)
 {
-    tri_peer *p = malloc(sizeof *p);
-    if (!p) return false;
-    p->pid = pid;
-    p->ref = ref;
-    p->next = *list;
-    *list = p;
-    return true;
+    return tri_peers_find(&x->links, LINKS, pid, 0) != NULL;
 }
 
-/* Removes the first entry matching pid (and ref when ref != 0). */
-static bool peer_remove(tri_peer **list, tr_pid pid, uint64_t ref)
+static bool link_remove(tri_actor_ext *x, tr_pid pid)
 {
-    for (tri_peer **p = list; *p; p = &(*p)->next) {
-        if ((ref && (*p)->ref != ref) || (!ref && !tr_pid_eq((*p)->pid, pid))) continue;
-        if (ref && !tr_pid_is_nil(pid) && !tr_pid_eq((*p)->pid, pid)) continue;
-        tri_peer *gone = *p;
-        *p = gone->next;
-        free(gone);
-        return true;
-    }
-    return false;
-}
-
-static bool peer_has(tri_peer *list, tr_pid pid)
-{
-    for (; list; list = list->next)
-        if (tr_pid_eq(list->pid, pid)) return true;
-    return false;
-}
-
-static void peers_free(tri_peer **list)
-{
-    for (tri_peer *p = *list, *n; p; p = n) {
-        n = p->next;
-        free(p);
-    }
-    *list = NULL;
+    return tri_peers_remove(&x->links, LINKS, pid, 0, NULL);
 }
 
 uint64_t tri_next_ref(tri_actor *a)
@@ -65,10 +42,6 @@ uint64_t tri_next_ref(tri_actor *a)
 
 /* ----------------------------------------------------------- signals */
 
-struct watch {
-    tr_pid watcher;
-    uint64_t ref;
-};
 
 /* Sends a runtime signal to `to`; if no actor lives there, answers for it
  * at once (tri_signal_dead). Takes nothing from the caller. */
@@ -107,7 +80,7 @@ static int send_exit_signal(tr_system *sys, tr_pid to, tr_pid from, tr_exit_kind
 void tri_signal_dead(tr_system *sys, const tr_msg *m, tr_pid gone, tr_exit_kind why)
 {
     if (m->kind == TRI_MSG_MONITOR) {
-        struct watch w;
+        struct tri_watch w;
         memcpy(&w, m->data, sizeof w);
         tr_msg *down = tri_exit_msg(tr_down_atom(), TRI_CALL_MONITOR, w.ref, gone, why, NULL);
         if (down) tri_deliver(sys, w.watcher, down);
@@ -122,7 +95,7 @@ void tri_signal_dead(tr_system *sys, const tr_msg *m, tr_pid gone, tr_exit_kind 
  * a "tr.down" carrying `ref`; answered at once if it has already ended. */
 int tri_monitor_send(tr_system *sys, tr_pid watcher, tr_pid target, uint64_t ref, bool demonitor)
 {
-    struct watch w = {watcher, ref};
+    struct tri_watch w = {watcher, ref};
     return send_signal(sys, target, demonitor ? TRI_MSG_DEMONITOR : TRI_MSG_MONITOR, &w, sizeof w);
 }
 
@@ -130,15 +103,16 @@ int tri_monitor_send(tr_system *sys, tr_pid watcher, tr_pid target, uint64_t ref
 
 int tr_monitor(tr_ctx *ctx, tr_pid target, tr_ref *out)
 {
-    tri_actor *a = (tri_actor *)ctx;
     if (out) out->id = 0;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return tri_ctx_err(ctx);
     if (tr_pid_is_nil(target)) return TR_EINVAL;
     uint64_t ref = tri_next_ref(a);
-    if (!ref || !peer_add(&a->ext->monitors, target, ref)) return TR_ENOMEM;
-    struct watch w = {tri_pid_of(a), ref};
+    if (!ref || !tri_peers_add(&a->ext->monitors, MONITORS, target, ref)) return TR_ENOMEM;
+    struct tri_watch w = {tri_pid_of(a), ref};
     int rc = send_signal(a->sys, target, TRI_MSG_MONITOR, &w, sizeof w);
     if (rc != TR_OK) {
-        peer_remove(&a->ext->monitors, target, ref);
+        tri_peers_remove(&a->ext->monitors, MONITORS, target, ref, NULL);
         return rc;
     }
     if (out) out->id = ref;
@@ -147,48 +121,53 @@ int tr_monitor(tr_ctx *ctx, tr_pid target, tr_ref *out)
 
 int tr_demonitor(tr_ctx *ctx, tr_ref ref)
 {
-    tri_actor *a = (tri_actor *)ctx;
-    if (!a->ext || ref.id == 0) return TR_ENOENT;
-    tr_pid target = TR_PID_NIL;
-    for (tri_peer *p = a->ext->monitors; p; p = p->next)
-        if (p->ref == ref.id) target = p->pid;
-    if (tr_pid_is_nil(target)) return TR_ENOENT;
-    peer_remove(&a->ext->monitors, TR_PID_NIL, ref.id);
-    struct watch w = {tri_pid_of(a), ref.id};
-    send_signal(a->sys, target, TRI_MSG_DEMONITOR, &w, sizeof w);
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return tri_ctx_err(ctx);
+    tri_peer gone;
+    if (!a->ext || ref.id == 0 ||
+        !tri_peers_remove(&a->ext->monitors, MONITORS, TR_PID_NIL, ref.id, &gone))
+        return TR_ENOENT;
+    struct tri_watch w = {tri_pid_of(a), ref.id};
+    send_signal(a->sys, gone.pid, TRI_MSG_DEMONITOR, &w, sizeof w);
     return TR_OK;
 }
 
 int tr_link(tr_ctx *ctx, tr_pid other)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return tri_ctx_err(ctx);
     tr_pid self = tri_pid_of(a);
     if (tr_pid_is_nil(other) || tr_pid_eq(other, self)) return TR_EINVAL;
     tri_actor_ext *x = tri_ext(a);
     if (!x) return TR_ENOMEM;
-    if (peer_has(x->links, other)) return TR_OK;
-    if (!peer_add(&x->links, other, 0)) return TR_ENOMEM;
-    return send_signal(a->sys, other, TRI_MSG_LINK, &self, sizeof self);
+    if (link_has(x, other)) return TR_OK;
+    if (!tri_peers_add(&x->links, LINKS, other, 0)) return TR_ENOMEM;
+    int rc = send_signal(a->sys, other, TRI_MSG_LINK, &self, sizeof self);
+    if (rc != TR_OK) link_remove(x, other); /* not linked after all (no route) */
+    return rc;
 }
 
 int tr_unlink(tr_ctx *ctx, tr_pid other)
 {
-    tri_actor *a = (tri_actor *)ctx;
-    if (!a->ext || !peer_remove(&a->ext->links, other, 0)) return TR_OK;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return tri_ctx_err(ctx);
+    if (!a->ext || !link_remove(a->ext, other)) return TR_OK;
     tr_pid self = tri_pid_of(a);
     return send_signal(a->sys, other, TRI_MSG_UNLINK, &self, sizeof self);
 }
 
 void tr_trap_exits(tr_ctx *ctx, bool on)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return;
     if (on) a->flags |= TRI_F_TRAP_EXITS;
     else a->flags &= (uint32_t)~TRI_F_TRAP_EXITS;
 }
 
 int tr_send_exit(tr_ctx *ctx, tr_pid target, tr_exit_kind kind, const char *text)
 {
-    tri_actor *a = (tri_actor *)ctx;
+    tri_actor *a = tri_ctx(ctx);
+    if (!a) return tri_ctx_err(ctx);
     if (kind > TR_EXIT_TIMEOUT) return TR_EINVAL;
     return send_exit_signal(a->sys, target, tri_pid_of(a), kind, text, kind == TR_EXIT_KILLED,
                             false);
@@ -200,7 +179,7 @@ static void exit_signal(tri_actor *a, const struct tri_exit_signal *s, const cha
 {
     if (s->over_link) {
         /* unlinked since: the signal no longer applies */
-        if (!a->ext || !peer_remove(&a->ext->links, s->from, 0)) return;
+        if (!a->ext || !link_remove(a->ext, s->from)) return;
     }
     if (s->untrappable) {
         tri_begin_stop(a, TR_EXIT_KILLED, NULL);
@@ -229,12 +208,16 @@ bool tri_link_handle_sys(tri_actor *a, tr_msg *m)
     switch (m->kind) {
     case TRI_MSG_MONITOR:
     case TRI_MSG_DEMONITOR: {
-        struct watch w;
+        struct tri_watch w;
         memcpy(&w, m->data, sizeof w);
         tri_actor_ext *x = tri_ext(a);
         if (!x) return true;
-        if (m->kind == TRI_MSG_MONITOR) peer_add(&x->watchers, w.watcher, w.ref);
-        else peer_remove(&x->watchers, w.watcher, w.ref);
+        if (m->kind == TRI_MSG_MONITOR) {
+            if (!tri_peers_add(&x->watchers, WATCHERS, w.watcher, w.ref))
+                tri_log(TR_LOG_ERROR, "out of memory recording a monitor; no tr.down will come");
+        } else {
+            tri_peers_remove(&x->watchers, WATCHERS, w.watcher, w.ref, NULL);
+        }
         return true;
     }
     case TRI_MSG_LINK:
@@ -243,8 +226,9 @@ bool tri_link_handle_sys(tri_actor *a, tr_msg *m)
         memcpy(&other, m->data, sizeof other);
         tri_actor_ext *x = tri_ext(a);
         if (!x) return true;
-        if (m->kind == TRI_MSG_UNLINK) peer_remove(&x->links, other, 0);
-        else if (!peer_has(x->links, other)) peer_add(&x->links, other, 0);
+        if (m->kind == TRI_MSG_UNLINK) link_remove(x, other);
+        else if (!link_has(x, other) && !tri_peers_add(&x->links, LINKS, other, 0))
+            tri_log(TR_LOG_ERROR, "out of memory recording a link");
         return true;
     }
     case TRI_MSG_EXIT_SIGNAL: {
@@ -260,7 +244,7 @@ bool tri_link_handle_sys(tri_actor *a, tr_msg *m)
 
 bool tri_link_accept_down(tri_actor *a, const tr_msg *m)
 {
-    return a->ext && peer_remove(&a->ext->monitors, TR_PID_NIL, tri_msg_ref(m));
+    return a->ext && tri_peers_remove(&a->ext->monitors, MONITORS, TR_PID_NIL, tri_msg_ref(m), NULL);
 }
 
 /* At the end of an actor: "tr.down" to its watchers, exit signals to its
@@ -270,18 +254,24 @@ void tri_links_end(tri_actor *a, const tr_exit *reason)
     tri_actor_ext *x = a->ext;
     tr_system *sys = a->sys;
     tr_pid self = tri_pid_of(a);
-    for (tri_peer *p = x->watchers; p; p = p->next) {
+    for (uint32_t i = 0; i < x->watchers.cap; i++) {
+        const tri_peer *p = &x->watchers.tab[i];
+        if (!tri_peers_live(p)) continue;
         tr_msg *m = tri_exit_msg(tr_down_atom(), TRI_CALL_MONITOR, p->ref, self, reason->kind,
                                  reason->text);
         if (m) tri_deliver(sys, p->pid, m);
     }
-    for (tri_peer *p = x->links; p; p = p->next)
-        send_exit_signal(sys, p->pid, self, reason->kind, reason->text, false, true);
-    for (tri_peer *p = x->monitors; p; p = p->next) {
-        struct watch w = {self, p->ref};
+    for (uint32_t i = 0; i < x->links.cap; i++)
+        if (tri_peers_live(&x->links.tab[i]))
+            send_exit_signal(sys, x->links.tab[i].pid, self, reason->kind, reason->text, false,
+                             true);
+    for (uint32_t i = 0; i < x->monitors.cap; i++) {
+        const tri_peer *p = &x->monitors.tab[i];
+        if (!tri_peers_live(p)) continue;
+        struct tri_watch w = {self, p->ref};
         send_signal(sys, p->pid, TRI_MSG_DEMONITOR, &w, sizeof w);
     }
-    peers_free(&x->watchers);
-    peers_free(&x->links);
-    peers_free(&x->monitors);
+    tri_peers_clear(&x->watchers);
+    tri_peers_clear(&x->links);
+    tri_peers_clear(&x->monitors);
 }

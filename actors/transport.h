@@ -18,11 +18,6 @@
  * reads them): MONITOR and DEMONITOR carry a struct tri_watch; LINK and
  * UNLINK the linking actor's tr_pid; EXIT_SIGNAL a struct tri_exit_signal
  * (core.h) followed by the reason's text and its NUL. */
-struct tri_watch {
-    tr_pid watcher;
-    uint64_t ref;
-};
-
 typedef struct tri_transport_ops {
     /* A message for `to` on another node: a user message (call roles
      * included) or a runtime signal (TRI_MSG_MONITOR, DEMONITOR, LINK,

@@ -56,8 +56,17 @@ typedef struct tr_timer {
 /* tr_send_after — sends a message of `type` with a copy of `data` to `to`
  * after `delay_ms` (>= 0), with the calling actor as its sender. The timer
  * belongs to the calling actor and dies with it: once the actor has ended,
- * it never fires. *out (may be NULL) gets the handle. Errors: TR_EINVAL,
- * TR_ETOOBIG, TR_ENOMEM. Actor context only. */
+ * it never fires. *out (may be NULL) gets the handle. Timers keep
+ * quarter-millisecond ticks: one fires at the first tick at or after its
+ * deadline, never early (with the real clock, up to about a quarter of a
+ * millisecond late, plus the time it takes to wake the receiver).
+ * A timer's message, whatever its delay (0 included), is handled as a
+ * fired one: it never blocks or fails on a full bounded mailbox; if the
+ * receiver's mailbox is full when it arrives, it is dropped (counted in
+ * tr_system_stats.dropped, and a dead letter), and tr_send_after still
+ * returns TR_OK. Errors: TR_EINVAL, TR_ETOOBIG, TR_ENOROUTE, TR_ENOMEM.
+ * Actor context only; costs no lock and no system call in the common
+ * case, whatever the number of pending timers. */
 int tr_send_after(tr_ctx *ctx, tr_pid to, int64_t delay_ms, tr_atom type, const void *data,
                   size_t size, tr_timer *out);
 

@@ -1,0 +1,175 @@
+/* monitors — one actor monitoring many (a registry, a pool manager, a
+ * connection supervisor): issue 13, where removal was O(n) per monitor.
+ * Usage: monitors [N]   (default 100,000)
+ * Prints two lines:
+ *   bench=monitors    N targets monitored by one WATCHER, then all stopped:
+ *                     timed from WATCHER's first `stop` sent until it has
+ *                     handled all N "tr.down" (unit downs/s);
+ *   bench=demonitors  N fresh targets monitored, then all N monitors
+ *                     removed with tr_demonitor: timed over the N calls
+ *                     (unit demonitors/s).
+ * Spawning and monitoring are not timed. Checks: exactly N downs, each
+ * for a live monitor; after each phase tr_info shows 0 monitors; no
+ * "tr.down" arrives for a removed monitor although its target then ends.
+ * Erlang counterpart: peers_scale.erl (same lines, peer=erlang). */
+#include "bench_common.h"
+
+static tr_atom A_STOP, A_GO_DOWNS, A_GO_DEMON, A_DONE, A_DRAINED;
+
+static int target_handle(tr_ctx *ctx, void *state, const tr_msg *m)
+{
+    (void)state;
+    if (tr_msg_is(m, A_STOP)) tr_stop(ctx);
+    return 0;
+}
+
+static const tr_behaviour target_beh = {.name = "target", .handle = target_handle};
+
+typedef struct watcher_args {
+    tr_pid driver;
+    const tr_pid *targets;
+    uint64_t n;
+} watcher_args;
+
+typedef struct watcher_state {
+    watcher_args a;
+    tr_ref *refs;
+    uint64_t downs, stray;
+    double t0;
+    int phase; /* 1: counting downs; 2: demonitored, downs are strays */
+} watcher_state;
+
+static int watcher_init(tr_ctx *ctx, void *state, const void *args, size_t size)
+{
+    (void)ctx;
+    watcher_state *s = state;
+    if (size != sizeof s->a) return TR_EINVAL;
+    memcpy(&s->a, args, size);
+    s->refs = malloc(s->a.n * sizeof *s->refs);
+    return s->refs ? 0 : TR_ENOMEM;
+}
+
+static void watcher_terminate(tr_ctx *ctx, void *state, const tr_exit *why)
+{
+    (void)ctx, (void)why;
+    free(((watcher_state *)state)->refs);
+}
+
+static int monitor_all(tr_ctx *ctx, watcher_state *s)
+{
+    for (uint64_t i = 0; i < s->a.n; i++) {
+        int rc = tr_monitor(ctx, s->a.targets[i], &s->refs[i]);
+        if (rc) return rc;
+    }
+    tr_actor_info info;
+    tr_info(ctx, &info);
+    if (info.monitors != s->a.n) return tr_fail(ctx, "monitors: %u, want %llu", info.monitors,
+                                                 (unsigned long long)s->a.n);
+    return 0;
+}
+
+static int report(tr_ctx *ctx, watcher_state *s, double secs)
+{
+    tr_actor_info info;
+    tr_info(ctx, &info);
+    if (info.monitors != 0) return tr_fail(ctx, "%u monitors left", info.monitors);
+    return tr_send(ctx, s->a.driver, A_DONE, &secs, sizeof secs);
+}
+
+static int watcher_handle(tr_ctx *ctx, void *state, const tr_msg *m)
+{
+    watcher_state *s = state;
+    if (tr_msg_is(m, A_GO_DOWNS)) {
+        int rc = monitor_all(ctx, s);
+        if (rc) return rc;
+        s->phase = 1;
+        s->t0 = bench_now();
+        for (uint64_t i = 0; i < s->a.n; i++)
+            if ((rc = tr_send(ctx, s->a.targets[i], A_STOP, NULL, 0))) return rc;
+        return 0;
+    }
+    if (tr_msg_is(m, A_GO_DEMON)) {
+        int rc = monitor_all(ctx, s);
+        if (rc) return rc;
+        s->phase = 2;
+        double t0 = bench_now();
+        for (uint64_t i = 0; i < s->a.n; i++)
+            if (tr_demonitor(ctx, s->refs[i]) != TR_OK) return tr_fail(ctx, "demonitor %llu",
+                                                                      (unsigned long long)i);
+        double secs = bench_now() - t0;
+        /* now let them end: no down may reach us */
+        for (uint64_t i = 0; i < s->a.n; i++)
+            if ((rc = tr_send(ctx, s->a.targets[i], A_STOP, NULL, 0))) return rc;
+        return report(ctx, s, secs);
+    }
+    if (tr_msg_is(m, tr_down_atom())) {
+        if (s->phase != 1) s->stray++;
+        else if (++s->downs == s->a.n) return report(ctx, s, bench_now() - s->t0);
+        return 0;
+    }
+    if (tr_msg_is(m, A_DRAINED)) /* the driver saw every target end */
+        return tr_send(ctx, s->a.driver, A_DRAINED, &s->stray, sizeof s->stray);
+    return tr_fail(ctx, "watcher: unexpected '%s'", tr_atom_name(tr_msg_type(m)));
+}
+
+static const tr_behaviour watcher_beh = {.name = "watcher",
+                                         .state_size = sizeof(watcher_state),
+                                         .init = watcher_init,
+                                         .handle = watcher_handle,
+                                         .terminate = watcher_terminate};
+
+static void spawn_targets(bench *b, tr_pid *targets, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) targets[i] = bench_spawn(b, &target_beh, NULL, 0);
+}
+
+/* Waits until only `live` actors are left (the targets have ended). */
+static void wait_live(bench *b, uint64_t live)
+{
+    tr_system_stats st;
+    double end = bench_now() + 60;
+    do {
+        tr_system_get_stats(b->sys, &st);
+        if (st.actors_live <= live) return;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    } while (bench_now() < end);
+    bench_fail("targets did not end: %llu live", (unsigned long long)st.actors_live);
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t n = (uint64_t)bench_arg(argc, argv, 1, 100000);
+    A_STOP = bench_atom("stop");
+    A_GO_DOWNS = bench_atom("go_downs");
+    A_GO_DEMON = bench_atom("go_demonitors");
+    A_DONE = bench_atom("done");
+    A_DRAINED = bench_atom("drained");
+    bench b = bench_start();
+    tr_pid *targets = malloc(n * sizeof *targets);
+    if (!targets) bench_fail("out of memory");
+    tr_system_stats st;
+    tr_system_get_stats(b.sys, &st);
+    uint64_t base = st.actors_live;
+
+    spawn_targets(&b, targets, n);
+    watcher_args wa = {b.driver, targets, n};
+    tr_pid w = bench_spawn(&b, &watcher_beh, &wa, sizeof wa);
+    bench_send(&b, w, A_GO_DOWNS, NULL, 0);
+    double secs;
+    memcpy(&secs, tr_msg_data(bench_recv(&b, A_DONE)), sizeof secs);
+    bench_report_rate("monitors", (int64_t)n, secs, "downs/s");
+
+    wait_live(&b, base + 1);
+    spawn_targets(&b, targets, n);
+    bench_send(&b, w, A_GO_DEMON, NULL, 0);
+    memcpy(&secs, tr_msg_data(bench_recv(&b, A_DONE)), sizeof secs);
+    wait_live(&b, base + 1);
+    bench_send(&b, w, A_DRAINED, NULL, 0); /* behind any down they sent */
+    uint64_t stray = bench_u64(bench_recv(&b, A_DRAINED));
+    if (stray) bench_fail("%llu downs after demonitor", (unsigned long long)stray);
+    bench_report_rate("demonitors", (int64_t)n, secs, "demonitors/s");
+    bench_end(&b);
+    free(targets);
+    return 0;
+}
