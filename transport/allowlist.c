@@ -49,7 +49,8 @@ void tri_allowlist_release(tri_allowlist **p)
     /* acq_rel: the last releaser sees every write made before the others
      * let go (the entries were written before the first share anyway). */
     if (atomic_fetch_sub_explicit(&al->refs, 1, memory_order_acq_rel) != 1) return;
-    for (size_t i = 0; i < al->n; i++) free(al->v[i].name);
+    for (size_t i = 0; i < al->n; i++)
+        free(al->v[i].name);
     free(al->v);
     free(al);
 }
@@ -133,7 +134,7 @@ int tri_allowlist_add_file(tri_allowlist *al, const char *path, tri_key_error *e
 static bool is_pub_name(const char *n)
 {
     size_t len = strlen(n);
-    return n[0] != '.' && len > 4 && strcmp(n + len - 4, ".pub") == 0;
+    return len >= 4 && strcmp(n + len - 4, ".pub") == 0;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -177,7 +178,8 @@ static int list_pub(const char *dir, char ***out, size_t *count, tri_key_error *
     }
     closedir(d);
     if (rc != TR_OK) {
-        for (size_t i = 0; i < n; i++) free(names[i]);
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
         free(names);
         return rc;
     }
@@ -216,7 +218,8 @@ int tri_allowlist_add_dir(tri_allowlist *al, const char *dir, size_t *added, tri
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
         rc = tri_allowlist_add_file(tmp, path, err);
     }
-    for (size_t i = 0; i < count; i++) free(names[i]);
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
     free(names);
     if (rc != TR_OK) {
         tri_allowlist_release(&tmp);

@@ -64,13 +64,12 @@ int tri_allowlist_add(tri_allowlist *al, const uint8_t key[TRI_KEY_BYTES], const
 int tri_allowlist_add_file(tri_allowlist *al, const char *path, tri_key_error *err);
 
 /* tri_allowlist_add_dir — adds every regular file in `dir` whose name
- * ends in ".pub" (not hidden ones; other files, .key files included, are
- * ignored), in name order. All or nothing: if any file fails to load or
+ * ends in ".pub" (other files, .key files included, and subdirectories
+ * are ignored), in name order. All or nothing: if any file fails to load or
  * conflicts, the allowlist is left as it was and `err` names the file.
  * `added` (may be NULL) gets the number of keys that were new. Errors:
  * TR_ENOENT (no such directory), and as tri_allowlist_add_file. */
-int tri_allowlist_add_dir(tri_allowlist *al, const char *dir, size_t *added,
-                          tri_key_error *err);
+int tri_allowlist_add_dir(tri_allowlist *al, const char *dir, size_t *added, tri_key_error *err);
 
 /* tri_allowlist_count — the number of keys. */
 size_t tri_allowlist_count(const tri_allowlist *al);

@@ -144,9 +144,8 @@ static int perr(parser *p, int line, int col, const char *fmt, ...)
 /* ZPL name characters (as CZMQ's zconfig accepts them). */
 static bool is_namechar(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '$' || c == '-' || c == '_' || c == '@' || c == '.' || c == '&' || c == '+' ||
-           c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '$' ||
+           c == '-' || c == '_' || c == '@' || c == '.' || c == '&' || c == '+' || c == '/';
 }
 
 static bool is_blank(char c) { return c == ' ' || c == '\t'; }
@@ -172,7 +171,8 @@ static int parse_key(parser *p, const char *v, size_t n, int col, uint8_t key[TR
  * name, is meant as a bare key ('=' is a Z85 character). */
 static bool looks_bare(const char *buf, size_t len)
 {
-    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || is_blank(buf[len - 1]))) len--;
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || is_blank(buf[len - 1])))
+        len--;
     if (len == 0) return false;
     for (size_t i = 0; i < len; i++) {
         char c = buf[i];
@@ -185,7 +185,8 @@ static bool looks_bare(const char *buf, size_t len)
 
 static int parse_bare(parser *p, const char *buf, size_t len, keyfile *kf)
 {
-    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || is_blank(buf[len - 1]))) len--;
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || is_blank(buf[len - 1])))
+        len--;
     p->line = 1;
     if (len != TRI_KEY_Z85_LEN)
         return perr(p, 1, 1,
@@ -205,28 +206,33 @@ static int parse_property(parser *p, const char *s, size_t n, enum section sec, 
 {
     size_t i = 4;
     size_t name_at = i;
-    while (i < n && is_namechar(s[i])) i++;
+    while (i < n && is_namechar(s[i]))
+        i++;
     size_t name_len = i - name_at;
     if (name_len == 0)
         return perr(p, p->line, (int)i + 1, "expected a property name (letters, digits, $-_@.&+/)");
     const char *name = s + name_at;
-    while (i < n && is_blank(s[i])) i++;
+    while (i < n && is_blank(s[i]))
+        i++;
     if (i >= n || s[i] != '=')
         return perr(p, p->line, (int)i + 1, "expected '=' after the property name");
     i++;
-    while (i < n && is_blank(s[i])) i++;
+    while (i < n && is_blank(s[i]))
+        i++;
     if (i >= n || (s[i] != '"' && s[i] != '\''))
         return perr(p, p->line, (int)i + 1, "expected a quoted value (\"...\") after '='");
     char quote = s[i];
     size_t open = i;
     size_t v = ++i;
-    while (i < n && s[i] != quote) i++;
+    while (i < n && s[i] != quote)
+        i++;
     if (i >= n)
         return perr(p, p->line, (int)n + 1, "missing closing %c (the value opened at column %zu)",
                     quote, open + 1);
     size_t vlen = i - v;
     i++;
-    while (i < n && is_blank(s[i])) i++;
+    while (i < n && is_blank(s[i]))
+        i++;
     if (i < n && s[i] != '#')
         return perr(p, p->line, (int)i + 1,
                     "unexpected text after the value (expected the end of the line or '#')");
@@ -250,15 +256,13 @@ static int parse_property(parser *p, const char *s, size_t n, enum section sec, 
     }
     /* SEC_CURVE */
     if (NAME_IS("public-key")) {
-        if (kf->public_line)
-            return perr(p, p->line, (int)name_at + 1, "'public-key' given twice");
+        if (kf->public_line) return perr(p, p->line, (int)name_at + 1, "'public-key' given twice");
         kf->public_line = p->line;
         kf->public_col = (int)v + 1;
         return parse_key(p, s + v, vlen, (int)v + 1, kf->public_key);
     }
     if (NAME_IS("secret-key")) {
-        if (kf->secret_line)
-            return perr(p, p->line, (int)name_at + 1, "'secret-key' given twice");
+        if (kf->secret_line) return perr(p, p->line, (int)name_at + 1, "'secret-key' given twice");
         kf->secret_line = p->line;
         kf->secret_col = (int)v + 1;
         return parse_key(p, s + v, vlen, (int)v + 1, kf->secret_key);
@@ -272,11 +276,13 @@ static int parse_property(parser *p, const char *s, size_t n, enum section sec, 
 static int parse_section(parser *p, const char *s, size_t n, enum section *sec, bool seen[3])
 {
     size_t i = 0;
-    while (i < n && is_namechar(s[i])) i++;
+    while (i < n && is_namechar(s[i]))
+        i++;
     if (i == 0)
         return perr(p, p->line, 1, "expected a section name ('metadata' or 'curve') or '#'");
     size_t len = i;
-    while (i < n && is_blank(s[i])) i++;
+    while (i < n && is_blank(s[i]))
+        i++;
     if (i < n && s[i] == '=')
         return perr(p, p->line, (int)i + 1,
                     "a section takes no value (expected 'metadata' or 'curve' alone)");
@@ -284,8 +290,10 @@ static int parse_section(parser *p, const char *s, size_t n, enum section *sec, 
         return perr(p, p->line, (int)i + 1,
                     "unexpected text after the section name (expected the end of the line)");
     enum section got;
-    if (len == 8 && memcmp(s, "metadata", 8) == 0) got = SEC_METADATA;
-    else if (len == 5 && memcmp(s, "curve", 5) == 0) got = SEC_CURVE;
+    if (len == 8 && memcmp(s, "metadata", 8) == 0)
+        got = SEC_METADATA;
+    else if (len == 5 && memcmp(s, "curve", 5) == 0)
+        got = SEC_CURVE;
     else
         return perr(p, p->line, 1, "unknown section (expected 'metadata' or 'curve')");
     if (seen[got])
@@ -308,7 +316,8 @@ static int parse_zpl(parser *p, const char *buf, size_t len, keyfile *kf)
         size_t n = nl ? (size_t)(nl - s) : len - at;
         at += n + (nl ? 1 : 0);
         p->line++;
-        while (n && (s[n - 1] == '\r' || is_blank(s[n - 1]))) n--;
+        while (n && (s[n - 1] == '\r' || is_blank(s[n - 1])))
+            n--;
         for (size_t i = 0; i < n; i++) {
             unsigned char c = (unsigned char)s[i];
             if ((c < 0x20 && c != '\t') || c == 0x7f)
@@ -316,7 +325,8 @@ static int parse_zpl(parser *p, const char *buf, size_t len, keyfile *kf)
         }
         if (n == 0) continue;
         size_t ind = 0;
-        while (ind < n && s[ind] == ' ') ind++;
+        while (ind < n && s[ind] == ' ')
+            ind++;
         if (s[ind] == '\t')
             return perr(p, p->line, (int)ind + 1, "tab in the indentation (expected spaces)");
         if (s[ind] == '#') continue;
@@ -330,8 +340,8 @@ static int parse_zpl(parser *p, const char *buf, size_t len, keyfile *kf)
                             "column 1 first)");
             rc = parse_property(p, s, n, sec, kf);
         } else {
-            return perr(p, p->line, (int)ind + 1,
-                        "bad indent: expected 0 or 4 spaces, found %zu%s", ind,
+            return perr(p, p->line, (int)ind + 1, "bad indent: expected 0 or 4 spaces, found %zu%s",
+                        ind,
                         ind % 4 == 0 ? " (the sections of a key file hold no subsections)" : "");
         }
         if (rc != TR_OK) return rc;
@@ -478,8 +488,7 @@ int tri_keys_load_secret(const char *path, tri_keypair *kp, char *name, tri_key_
         } else {
             memcpy(kp->secret_key, kf.secret_key, TRI_KEY_BYTES);
             rc = tri_key_public_of(kp->secret_key, kp->public_key);
-            if (rc == TR_OK &&
-                sodium_memcmp(kp->public_key, kf.public_key, TRI_KEY_BYTES) != 0)
+            if (rc == TR_OK && sodium_memcmp(kp->public_key, kf.public_key, TRI_KEY_BYTES) != 0)
                 rc = perr(&p, kf.public_line, kf.public_col,
                           "public-key does not belong to secret-key (expected the public key "
                           "derived from it)");
@@ -607,8 +616,9 @@ int tri_keys_write(const char *dir, const char *name, const tri_keypair *kp, tri
 {
     if (err) err->text[0] = '\0';
     if (!kp || !tri_node_name_valid(name)) {
-        seterr(err, "not a valid node name (expected 1 to %d of A-Z a-z 0-9 . _ @ -, not "
-                    "starting with '.' or '-')",
+        seterr(err,
+               "not a valid node name (expected 1 to %d of A-Z a-z 0-9 . _ @ -, not "
+               "starting with '.' or '-')",
                TRI_NODE_NAME_MAX);
         return TR_EINVAL;
     }

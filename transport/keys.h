@@ -41,7 +41,7 @@
 extern "C" {
 #endif
 
-#define TRI_KEY_BYTES 32
+#define TRI_KEY_BYTES   32
 #define TRI_KEY_Z85_LEN 40
 /* The longest node name (ZMQ_ZAP_DOMAIN takes at most 255 bytes). */
 #define TRI_NODE_NAME_MAX 255
@@ -74,8 +74,7 @@ void tri_keypair_wipe(tri_keypair *kp);
 /* tri_key_public_of — derives the public key of a secret key
  * (crypto_scalarmult_base, as zmq_curve_public). Errors: TR_EINVAL.
  * Thread-safe. */
-int tri_key_public_of(const uint8_t secret_key[TRI_KEY_BYTES],
-                      uint8_t public_key[TRI_KEY_BYTES]);
+int tri_key_public_of(const uint8_t secret_key[TRI_KEY_BYTES], uint8_t public_key[TRI_KEY_BYTES]);
 
 /* tri_key_to_z85 — writes the 40 Z85 characters of `key` and a NUL to
  * `out`. Thread-safe. */
@@ -97,8 +96,7 @@ int tri_key_from_z85(const char *text, uint8_t key[TRI_KEY_BYTES]);
  * TR_EINVAL (bad name or kp; or I/O error, see err), TR_EEXIST (a file
  * exists), TR_ENOENT (no such directory), TR_ENOMEM. `err` (may be NULL)
  * says why. Thread-safe. */
-int tri_keys_write(const char *dir, const char *name, const tri_keypair *kp,
-                   tri_key_error *err);
+int tri_keys_write(const char *dir, const char *name, const tri_keypair *kp, tri_key_error *err);
 
 /* tri_keys_load_secret — loads a secret key file (NAME.key, or a bare
  * Z85 secret key). The file is refused if, once opened, fstat shows it is

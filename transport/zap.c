@@ -23,10 +23,10 @@
 #include "zap.h"
 #include "zctx.h"
 
-#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_ENDPOINT   "inproc://zeromq.zap.01"
 #define ZAP_MAX_FRAMES 16 /* routing id + 7 + at most 8 credentials */
-#define LIMIT_SLOTS 64
-#define TEXT_MAX 256 /* a domain or address, as logged */
+#define LIMIT_SLOTS    64
+#define TEXT_MAX       256 /* a domain or address, as logged */
 
 typedef struct domain_entry {
     char *name;
@@ -34,11 +34,11 @@ typedef struct domain_entry {
 } domain_entry;
 
 static pthread_mutex_t life_mu = PTHREAD_MUTEX_INITIALIZER;
-static unsigned users;      /* under life_mu */
-static pthread_t thread;    /* under life_mu */
-static int wake_w = -1;     /* under life_mu: written to stop the thread */
-static int wake_r = -1;     /* under life_mu; the thread polls it */
-static void *ctx;           /* under life_mu */
+static unsigned users;   /* under life_mu */
+static pthread_t thread; /* under life_mu */
+static int wake_w = -1;  /* under life_mu: written to stop the thread */
+static int wake_r = -1;  /* under life_mu; the thread polls it */
+static void *ctx;        /* under life_mu */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static bool running;
@@ -107,7 +107,8 @@ static void frame_text(zmq_msg_t *m, char *out, size_t cap)
     size_t n = zmq_msg_size(m);
     if (n > cap - 1) n = cap - 1;
     const unsigned char *d = zmq_msg_data(m);
-    for (size_t i = 0; i < n; i++) out[i] = d[i] >= 0x20 && d[i] < 0x7f ? (char)d[i] : '?';
+    for (size_t i = 0; i < n; i++)
+        out[i] = d[i] >= 0x20 && d[i] < 0x7f ? (char)d[i] : '?';
     out[n] = '\0';
 }
 
@@ -151,7 +152,8 @@ static bool serve_one(void *sock, limit_slot *limits)
             break;
         }
         more = zmq_msg_more(&m);
-        if (n < ZAP_MAX_FRAMES) f[n++] = m;
+        if (n < ZAP_MAX_FRAMES)
+            f[n++] = m;
         else {
             zmq_msg_close(&m);
             too_many = true;
@@ -202,8 +204,10 @@ static bool serve_one(void *sock, limit_slot *limits)
     }
     now_fn = clock_fn ? clock_fn : real_clock;
     stats.requests++;
-    if (v == V_ACCEPT) stats.accepted++;
-    else if (v == V_REFUSE) stats.refused++;
+    if (v == V_ACCEPT)
+        stats.accepted++;
+    else if (v == V_REFUSE)
+        stats.refused++;
     pthread_mutex_unlock(&mu);
 
     if (v == V_ACCEPT && key) tri_key_to_z85(key, user);
@@ -241,7 +245,8 @@ static bool serve_one(void *sock, limit_slot *limits)
         const char *status = v == V_ACCEPT ? "200" : v == V_REFUSE ? "400" : "500";
         reply(sock, &f[0], &f[3], status, v == V_ACCEPT ? "OK" : why, user);
     }
-    for (int i = 0; i < n; i++) zmq_msg_close(&f[i]);
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&f[i]);
     return true;
 }
 
@@ -258,6 +263,7 @@ static void *zap_main(void *p)
 {
     start_arg *a = p;
     int wake_fd = a->wake_fd; /* `a` is gone once `ready` is posted */
+    pthread_setname_np(pthread_self(), "troupe-zap");
     void *sock = zmq_socket(a->ctx, ZMQ_ROUTER);
     int rc = TR_OK;
     if (!sock) {
@@ -268,8 +274,7 @@ static void *zap_main(void *p)
         zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
         if (zmq_bind(sock, ZAP_ENDPOINT) != 0) {
             int e = errno;
-            tri_log(TR_LOG_ERROR, "ZAP handler: cannot bind %s: %s", ZAP_ENDPOINT,
-                    zmq_strerror(e));
+            tri_log(TR_LOG_ERROR, "ZAP handler: cannot bind %s: %s", ZAP_ENDPOINT, zmq_strerror(e));
             rc = e == EADDRINUSE ? TR_EEXIST : TR_ENOMEM;
             zmq_close(sock);
         }
@@ -384,8 +389,7 @@ void tri_zap_release(void)
     pthread_mutex_unlock(&life_mu);
 
     for (size_t i = 0; i < nleft; i++) {
-        tri_log(TR_LOG_WARN, "ZAP handler stopped with node %s still registered",
-                left[i].name);
+        tri_log(TR_LOG_WARN, "ZAP handler stopped with node %s still registered", left[i].name);
         free(left[i].name);
         tri_allowlist_release(&left[i].al);
     }
@@ -406,12 +410,15 @@ int tri_zap_domain_add(const char *domain, tri_allowlist *al)
     if (!name) return TR_ENOMEM;
     pthread_mutex_lock(&mu);
     int rc = TR_OK;
-    if (!running) rc = TR_ESTATE;
-    else if (find_domain(domain)) rc = TR_EEXIST;
+    if (!running)
+        rc = TR_ESTATE;
+    else if (find_domain(domain))
+        rc = TR_EEXIST;
     else if (ndomains == domcap) {
         size_t cap = domcap ? 2 * domcap : 4;
         domain_entry *v = realloc(domains, cap * sizeof *v);
-        if (!v) rc = TR_ENOMEM;
+        if (!v)
+            rc = TR_ENOMEM;
         else {
             domains = v;
             domcap = cap;
@@ -435,8 +442,10 @@ int tri_zap_domain_replace(const char *domain, tri_allowlist *al)
     pthread_mutex_lock(&mu);
     int rc = TR_OK;
     domain_entry *e = running ? find_domain(domain) : NULL;
-    if (!running) rc = TR_ESTATE;
-    else if (!e) rc = TR_ENOENT;
+    if (!running)
+        rc = TR_ESTATE;
+    else if (!e)
+        rc = TR_ENOENT;
     else {
         old = e->al;
         e->al = tri_allowlist_ref(al);

@@ -85,8 +85,7 @@ int tri_zap_domain_remove(const char *domain);
  * key. Errors: TR_EINVAL (NULL or bad arguments, or libzmq refused an
  * option), TR_ESTATE (handler not running), TR_ENOENT (domain not
  * registered). Only the socket's thread. */
-int tri_zap_curve_server(void *socket, const char *domain,
-                         const uint8_t secret_key[TRI_KEY_BYTES]);
+int tri_zap_curve_server(void *socket, const char *domain, const uint8_t secret_key[TRI_KEY_BYTES]);
 
 /* Counters since the process started, for diagnostics and tests. */
 typedef struct tri_zap_stats {

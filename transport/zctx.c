@@ -29,8 +29,7 @@ int tri_zctx_acquire(void **out)
         /* Before any socket exists: the default linger of new sockets is
          * taken from BLOCKY when they are created. */
         if (zmq_ctx_set(c, ZMQ_BLOCKY, 0) != 0) {
-            tri_log(TR_LOG_ERROR, "zmq_ctx_set(ZMQ_BLOCKY, 0) failed: %s",
-                    zmq_strerror(errno));
+            tri_log(TR_LOG_ERROR, "zmq_ctx_set(ZMQ_BLOCKY, 0) failed: %s", zmq_strerror(errno));
             zmq_ctx_term(c);
             pthread_mutex_unlock(&mu);
             return TR_ENOMEM;
