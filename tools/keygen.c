@@ -72,7 +72,7 @@ int troupe_keygen(int argc, char **argv)
         return 1;
     }
     const char *d = dir && *dir ? dir : ".";
-    printf("wrote %s/%s.key (secret, mode 0600) and %s/%s.pub\npublic key: %s\n", d, name, d,
-           name, pub);
+    printf("wrote %s/%s.key (secret, mode 0600) and %s/%s.pub\npublic key: %s\n", d, name, d, name,
+           pub);
     return 0;
 }
