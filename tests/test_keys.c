@@ -1304,7 +1304,7 @@ static void test_null_ipc_accepted(void **state)
     node_stop(&n);
 }
 
-/* TRANSPORT-NOTES B.1, shown so that it stays known: a CURVE server in a
+/* The pitfall zap.h warns of, shown so that it stays known: a CURVE server in a
  * context with no ZAP handler lets any key in. tri_zap_curve_server is the
  * guard (it refuses without a running handler: test_zap_lifecycle), and
  * test_curve_unknown_key_refused is the same connection refused. */
