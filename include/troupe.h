@@ -23,6 +23,7 @@
 #include "troupe/inspect.h"
 #include "troupe/supervisor.h"
 #include "troupe/behaviours.h"
+#include "troupe/node.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

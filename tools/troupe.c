@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "demo.h"
+#include "keygen.h"
 #include "troupe.h"
 
 static int usage(FILE *to)
@@ -13,6 +14,8 @@ static int usage(FILE *to)
             "\n"
             "commands:\n"
             "  demo [--orders N]   run the built-in example service (default 2000 orders)\n"
+            "  keygen NAME         write a node's CURVE key pair: NAME.key, NAME.pub\n"
+            "                      (troupe keygen -h for more)\n"
             "  version             print the version\n"
             "  help                this text\n");
     return to == stderr ? 2 : 0;
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
         }
         return troupe_demo((unsigned)orders);
     }
+    if (strcmp(cmd, "keygen") == 0) return troupe_keygen(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0) {
         printf("troupe %d.%d.%d\n", TROUPE_VERSION_MAJOR, TROUPE_VERSION_MINOR,
                TROUPE_VERSION_PATCH);

@@ -32,6 +32,7 @@
 #include "allowlist.h"
 #include "keys.h"
 #include "node_impl.h"
+#include "tsan.h"
 #include "wire.h"
 #include "zap.h"
 
@@ -116,6 +117,7 @@ static int dealer_send(peer *p, const uint8_t *data, size_t len)
         return ENOMEM;
     }
     memcpy(zmq_msg_data(msg), data, len);
+    TRI_TSAN_RELEASE(zmq_msg_data(msg));
     if (zmq_msg_send(msg, p->dealer, ZMQ_DONTWAIT) >= 0) {
         free(msg);
         return 0;
@@ -303,7 +305,7 @@ static void lost(tr_node *n, peer *p, const char *reason, bool gone)
     close_dealer(p);
     in_drop_peer(n, p);
     p->in_hello = false;
-    tri_wire_dec_destroy((tri_wire_dec **)&p->dec);
+    p->dec_reset = true; /* not now: we may be inside its decode */
     tri_book_lost(p->book, n->sys);
     tri_peer_dead_letters(n, p, TR_DEAD_NODE_DOWN);
     p->scheduled = false;
@@ -325,11 +327,13 @@ static void went_up(tr_node *n, peer *p)
     atomic_store_explicit(&p->state, PEER_UP, memory_order_release);
     p->backoff_ms = 0;
     tri_log(TR_LOG_INFO, "node %s: node %s is up", n->name, p->name);
+    /* the event before the count: whoever waited for the count and then
+     * subscribes does not get this (older) event */
+    tri_node_event(n, p, true, NULL);
     pthread_mutex_lock(&n->mu);
     n->peers_up++;
     pthread_cond_broadcast(&n->cv);
     pthread_mutex_unlock(&n->mu);
-    tri_node_event(n, p, true, NULL);
     /* the whole mesh to the newcomer, the newcomer to everyone else */
     gossip_to(n, p, NULL);
     for (peer *q = n->all; q; q = q->next_all)
@@ -482,7 +486,7 @@ static void on_hello(tr_node *n, void *router, const uint8_t *rid, size_t rid_le
     set_endpoints(p, &h->node);
     in_add(n, rid, rid_len, router, p);
     p->in_hello = true;
-    if (!p->dec) p->dec = tri_wire_dec_new(NULL);
+    p->dec_reset = true; /* a new session, fresh caches: made after this frame */
     tri_wire_str eps[256];
     tri_wire_ctl w = {.kind = TRI_WIRE_WELCOME};
     w.hello.version = TRI_WIRE_VERSION;
@@ -862,6 +866,7 @@ static void recv_router(tr_node *n, void *router, tri_wire_limits *lim)
         rr.user_id = zmq_msg_gets(&frame, "User-Id");
         const uint8_t *data = zmq_msg_data(&frame);
         size_t len = zmq_msg_size(&frame);
+        TRI_TSAN_ACQUIRE(data);
         stat_add(&n->frames_in, 1);
         stat_add(&n->bytes_in, len);
         tri_wire_sink sink = {on_record, on_control_router};
@@ -878,7 +883,20 @@ static void recv_router(tr_node *n, void *router, tri_wire_limits *lim)
                      : TRI_WIRE_EKIND;
             tri_wire_dec_destroy(&tmp);
         }
-        if (rc != TRI_WIRE_OK) log_bad(n, s ? s->p->name : "an unknown session", rc);
+        /* the frame may have opened a session, or ended one: settle the
+         * decoder now that nothing decodes with it (s may be stale) */
+        in_session *after = in_find(n, rid, rid_len);
+        if (after && after->p->dec_reset) {
+            tri_wire_dec_destroy((tri_wire_dec **)&after->p->dec);
+            after->p->dec = tri_wire_dec_new(NULL);
+            after->p->dec_reset = false;
+        }
+        if (rc != TRI_WIRE_OK) {
+            log_bad(n, after ? after->p->name : "an unknown session", rc);
+            /* a refused batch leaves the session's atom caches out of step
+             * (its definitions never landed): the session ends */
+            if (after && len >= 4 && data[3] == TRI_WIRE_BATCH) lost(n, after->p, "malformed frame", false);
+        }
         stat_add(&n->msgs_in, rr.r.records);
         zmq_msg_close(&id);
         zmq_msg_close(&frame);
@@ -895,6 +913,7 @@ static void recv_dealer(tr_node *n, peer *p, tri_wire_limits *lim)
             return;
         }
         rx r = {n, p, tri_now_ns(n->sys), 0, 0};
+        TRI_TSAN_ACQUIRE(zmq_msg_data(&frame));
         tri_wire_dec *tmp = tri_wire_dec_new(NULL);
         tri_wire_sink sink = {NULL, on_control_dealer};
         int rc = tmp ? tri_wire_decode(tmp, zmq_msg_data(&frame), zmq_msg_size(&frame), lim, &sink, &r)
@@ -977,7 +996,7 @@ static void tick(tr_node *n)
         if (st == PEER_CONNECTING && p->dealer && !p->welcomed) {
             if (!p->hello_at && send_hello(n, p)) p->hello_at = now;
             if (now >= p->retry_at) lost(n, p, "no answer to our handshake", false);
-        } else if (st == PEER_DOWN && now >= p->retry_at && !n->stopped &&
+        } else if (st == PEER_DOWN && now >= p->retry_at && !atomic_load(&n->stopping) &&
                    (p->nendpoints || p->dial_endpoint[0])) {
             dial(n, p, pick_endpoint(p));
             if (!p->dealer) p->retry_at = now + (p->backoff_ms ? p->backoff_ms : BACKOFF_MIN_MS);

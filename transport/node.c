@@ -12,6 +12,7 @@
 #include "allowlist.h"
 #include "keys.h"
 #include "node_impl.h"
+#include "wire.h"
 #include "zap.h"
 #include "zctx.h"
 

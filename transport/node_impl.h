@@ -73,6 +73,8 @@ struct peer {
     int64_t backoff_ms;
     void *enc;             /* wire encoder state (outbound atom cache) */
     void *dec;             /* wire decoder state (inbound atom cache) */
+    bool dec_reset;        /* a new inbound session: a fresh decoder after
+                            * the frame being decoded (io.c) */
     tri_book *book;
     void *pending;         /* a frame (zmq_msg_t *) waiting for room */
     bool scheduled;        /* consumer side: in the ready list or being flushed */
