@@ -35,6 +35,8 @@ typedef struct regname {
 typedef struct walker {
     tr_config *cfg;
     yaml_document_t *doc;
+    const char *text; /* the source, to see a node's explicit tag */
+    size_t size;
     long budget;
     regname *regs;
     size_t nregs, regcap;
@@ -214,7 +216,7 @@ static bool get_size(walker *w, yaml_node_t *v, const char *key, uint64_t min, u
                      const char *range, uint64_t *out)
 {
     char expected[160];
-    snprintf(expected, sizeof expected, "a size %s such as 64KiB or 1MiB", range);
+    snprintf(expected, sizeof expected, "a size %s (such as 64KiB or 1MiB)", range);
     const char *s = scalar_for(w, v, key, expected);
     if (!s) return false;
     uint64_t x;
@@ -751,6 +753,19 @@ static bool is_int_text(const char *s)
 
 #define TAG(x) "tag:yaml.org,2002:" x
 
+/* libyaml's document gives an untagged scalar the tag !!str: whether the
+ * text said "!!str" is told by the source at the node's start, where the
+ * node's properties (an anchor, then a tag) begin. */
+static bool explicit_tag(const walker *w, const yaml_node_t *n)
+{
+    size_t i = n->start_mark.index;
+    if (i < w->size && w->text[i] == '&') {
+        while (i < w->size && w->text[i] != ' ' && w->text[i] != '\t' && w->text[i] != '\n') i++;
+        while (i < w->size && (w->text[i] == ' ' || w->text[i] == '\t' || w->text[i] == '\n')) i++;
+    }
+    return i < w->size && w->text[i] == '!';
+}
+
 static void put_scalar(walker *w, tr_args_builder *b, const char *key, yaml_node_t *n)
 {
     const char *tag = (const char *)n->tag;
@@ -759,7 +774,7 @@ static void put_scalar(walker *w, tr_args_builder *b, const char *key, yaml_node
     char got[80];
     int64_t i;
     if (!tag || !strcmp(tag, TAG("str"))) {
-        if (!plain(n) || has_nul) {
+        if (!plain(n) || has_nul || explicit_tag(w, n)) {
             tri_args_put_strn(b, key, s, slen(n));
         } else if (is_null(n)) {
             tr_args_put_null(b, key);
@@ -1256,7 +1271,7 @@ void tri_config_walk(tr_config *cfg, const char *text, size_t size)
         yaml_parser_delete(&parser);
         return;
     }
-    walker w = {cfg, &doc, MAX_VISITS, NULL, 0, 0};
+    walker w = {cfg, &doc, text, size, MAX_VISITS, NULL, 0, 0};
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) tri_config_error(cfg, 1, 1, "the config is empty: expected a map with 'tree'");
     else walk_top(&w, root);
