@@ -145,6 +145,12 @@ static bool rd_value(rd *r, tr_args_value *v)
     }
 }
 
+/* p + n, without arithmetic on a NULL p (no args: NULL, 0). */
+static const unsigned char *end_of(const void *p, size_t n)
+{
+    return n ? (const unsigned char *)p + n : (const unsigned char *)p;
+}
+
 static bool is_magic(const unsigned char *p, const unsigned char *end)
 {
     return end - p >= 4 && memcmp(p, magic, 4) == 0;
@@ -168,7 +174,7 @@ static bool key_eq(const char *k, size_t klen, const char *want, size_t wlen)
 static int root_find(const unsigned char *args, size_t size, const char *key, size_t klen,
                      const unsigned char *after, tr_args_value *out)
 {
-    rd r = {args, args + size};
+    rd r = {args, end_of(args, size)};
     int found = 0;
     while (r.p < r.end) {
         if (*r.p == MAGIC0) {
@@ -427,7 +433,7 @@ int tr_args_iter_value(tr_args_iter *it, const tr_args_value *c)
         it->args = c->raw;
         it->size = c->raw_size;
         it->pos = c->raw;
-        it->end = c->raw + c->raw_size;
+        it->end = end_of(c->raw, c->raw_size);
         it->mode = IT_ROOT;
         return TR_OK;
     }

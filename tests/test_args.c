@@ -242,7 +242,6 @@ static void test_extremes(void **state)
     tr_args_put_int(b, "max", INT64_MAX);
     tr_args_put_int(b, "neg", -1);
     tr_args_put_float(b, "inf", INFINITY);
-    static const char nul[] = {'a', 0, 'b'};
     char key[TR_ARGS_MAX_KEY + 1];
     memset(key, 'k', TR_ARGS_MAX_KEY);
     key[TR_ARGS_MAX_KEY] = '\0';
@@ -263,7 +262,7 @@ static void test_extremes(void **state)
     assert_int_equal(tr_args_str(a.p, a.n, key, &s, NULL), TR_OK);
     assert_string_equal(s, "longest key");
     free(a.p);
-    (void)nul;
+    tr_args_builder_destroy(&b);
     /* durations: units, parts, infinity, sub-millisecond refused */
     static const struct {
         const char *text;
