@@ -14,8 +14,8 @@
 static volatile size_t sink;
 
 static const char *const paths[] = {
-    "",     "[0]",  "a",       "a.b",     "a[1]", "a.0.b", "db.host", "servers[1].port",
-    "tags", "x.y.z", "[1].a", "a..b",    "a[",   "a[99999999999]", "k",       "interval"};
+    "",     "[0]",   "a",     "a.b",  "a[1]", "a.0.b",          "db.host", "servers[1].port",
+    "tags", "x.y.z", "[1].a", "a..b", "a[",   "a[99999999999]", "k",       "interval"};
 
 static void iterate(const tr_args_value *v, int depth)
 {
@@ -50,8 +50,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         iterate(&v, 0);
     }
     tr_args_value root;
-    if (tr_args_get(args, n, NULL, &root) == TR_OK) iterate(&root, 0);
-    else if (ok) __builtin_trap(); /* checked bytes must be readable */
+    if (tr_args_get(args, n, NULL, &root) == TR_OK)
+        iterate(&root, 0);
+    else if (ok)
+        __builtin_trap(); /* checked bytes must be readable */
     size_t count;
     tr_args_count(args, n, NULL, &count);
     free(args);

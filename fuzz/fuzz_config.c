@@ -27,7 +27,8 @@ static void walk_args(const void *args, size_t size)
         tr_args_value_size(&v, &bytes);
         tr_args_iter inner;
         if (tr_args_iter_value(&inner, &v) == TR_OK)
-            while (tr_args_iter_next(&inner, NULL, &v) == TR_OK) sink += v.type;
+            while (tr_args_iter_next(&inner, NULL, &v) == TR_OK)
+                sink += v.type;
     }
 }
 
@@ -40,8 +41,10 @@ static void walk_spec(const tr_config *cfg, const tr_sup_spec *s, int depth)
         sink += strlen(c->id) + (c->register_as ? strlen(c->register_as) : 0);
         const char *node = tr_config_child_node(cfg, c);
         if (node) sink += strlen(node);
-        if (c->supervisor) walk_spec(cfg, c->supervisor, depth + 1);
-        else walk_args(c->args, c->args_size);
+        if (c->supervisor)
+            walk_spec(cfg, c->supervisor, depth + 1);
+        else
+            walk_args(c->args, c->args_size);
     }
 }
 
@@ -66,8 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const tr_node_opts *node = tr_config_node(cfg);
     if (node) {
         sink += strlen(node->name);
-        for (size_t i = 0; i < node->nlisten; i++) sink += strlen(node->listen[i]);
-        for (size_t i = 0; i < node->npeers; i++) sink += strlen(node->peers[i].endpoint);
+        for (size_t i = 0; i < node->nlisten; i++)
+            sink += strlen(node->listen[i]);
+        for (size_t i = 0; i < node->npeers; i++)
+            sink += strlen(node->peers[i].endpoint);
     }
     tr_config_error where;
     if (tr_config_locate(cfg, "tree", &where) == TR_OK) sink += where.line;

@@ -16,7 +16,8 @@ static void log_event(tr_ctx *ctx, const char *beh, const char *what, const tr_e
     if (why)
         tr_log(TR_LOG_INFO, "%s: %s %s (%s%s%s)", path, beh, what, tr_exit_kind_name(why->kind),
                why->text ? ": " : "", why->text ? why->text : "");
-    else tr_log(TR_LOG_INFO, "%s: %s %s", path, beh, what);
+    else
+        tr_log(TR_LOG_INFO, "%s: %s %s", path, beh, what);
 }
 
 /* ---------------------------------------------------------------- echo */

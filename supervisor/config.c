@@ -65,15 +65,15 @@ void tri_arena_free(tri_arena *a)
 
 /* ------------------------------------------------------------- errors */
 
-char *tr_config_format_error(const tr_config_error *w, const char *message, char *buf,
-                             size_t size)
+char *tr_config_format_error(const tr_config_error *w, const char *message, char *buf, size_t size)
 {
     if (!buf || !size) return buf;
     const char *file = w && w->file ? w->file : "<config>";
     if (!message) message = "";
     if (w && w->line)
         snprintf(buf, size, "%s:%u:%u: error: %s", file, w->line, w->column, message);
-    else snprintf(buf, size, "%s: error: %s", file, message);
+    else
+        snprintf(buf, size, "%s: error: %s", file, message);
     return buf;
 }
 
@@ -240,7 +240,8 @@ int tr_config_parse(const char *name, const char *text, size_t size, unsigned fl
     if (!cfg) return TR_ENOMEM;
     if (size > TR_CONFIG_MAX_SIZE)
         tri_config_error(cfg, 0, 0, "the file is larger than %u bytes", TR_CONFIG_MAX_SIZE);
-    else tri_config_walk(cfg, text ? text : "", size);
+    else
+        tri_config_walk(cfg, text ? text : "", size);
     return finish(cfg, out);
 }
 
@@ -293,7 +294,8 @@ int tr_config_load(const char *path, unsigned flags, tr_config **out)
         }
         if (too_big)
             tri_config_error(cfg, 0, 0, "the file is larger than %u bytes", TR_CONFIG_MAX_SIZE);
-        else tri_config_error(cfg, 0, 0, "cannot read: %s", strerror(e));
+        else
+            tri_config_error(cfg, 0, 0, "cannot read: %s", strerror(e));
         rc = finish(cfg, out);
     } else {
         rc = tr_config_parse(path, buf ? buf : "", n, flags, out);
@@ -377,9 +379,8 @@ int tr_config_start(const tr_config *cfg, tr_system *sys, int64_t timeout_ms, tr
         const tri_child_meta *m = &cfg->meta[i];
         if (!m->node) continue;
         char msg[600];
-        snprintf(msg, sizeof msg,
-                 "remote children are not supported yet (child '%s' on node '%s')", m->id,
-                 m->node);
+        snprintf(msg, sizeof msg, "remote children are not supported yet (child '%s' on node '%s')",
+                 m->id, m->node);
         tr_config_error where = {cfg->file, m->line, m->column, NULL, NULL};
         if (why && ws) tr_config_format_error(&where, msg, why, ws);
         return TR_EINVAL;

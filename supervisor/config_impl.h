@@ -47,6 +47,9 @@ bool tri_parse_int(const char *s, int64_t *out);
 
 /* ------------------------------------------------------------- args */
 
+/* The header of every args chunk: 0xFF 'T' 'A' version. */
+extern const unsigned char tri_args_magic[4];
+
 /* tri_args_valid_key — an args key: 0 to 254 bytes, no NUL. */
 bool tri_args_valid_key(const char *k, size_t len);
 

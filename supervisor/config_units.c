@@ -38,7 +38,7 @@ bool tri_parse_duration_us(const char *s, int64_t *us, bool *infinite)
     static const struct {
         const char *name;
         uint64_t us;
-    } units[] = {{"us", 1},          {"ms", 1000},           {"s", 1000000},
+    } units[] = {{"us", 1},          {"ms", 1000},         {"s", 1000000},
                  {"m", 60000000ull}, {"h", 3600000000ull}, {"d", 86400000000ull}};
     uint64_t total = 0;
     const char *p = s;
@@ -46,11 +46,13 @@ bool tri_parse_duration_us(const char *s, int64_t *us, bool *infinite)
         uint64_t n;
         if (!digits(&p, &n)) return false;
         size_t ul = 0;
-        while (p[ul] && (p[ul] < '0' || p[ul] > '9')) ul++;
+        while (p[ul] && (p[ul] < '0' || p[ul] > '9'))
+            ul++;
         if (ul == 0) return false; /* a number without a unit */
         uint64_t mult = 0;
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-            if (strlen(units[i].name) == ul && memcmp(units[i].name, p, ul) == 0) mult = units[i].us;
+            if (strlen(units[i].name) == ul && memcmp(units[i].name, p, ul) == 0)
+                mult = units[i].us;
         if (!mult) return false;
         if (n > (uint64_t)INT64_MAX / mult) return false;
         if (total > (uint64_t)INT64_MAX - n * mult) return false;
@@ -102,16 +104,22 @@ bool tri_parse_int(const char *s, int64_t *out)
     bool neg = false;
     if (*p == '+' || *p == '-') neg = *p++ == '-';
     unsigned base = 10;
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) base = 16, p += 2;
-    else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O')) base = 8, p += 2;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        base = 16, p += 2;
+    else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
+        base = 8, p += 2;
     if (!*p) return false;
     uint64_t x = 0;
     for (; *p; p++) {
         unsigned d;
-        if (*p >= '0' && *p <= '9') d = (unsigned)(*p - '0');
-        else if (*p >= 'a' && *p <= 'f') d = (unsigned)(*p - 'a' + 10);
-        else if (*p >= 'A' && *p <= 'F') d = (unsigned)(*p - 'A' + 10);
-        else return false;
+        if (*p >= '0' && *p <= '9')
+            d = (unsigned)(*p - '0');
+        else if (*p >= 'a' && *p <= 'f')
+            d = (unsigned)(*p - 'a' + 10);
+        else if (*p >= 'A' && *p <= 'F')
+            d = (unsigned)(*p - 'A' + 10);
+        else
+            return false;
         if (d >= base) return false;
         if (x > (UINT64_MAX - d) / base) return false;
         x = x * base + d;

@@ -41,8 +41,8 @@ static int upper_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
     return tr_reply(ctx, m, tr_atom_from("upper.reply"), out, (size_t)n);
 }
 
-static const tr_behaviour upper_b __attribute__((unused)) = {"test_plugin.upper", sizeof(upper), upper_init,
-                                     upper_handle, NULL};
+static const tr_behaviour upper_b
+    __attribute__((unused)) = {"test_plugin.upper", sizeof(upper), upper_init, upper_handle, NULL};
 
 TROUPE_PLUGIN_EXPORT int troupe_plugin_init(const tr_plugin_info *info)
 {

@@ -268,10 +268,18 @@ static void test_extremes(void **state)
         const char *text;
         int rc;
         int64_t ms;
-    } d[] = {{"250ms", TR_OK, 250}, {"5s", TR_OK, 5000},       {"1m", TR_OK, 60000},
-             {"1h30m", TR_OK, 5400000}, {"0", TR_OK, 0},       {"infinity", TR_OK, -1},
-             {"1500us", TR_EINVAL, 0}, {"5", TR_EINVAL, 0},    {"5 s", TR_EINVAL, 0},
-             {"-5s", TR_EINVAL, 0},    {"5sec", TR_EINVAL, 0}, {"", TR_EINVAL, 0},
+    } d[] = {{"250ms", TR_OK, 250},
+             {"5s", TR_OK, 5000},
+             {"1m", TR_OK, 60000},
+             {"1h30m", TR_OK, 5400000},
+             {"0", TR_OK, 0},
+             {"infinity", TR_OK, -1},
+             {"1500us", TR_EINVAL, 0},
+             {"5", TR_EINVAL, 0},
+             {"5 s", TR_EINVAL, 0},
+             {"-5s", TR_EINVAL, 0},
+             {"5sec", TR_EINVAL, 0},
+             {"", TR_EINVAL, 0},
              {"99999999999999999999d", TR_EINVAL, 0}};
     for (size_t k = 0; k < sizeof d / sizeof d[0]; k++) {
         tr_args_builder_new(&b);
@@ -342,7 +350,8 @@ static void test_builder_rules(void **state)
     assert_int_equal(tr_args_finish(b, &p, &n), TR_EINVAL);
     /* nesting is bounded */
     int rc = TR_OK;
-    for (int i = 0; i <= TR_ARGS_MAX_DEPTH && rc == TR_OK; i++) rc = tr_args_begin_list(b, i ? NULL : "d");
+    for (int i = 0; i <= TR_ARGS_MAX_DEPTH && rc == TR_OK; i++)
+        rc = tr_args_begin_list(b, i ? NULL : "d");
     assert_int_equal(rc, TR_EINVAL);
     tr_args_finish(b, &p, &n);
     tr_args_builder_destroy(&b);
@@ -385,7 +394,8 @@ static void test_layers(void **state)
     tr_args_value v;
     const char *order[3];
     size_t m = 0;
-    while (tr_args_iter_next(&it, &k, &v) == TR_OK && m < 3) order[m++] = k;
+    while (tr_args_iter_next(&it, &k, &v) == TR_OK && m < 3)
+        order[m++] = k;
     assert_int_equal(m, 3);
     assert_string_equal(order[0], "pool");
     assert_string_equal(order[1], "name");
@@ -446,19 +456,21 @@ static void test_malformed_bytes(void **state)
     assert_non_null(strstr(why, "not troupe args"));
     int64_t i;
     assert_int_equal(tr_args_int("hello", 5, "x", &i), TR_EINVAL);
-    static const unsigned char lying[] = {0xFF, 'T', 'A', 1, 1, 'm', 0, 'm', 0xff, 0xff, 0xff,
-                                          0x7f, 1, 0, 0, 0};
+    static const unsigned char lying[] = {0xFF, 'T',  'A',  1,    1, 'm', 0, 'm',
+                                          0xff, 0xff, 0xff, 0x7f, 1, 0,   0, 0};
     assert_int_equal(tr_args_check(lying, sizeof lying, why, sizeof why), TR_EINVAL);
     tr_args_value v;
     assert_int_equal(tr_args_get(lying, sizeof lying, "m", &v), TR_EINVAL);
-    static const unsigned char no_nul[] = {0xFF, 'T', 'A', 1, 1, 's', 0, 's', 3, 'a', 'b', 'c', 'd'};
+    static const unsigned char no_nul[] = {0xFF, 'T', 'A', 1,   1,   's', 0,
+                                           's',  3,   'a', 'b', 'c', 'd'};
     assert_int_equal(tr_args_check(no_nul, sizeof no_nul, why, sizeof why), TR_EINVAL);
     assert_int_equal(tr_args_get(no_nul, sizeof no_nul, "s", &v), TR_EINVAL);
     static const unsigned char bad_tag[] = {0xFF, 'T', 'A', 1, 1, 'x', 0, 'Q'};
     assert_int_equal(tr_args_check(bad_tag, sizeof bad_tag, why, sizeof why), TR_EINVAL);
     assert_non_null(strstr(why, "unknown value tag"));
-    static const unsigned char long_varint[] = {0xFF, 'T', 'A', 1, 1, 'i', 0, 'i', 0xff, 0xff,
-                                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+    static const unsigned char long_varint[] = {0xFF, 'T',  'A',  1,    1,    'i',
+                                                0,    'i',  0xff, 0xff, 0xff, 0xff,
+                                                0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
     assert_int_equal(tr_args_check(long_varint, sizeof long_varint, why, sizeof why), TR_EINVAL);
     /* nesting beyond the limit, built by hand (the builder refuses it) */
     enum { DEPTH = TR_ARGS_MAX_DEPTH + 2 };
@@ -469,8 +481,10 @@ static void test_malformed_bytes(void **state)
     for (int d = 0; d < DEPTH; d++) {
         uint32_t body = (uint32_t)((DEPTH - d - 1) * 9 + 1), count = d < DEPTH - 1 ? 1 : 1;
         deep[o++] = 'l';
-        for (int k = 0; k < 4; k++) deep[o++] = (unsigned char)(body >> (8 * k));
-        for (int k = 0; k < 4; k++) deep[o++] = (unsigned char)(count >> (8 * k));
+        for (int k = 0; k < 4; k++)
+            deep[o++] = (unsigned char)(body >> (8 * k));
+        for (int k = 0; k < 4; k++)
+            deep[o++] = (unsigned char)(count >> (8 * k));
     }
     deep[o++] = 'n';
     assert_int_equal(tr_args_check(deep, o, why, sizeof why), TR_EINVAL);
@@ -482,40 +496,39 @@ static void test_malformed_bytes(void **state)
 static void test_from_yaml(void **state)
 {
     (void)state;
-    static const char yaml[] =
-        "tree:\n"
-        "  supervisor: s\n"
-        "  children:\n"
-        "    - name: w\n"
-        "      behaviour: troupe.echo\n"
-        "      args:\n"
-        "        int: 42\n"
-        "        hex: 0x10\n"
-        "        neg: -7\n"
-        "        float: 1.5\n"
-        "        exp: 1e3\n"
-        "        inf: -.inf\n"
-        "        yes: true\n"
-        "        quoted: \"42\"\n"
-        "        word: yes\n"
-        "        nothing: ~\n"
-        "        empty:\n"
-        "        dur: 250ms\n"
-        "        tagged: !!str 5\n"
-        "        forced: !!float 3\n"
-        "        nested: { db: { hosts: [a, \"b\"] } }\n"
-        "        block: |\n"
-        "          two\n"
-        "          lines\n"
-        "    - name: scalar\n"
-        "      behaviour: troupe.echo\n"
-        "      args: 5\n"
-        "    - name: list\n"
-        "      behaviour: troupe.echo\n"
-        "      args: [a, 2]\n"
-        "    - name: none\n"
-        "      behaviour: troupe.echo\n"
-        "      args:\n";
+    static const char yaml[] = "tree:\n"
+                               "  supervisor: s\n"
+                               "  children:\n"
+                               "    - name: w\n"
+                               "      behaviour: troupe.echo\n"
+                               "      args:\n"
+                               "        int: 42\n"
+                               "        hex: 0x10\n"
+                               "        neg: -7\n"
+                               "        float: 1.5\n"
+                               "        exp: 1e3\n"
+                               "        inf: -.inf\n"
+                               "        yes: true\n"
+                               "        quoted: \"42\"\n"
+                               "        word: yes\n"
+                               "        nothing: ~\n"
+                               "        empty:\n"
+                               "        dur: 250ms\n"
+                               "        tagged: !!str 5\n"
+                               "        forced: !!float 3\n"
+                               "        nested: { db: { hosts: [a, \"b\"] } }\n"
+                               "        block: |\n"
+                               "          two\n"
+                               "          lines\n"
+                               "    - name: scalar\n"
+                               "      behaviour: troupe.echo\n"
+                               "      args: 5\n"
+                               "    - name: list\n"
+                               "      behaviour: troupe.echo\n"
+                               "      args: [a, 2]\n"
+                               "    - name: none\n"
+                               "      behaviour: troupe.echo\n"
+                               "      args:\n";
     tr_config *cfg;
     assert_int_equal(tr_config_parse("t.yaml", yaml, sizeof yaml - 1, 0, &cfg), TR_OK);
     const tr_sup_spec *t = tr_config_tree(cfg);
@@ -527,10 +540,10 @@ static void test_from_yaml(void **state)
     static const struct {
         const char *key;
         tr_args_type type;
-    } types[] = {{"int", TR_ARGS_INT},      {"hex", TR_ARGS_INT},     {"neg", TR_ARGS_INT},
-                 {"float", TR_ARGS_FLOAT},  {"exp", TR_ARGS_FLOAT},   {"inf", TR_ARGS_FLOAT},
-                 {"yes", TR_ARGS_BOOL},     {"quoted", TR_ARGS_STR},  {"word", TR_ARGS_STR},
-                 {"nothing", TR_ARGS_NULL}, {"empty", TR_ARGS_NULL},  {"dur", TR_ARGS_STR},
+    } types[] = {{"int", TR_ARGS_INT},      {"hex", TR_ARGS_INT},      {"neg", TR_ARGS_INT},
+                 {"float", TR_ARGS_FLOAT},  {"exp", TR_ARGS_FLOAT},    {"inf", TR_ARGS_FLOAT},
+                 {"yes", TR_ARGS_BOOL},     {"quoted", TR_ARGS_STR},   {"word", TR_ARGS_STR},
+                 {"nothing", TR_ARGS_NULL}, {"empty", TR_ARGS_NULL},   {"dur", TR_ARGS_STR},
                  {"tagged", TR_ARGS_STR},   {"forced", TR_ARGS_FLOAT}, {"nested", TR_ARGS_MAP},
                  {"block", TR_ARGS_STR}};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
@@ -570,14 +583,10 @@ static void test_from_yaml(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_type),
-        cmocka_unit_test(test_paths),
-        cmocka_unit_test(test_iteration),
-        cmocka_unit_test(test_root_scalar_and_empty),
-        cmocka_unit_test(test_extremes),
-        cmocka_unit_test(test_builder_rules),
-        cmocka_unit_test(test_layers),
-        cmocka_unit_test(test_malformed_bytes),
+        cmocka_unit_test(test_every_type), cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_iteration),  cmocka_unit_test(test_root_scalar_and_empty),
+        cmocka_unit_test(test_extremes),   cmocka_unit_test(test_builder_rules),
+        cmocka_unit_test(test_layers),     cmocka_unit_test(test_malformed_bytes),
         cmocka_unit_test(test_from_yaml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

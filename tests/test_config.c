@@ -48,9 +48,11 @@ static int worker_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
 {
     wstate *s = vs;
     const char *t = tr_atom_name(tr_msg_type(m));
-    if (tr_msg_is_request(m)) return tr_reply(ctx, m, tr_atom_from("pong"), s->tag, strlen(s->tag) + 1);
+    if (tr_msg_is_request(m))
+        return tr_reply(ctx, m, tr_atom_from("pong"), s->tag, strlen(s->tag) + 1);
     if (strcmp(t, "crash") == 0) return tr_fail(ctx, "crash");
-    if (strcmp(t, "tick") == 0) return tr_send(ctx, t_probe, tr_atom_from("tick"), tr_msg_data(m), tr_msg_size(m));
+    if (strcmp(t, "tick") == 0)
+        return tr_send(ctx, t_probe, tr_atom_from("tick"), tr_msg_data(m), tr_msg_size(m));
     return 0;
 }
 
@@ -317,7 +319,9 @@ static void test_every_error(void **state)
                      "      behaviour: troupe.echo\n%s",
                      c->yaml);
             break;
-        case BASE_ROOT: snprintf(yaml, sizeof yaml, "tree:\n  supervisor: root\n%s", c->yaml); break;
+        case BASE_ROOT:
+            snprintf(yaml, sizeof yaml, "tree:\n  supervisor: root\n%s", c->yaml);
+            break;
         case BASE_NODE:
             snprintf(yaml, sizeof yaml, "node:\n%stree:\n  supervisor: root\n", c->yaml);
             break;
@@ -331,27 +335,27 @@ static void test_every_error(void **state)
 static void test_all_errors_reported(void **state)
 {
     (void)state;
-    static const char yaml[] = "node:\n"                          /* 1 */
-                               "  workers: 500\n"                 /* 2 */
-                               "  log_level: verbose\n"           /* 3 */
-                               "tree:\n"                          /* 4 */
-                               "  supervisor: root\n"             /* 5 */
-                               "  strategy: one_for_two\n"        /* 6 */
-                               "  intensity: -1\n"                /* 7 */
-                               "  children:\n"                    /* 8 */
-                               "    - name: a\n"                  /* 9 */
-                               "      behaviour: nowhere\n"       /* 10 */
-                               "      restrat: permanent\n"       /* 11 */
-                               "    - name: a\n"                  /* 12 */
-                               "      behaviour: troupe.echo\n"   /* 13 */
-                               "      shutdown: soon\n"           /* 14 */
-                               "    - supervisor: s\n"            /* 15 */
-                               "      children:\n"                /* 16 */
-                               "        - name: b\n"              /* 17 */
-                               "          behaviour: troupe.echo\n" /* 18 */
+    static const char yaml[] = "node:\n"                              /* 1 */
+                               "  workers: 500\n"                     /* 2 */
+                               "  log_level: verbose\n"               /* 3 */
+                               "tree:\n"                              /* 4 */
+                               "  supervisor: root\n"                 /* 5 */
+                               "  strategy: one_for_two\n"            /* 6 */
+                               "  intensity: -1\n"                    /* 7 */
+                               "  children:\n"                        /* 8 */
+                               "    - name: a\n"                      /* 9 */
+                               "      behaviour: nowhere\n"           /* 10 */
+                               "      restrat: permanent\n"           /* 11 */
+                               "    - name: a\n"                      /* 12 */
+                               "      behaviour: troupe.echo\n"       /* 13 */
+                               "      shutdown: soon\n"               /* 14 */
+                               "    - supervisor: s\n"                /* 15 */
+                               "      children:\n"                    /* 16 */
+                               "        - name: b\n"                  /* 17 */
+                               "          behaviour: troupe.echo\n"   /* 18 */
                                "          mailbox: {capacity: -5}\n"; /* 19 */
     tr_config *cfg = parse(yaml);
-    static const unsigned want[][2] = {{2, 12},  {3, 14}, {6, 13},  {7, 14}, {10, 18},
+    static const unsigned want[][2] = {{2, 12}, {3, 14},  {6, 13},  {7, 14}, {10, 18},
                                        {11, 7}, {12, 13}, {14, 17}, {19, 31}};
     size_t n = sizeof want / sizeof want[0];
     if (tr_config_error_count(cfg) != n) print_errors(cfg);
@@ -392,7 +396,8 @@ static void test_limits(void **state)
     /* too many errors: listed up to a bound, then one line says so */
     char *yaml = malloc(64 * 1024);
     size_t o = (size_t)sprintf(yaml, "tree:\n  supervisor: r\n");
-    for (int i = 0; i < 300; i++) o += (size_t)sprintf(yaml + o, "  bad%d: 1\n", i);
+    for (int i = 0; i < 300; i++)
+        o += (size_t)sprintf(yaml + o, "  bad%d: 1\n", i);
     tr_config *cfg = parse(yaml);
     size_t n = tr_config_error_count(cfg);
     assert_int_equal(n, 201);
@@ -402,8 +407,9 @@ static void test_limits(void **state)
     /* an alias bomb: small text, a huge walk, refused quickly */
     o = (size_t)sprintf(yaml, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for (int i = 1; i < 9; i++)
-        o += (size_t)sprintf(yaml + o, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
-                             i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+        o += (size_t)sprintf(yaml + o,
+                             "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i,
+                             i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
     sprintf(yaml + o,
             "tree:\n  supervisor: r\n  children:\n    - name: w\n      behaviour: troupe.echo\n"
             "      args: *a8\n");
@@ -422,16 +428,20 @@ static void test_limits(void **state)
     tr_config_destroy(&cfg);
     /* supervisors nested too deep */
     o = (size_t)sprintf(yaml, "tree: ");
-    for (int i = 0; i < 40; i++) o += (size_t)sprintf(yaml + o, "{supervisor: s%d, children: [", i);
-    for (int i = 0; i < 40; i++) o += (size_t)sprintf(yaml + o, "]}");
+    for (int i = 0; i < 40; i++)
+        o += (size_t)sprintf(yaml + o, "{supervisor: s%d, children: [", i);
+    for (int i = 0; i < 40; i++)
+        o += (size_t)sprintf(yaml + o, "]}");
     sprintf(yaml + o, "\n");
     expect_error(yaml, 1, (unsigned)(strstr(yaml, "{supervisor: s32,") - yaml) + 1,
                  "supervisor 's32': supervisors nested deeper than 32 levels");
     /* args nested too deep */
     o = (size_t)sprintf(yaml, "tree:\n  supervisor: r\n  children:\n    - name: w\n"
                               "      behaviour: troupe.echo\n      args: ");
-    for (int i = 0; i < 70; i++) yaml[o++] = '[';
-    for (int i = 0; i < 70; i++) yaml[o++] = ']';
+    for (int i = 0; i < 70; i++)
+        yaml[o++] = '[';
+    for (int i = 0; i < 70; i++)
+        yaml[o++] = ']';
     yaml[o] = '\0';
     expect_error(yaml, 6, 13 + 63, "args: nested deeper than 64 levels");
     free(yaml);
@@ -585,8 +595,9 @@ static void test_node_and_system_options(void **state)
     assert_int_equal(where.column, 1);
     assert_int_equal(tr_config_locate(cfg, "node.nothing", &where), TR_ENOENT);
     char buf[128];
-    assert_string_equal(tr_config_format_error(&where, "nodes are not supported yet", buf, sizeof buf),
-                        "t.yaml:1:1: error: nodes are not supported yet");
+    assert_string_equal(
+        tr_config_format_error(&where, "nodes are not supported yet", buf, sizeof buf),
+        "t.yaml:1:1: error: nodes are not supported yet");
     tr_config_destroy(&cfg);
 }
 
@@ -602,10 +613,11 @@ static void describe_tree(tr_system *sys, tr_pid sup, char *out, size_t size)
     assert_true(n <= 16);
     size_t o = strlen(out);
     for (size_t i = 0; i < n && o < size; i++) {
-        o += (size_t)snprintf(out + o, size - o, "%s %s %d %s %llu;", kids[i].id,
-                              kids[i].type == TR_SUPERVISOR ? "sup" : "worker", (int)kids[i].restart,
-                              tr_pid_is_nil(kids[i].pid) ? "stopped" : "running",
-                              (unsigned long long)kids[i].restarts);
+        o +=
+            (size_t)snprintf(out + o, size - o, "%s %s %d %s %llu;", kids[i].id,
+                             kids[i].type == TR_SUPERVISOR ? "sup" : "worker", (int)kids[i].restart,
+                             tr_pid_is_nil(kids[i].pid) ? "stopped" : "running",
+                             (unsigned long long)kids[i].restarts);
         if (kids[i].type == TR_SUPERVISOR && !tr_pid_is_nil(kids[i].pid)) {
             strncat(out, "{", size - o - 1);
             describe_tree(sys, kids[i].pid, out, size);
@@ -629,7 +641,8 @@ static tr_pid child_pid(tr_system *sys, tr_pid sup, const char *id)
 static void expect_event(t_env *e, const char *text)
 {
     const tr_msg *m = t_expect(e, "ev");
-    if (strcmp(tr_msg_data(m), text) != 0) print_error("want '%s', got '%s'\n", text, (const char *)tr_msg_data(m));
+    if (strcmp(tr_msg_data(m), text) != 0)
+        print_error("want '%s', got '%s'\n", text, (const char *)tr_msg_data(m));
     assert_string_equal(tr_msg_data(m), text);
 }
 
@@ -677,8 +690,9 @@ static void test_three_level_tree(void **state)
     expect_event(e, "start /root/top/mid/leaf/w4");
     char text[1024] = "";
     describe_tree(e->sys, top, text, sizeof text);
-    assert_string_equal(text, "w1 worker 0 running 0;mid sup 0 running 0;{w2 worker 1 running 0;"
-                              "leaf sup 0 running 0;{w3 worker 2 running 0;w4 worker 0 running 0;}}");
+    assert_string_equal(text,
+                        "w1 worker 0 running 0;mid sup 0 running 0;{w2 worker 1 running 0;"
+                        "leaf sup 0 running 0;{w3 worker 2 running 0;w4 worker 0 running 0;}}");
     tr_pid mid = child_pid(e->sys, top, "mid"), leaf = child_pid(e->sys, mid, "leaf");
     tr_pid w4 = child_pid(e->sys, leaf, "w4");
     tr_actor_info info;
@@ -767,17 +781,23 @@ static void test_c_and_yaml_trees_equal(void **state)
     /* both running, side by side */
     tr_pid cp, yp;
     char why[256];
-    assert_int_equal(tr_supervisor_start(e->sys, &top, "top-c", T_WAIT_MS, &cp, why, sizeof why), TR_OK);
+    assert_int_equal(tr_supervisor_start(e->sys, &top, "top-c", T_WAIT_MS, &cp, why, sizeof why),
+                     TR_OK);
     assert_int_equal(tr_config_start(cfg, e->sys, T_WAIT_MS, &yp, why, sizeof why), TR_OK);
-    for (int i = 0; i < 8; i++) t_expect(e, "ev");
+    for (int i = 0; i < 8; i++)
+        t_expect(e, "ev");
     char ct[1024] = "", yt[1024] = "";
     describe_tree(e->sys, cp, ct, sizeof ct);
     describe_tree(e->sys, yp, yt, sizeof yt);
     assert_string_equal(ct, yt);
     /* and they answer alike: w1 got the same args */
     tr_msg *r1, *r2;
-    assert_int_equal(tr_call_sync(e->sys, child_pid(e->sys, cp, "w1"), tr_atom_from("ping"), NULL, 0, T_WAIT_MS, &r1), TR_OK);
-    assert_int_equal(tr_call_sync(e->sys, child_pid(e->sys, yp, "w1"), tr_atom_from("ping"), NULL, 0, T_WAIT_MS, &r2), TR_OK);
+    assert_int_equal(tr_call_sync(e->sys, child_pid(e->sys, cp, "w1"), tr_atom_from("ping"), NULL,
+                                  0, T_WAIT_MS, &r1),
+                     TR_OK);
+    assert_int_equal(tr_call_sync(e->sys, child_pid(e->sys, yp, "w1"), tr_atom_from("ping"), NULL,
+                                  0, T_WAIT_MS, &r2),
+                     TR_OK);
     assert_string_equal(tr_msg_data(r1), "one");
     assert_string_equal(tr_msg_data(r2), "one");
     tr_msg_destroy(&r1);
@@ -844,7 +864,8 @@ static void test_simple_one_for_one_args_layers(void **state)
     free(args);
     t_expect(e, "ev");
     tr_msg *r;
-    assert_int_equal(tr_call_sync(e->sys, kid, tr_atom_from("ping"), NULL, 0, T_WAIT_MS, &r), TR_OK);
+    assert_int_equal(tr_call_sync(e->sys, kid, tr_atom_from("ping"), NULL, 0, T_WAIT_MS, &r),
+                     TR_OK);
     assert_string_equal(tr_msg_data(r), "dynamic");
     tr_msg_destroy(&r);
 }
@@ -874,7 +895,8 @@ static void test_builtins(void **state)
     tr_pid echo;
     assert_int_equal(tr_whereis(e->sys, "echo", &echo), TR_OK);
     tr_msg *r;
-    assert_int_equal(tr_call_sync(e->sys, echo, tr_atom_from("say"), "abc", 3, T_WAIT_MS, &r), TR_OK);
+    assert_int_equal(tr_call_sync(e->sys, echo, tr_atom_from("say"), "abc", 3, T_WAIT_MS, &r),
+                     TR_OK);
     assert_string_equal(tr_atom_name(tr_msg_type(r)), "say");
     assert_int_equal(tr_msg_size(r), 3);
     assert_memory_equal(tr_msg_data(r), "abc", 3);
@@ -893,7 +915,6 @@ static void test_builtins(void **state)
     } while (!tr_pid_is_nil(kids[2].pid) && t_now_ms() < end);
     assert_true(tr_pid_is_nil(kids[2].pid));
     assert_int_equal(kids[2].restarts, 0);
-
 }
 
 /* A ticker whose name nobody holds fails: its supervisor gives up (and,
@@ -1007,7 +1028,8 @@ static void test_plugins_refused(void **state)
     assert_non_null(strstr(e0->message, "built for plugin ABI 999, but this troupe loads ABI 1: "
                                         "rebuild it against this troupe's headers"));
     assert_int_equal(e1->line, 3);
-    assert_non_null(strstr(e1->message, "its troupe_plugin_init failed: refused on purpose (abi 1)"));
+    assert_non_null(
+        strstr(e1->message, "its troupe_plugin_init failed: refused on purpose (abi 1)"));
     assert_int_equal(e2->line, 4);
     assert_non_null(strstr(e2->message, "plugin '/nonexistent/plugin.so': cannot load:"));
     assert_int_equal(e3->line, 5);

@@ -47,7 +47,8 @@ static proc *spawn(const char *const *args)
     char *argv[16];
     size_t n = 0;
     argv[n++] = (char *)troupe_exe();
-    for (; args[n - 1] && n < 15; n++) argv[n] = (char *)args[n - 1];
+    for (; args[n - 1] && n < 15; n++)
+        argv[n] = (char *)args[n - 1];
     argv[n] = NULL;
     assert_int_equal(posix_spawn(&p->pid, argv[0], &fa, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
@@ -74,8 +75,10 @@ static void pump(proc *p, int ms)
             buf[*len] = '\0';
         } else if (r == 0 || errno != EINTR) {
             close(fds[i].fd);
-            if (i) p->err = -1;
-            else p->out = -1;
+            if (i)
+                p->err = -1;
+            else
+                p->out = -1;
         }
     }
 }
@@ -97,7 +100,8 @@ static void wait_err(proc *p, const char *needle, size_t from)
 static int finish(proc *p)
 {
     int64_t end = t_now_ms() + T_WAIT_MS;
-    while ((p->out >= 0 || p->err >= 0) && t_now_ms() < end) pump(p, 50);
+    while ((p->out >= 0 || p->err >= 0) && t_now_ms() < end)
+        pump(p, 50);
     if (p->out >= 0 || p->err >= 0) {
         kill(p->pid, SIGKILL);
         fail_msg("troupe did not exit; stderr:\n%s", p->ebuf);
@@ -202,7 +206,8 @@ static void test_check_exit_codes(void **state)
     assert_string_equal(p->ebuf, want);
     free(p);
     assert_int_equal(run_to_end((const char *[]){"check", "/nonexistent.yaml", NULL}, &p), 1);
-    assert_string_equal(p->ebuf, "/nonexistent.yaml: error: cannot open: No such file or directory\n");
+    assert_string_equal(p->ebuf,
+                        "/nonexistent.yaml: error: cannot open: No such file or directory\n");
     free(p);
     /* usage errors: 2 */
     assert_int_equal(run_to_end((const char *[]){"check", NULL}, &p), 2);
@@ -240,10 +245,9 @@ static void test_run_signals(void **state)
                                                "    - {name: fourth, behaviour: troupe.echo}\n");
     proc *p = spawn((const char *[]){"run", cfg, NULL});
     wait_err(p, "tree 'app' started", 0);
-    const char *starts[] = {"/root/app/first: troupe.echo started",
-                            "/root/app/inner/second: troupe.echo started",
-                            "/root/app/inner/third: troupe.echo started",
-                            "/root/app/fourth: troupe.echo started"};
+    const char *starts[] = {
+        "/root/app/first: troupe.echo started", "/root/app/inner/second: troupe.echo started",
+        "/root/app/inner/third: troupe.echo started", "/root/app/fourth: troupe.echo started"};
     const char *at = p->ebuf;
     for (int i = 0; i < 4; i++) {
         const char *s = strstr(at, starts[i]);
@@ -324,11 +328,11 @@ static void test_run_refusals(void **state)
     snprintf(want, sizeof want, "%s:2:1: error: nodes are not supported yet\n", node);
     assert_string_equal(p->ebuf, want);
     free(p);
-    const char *remote = write_config("remote.yaml",
-                                      "tree:\n"
-                                      "  supervisor: s\n"
-                                      "  children:\n"
-                                      "    - {name: far, behaviour: troupe.echo, node: kv@b}\n");
+    const char *remote =
+        write_config("remote.yaml", "tree:\n"
+                                    "  supervisor: s\n"
+                                    "  children:\n"
+                                    "    - {name: far, behaviour: troupe.echo, node: kv@b}\n");
     assert_int_equal(run_to_end((const char *[]){"run", remote, NULL}, &p), 1);
     snprintf(want, sizeof want,
              "%s:4:49: error: remote children are not supported yet (child 'far' on node "
@@ -342,9 +346,9 @@ static void test_run_refusals(void **state)
     assert_non_null(strstr(p->ebuf, "bad.yaml:1:31: error: period: expected a duration above 0"));
     free(p);
     /* a tree whose start fails: 3 */
-    const char *nostart = write_config("nostart.yaml",
-                                       "tree:\n  supervisor: s\n  children:\n"
-                                       "    - {name: t, behaviour: troupe.ticker, args: {}}\n");
+    const char *nostart =
+        write_config("nostart.yaml", "tree:\n  supervisor: s\n  children:\n"
+                                     "    - {name: t, behaviour: troupe.ticker, args: {}}\n");
     assert_int_equal(run_to_end((const char *[]){"run", nostart, NULL}, &p), 3);
     assert_non_null(strstr(p->ebuf, "the tree could not start"));
     assert_non_null(strstr(p->ebuf, "args.interval: required"));

@@ -57,8 +57,10 @@ int troupe_check(int argc, char **argv)
         }
         for (size_t e = 0; e < tr_config_error_count(cfg); e++)
             fprintf(stderr, "%s\n", tr_config_error_get(cfg, e)->text);
-        if (rc == TR_OK) printf("%s: ok\n", argv[i]);
-        else status = 1;
+        if (rc == TR_OK)
+            printf("%s: ok\n", argv[i]);
+        else
+            status = 1;
         tr_config_destroy(&cfg);
     }
     return status;

@@ -18,7 +18,7 @@
 #include "cmds.h"
 #include "troupe.h"
 
-#define START_TIMEOUT_MS 60000
+#define START_TIMEOUT_MS   60000
 #define INSPECT_TIMEOUT_MS 2000
 
 enum { EXIT_STOPPED = 0, EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_START = 3, EXIT_FAILED = 4 };
@@ -245,7 +245,8 @@ static int run(tr_config *cfg, const char *file)
         tr_system_wait(sys, -1);
     } else {
         /* a located refusal ("file:line:col: error: ...") stands alone */
-        if (strncmp(why, file, strlen(file)) == 0) fprintf(stderr, "%s\n", why);
+        if (strncmp(why, file, strlen(file)) == 0)
+            fprintf(stderr, "%s\n", why);
         else
             fprintf(stderr, "troupe run: %s: the tree could not start: %s\n", file,
                     why[0] ? why : tr_strerror(rc));

@@ -77,11 +77,11 @@ typedef enum tr_args_type {
  * args bytes and are valid as long as those are. */
 typedef struct tr_args_value {
     tr_args_type type;
-    bool b;        /* TR_ARGS_BOOL */
-    int64_t i;     /* TR_ARGS_INT */
-    double f;      /* TR_ARGS_FLOAT */
-    const char *s; /* TR_ARGS_STR: NUL-terminated (and may hold NULs: see len) */
-    size_t len;    /* TR_ARGS_STR: its length in bytes */
+    bool b;         /* TR_ARGS_BOOL */
+    int64_t i;      /* TR_ARGS_INT */
+    double f;       /* TR_ARGS_FLOAT */
+    const char *s;  /* TR_ARGS_STR: NUL-terminated (and may hold NULs: see len) */
+    size_t len;     /* TR_ARGS_STR: its length in bytes */
     uint32_t count; /* TR_ARGS_MAP, TR_ARGS_LIST: entries or items */
     /* internal: the encoded container, for tr_args_value_get and iteration */
     const unsigned char *raw;

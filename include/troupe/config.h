@@ -202,10 +202,10 @@ extern "C" {
 
 /* What troupe_plugin_init receives. */
 typedef struct tr_plugin_info {
-    uint32_t abi;          /* the runtime's TROUPE_PLUGIN_ABI */
-    const char *path;      /* the plugin's file, as opened */
-    const char *config;    /* the config file that named it */
-    char *error;           /* init may write a reason here (NUL-terminated) */
+    uint32_t abi;       /* the runtime's TROUPE_PLUGIN_ABI */
+    const char *path;   /* the plugin's file, as opened */
+    const char *config; /* the config file that named it */
+    char *error;        /* init may write a reason here (NUL-terminated) */
     size_t error_size;
 } tr_plugin_info;
 
