@@ -201,6 +201,7 @@ const char *tri_w_name(walker *w, yaml_node_t *v, const char *key, const char *b
     }
     return tri_arena_strdup(&w->cfg->arena, s);
 }
+
 /* ------------------------------------------------------------- maps */
 
 static size_t edit_distance(const char *a, const char *b)
@@ -232,9 +233,6 @@ void tri_w_join_path(char *out, size_t size, const char *path, const char *key)
     out[o + b] = '\0';
 }
 
-/* Checks a map's keys: each a plain string, none twice, each in an
- * allowed set (else misplaced or unknown, with a suggestion). Records
- * where each key is under `path`. */
 bool tri_w_too_big(walker *w, yaml_node_t *n, size_t count, const char *what)
 {
     if (count <= MAX_ENTRIES) return false;
@@ -346,6 +344,7 @@ size_t tri_w_list(walker *w, yaml_node_t *v, const char *key, bool lone, int **i
         tri_w_describe(v, got, sizeof got));
     return 0;
 }
+
 /* ------------------------------------------------------------- files */
 
 void tri_w_check_file(walker *w, yaml_node_t *v, const char *key, const char *path, bool secret,
@@ -365,6 +364,7 @@ void tri_w_check_file(walker *w, yaml_node_t *v, const char *key, const char *pa
         ERR(w, v, "%s: '%s' is readable by group or others: a secret key must not be (chmod 600)",
             key, path);
 }
+
 /* ------------------------------------------------------------- plugins */
 
 static void walk_plugins(walker *w, yaml_node_t *v)
@@ -386,6 +386,7 @@ static void walk_plugins(walker *w, yaml_node_t *v)
             ERR(w, it, "plugin '%s': %s", s, why);
     }
 }
+
 /* ------------------------------------------------------------- top */
 
 static void walk_top(walker *w, yaml_node_t *root)
@@ -409,6 +410,7 @@ static void walk_top(walker *w, yaml_node_t *root)
     else
         ERR(w, root, "the config has no 'tree' (the root supervisor and its children)");
 }
+
 /* ------------------------------------------------------------- entry */
 
 static void syntax_error(tr_config *cfg, yaml_parser_t *p, const char *text, size_t size)

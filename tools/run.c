@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +52,12 @@ static const char help[] =
     "  3  the runtime or the tree could not start\n"
     "  4  a failure reached the root while running (report on stderr)\n";
 
-static tr_system *volatile g_sys;
+/* The system the handlers stop. A handler may run on any thread, also
+ * while the main thread tears down: it counts itself in g_in_handler
+ * (lock-free atomics are async-signal-safe), and teardown clears g_sys
+ * then waits for the count to drop before it frees the system. */
+static _Atomic(tr_system *) g_sys;
+static atomic_int g_in_handler;
 static volatile sig_atomic_t g_stop_asked;
 static int g_pipe[2] = {-1, -1};
 
@@ -58,9 +65,11 @@ static void on_stop(int sig)
 {
     (void)sig;
     int e = errno;
+    atomic_fetch_add(&g_in_handler, 1);
     g_stop_asked = 1;
-    tr_system *sys = g_sys;
+    tr_system *sys = atomic_load(&g_sys);
     if (sys) tr_system_stop(sys);
+    atomic_fetch_sub(&g_in_handler, 1);
     errno = e;
 }
 
@@ -216,7 +225,7 @@ static int run(tr_config *cfg, const char *file)
         tr_system_destroy(&sys);
         return EXIT_START;
     }
-    g_sys = sys;
+    atomic_store(&g_sys, sys);
     set_handlers(on_stop, on_dump);
 
     char why[1024];
@@ -253,9 +262,11 @@ static int run(tr_config *cfg, const char *file)
         status = rc == TR_EINVAL ? EXIT_CONFIG : EXIT_START;
     }
 
-    /* no handler may touch the system once it is freed */
-    set_handlers(SIG_DFL, SIG_DFL);
-    g_sys = NULL;
+    /* no handler may touch the system once it is freed; a late dump
+     * request is ignored, a late stop request ends the process as usual */
+    set_handlers(SIG_DFL, SIG_IGN);
+    atomic_store(&g_sys, NULL);
+    while (atomic_load(&g_in_handler)) sched_yield();
     tr_system_destroy(&sys);
     close(g_pipe[0]);
     close(g_pipe[1]);
