@@ -24,6 +24,8 @@
 #include "troupe/supervisor.h"
 #include "troupe/behaviours.h"
 #include "troupe/node.h"
+#include "troupe/args.h"
+#include "troupe/config.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1
