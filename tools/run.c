@@ -39,8 +39,8 @@ static const char help[] =
     "SIGQUIT or SIGUSR1 prints the live tree on stderr (each child's pid, status,\n"
     "mailbox depth, messages handled and restarts) and the tree goes on.\n"
     "\n"
-    "Configs whose node section has a name (a network node) are refused for now:\n"
-    "nodes are not supported yet. Remote children (node: on a child) likewise.\n"
+    "A node section with a name makes the system a network node (troupe/node.h):\n"
+    "it binds its endpoints and connects to its peers before the tree starts.\n"
     "\n"
     "options:\n"
     "  -h, --help   this text\n"
@@ -199,25 +199,16 @@ static int run(tr_config *cfg, const char *file)
 
     const tr_node_opts *node = tr_config_node(cfg);
     if (node) {
-        /* ---- THE NODE CALL SITE ----------------------------------------
-         * Until transport/ implements tr_node_start, a config that makes
-         * the system a network node is refused here. When merging, replace
-         * this block with:
-         *     tr_node *n;
-         *     if ((rc = tr_node_start(sys, node, &n)) != TR_OK) {
-         *         fprintf(stderr, "troupe run: %s: cannot start node '%s': %s\n",
-         *                 file, node->name, tr_strerror(rc));
-         *         tr_system_destroy(&sys);
-         *         return EXIT_START;
-         *     }
-         * (tr_system_destroy stops the node.) */
-        tr_config_error where = {file, 0, 0, NULL, NULL};
-        tr_config_locate(cfg, "node", &where);
-        char line[512];
-        fprintf(stderr, "%s\n",
-                tr_config_format_error(&where, "nodes are not supported yet", line, sizeof line));
-        tr_system_destroy(&sys);
-        return EXIT_CONFIG;
+        tr_node *n; /* stopped by tr_system_destroy */
+        if ((rc = tr_node_start(sys, node, &n)) != TR_OK) {
+            fprintf(stderr, "troupe run: %s: cannot start node '%s': %s (see the log above)\n",
+                    file, node->name, tr_strerror(rc));
+            tr_system_destroy(&sys);
+            return EXIT_START;
+        }
+        for (size_t i = 0; tr_node_endpoint(n, i); i++)
+            tr_log(TR_LOG_INFO, "troupe run: node %s listens on %s", node->name,
+                   tr_node_endpoint(n, i));
     }
 
     if (pipe2(g_pipe, O_CLOEXEC) != 0 || fcntl(g_pipe[1], F_SETFL, O_NONBLOCK) != 0) {
