@@ -30,6 +30,7 @@
 
 #include "../actors/pool.h"
 #include "allowlist.h"
+#include "frames.h"
 #include "keys.h"
 #include "node_impl.h"
 #include "tsan.h"
@@ -106,51 +107,6 @@ static void in_drop_peer(tr_node *n, peer *p)
 
 /* ----------------------------------------------------- sending frames */
 
-/* Sends one frame on a DEALER without waiting. Returns 0, or EAGAIN when
- * the socket has no room (the frame is then kept as the peer's pending
- * frame), or another errno. */
-static int dealer_send(peer *p, const uint8_t *data, size_t len)
-{
-    zmq_msg_t *msg = malloc(sizeof *msg);
-    if (!msg || zmq_msg_init_size(msg, len) != 0) {
-        free(msg);
-        return ENOMEM;
-    }
-    memcpy(zmq_msg_data(msg), data, len);
-    TRI_TSAN_RELEASE(zmq_msg_data(msg));
-    if (zmq_msg_send(msg, p->dealer, ZMQ_DONTWAIT) >= 0) {
-        free(msg);
-        return 0;
-    }
-    int err = zmq_errno();
-    if (err == EAGAIN) {
-        p->pending = msg;
-        return EAGAIN;
-    }
-    zmq_msg_close(msg);
-    free(msg);
-    return err;
-}
-
-/* Sends the pending frame, if any; true when none is left. */
-static bool send_pending(peer *p)
-{
-    if (!p->pending) return true;
-    zmq_msg_t *msg = p->pending;
-    if (zmq_msg_send(msg, p->dealer, ZMQ_DONTWAIT) < 0) return false;
-    free(msg);
-    p->pending = NULL;
-    return true;
-}
-
-static void drop_pending(peer *p)
-{
-    if (!p->pending) return;
-    zmq_msg_close(p->pending);
-    free(p->pending);
-    p->pending = NULL;
-}
-
 /* A control frame back through the ROUTER a peer's session came in on. */
 static void router_reply(void *router, const uint8_t *rid, size_t rid_len, const tri_wire_ctl *ctl)
 {
@@ -201,7 +157,7 @@ static bool send_hello(tr_node *n, peer *p)
 
 static void close_dealer(peer *p)
 {
-    drop_pending(p);
+    tri_frames_drop(&p->pending);
     if (p->dealer_mon) {
         zmq_close(p->dealer_mon);
         p->dealer_mon = NULL;
@@ -711,15 +667,18 @@ static bool to_record(tr_pid to, const tr_msg *m, int64_t now, tri_wire_record *
     }
 }
 
-static void finish_and_send(tr_node *n, peer *p, tri_wire_buf *b, bool *blocked)
+/* Closes the open batch and sends it; `b` is left empty (its buffer went
+ * with the frame). The queue's load is settled for what the frame took. */
+static void finish_and_send(tr_node *n, peer *p, tri_wire_buf *b, uint64_t *load, bool *blocked)
 {
     size_t off, len;
+    tri_outq_settle(p, load);
     if (tri_wire_batch_count(p->enc) == 0) {
         tri_wire_batch_abort(p->enc);
         return;
     }
     if (tri_wire_batch_finish(p->enc, &off, &len) != TR_OK) return;
-    int err = dealer_send(p, b->data + off, len);
+    int err = tri_frames_send(p->dealer, b, off, len, &p->pending);
     if (err == 0 || err == EAGAIN) {
         stat_add(&n->frames_out, 1);
         stat_add(&n->bytes_out, len);
@@ -727,7 +686,14 @@ static void finish_and_send(tr_node *n, peer *p, tri_wire_buf *b, bool *blocked)
         tri_wire_enc_forget(p->enc); /* the peer never saw those definitions */
     }
     *blocked = err == EAGAIN;
+}
+
+/* Opens a batch on `b`, empty, with a pooled buffer under it. */
+static bool open_batch(peer *p, tri_wire_buf *b)
+{
     b->len = 0;
+    tri_frames_ready(b);
+    return tri_wire_batch_begin(p->enc, b) == TR_OK;
 }
 
 /* Sends what `p` has queued, in batches; returns whether its queue was
@@ -740,43 +706,46 @@ static bool flush(tr_node *n, peer *p, tri_wire_buf *b)
         tri_peer_dead_letters(n, p, TR_DEAD_NODE_DOWN);
         return true;
     }
-    if (st != PEER_UP || !p->welcomed || !send_pending(p)) return false;
+    if (st != PEER_UP || !p->welcomed || !tri_frames_send_pending(p->dealer, &p->pending))
+        return false;
     int64_t now = tri_now_ns(n->sys);
     bool open = false, blocked = false;
-    b->len = 0;
+    uint64_t load = 0; /* uncounted at each frame */
     for (;;) {
         outq_item *it = tri_outq_pop(p);
         if (!it) {
-            if (open) finish_and_send(n, p, b, &blocked), open = false;
+            if (open) finish_and_send(n, p, b, &load, &blocked), open = false;
+            tri_outq_settle(p, &load);
             if (blocked) return false;
             if (tri_outq_idle(p)) return true;
             continue;
         }
         tri_wire_record rec;
         if (to_record(it->to, it->m, now, &rec)) {
-            if (!open) {
-                if (tri_wire_batch_begin(p->enc, b) != TR_OK) break;
-                open = true;
+            int rc = open || (open = open_batch(p, b)) ? TR_OK : TR_ENOMEM;
+            if (rc == TR_OK) {
+                tri_book_outbound(p->book, it->to, it->m, now);
+                rc = tri_wire_batch_add(p->enc, &rec);
             }
-            tri_book_outbound(p->book, it->to, it->m, now);
-            int rc = tri_wire_batch_add(p->enc, &rec);
             if (rc == TR_EFULL) { /* the frame is full: send it, start another */
-                finish_and_send(n, p, b, &blocked);
-                open = tri_wire_batch_begin(p->enc, b) == TR_OK;
+                finish_and_send(n, p, b, &load, &blocked);
+                open = open_batch(p, b);
                 rc = open ? tri_wire_batch_add(p->enc, &rec) : TR_ENOMEM;
             }
             if (rc == TR_OK) stat_add(&n->msgs_out, 1);
-            else tri_dead_letter_to(n->sys, it->m, it->to, TR_DEAD_TOO_BIG);
+            else /* larger than the peer takes, or no memory for a frame */
+                tri_dead_letter_to(n->sys, it->m, it->to,
+                                   rc == TR_ENOMEM ? TR_DEAD_PEER_FULL : TR_DEAD_TOO_BIG);
         }
-        tri_outq_done(p, it);
-        if (open && tri_wire_batch_size(p->enc) >= BATCH_BYTES) {
-            finish_and_send(n, p, b, &blocked);
+        tri_outq_done(p, it, &load);
+        /* a full frame goes; so does a started one once the socket is
+         * full (it joins the backlog, and the rest waits in the queue) */
+        if (open && (blocked || tri_wire_batch_size(p->enc) >= BATCH_BYTES)) {
+            finish_and_send(n, p, b, &load, &blocked);
             open = false;
             if (blocked) return false;
         }
     }
-    if (open) tri_wire_batch_abort(p->enc);
-    return false;
 }
 
 /* ------------------------------------------------------------- receive */
@@ -878,9 +847,17 @@ static void recv_router(tr_node *n, void *router, tri_wire_limits *lim)
              * throwaway state, no atoms can be defined by it) */
             tri_wire_dec *tmp = tri_wire_dec_new(NULL);
             tri_wire_sink hs = {NULL, on_control_router};
-            rc = tmp && len >= 4 && data[3] == TRI_WIRE_HELLO
-                     ? tri_wire_decode(tmp, data, len, lim, &hs, &rr)
-                     : TRI_WIRE_EKIND;
+            bool ours = len >= 4 && data[0] == TRI_WIRE_MAGIC0 && data[1] == TRI_WIRE_MAGIC1 &&
+                        data[2] == TRI_WIRE_VERSION;
+            if (ours && data[3] != TRI_WIRE_HELLO) {
+                /* a frame of a session that has ended (sent before the
+                 * peer saw the end, or its BYE): nothing to hear, nothing
+                 * wrong either */
+                stat_add(&n->stale_frames, 1);
+                rc = TRI_WIRE_OK;
+            } else {
+                rc = tmp ? tri_wire_decode(tmp, data, len, lim, &hs, &rr) : TRI_WIRE_ENOMEM;
+            }
             tri_wire_dec_destroy(&tmp);
         }
         /* the frame may have opened a session, or ended one: settle the
@@ -1110,7 +1087,8 @@ void *tri_node_io_main(void *arg)
             if (items[i].revents & ZMQ_POLLIN) recv_dealer(n, p, &lim);
             if (p->dealer && (items[i].revents & ZMQ_POLLOUT)) {
                 if (!p->hello_at && !p->welcomed && send_hello(n, p)) p->hello_at = mono_ms();
-                if (p->pending && send_pending(p) && p->scheduled && flush(n, p, &out))
+                if (p->pending && tri_frames_send_pending(p->dealer, &p->pending) && p->scheduled &&
+                    flush(n, p, &out))
                     p->scheduled = false;
             }
         }

@@ -81,8 +81,7 @@ peer *tri_peer_add(tr_node *n, uint32_t id)
     if (!p) return NULL;
     p->id = id;
     atomic_init(&p->state, PEER_CONNECTING);
-    atomic_init(&p->q_count, 0);
-    atomic_init(&p->q_bytes, 0);
+    atomic_init(&p->q_load, 0);
     tri_mailbox_init(&p->q);
     p->book = tri_book_new();
     if (!p->book) {
@@ -203,11 +202,11 @@ static int enqueue(tr_node *n, peer *p, tr_pid to, tr_msg *m)
     it->m = m;
     it->counted = false;
     if (bounded(m)) {
-        uint32_t c = atomic_fetch_add_explicit(&p->q_count, 1, memory_order_acq_rel);
-        uint64_t b = atomic_fetch_add_explicit(&p->q_bytes, m->size, memory_order_acq_rel);
-        if (c >= n->opts.queue_messages || b + m->size > n->opts.queue_bytes) {
-            atomic_fetch_sub_explicit(&p->q_count, 1, memory_order_acq_rel);
-            atomic_fetch_sub_explicit(&p->q_bytes, m->size, memory_order_acq_rel);
+        uint64_t add = Q_ONE_MESSAGE + m->size;
+        uint64_t was = atomic_fetch_add_explicit(&p->q_load, add, memory_order_relaxed);
+        if (was >> Q_COUNT_SHIFT >= n->opts.queue_messages ||
+            (was & Q_BYTES_MASK) + m->size > n->opts.queue_bytes) {
+            atomic_fetch_sub_explicit(&p->q_load, add, memory_order_relaxed);
             atomic_fetch_add_explicit(&n->refused_full, 1, memory_order_relaxed);
             tri_msg_free(m);
             tri_pool_free(it, sizeof *it);
@@ -287,15 +286,25 @@ bool tri_outq_idle(peer *p)
 /* Done with an item's message (encoded, or dead-lettered): frees it and
  * uncounts it. The item itself stays as the queue's tail until the next
  * pop (mailbox.h). */
-void tri_outq_done(peer *p, outq_item *it)
+void tri_outq_done(peer *p, outq_item *it, uint64_t *load)
 {
+    (void)p;
     if (it->counted) {
-        atomic_fetch_sub_explicit(&p->q_count, 1, memory_order_acq_rel);
-        atomic_fetch_sub_explicit(&p->q_bytes, it->m->size, memory_order_acq_rel);
+        *load += Q_ONE_MESSAGE + it->m->size;
         it->counted = false;
     }
     tri_msg_free(it->m);
     it->m = NULL;
+}
+
+/* Uncounts what tri_outq_done gathered in *load: the I/O thread settles
+ * once per frame rather than once per message (the senders' counter is
+ * the one shared line they all write). */
+void tri_outq_settle(peer *p, uint64_t *load)
+{
+    if (!*load) return;
+    atomic_fetch_sub_explicit(&p->q_load, *load, memory_order_relaxed);
+    *load = 0;
 }
 
 /* The I/O thread, for a peer that is down: everything queued becomes a
@@ -304,14 +313,16 @@ void tri_outq_done(peer *p, outq_item *it)
 void tri_peer_dead_letters(tr_node *n, peer *p, tr_dead_reason why)
 {
     if (tri_outq_marked_empty(p)) return; /* nothing queued, and not ours to mark */
+    uint64_t load = 0;
     for (;;) {
         outq_item *it = tri_outq_pop(p);
         if (!it) {
-            if (tri_outq_idle(p)) return;
+            if (tri_outq_idle(p)) break;
             continue; /* a sender is mid-push: it is ours to take */
         }
         atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
         tri_dead_letter_to(n->sys, it->m, it->to, why);
-        tri_outq_done(p, it);
+        tri_outq_done(p, it, &load);
     }
+    tri_outq_settle(p, &load);
 }
