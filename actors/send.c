@@ -314,8 +314,9 @@ int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return muted_send(ctx);
-    a->msgs_out++;
-    return send_copy(a->sys, tri_pid_of(a), to, type, data, size, -1);
+    int rc = send_copy(a->sys, tri_pid_of(a), to, type, data, size, -1);
+    if (rc == TR_OK) a->msgs_out++; /* a refused send was not sent */
+    return rc;
 }
 
 int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
@@ -325,8 +326,9 @@ int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
         if (msg) tr_msg_destroy(msg);
         return muted_send(ctx);
     }
-    a->msgs_out++;
-    return send_owned(a->sys, tri_pid_of(a), to, msg);
+    int rc = send_owned(a->sys, tri_pid_of(a), to, msg);
+    if (rc == TR_OK) a->msgs_out++;
+    return rc;
 }
 
 int tr_system_send(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size)
