@@ -4,6 +4,7 @@
  * children in init, reports "ready" with its path, and reports "term" with
  * its path and exit reason from terminate, so the probe sees the exact
  * order in which the runtime ends them. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,6 +454,10 @@ static int kid_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
         tr_pid c;
         memcpy(&c, tr_msg_data(m), sizeof c);
         return t_report_int(ctx, "stopkid", tr_stop_child(ctx, c));
+    } else if (strcmp(t, "failhold") == 0) { /* holds, then fails */
+        t_report(ctx, "holding", "");
+        t_gate_wait(&term_gate);
+        return tr_fail(ctx, "late failure");
     } else if (strcmp(t, "together") == 0) {
         tr_stop_children_together(ctx, true);
     } else if (tr_msg_is(m, tr_exit_atom())) {
@@ -850,6 +855,67 @@ static void test_stop_children_one_by_one(void **state)
     t_expect_str(e, "term", "/root/boss normal");
 }
 
+/* Log lines captured by a sink (thread-safe: any troupe thread logs). */
+static pthread_mutex_t logs_mu = PTHREAD_MUTEX_INITIALIZER;
+static char logs[16][300];
+static int nlogs;
+
+static void log_sink(void *user, tr_log_level level, const char *line)
+{
+    (void)user;
+    pthread_mutex_lock(&logs_mu);
+    if (nlogs < 16) snprintf(logs[nlogs++], sizeof logs[0], "%s %s", tr_log_level_name(level), line);
+    pthread_mutex_unlock(&logs_mu);
+}
+
+static bool logged(const char *want)
+{
+    pthread_mutex_lock(&logs_mu);
+    bool found = false;
+    for (int i = 0; i < nlogs && !found; i++) found = strcmp(logs[i], want) == 0;
+    pthread_mutex_unlock(&logs_mu);
+    return found;
+}
+
+static int log_teardown(void **state)
+{
+    tr_log_set_handler(NULL, NULL);
+    tr_log_set_level(TR_LOG_WARN);
+    return t_teardown(state);
+}
+
+/* A child that fails while its parent is being stopped anyway: nobody
+ * above acts on the failure (the parent ends with shutdown), but it does
+ * not vanish: the parent logs it, "failed during shutdown". */
+static void test_failure_during_shutdown_is_logged(void **state)
+{
+    t_env *e = *state;
+    pthread_mutex_lock(&logs_mu);
+    nlogs = 0;
+    pthread_mutex_unlock(&logs_mu);
+    tr_log_set_handler(log_sink, NULL);
+    t_gate_init(&term_gate);
+    tr_pid p = spawn_kid(e, "p", K_OK, 0, false);
+    tr_pid c = child_kid(e, p, "c", K_OK, TR_SHUTDOWN_INFINITY, TR_PID_NIL);
+    send_to(e, c, "failhold", NULL, 0);
+    t_expect(e, "holding");
+    assert_int_equal(tr_system_stop_child(e->sys, p), TR_OK);
+    /* p is stopping once it answers no inspection (a request to a stopping
+     * actor is answered "down") */
+    tr_actor_info info;
+    int64_t end = t_now_ms() + T_WAIT_MS;
+    while (tr_system_inspect(e->sys, p, &info, T_WAIT_MS) == TR_OK && t_now_ms() < end) sched_yield();
+    assert_int_equal(tr_system_inspect(e->sys, p, &info, T_WAIT_MS), TR_ENOENT);
+    t_gate_open(&term_gate);
+    t_expect_str(e, "term", "/root/p/c failure: late failure");
+    t_expect_str(e, "term", "/root/p shutdown");
+    assert_int_equal(t_wait_live(e->sys, 0), 0);
+    if (!logged("warn failed during shutdown: /root/p/c: late failure"))
+        for (int i = 0; i < nlogs; i++) print_error("logged: %s\n", logs[i]);
+    assert_true(logged("warn failed during shutdown: /root/p/c: late failure"));
+    assert_int_equal(tr_system_wait(e->sys, 0), TR_ETIMEDOUT); /* the root did not fail */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -874,6 +940,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_children_together, setup_clock_four, t_teardown),
         cmocka_unit_test_setup_teardown(test_stop_children_one_by_one, setup_clock_quiet,
                                         t_teardown),
+        cmocka_unit_test_setup_teardown(test_failure_during_shutdown_is_logged, setup_clock_quiet,
+                                        log_teardown),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
 }
