@@ -584,9 +584,13 @@ static int own_init(tr_ctx *ctx, void *vs, const void *args, size_t size)
     tr_child_counts counts;
     size_t n = 0;
     const tr_msg *got = NULL;
-    /* a plain (non-request) message, as a handler would be given one */
+    /* a plain (non-request) message, as a handler would be given one; its
+     * payload is where a request keeps its reference, so a check that
+     * looked at the reference instead of the kind would be fooled */
     tr_msg *plain_m = NULL;
-    if (tr_msg_new(t, 0, &plain_m) != TR_OK) return TR_ENOMEM;
+    if (tr_msg_new(t, sizeof(uint64_t), &plain_m) != TR_OK) return TR_ENOMEM;
+    uint64_t fake_ref = 0x1122334455667788u;
+    memcpy(tr_msg_buffer(plain_m), &fake_ref, sizeof fake_ref);
     const tr_msg *plain = plain_m;
     int i = 0;
 #define X(name, want, expr) rc[i++] = (int)(expr);
@@ -657,7 +661,10 @@ static void test_reply_needs_a_request(void **state)
     t_env *e = *state;
     tr_pid r;
     assert_int_equal(tr_system_spawn(e->sys, &replier_b, NULL, &r), TR_OK);
-    assert_int_equal(tr_inbox_send(e->probe, r, tr_atom_from("api.plain"), NULL, 0), TR_OK);
+    /* its payload lies where a request keeps its reference */
+    uint64_t fake_ref = 0x1122334455667788u;
+    assert_int_equal(tr_inbox_send(e->probe, r, tr_atom_from("api.plain"), &fake_ref, sizeof fake_ref),
+                     TR_OK);
     assert_int_equal(t_expect_int(e, "plain"), TR_EINVAL);
     tr_msg *reply = NULL;
     assert_int_equal(tr_call_sync(e->sys, r, tr_atom_from("api.req"), NULL, 0, T_WAIT_MS, &reply),
@@ -673,11 +680,92 @@ static void test_reply_needs_a_request(void **state)
     t_expect_none(e); /* the refused "plain" reply sent nothing */
 
     /* an inbox likewise: a plain message in the probe is no request */
-    assert_int_equal(tr_system_send(e->sys, t_probe, tr_atom_from("api.plain"), NULL, 0), TR_OK);
+    assert_int_equal(tr_inbox_send(e->probe, t_probe, tr_atom_from("api.plain"), &fake_ref,
+                                   sizeof fake_ref),
+                     TR_OK);
     m = t_expect(e, "api.plain");
     assert_int_equal(tr_inbox_reply(e->probe, m, tr_atom_from("x"), NULL, 0), TR_EINVAL);
     assert_int_equal(tr_inbox_reply(e->probe, NULL, tr_atom_from("x"), NULL, 0), TR_EINVAL);
     assert_int_equal(tr_inbox_reply(NULL, m, tr_atom_from("x"), NULL, 0), TR_EINVAL);
+    t_expect_none(e);
+}
+
+
+/* ------------------------------------- promises of a few ctx calls */
+
+/* prom: "arm" arms a timer that never fires in a test and reports its
+ * handle; "cancel" {tr_timer} reports tr_timer_cancel's code; "link2"
+ * {pid} links twice and reports both codes and its link count; "unlink"
+ * {pid} unlinks and reports its link count. */
+static int prom_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs;
+    const char *t = tr_atom_name(tr_msg_type(m));
+    tr_actor_info info;
+    if (strcmp(t, "arm") == 0) {
+        tr_timer tm = {0};
+        int rc = tr_send_after(ctx, tr_self(ctx), 1000000000, tr_atom_from("never"), NULL, 0, &tm);
+        if (!T_CHECK(ctx, rc == TR_OK)) return rc;
+        return t_report_val(ctx, "armed", &tm, sizeof tm);
+    }
+    if (strcmp(t, "cancel") == 0) {
+        tr_timer tm;
+        memcpy(&tm, tr_msg_data(m), sizeof tm);
+        return t_report_int(ctx, "cancelled", tr_timer_cancel(ctx, tm));
+    }
+    tr_pid other;
+    if (tr_msg_size(m) != sizeof other) return 0;
+    memcpy(&other, tr_msg_data(m), sizeof other);
+    if (strcmp(t, "link2") == 0) {
+        int rc[3];
+        rc[0] = tr_link(ctx, other);
+        rc[1] = tr_link(ctx, other); /* idempotent */
+        rc[2] = tr_info(ctx, &info) == TR_OK ? (int)info.links : -1;
+        return t_report_val(ctx, "linked", rc, sizeof rc);
+    }
+    if (strcmp(t, "unlink") == 0) {
+        int rc = tr_unlink(ctx, other);
+        int links = tr_info(ctx, &info) == TR_OK ? (int)info.links : -1;
+        return t_report_int(ctx, "unlinked", rc == TR_OK ? links : rc);
+    }
+    return 0;
+}
+
+static const tr_behaviour prom_b = {"prom", 0, NULL, prom_handle, NULL};
+
+/* A timer can be cancelled only by its owner (TR_ENOENT for another
+ * actor, and it stays armed); tr_link twice is one link, gone after one
+ * tr_unlink. */
+static void test_ctx_promises(void **state)
+{
+    t_env *e = *state;
+    tr_pid a, b;
+    assert_int_equal(tr_system_spawn(e->sys, &prom_b, NULL, &a), TR_OK);
+    assert_int_equal(tr_system_spawn(e->sys, &prom_b, NULL, &b), TR_OK);
+    assert_int_equal(tr_inbox_send(e->probe, a, tr_atom_from("arm"), NULL, 0), TR_OK);
+    const tr_msg *m = t_expect(e, "armed");
+    tr_timer tm;
+    assert_int_equal(tr_msg_size(m), sizeof tm);
+    memcpy(&tm, tr_msg_data(m), sizeof tm);
+    assert_int_not_equal(tm.id, 0);
+    assert_int_equal(tr_inbox_send(e->probe, b, tr_atom_from("cancel"), &tm, sizeof tm), TR_OK);
+    assert_int_equal(t_expect_int(e, "cancelled"), TR_ENOENT); /* not b's */
+    assert_int_equal(tr_inbox_send(e->probe, a, tr_atom_from("cancel"), &tm, sizeof tm), TR_OK);
+    assert_int_equal(t_expect_int(e, "cancelled"), TR_OK); /* still pending: a's */
+    assert_int_equal(tr_inbox_send(e->probe, a, tr_atom_from("cancel"), &tm, sizeof tm), TR_OK);
+    assert_int_equal(t_expect_int(e, "cancelled"), TR_ENOENT); /* cancelled already */
+
+    assert_int_equal(tr_inbox_send(e->probe, a, tr_atom_from("link2"), &b, sizeof b), TR_OK);
+    m = t_expect(e, "linked");
+    int rc[3];
+    memcpy(rc, tr_msg_data(m), sizeof rc);
+    assert_int_equal(rc[0], TR_OK);
+    assert_int_equal(rc[1], TR_OK);
+    assert_int_equal(rc[2], 1);
+    assert_int_equal(tr_inbox_send(e->probe, a, tr_atom_from("unlink"), &b, sizeof b), TR_OK);
+    assert_int_equal(t_expect_int(e, "unlinked"), 0);
+    assert_int_equal(tr_inbox_send(e->probe, a, tr_atom_from("unlink"), &b, sizeof b), TR_OK);
+    assert_int_equal(t_expect_int(e, "unlinked"), 0); /* not linked: not an error */
 }
 
 /* ------------------------------------------- no ctx: NULL and ranges */
@@ -1000,6 +1088,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_null_system_and_arguments, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_own_ctx_invalid_arguments, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_reply_needs_a_request, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_ctx_promises, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_foreign_and_stale_ctx_refused, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_abandoned_ctx, setup_clock_quiet, t_teardown),
     };

@@ -480,7 +480,13 @@ static void test_bounded_block(void **state)
     assert_int_equal(tr_inbox_send(e->probe, pusher, tr_atom_from("push"), &p, sizeof p), TR_OK);
     assert_int_equal(t_expect_int(e, "pushed"), TR_EFULL);
     /* a thread blocks: it is seen waiting before the actor is released */
-    block_arg a = {.sys = e->sys, .to = p, .rc = 1};
+    /* static: should the test fail before the join, the thread still
+     * writes here after this frame is gone */
+    static block_arg a;
+    a.sys = e->sys;
+    a.to = p;
+    atomic_store(&a.rc, 1);
+    atomic_store(&a.done, 0);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, blocked_sender, &a), 0);
     int64_t end = t_now_ms() + T_WAIT_MS;
