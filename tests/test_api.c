@@ -810,6 +810,8 @@ static void test_plain_functions(void **state)
     assert_int_equal(tr_started_info(NULL, &who, &ss, &why), TR_EINVAL);
     assert_int_equal(tr_started_info(other, &who, &ss, &why), TR_EINVAL);
     assert_int_equal(tr_dead_letter_info(NULL, &dl), TR_EINVAL);
+    assert_int_equal(tr_actor_info_decode(other, NULL), TR_EINVAL);
+    assert_int_equal(tr_sup_counts_decode(other, NULL), TR_EINVAL);
     assert_int_equal(tr_dead_letter_info(other, &dl), TR_EINVAL);
     assert_int_equal(tr_actor_info_decode(NULL, &info), TR_EINVAL);
     assert_int_equal(tr_actor_info_decode(other, &info), TR_EINVAL);
@@ -854,6 +856,7 @@ static void test_plain_functions(void **state)
     /* clocks */
     assert_int_equal(tr_clock_manual_new(NULL), TR_EINVAL);
     assert_int_equal(tr_clock_advance(NULL, 1), TR_EINVAL);
+    assert_int_equal(tr_clock_now_ms(NULL), TR_EINVAL);
     tr_clock *c;
     assert_int_equal(tr_clock_manual_new(&c), TR_OK);
     assert_int_equal(tr_clock_now_ms(c), 0);

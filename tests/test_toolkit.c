@@ -381,19 +381,31 @@ static void expect_full_dead_letters(t_env *e, tr_pid p, int from, int to)
     }
 }
 
+static const tr_behaviour pusher_b;
+
 /* fail: the first four go in, the rest are refused (not sent, not dead
- * letters, not dropped). */
+ * letters, not dropped); an actor's send is refused too, but a timer's
+ * message never is: it is dropped (timer.h). */
 static void test_bounded_fail_refuses_the_newest(void **state)
 {
     t_env *e = *state;
     int rc[SEQ_N];
     tr_pid p = seq_flood(e, TR_FULL_FAIL, rc);
     for (int i = 0; i < SEQ_N; i++) assert_int_equal(rc[i], i < SEQ_CAP ? TR_OK : TR_EFULL);
+    tr_pid pusher;
+    assert_int_equal(tr_system_spawn(e->sys, &pusher_b, NULL, &pusher), TR_OK);
+    assert_int_equal(tr_inbox_send(e->probe, pusher, tr_atom_from("push"), &p, sizeof p), TR_OK);
+    assert_int_equal(t_expect_int(e, "pushed"), TR_EFULL);
+    assert_int_equal(tr_inbox_send(e->probe, pusher, tr_atom_from("later"), &p, sizeof p), TR_OK);
+    tr_dead_letter d = expect_dead_letter(e); /* dropped as it fired, before the report */
+    assert_int_equal(d.reason, TR_DEAD_MAILBOX_FULL);
+    assert_true(tr_pid_eq(d.from, pusher));
+    assert_int_equal(t_expect_int(e, "pushed"), TR_OK);
     t_gate_open(&hold_gate);
     expect_got(e, p, 0, SEQ_CAP);
     tr_system_stats st = stats(e);
-    assert_int_equal(st.dropped, 0);
-    assert_int_equal(st.dead_letters, 0);
+    assert_int_equal(st.dropped, 1);
+    assert_int_equal(st.dead_letters, 1);
 }
 
 /* drop newest: the first four are kept, the six after are dropped as they
@@ -448,13 +460,17 @@ static void *blocked_sender(void *p)
     return NULL;
 }
 
-/* pusher: "push" {pid} sends "n" 99 to it and reports the code. */
+/* pusher: "push" {pid} sends "n" 99 to it and reports the code; "later"
+ * {pid} sends it "n" 98 with tr_send_after (delay 0) and reports the code. */
 static int pusher_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
 {
     (void)vs;
     tr_pid to;
     memcpy(&to, tr_msg_data(m), sizeof to);
-    int v = 99;
+    int v = tr_msg_is(m, tr_atom_from("later")) ? 98 : 99;
+    if (v == 98)
+        return t_report_int(ctx, "pushed",
+                            tr_send_after(ctx, to, 0, tr_atom_from("n"), &v, sizeof v, NULL));
     return t_report_int(ctx, "pushed", tr_send(ctx, to, tr_atom_from("n"), &v, sizeof v));
 }
 
