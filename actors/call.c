@@ -108,8 +108,8 @@ int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
         tri_msg_free(m);
         return TR_ENOMEM;
     }
-    a->msgs_out++;
     int rc = tri_deliver(sys, to, m);
+    if (rc == TR_OK) a->msgs_out++;
     if (rc != TR_OK) {
         tri_call *c = calls_find(x, ref);
         if (c) c->ref = DELETED;
@@ -283,8 +283,9 @@ static int send_reply(tri_actor *a, tr_pid caller, uint64_t ref, tr_atom type, c
     if (!m) return TR_ENOMEM;
     if (size) memcpy(m->data, data, size);
     m->sender = tri_pid_of(a);
-    a->msgs_out++;
-    return tri_deliver(a->sys, caller, m);
+    int rc = tri_deliver(a->sys, caller, m);
+    if (rc == TR_OK) a->msgs_out++;
+    return rc;
 }
 
 int tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data, size_t size)

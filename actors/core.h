@@ -429,6 +429,7 @@ void tri_msg_popped(tri_actor *a, tr_msg *m, bool *drop);
 void tri_count_drop(tr_system *sys);
 int tri_send_from(tr_system *sys, tr_pid from, tr_pid to, tr_atom type,
                   const void *data, size_t size);
+int tri_muted_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size);
 void tri_request_stop(tri_actor *parent, tri_actor *child);
 void tri_record_add(tri_actor *a, const char *line);
 size_t tri_actor_path(const tri_actor *a, char *buf, size_t size);

@@ -219,7 +219,12 @@ int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
 {
     tr_pid to;
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return tri_ctx_err(ctx);
+    if (!a) { /* abandoned: its sends are dead letters, named ones too */
+        if (!tri_ctx_any(ctx)) return TR_ENOTACTOR;
+        to = TR_PID_NIL;
+        if (name && !strchr(name, '@')) tr_whereis(tri_ctx_any(ctx)->sys, name, &to);
+        return tri_muted_send(ctx, to, type, data, size);
+    }
     if (!name) return TR_EINVAL;
     const char *local;
     int rc = send_remote_named(a->sys, tri_pid_of(a), name, type, data, size, &local);
