@@ -410,6 +410,7 @@ int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m);
 int tri_remote_send(tr_system *sys, tr_pid to, tr_msg *m);
 int tri_remote_send_named(tr_system *sys, const char *node, const char *name, tr_msg *m);
 void tri_transport_destroy(tr_system *sys);
+void tri_transport_stop(tr_system *sys); /* ops->stop, if the system is a node */
 
 /* tri_deliver for the timer thread: a full bounded mailbox drops the
  * message (counted) instead of failing or blocking. */

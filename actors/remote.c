@@ -87,6 +87,19 @@ void tri_deliver_named(tr_system *sys, const char *name, tr_msg *m)
     tri_deliver_remote(sys, to, m);
 }
 
+int tri_transport_node_id(tr_system *sys, const char *name, uint32_t *id)
+{
+    struct tri_transport_ref *r = atomic_load_explicit(&sys->transport, memory_order_acquire);
+    if (!r) return TR_ENOROUTE;
+    return r->ops->node_id(r->t, name, id);
+}
+
+void tri_transport_stop(tr_system *sys)
+{
+    struct tri_transport_ref *r = atomic_load_explicit(&sys->transport, memory_order_acquire);
+    if (r && r->ops->stop) r->ops->stop(r->t);
+}
+
 void *tri_transport_ctx(tr_system *sys, const tri_transport_ops *ops)
 {
     struct tri_transport_ref *r = atomic_load_explicit(&sys->transport, memory_order_acquire);

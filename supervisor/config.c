@@ -373,13 +373,15 @@ int tr_config_start(const tr_config *cfg, tr_system *sys, int64_t timeout_ms, tr
         if (why && ws) snprintf(why, ws, "%s: the config has errors", cfg->file);
         return TR_EINVAL;
     }
-    /* The single place remote children are refused: when the lead wires
-     * remote spawn, the supervisor takes them from the spec instead. */
-    for (size_t i = 0; i < cfg->nmeta; i++) {
+    /* A remote child needs this system to be a node (the supervisor would
+     * only say "no route"): say where the config asks for one. */
+    for (size_t i = 0; i < cfg->nmeta && !tr_node_of(sys); i++) {
         const tri_child_meta *m = &cfg->meta[i];
         if (!m->node) continue;
-        char msg[600];
-        snprintf(msg, sizeof msg, "remote children are not supported yet (child '%s' on node '%s')",
+        char msg[700];
+        snprintf(msg, sizeof msg,
+                 "child '%s' runs on node '%s', but this system is not a node (add a node: "
+                 "section with a name)",
                  m->id, m->node);
         tr_config_error where = {cfg->file, m->line, m->column, NULL, NULL};
         if (why && ws) tr_config_format_error(&where, msg, why, ws);

@@ -192,6 +192,8 @@ static void walk_child(walker *w, yaml_node_t *m, const char *path, bool is_sup,
     if ((x = tri_w_get(w, m, "node"))) {
         const char *node =
             tri_w_name(w, x, "node", "", true, "a node name of 1 to 255 printable bytes");
+        if (node && is_sup) ERR(w, x, "a child supervisor cannot run on another node");
+        else if (node) c->node = node;
         if (node && c->id)
             tri_config_meta(cfg, &(tri_child_meta){c, node, c->id, line_of(x), col_of(x)});
     }

@@ -217,6 +217,8 @@ static const struct error_case {
      "  strategy: simple_one_for_one\n  children:\n"
      "    - {name: t, behaviour: troupe.echo}\n    - {name: u, behaviour: troupe.echo}\n",
      5, 5, "exactly one child spec (the template of the children it starts), got 2"},
+    {BASE_ROOT, "  children:\n    - {supervisor: s, node: kv@b}\n", 4, 29,
+     "a child supervisor cannot run on another node"},
     {BASE_ROOT, "  children:\n    - 5\n", 4, 7,
      "children: expected a child (a map with 'name' or 'supervisor'), got '5'"},
     {BASE_ROOT, "  children:\n    - {name: a, supervisor: b}\n", 4, 7,
@@ -806,7 +808,7 @@ static void test_c_and_yaml_trees_equal(void **state)
     tr_config_destroy(&cfg);
 }
 
-static void test_remote_child_refused_at_start(void **state)
+static void test_remote_child_needs_a_node(void **state)
 {
     t_env *e = *state;
     tr_config *cfg = parse("tree:\n"
@@ -823,8 +825,9 @@ static void test_remote_child_refused_at_start(void **state)
     tr_pid pid;
     char why[256];
     assert_int_equal(tr_config_start(cfg, e->sys, T_WAIT_MS, &pid, why, sizeof why), TR_EINVAL);
-    assert_string_equal(why, "t.yaml:6:13: error: remote children are not supported yet (child "
-                             "'far' on node 'kv@host2')");
+    assert_string_equal(why, "t.yaml:6:13: error: child 'far' runs on node 'kv@host2', but this "
+                             "system is not a node (add a node: section with a name)");
+    assert_string_equal(t->children[0].node, "kv@host2"); /* the spec carries it */
     assert_true(tr_pid_is_nil(pid));
     tr_config_destroy(&cfg);
     /* a config with errors does not start */
@@ -1055,7 +1058,7 @@ int main(void)
         cmocka_unit_test(test_node_and_system_options),
         cmocka_unit_test_setup_teardown(test_three_level_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_c_and_yaml_trees_equal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remote_child_refused_at_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remote_child_needs_a_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_simple_one_for_one_args_layers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_builtins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ticker_to_nobody, setup, teardown),

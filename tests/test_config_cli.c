@@ -336,8 +336,8 @@ static void test_run_refusals(void **state)
                                     "    - {name: far, behaviour: troupe.echo, node: kv@b}\n");
     assert_int_equal(run_to_end((const char *[]){"run", remote, NULL}, &p), 1);
     snprintf(want, sizeof want,
-             "%s:4:49: error: remote children are not supported yet (child 'far' on node "
-             "'kv@b')\n",
+             "%s:4:49: error: child 'far' runs on node 'kv@b', but this system is not a node "
+             "(add a node: section with a name)\n",
              remote);
     assert_string_equal(p->ebuf, want);
     free(p);

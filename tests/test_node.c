@@ -6,56 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "testutil.h"
-
-#define NODES_MAX 16
-
-typedef struct cluster {
-    tr_system *sys[NODES_MAX];
-    tr_node *node[NODES_MAX];
-    tr_inbox *in[NODES_MAX];
-    int n;
-    unsigned tag;
-} cluster;
-
-static unsigned next_tag;
-
-static void endpoint(char *buf, size_t n, unsigned tag, int i)
-{
-    snprintf(buf, n, "inproc://test-node-%u-%d", tag, i);
-}
-
-/* Starts node i ("n<i>") listening on its inproc endpoint, seeded with
- * node `seed` (-1: none). */
-static void start_node(cluster *c, int i, int seed)
-{
-    tr_system_opts so = {.workers = 1};
-    assert_int_equal(tr_system_new(&so, &c->sys[i]), TR_OK);
-    char name[32], ep[64], seed_ep[64];
-    snprintf(name, sizeof name, "n%d", i);
-    endpoint(ep, sizeof ep, c->tag, i);
-    const char *listen[] = {ep};
-    tr_node_peer peer = {seed_ep, NULL};
-    if (seed >= 0) endpoint(seed_ep, sizeof seed_ep, c->tag, seed);
-    tr_node_opts o = {.name = name, .listen = listen, .nlisten = 1,
-                      .peers = seed >= 0 ? &peer : NULL, .npeers = seed >= 0 ? 1 : 0};
-    assert_int_equal(tr_node_start(c->sys[i], &o, &c->node[i]), TR_OK);
-    assert_int_equal(tr_inbox_new(c->sys[i], &c->in[i]), TR_OK);
-    if (i >= c->n) c->n = i + 1;
-}
-
-static void stop_node(cluster *c, int i)
-{
-    tr_inbox_destroy(&c->in[i]);
-    tr_system_destroy(&c->sys[i]);
-    c->node[i] = NULL;
-}
-
-static void cluster_free(cluster *c)
-{
-    for (int i = 0; i < c->n; i++)
-        if (c->sys[i]) stop_node(c, i);
-}
+#include "nodeutil.h"
 
 /* echo: answers requests with their payload, plain messages back to their
  * sender; "report" messages go to the pid inside them (a payload pid) */
@@ -124,21 +75,12 @@ static int watcher_handle(tr_ctx *ctx, void *st, const tr_msg *m)
 
 static const tr_behaviour watcher_b = {"watcher", sizeof(tr_pid), watcher_init, watcher_handle, NULL};
 
-static const tr_msg *expect_in(tr_inbox *in, const char *type)
-{
-    const tr_msg *m = NULL;
-    assert_int_equal(tr_inbox_recv(in, &m, T_WAIT_MS), TR_OK);
-    if (strcmp(tr_atom_name(tr_msg_type(m)), type) != 0)
-        fail_msg("got %s, want %s", tr_atom_name(tr_msg_type(m)), type);
-    return m;
-}
-
 /* Two nodes: a send, a call, a name, both ways; the pids are the same
  * values on both sides. */
 static void test_two_nodes_send_call_name(void **state)
 {
     (void)state;
-    cluster c = {.tag = ++next_tag};
+    cluster c = cluster_new();
     start_node(&c, 0, -1);
     start_node(&c, 1, 0);
     assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
@@ -175,7 +117,7 @@ static void test_two_nodes_send_call_name(void **state)
 static void test_remote_monitor_and_link(void **state)
 {
     (void)state;
-    cluster c = {.tag = ++next_tag};
+    cluster c = cluster_new();
     start_node(&c, 0, -1);
     start_node(&c, 1, 0);
     assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
@@ -213,7 +155,7 @@ static void test_remote_monitor_and_link(void **state)
 static void test_node_down(void **state)
 {
     (void)state;
-    cluster c = {.tag = ++next_tag};
+    cluster c = cluster_new();
     start_node(&c, 0, -1);
     start_node(&c, 1, 0);
     assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
@@ -271,7 +213,7 @@ static void test_node_down(void **state)
 static void test_mesh_and_third_party_pid(void **state)
 {
     (void)state;
-    cluster c = {.tag = ++next_tag};
+    cluster c = cluster_new();
     start_node(&c, 0, -1);
     start_node(&c, 1, 0);
     start_node(&c, 2, 0);
@@ -299,7 +241,7 @@ static void test_mesh_and_third_party_pid(void **state)
 static void test_sixteen_node_mesh(void **state)
 {
     (void)state;
-    cluster c = {.tag = ++next_tag};
+    cluster c = cluster_new();
     for (int i = 0; i < 16; i++) start_node(&c, i, i ? 0 : -1);
     for (int i = 0; i < 16; i++)
         assert_int_equal(tr_node_wait_peers(c.node[i], 15, T_WAIT_MS), TR_OK);

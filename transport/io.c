@@ -29,6 +29,7 @@
 #include <zmq.h>
 
 #include "../actors/pool.h"
+#include "../actors/remote_child.h"
 #include "allowlist.h"
 #include "frames.h"
 #include "keys.h"
@@ -582,8 +583,50 @@ static void on_record(void *user, const tri_wire_record *rec)
         to = rec->exit.target;
         break;
     }
+    case TRI_WIRE_R_SPAWN_REQ: {
+        const tri_wire_spawn_req *s = &rec->spawn_req;
+        if (!from_peer(r, s->parent) || tr_pid_is_nil(s->parent)) break;
+        tri_spawn_req_view v = {
+            .h = {s->ref, s->shutdown_ms, s->flags, s->capacity, (uint32_t)s->args.len, s->on_full,
+                  (uint8_t)s->behaviour.len, (uint8_t)s->name.len, (uint8_t)s->register_as.len},
+            .beh = s->behaviour.ptr, .name = s->name.ptr, .reg = s->register_as.ptr,
+            .args = s->args.ptr};
+        m = tri_spawn_req_msg(&v);
+        if (!m) break;
+        m->sender = s->parent;
+        r->records++;
+        tri_deliver_spawn(sys, r->p->name, m);
+        return;
+    }
+    case TRI_WIRE_R_SPAWN_REPLY: {
+        const tri_wire_spawn_reply *s = &rec->spawn_reply;
+        if (!to_us(r, s->parent)) break;
+        char text[1024];
+        snprintf(text, sizeof text, "%.*s", (int)s->text.len, s->text.ptr);
+        to = s->parent;
+        m = tri_spawn_reply_msg(s->ref, s->child, s->status, text);
+        break;
+    }
+    case TRI_WIRE_R_STOP_CHILD: {
+        const tri_wire_stop_child *s = &rec->stop_child;
+        if (!to_us(r, s->child) || !from_peer(r, s->parent) || tr_pid_is_nil(s->parent)) break;
+        r->records++;
+        tri_deliver_stop_child(sys, s->child, s->parent, s->kill != 0);
+        return;
+    }
+    case TRI_WIRE_R_CHILD_EXIT: {
+        const tri_wire_child_exit *c = &rec->child_exit;
+        if (!to_us(r, c->parent) || !from_peer(r, c->child)) break;
+        char text[1024];
+        snprintf(text, sizeof text, "%.*s", (int)c->text.len, c->text.ptr);
+        to = c->parent;
+        m = tri_child_exit_msg(c->child, (tr_exit_kind)c->kind, text);
+        /* the book forgets the stub by its child's node: the sender's */
+        if (m) m->sender = (tr_pid){r->p->id, 0, 0};
+        break;
+    }
     default:
-        break; /* remote spawn records: not spoken by this node */
+        break;
     }
     if (!m) {
         r->dropped++;
@@ -660,6 +703,47 @@ static bool to_record(tr_pid to, const tr_msg *m, int64_t now, tri_wire_record *
                                     (uint8_t)((es.untrappable ? TRI_WIRE_EXIT_UNTRAPPABLE : 0) |
                                               (es.over_link ? TRI_WIRE_EXIT_OVER_LINK : 0)),
                                     {text, strnlen(text, m->size - sizeof es)}};
+        return true;
+    }
+    case TRI_MSG_SPAWN_REQ: {
+        tri_spawn_req_view v;
+        if (!tri_spawn_req_read(m, &v)) return false;
+        rec->type = TRI_WIRE_R_SPAWN_REQ;
+        rec->spawn_req = (tri_wire_spawn_req){v.h.ref,
+                                              m->sender,
+                                              {v.beh, v.h.beh_len},
+                                              {v.name, v.h.name_len},
+                                              v.h.shutdown_ms,
+                                              v.h.flags,
+                                              {v.args, v.h.args_size},
+                                              {v.reg, v.h.reg_len},
+                                              v.h.capacity,
+                                              v.h.on_full};
+        return true;
+    }
+    case TRI_MSG_SPAWN_REPLY: {
+        struct tri_spawn_reply sr;
+        memcpy(&sr, m->data, sizeof sr);
+        const char *text = (const char *)m->data + sizeof sr;
+        rec->type = TRI_WIRE_R_SPAWN_REPLY;
+        rec->spawn_reply = (tri_wire_spawn_reply){sr.ref, sr.child, sr.status,
+                                                  {text, strnlen(text, m->size - sizeof sr)}, to};
+        return true;
+    }
+    case TRI_MSG_REMOTE_STOP: {
+        struct tri_remote_stop rs;
+        memcpy(&rs, m->data, sizeof rs);
+        rec->type = TRI_WIRE_R_STOP_CHILD;
+        rec->stop_child = (tri_wire_stop_child){rs.child, m->sender, rs.kill};
+        return true;
+    }
+    case TRI_MSG_CHILD_EXIT: {
+        struct tri_child_exit ce;
+        memcpy(&ce, m->data, sizeof ce);
+        const char *text = (const char *)m->data + sizeof ce;
+        rec->type = TRI_WIRE_R_CHILD_EXIT;
+        rec->child_exit = (tri_wire_child_exit){ce.child, to, (uint8_t)ce.kind,
+                                                {text, strnlen(text, m->size - sizeof ce)}};
         return true;
     }
     default:

@@ -396,7 +396,12 @@ static void node_destroy(void *t)
     node_free(n);
 }
 
-static const tri_transport_ops node_ops = {tri_node_send, tri_node_send_named, node_destroy};
+static int node_id_of(void *t, const char *name, uint32_t *id) { return tr_node_id(t, name, id); }
+
+static void node_stop_op(void *t) { node_stop(t); }
+
+static const tri_transport_ops node_ops = {tri_node_send, tri_node_send_named, node_id_of,
+                                           node_stop_op, node_destroy};
 
 /* ------------------------------------------------------------ queries */
 

@@ -123,11 +123,11 @@
  *                         reset (duration, default infinity: never),
  *                         jitter (0 .. 1, default 0): restart delay growing
  *                         from min to max (troupe/supervisor.h)
- *   node            string: the node the child runs on (a remote child).
- *                   Accepted and kept in the config (tr_config_child_node),
- *                   but remote children are not supported yet:
- *                   tr_config_start refuses them with a located error
- *                   "remote children are not supported yet".
+ *   node            string: the node the child runs on (a remote child:
+ *                   tr_child_spec.node; workers only). The system must be
+ *                   a node (a node: section, started before the tree by
+ *                   `troupe run`); tr_config_start refuses the tree
+ *                   otherwise, with the child's file:line:col.
  * OS-process children are not supported yet: their keys are unknown keys.
  *
  * ------------------------------------------------------------ behaviours
@@ -326,9 +326,9 @@ char *tr_config_format_error(const tr_config_error *where, const char *message, 
  * (tr_supervisor_start with tr_config_tree and its name) and waits up to
  * timeout_ms for all its children to start. Does not touch the log level,
  * the system's options or the node: the caller applies those. Errors:
- * TR_EINVAL (a config with errors, or remote children: `why` then says
- * "file:line:col: error: remote children are not supported yet (child
- * '<id>' on node '<node>')"), and as tr_supervisor_start (TR_EFAILED with
+ * TR_EINVAL (a config with errors, or a remote child while `sys` is not a
+ * node: `why` then says "file:line:col: error: child '<id>' runs on node
+ * '<node>', but this system is not a node ..."), and as tr_supervisor_start (TR_EFAILED with
  * the reason in `why`, TR_ETIMEDOUT, ...). Any non-actor thread. */
 int tr_config_start(const tr_config *cfg, tr_system *sys, int64_t timeout_ms, tr_pid *out,
                     char *why, size_t why_size);
