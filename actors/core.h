@@ -405,6 +405,10 @@ static inline int tri_ctx_err(const tr_ctx *ctx) { return tri_ctx_any(ctx) ? TR_
 /* actor.c */
 void tri_run_turn(tri_worker *w, tri_actor *a);
 int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m);
+/* registry.c: tri_deliver to a name: "name" here, "name@node" resolved on
+ * that node when it arrives (this node's own name: here). Takes `m`.
+ * TR_ENOENT: no such name here; TR_EINVAL: a malformed "name@node". */
+int tri_deliver_to_name(tr_system *sys, const char *name, tr_msg *m);
 /* remote.c: a message (or runtime signal) for a pid of another node, to
  * the transport; takes `m`. TR_ENOROUTE when the system is not a node. */
 int tri_remote_send(tr_system *sys, tr_pid to, tr_msg *m);

@@ -32,8 +32,6 @@ enum tri_msg_kind {
     TRI_MSG_EXIT_SIGNAL,  /* struct tri_exit_signal + text */
     TRI_MSG_DEADLINE,     /* to an actor: its subtree deadline passed */
     TRI_MSG_KILL_GRACE,   /* to a parent: its killed children had their grace */
-    TRI_MSG_NAMED,        /* transport only: a user message for "name@node";
-                           * payload: the name, its NUL, the user's payload */
     /* remote children (remote_child.h has the payloads) */
     TRI_MSG_SPAWN_REQ,   /* a stub to another node: start my child there */
     TRI_MSG_SPAWN_REPLY, /* a host to its stub: how the child's start went */

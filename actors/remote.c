@@ -80,7 +80,8 @@ void tri_deliver_named(tr_system *sys, const char *name, tr_msg *m)
     tr_pid to;
     if (tr_whereis(sys, name, &to) != TR_OK) {
         tri_count(sys, TRI_N_SENT);
-        tri_dead_letter_to(sys, m, (tr_pid){sys->node, 0, 0}, TR_DEAD_NO_ACTOR);
+        /* answered (a request: "tr.down") by nobody: a nil pid */
+        tri_dead_letter_to(sys, m, TR_PID_NIL, TR_DEAD_NO_ACTOR);
         tri_msg_free(m);
         return;
     }

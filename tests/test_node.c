@@ -35,6 +35,11 @@ static const tr_behaviour echo_b = {"echo", 0, NULL, echo_handle, NULL};
 
 /* watcher: "watch" {pid} monitors it, "link" {pid} links to it (trapping
  * exits); reports downs and exits to the pid given at spawn */
+typedef struct watcher {
+    tr_pid report;   /* must stay first */
+    tr_ref name_call; /* the call_name under way */
+} watcher;
+
 static int watcher_init(tr_ctx *ctx, void *st, const void *args, size_t n)
 {
     if (n != sizeof(tr_pid)) return TR_EINVAL;
@@ -61,6 +66,20 @@ static int watcher_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         memcpy(&who, tr_msg_data(m), sizeof who);
         return tr_call(ctx, who, tr_atom_from("q"), "x", 1, TR_INFINITY, NULL);
     }
+    if (tr_msg_is(m, tr_atom_from("call_name"))) { /* payload: "name@node" */
+        int rc = tr_call_named(ctx, tr_msg_data(m), tr_inspect_atom(), NULL, 0, T_WAIT_MS,
+                               &((watcher *)st)->name_call);
+        return rc ? tr_send(ctx, report, tr_atom_from("call_failed"), &rc, sizeof rc) : 0;
+    }
+    if (tr_msg_ref(m).id && tr_msg_ref(m).id == ((watcher *)st)->name_call.id) {
+        /* the answer to call_name: who answered */
+        tr_pid from = tr_msg_sender(m);
+        uint32_t down = tr_msg_is(m, tr_down_atom());
+        char buf[sizeof from + sizeof down];
+        memcpy(buf, &from, sizeof from);
+        memcpy(buf + sizeof from, &down, sizeof down);
+        return tr_send(ctx, report, tr_atom_from("answered"), buf, sizeof buf);
+    }
     if (tr_msg_is(m, tr_atom_from("make_fail"))) { /* after our monitor and link, in order */
         memcpy(&who, tr_msg_data(m), sizeof who);
         return tr_send(ctx, who, tr_atom_from("fail"), NULL, 0);
@@ -73,7 +92,7 @@ static int watcher_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     return 0;
 }
 
-static const tr_behaviour watcher_b = {"watcher", sizeof(tr_pid), watcher_init, watcher_handle, NULL};
+static const tr_behaviour watcher_b = {"watcher", sizeof(watcher), watcher_init, watcher_handle, NULL};
 
 /* Two nodes: a send, a call, a name, both ways; the pids are the same
  * values on both sides. */
@@ -110,6 +129,69 @@ static void test_two_nodes_send_call_name(void **state)
     tr_pid told;
     memcpy(&told, tr_msg_data(m), sizeof told);
     assert_true(tr_pid_eq(told, e1));
+    cluster_free(&c);
+}
+
+/* Names across nodes: calls by name (from a thread and from an actor),
+ * whereis on another node, and names that do not exist there. */
+static void test_names_across_nodes(void **state)
+{
+    (void)state;
+    cluster c = cluster_new();
+    cluster_mesh(&c, 2);
+    tr_pid e1, found;
+    assert_int_equal(tr_system_spawn(c.sys[1], &echo_b, &(tr_spawn_opts){.register_as = "echo"}, &e1),
+                     TR_OK);
+    tr_msg *reply = NULL;
+    assert_int_equal(tr_call_named_sync(c.sys[0], "echo@n1", tr_atom_from("q"), "hi", 3, T_WAIT_MS,
+                                        &reply),
+                     TR_OK);
+    assert_string_equal(tr_msg_data(reply), "hi");
+    assert_true(tr_pid_eq(tr_msg_sender(reply), e1));
+    tr_msg_destroy(&reply);
+    assert_int_equal(tr_call_named_sync(c.sys[0], "nobody@n1", tr_atom_from("q"), NULL, 0, T_WAIT_MS,
+                                        &reply),
+                     TR_ENOENT);
+    tr_pid who;
+    tr_exit why;
+    assert_int_equal(tr_exit_info(reply, &who, &why), TR_OK);
+    assert_int_equal(why.kind, TR_EXIT_NOPROC);
+    tr_msg_destroy(&reply);
+    /* whereis: there, here by the node's own name, nowhere */
+    assert_int_equal(tr_system_whereis(c.sys[0], "echo@n1", T_WAIT_MS, &found), TR_OK);
+    assert_true(tr_pid_eq(found, e1));
+    assert_int_equal(tr_whereis(c.sys[1], "echo@n1", &found), TR_OK);
+    assert_true(tr_pid_eq(found, e1));
+    assert_int_equal(tr_whereis(c.sys[0], "echo@n1", &found), TR_ENOENT); /* never waits */
+    assert_int_equal(tr_system_whereis(c.sys[0], "nobody@n1", T_WAIT_MS, &found), TR_ENOENT);
+    assert_int_equal(tr_system_whereis(c.sys[0], "echo@", T_WAIT_MS, &found), TR_EINVAL);
+    assert_int_equal(tr_call_named_sync(c.sys[0], "echo", tr_atom_from("q"), NULL, 0, T_WAIT_MS,
+                                        &reply),
+                     TR_ENOENT); /* no such name here */
+    /* from an actor: the answer's sender is the pid, a down means none */
+    tr_pid probe0 = tr_inbox_pid(c.in[0]), w;
+    assert_int_equal(tr_system_spawn(c.sys[0], &watcher_b,
+                                     &(tr_spawn_opts){.args = &probe0, .args_size = sizeof probe0},
+                                     &w),
+                     TR_OK);
+    const char *names[] = {"echo@n1", "nobody@n1"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(tr_system_send(c.sys[0], w, tr_atom_from("call_name"), names[i],
+                                        strlen(names[i]) + 1),
+                         TR_OK);
+        const char *a = tr_msg_data(expect_in(c.in[0], "answered"));
+        memcpy(&found, a, sizeof found);
+        uint32_t down;
+        memcpy(&down, a + sizeof found, sizeof down);
+        assert_int_equal(down, (uint32_t)i);
+        if (i == 0) assert_true(tr_pid_eq(found, e1));
+    }
+    /* the other node lost: a call by name is answered down, not lost */
+    tr_node_stop(&c.node[1]);
+    assert_int_equal(tr_call_named_sync(c.sys[0], "echo@n1", tr_atom_from("q"), NULL, 0, T_WAIT_MS,
+                                        &reply),
+                     TR_ENOENT);
+    tr_msg_destroy(&reply);
     cluster_free(&c);
 }
 
@@ -262,6 +344,7 @@ int main(void)
     tr_log_set_level(getenv("TLOG") ? TR_LOG_DEBUG : TR_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_nodes_send_call_name),
+        cmocka_unit_test(test_names_across_nodes),
         cmocka_unit_test(test_remote_monitor_and_link),
         cmocka_unit_test(test_node_down),
         cmocka_unit_test(test_mesh_and_third_party_pid),

@@ -6,7 +6,8 @@
  *   monitors  our watcher -> their target, by monitor ref
  *   links     our actor <-> theirs (ref 0)
  *   calls     our caller -> their callee, by call ref (with its deadline:
- *             expired ones are swept when the table grows, as callees do)
+ *             expired ones are swept when the table grows, as callees do);
+ *             a call by name ("name@node") -> nil
  *   watchers  their watcher -> our target, by monitor ref
  *   children  our stub -> its child's node (a remote child: remote_child.h),
  *             from its SPAWN_REQ until its CHILD_EXIT */
@@ -152,8 +153,9 @@ void tri_book_outbound(tri_book *b, tr_pid to, const tr_msg *m, int64_t now_ns)
         return;
     }
     case TRI_MSG_USER:
-        if (m->call == TRI_CALL_REQUEST)
-            add(&b->calls, m->sender, to, tri_msg_ref(m), tri_msg_deadline(m), now_ns);
+        if (m->call == TRI_CALL_REQUEST) /* a named one: `to` is the node's {id, 0, 0} */
+            add(&b->calls, m->sender, to.serial ? to : TR_PID_NIL, tri_msg_ref(m),
+                tri_msg_deadline(m), now_ns);
         else if (m->call == TRI_CALL_MONITOR) /* our target's "down": their watch is done */
             del(&b->watchers, m->sender, to, tri_msg_ref(m));
         return;
@@ -191,7 +193,11 @@ void tri_book_inbound(tri_book *b, tr_pid to, const tr_msg *m)
         return;
     }
     case TRI_MSG_USER:
-        if (m->call == TRI_CALL_REPLY) del(&b->calls, to, m->sender, tri_msg_ref(m));
+        if (m->call == TRI_CALL_REPLY) {
+            del(&b->calls, to, m->sender, tri_msg_ref(m));
+            /* a call by name was noted without a callee (none known then) */
+            del(&b->calls, to, TR_PID_NIL, tri_msg_ref(m));
+        }
         else if (m->call == TRI_CALL_MONITOR) del(&b->monitors, to, m->sender, tri_msg_ref(m));
         return;
     case TRI_MSG_CHILD_EXIT: /* sender: the child's node (io.c) */

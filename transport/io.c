@@ -648,29 +648,23 @@ static uint8_t wire_call(uint8_t role)
                                     : TRI_WIRE_CALL_NONE;
 }
 
-/* The record for a queued message; false for what has no record. */
-static bool to_record(tr_pid to, const tr_msg *m, int64_t now, tri_wire_record *rec)
+/* The record for a queued message (for a named send, `name`); false for
+ * what has no record. */
+static bool to_record(tr_pid to, const tr_msg *m, const char *name, int64_t now,
+                      tri_wire_record *rec)
 {
     memset(rec, 0, sizeof *rec);
     switch (m->kind) {
-    case TRI_MSG_USER:
-    case TRI_MSG_NAMED: {
+    case TRI_MSG_USER: {
         tri_wire_send *s = &rec->send;
-        rec->type = m->kind == TRI_MSG_USER ? TRI_WIRE_R_MSG : TRI_WIRE_R_SEND_NAMED;
-        s->to = to;
+        rec->type = name ? TRI_WIRE_R_SEND_NAMED : TRI_WIRE_R_MSG;
+        s->to = name ? TR_PID_NIL : to;
+        if (name) s->name = (tri_wire_str){name, strlen(name)};
         s->from = m->sender;
         s->type = m->type;
         s->call = wire_call(m->call);
         s->flags = m->exempt ? TRI_WIRE_MSG_EXEMPT : 0;
-        const char *data = m->data;
-        size_t size = m->size;
-        if (m->kind == TRI_MSG_NAMED) {
-            size_t nl = strlen(data);
-            s->name = (tri_wire_str){data, nl};
-            data += nl + 1;
-            size -= nl + 1;
-        }
-        s->payload = (tri_wire_bytes){(const uint8_t *)data, size};
+        s->payload = (tri_wire_bytes){(const uint8_t *)m->data, m->size};
         if (m->call != TRI_CALL_NONE) s->ref = tri_msg_ref(m);
         if (m->call == TRI_CALL_REQUEST) {
             int64_t d = tri_msg_deadline(m);
@@ -805,7 +799,7 @@ static bool flush(tr_node *n, peer *p, tri_wire_buf *b)
             continue;
         }
         tri_wire_record rec;
-        if (to_record(it->to, it->m, now, &rec)) {
+        if (to_record(it->to, it->m, it->name, now, &rec)) {
             int rc = open || (open = open_batch(p, b)) ? TR_OK : TR_ENOMEM;
             if (rc == TR_OK) {
                 tri_book_outbound(p->book, it->to, it->m, now);

@@ -42,8 +42,9 @@ typedef struct peer peer;
  * block of its own, so the message itself stays as the sender made it. */
 typedef struct outq_item {
     tri_node link; /* must stay first */
-    tr_pid to;
+    tr_pid to;     /* a named send: {node, 0, 0} */
     tr_msg *m;
+    char *name;    /* a named send's name (a pool block), else NULL */
     bool counted;  /* against the queue's bound */
 } outq_item;
 

@@ -179,27 +179,43 @@ static bool bounded(const tr_msg *m)
            !m->exempt;
 }
 
-static int enqueue(tr_node *n, peer *p, tr_pid to, tr_msg *m)
+/* A message the peer will not get: a dead letter with its reason (a
+ * request among them answered "tr.down" at once). */
+static void undeliverable(tr_node *n, tr_msg *m, tr_pid to, tr_dead_reason why)
+{
+    atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
+    tri_dead_letter_to(n->sys, m, to, why);
+    tri_msg_free(m);
+}
+
+static void name_free(char *name)
+{
+    if (name) tri_pool_free(name, strlen(name) + 1);
+}
+
+/* Queues `m` for `to` (named: `name`, a pool block taken over). */
+static int enqueue(tr_node *n, peer *p, tr_pid to, tr_msg *m, char *name)
 {
     int st = atomic_load_explicit(&p->state, memory_order_acquire);
     if (st >= PEER_DOWN || atomic_load_explicit(&n->stopping, memory_order_acquire)) {
-        atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
-        tri_dead_letter_to(n->sys, m, to, TR_DEAD_NODE_DOWN);
-        tri_msg_free(m);
+        name_free(name);
+        undeliverable(n, m, to, TR_DEAD_NODE_DOWN);
         return TR_OK;
     }
     if (m->size > n->opts.max_message) {
-        tri_dead_letter_to(n->sys, m, to, TR_DEAD_TOO_BIG);
-        tri_msg_free(m);
+        name_free(name);
+        undeliverable(n, m, to, TR_DEAD_TOO_BIG);
         return TR_OK;
     }
     outq_item *it = tri_pool_alloc(sizeof *it);
     if (!it) {
+        name_free(name);
         tri_msg_free(m);
         return TR_ENOMEM;
     }
     it->to = to;
     it->m = m;
+    it->name = name;
     it->counted = false;
     if (bounded(m)) {
         uint64_t add = Q_ONE_MESSAGE + m->size;
@@ -209,6 +225,7 @@ static int enqueue(tr_node *n, peer *p, tr_pid to, tr_msg *m)
             atomic_fetch_sub_explicit(&p->q_load, add, memory_order_relaxed);
             atomic_fetch_add_explicit(&n->refused_full, 1, memory_order_relaxed);
             tri_msg_free(m);
+            name_free(name);
             tri_pool_free(it, sizeof *it);
             return TR_EFULL;
         }
@@ -223,35 +240,29 @@ int tri_node_send(void *t, tr_pid to, tr_msg *m)
     tr_node *n = t;
     peer *p = tri_peer_find(n, to.node);
     if (!p) {
-        atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
-        tri_dead_letter_to(n->sys, m, to, TR_DEAD_NO_ROUTE);
-        tri_msg_free(m);
+        undeliverable(n, m, to, TR_DEAD_NO_ROUTE);
         return TR_OK;
     }
-    return enqueue(n, p, to, m);
+    return enqueue(n, p, to, m, NULL);
 }
 
 int tri_node_send_named(void *t, const char *node, const char *name, tr_msg *m)
 {
     tr_node *n = t;
     peer *p = tri_peer_find_name(n, node);
-    size_t nl = strlen(name);
-    /* a named message travels as one runtime message: the name, then the
-     * user's message kind, type and payload (io.c encodes SEND_NAMED) */
-    tr_msg *w = p ? tri_msg_alloc(TRI_MSG_NAMED, m->type, nl + 1 + m->size) : NULL;
-    if (!w) {
-        atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
-        tri_dead_letter_to(n->sys, m, (tr_pid){p ? p->id : 0, 0, 0}, p ? TR_DEAD_NODE_DOWN
-                                                                       : TR_DEAD_NO_ROUTE);
-        tri_msg_free(m);
-        return p ? TR_ENOMEM : TR_OK;
+    if (!p) {
+        undeliverable(n, m, TR_PID_NIL, TR_DEAD_NO_ROUTE);
+        return TR_OK;
     }
-    memcpy(w->data, name, nl + 1);
-    if (m->size) memcpy((char *)w->data + nl + 1, m->data, m->size);
-    w->sender = m->sender;
-    w->exempt = m->exempt;
-    tri_msg_free(m);
-    return enqueue(n, p, (tr_pid){p->id, 0, 0}, w);
+    /* the message stays as it is (a request keeps its ref and deadline);
+     * its item carries the name (io.c encodes SEND_NAMED) */
+    char *copy = tri_pool_alloc(strlen(name) + 1);
+    if (!copy) {
+        tri_msg_free(m);
+        return TR_ENOMEM;
+    }
+    strcpy(copy, name);
+    return enqueue(n, p, (tr_pid){p->id, 0, 0}, m, copy);
 }
 
 /* ------------------------------------------------ the consumer's side */
@@ -295,6 +306,8 @@ void tri_outq_done(peer *p, outq_item *it, uint64_t *load)
     }
     tri_msg_free(it->m);
     it->m = NULL;
+    name_free(it->name);
+    it->name = NULL;
 }
 
 /* Uncounts what tri_outq_done gathered in *load: the I/O thread settles
