@@ -167,6 +167,9 @@ void tri_walk_node(walker *w, yaml_node_t *v)
                 "'%s' needs the node's 'name' (without a name, node only sets the "
                 "runtime's options)",
                 net[i]);
+    if (o->name && !tri_w_key_node(w, v, "listen"))
+        ERR(w, v, "node: 'listen' is required with a name (the other nodes reach this node "
+                  "there, its answers included; tcp://127.0.0.1:* will do on one host)");
     if ((x = tri_w_get(w, v, "insecure"))) tri_w_bool(w, x, "insecure", &o->insecure);
     if ((x = tri_w_get(w, v, "keys"))) walk_keys(w, x, o);
     if ((x = tri_w_get(w, v, "listen"))) {

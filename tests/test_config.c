@@ -306,6 +306,9 @@ static const struct error_case {
     {BASE_NODE, "  name: \"\"\n", 2, 9,
      "name: expected a node name of 1 to 255 printable bytes, got ''"},
     {BASE_NODE, "  nme: n\n", 2, 3, "unknown key 'nme' in node (did you mean 'name'?)"},
+    {BASE_NODE, "  name: n\n", 2, 3,
+     "node: 'listen' is required with a name (the other nodes reach this node there, its "
+     "answers included; tcp://127.0.0.1:* will do on one host)"},
 };
 
 static void test_every_error(void **state)

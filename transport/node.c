@@ -279,6 +279,13 @@ int tr_node_start(tr_system *sys, const tr_node_opts *o, tr_node **out)
         tri_log(TR_LOG_ERROR, "tr_node_start: a node needs a name of 1 to 255 printable bytes");
         return TR_EINVAL;
     }
+    if (!o->nlisten || !o->listen) {
+        tri_log(TR_LOG_ERROR, "tr_node_start: node %s needs a listen endpoint (the other nodes "
+                              "reach it there, its answers included; tcp://127.0.0.1:* will do "
+                              "on one host)",
+                o->name);
+        return TR_EINVAL;
+    }
     tr_node *n = calloc(1, sizeof *n);
     if (!n) return TR_ENOMEM;
     n->efd = -1;

@@ -70,7 +70,11 @@ typedef struct tr_node_opts {
     const char *name;
     /* Endpoints to bind ("tcp://127.0.0.1:7101", "ipc:///run/kv.sock",
      * "inproc://kv"); a tcp port of * picks a free one (tr_node_endpoint
-     * tells which). May be empty for a node that only connects. */
+     * tells which). At least one: every node is reached by the others
+     * through its own endpoint (each direction of a pair has its own
+     * connection, answers included), so a node that listened nowhere
+     * could send but hear nothing back. Departs from Erlang, whose one
+     * connection per pair carries both directions. */
     const char *const *listen;
     size_t nlisten;
     /* Seed peers to connect to. */
@@ -100,7 +104,7 @@ typedef struct tr_node_opts {
  * endpoints, starts its I/O thread, connects to its seed peers (in the
  * background: tr_node_wait_peers waits for them). The node lives until
  * tr_node_stop or tr_system_destroy. Errors: TR_EINVAL (a bad name,
- * endpoint or option; the reason is logged), TR_ESTATE (already a node),
+ * endpoint or option, no listen endpoint; the reason is logged), TR_ESTATE (already a node),
  * TR_EAGAIN (an endpoint is in use, a thread cannot start), TR_EFAILED
  * (a key file is missing, malformed or readable by others; a non-loopback
  * tcp endpoint without keys and without insecure), TR_ENOMEM. Any
