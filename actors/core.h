@@ -127,6 +127,15 @@ typedef struct tri_actor_ext {
     tri_record *records_tail;
     uint32_t nrecords;        /* in the list (bounded: lifecycle.c) */
     uint64_t records_omitted; /* dropped from the middle of the list */
+    /* An actor that stands for something outside this system (a child on
+     * another node, an OS process) ends only once that has: a stopping
+     * actor with no children left asks settle, which starts ending the
+     * outside thing (once, and again with kill true when the actor is
+     * being killed) and returns true once it is gone; until then the
+     * actor waits, and whoever learns of the end calls tri_continue_stop.
+     * Set by the behaviour's init; the parent's shutdown timer and kill
+     * grace still bound the wait. */
+    bool (*settle)(tri_actor *a, bool kill);
 } tri_actor_ext;
 
 /* A slot is three cache lines. Line 0 is for senders: the mailbox head
