@@ -1621,14 +1621,15 @@ static void boss_say(tr_ctx *ctx, const char *fmt, long v, const char *w)
 static int boss_init(tr_ctx *ctx, void *vs, const void *args, size_t n)
 {
     boss *b = vs;
-    (void)args, (void)n;
     tr_sup_spec bad = boss_spec;
     bad.strategy = (tr_strategy)9;
     tr_pid p = tr_self(ctx);
     int rc = tr_supervisor_spawn(ctx, &bad, NULL, &p);
     boss_say(ctx, "bad spec %ld %s", rc, tr_pid_is_nil(p) ? "nil" : "pid");
+    const tr_sup_spec *spec = &boss_spec; /* or the one whose address is the args */
+    if (n == sizeof spec) memcpy(&spec, args, sizeof spec);
     tr_spawn_opts o = {.name = "sup", .started_to = tr_self(ctx)};
-    rc = tr_supervisor_spawn(ctx, &boss_spec, &o, &b->sup);
+    rc = tr_supervisor_spawn(ctx, spec, &o, &b->sup);
     boss_say(ctx, "spawn %ld %s", rc, tr_pid_is_nil(b->sup) ? "nil" : "pid");
     return 0;
 }
@@ -1647,6 +1648,21 @@ static int boss_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
         rc = tr_started_info(m, &who, &st, &why);
         boss_say(ctx, "started %ld %s", rc ? rc : (long)st,
                  tr_pid_eq(who, b->sup) ? "sup" : "other");
+        return 0;
+    }
+    if (strcmp(t, "tr.sup.counts") == 0) {
+        tr_child_counts k;
+        rc = tr_sup_counts_decode(m, &k);
+        boss_say(ctx, "counted %ld %s", rc ? rc : (long)k.specs, "");
+        return 0;
+    }
+    if (strcmp(t, "sup") == 0) return tr_send(ctx, t_probe, tr_atom_from("sup"), &b->sup, sizeof b->sup);
+    if (strcmp(t, "stop_sup") == 0) return tr_stop_child(ctx, b->sup);
+    if (strcmp(t, "start_count") == 0) { /* the count is answered after the start is taken in */
+        tr_child_spec c = WORKER(id, TR_PERMANENT, A_OK);
+        rc = tr_sup_start_child(ctx, b->sup, &c, &ref);
+        if (rc == TR_OK) rc = tr_sup_count_children(ctx, b->sup, NULL);
+        if (rc != TR_OK) boss_say(ctx, "call failed %ld %s", rc, "");
         return 0;
     }
     if (strcmp(t, "tr.sup") == 0) {
@@ -1739,6 +1755,40 @@ static void test_supervisor_driven_by_an_actor(void **state)
     tr_pid p;
     assert_int_equal(tr_supervisor_spawn(NULL, &boss_spec, NULL, &p), TR_ENOTACTOR);
     assert_true(tr_pid_is_nil(p));
+}
+
+/* Requests waiting behind a restart when the supervisor is stopped are
+ * answered TR_ESTOPPED (none is left without an answer). */
+static void test_deferred_requests_answered_when_stopped(void **state)
+{
+    t_env *e = env(state);
+    static const tr_child_spec kids[] = {
+        WORKER("a", TR_PERMANENT, A_OK), {.id = "s", .behaviour = &stuck_b, .restart = TR_PERMANENT}};
+    static const tr_sup_spec spec = {.strategy = TR_ONE_FOR_ALL, .intensity = 10,
+                                     .period_ms = 1000, .children = kids, .nchildren = 2};
+    const tr_sup_spec *sp = &spec;
+    tr_pid bp, sup;
+    tr_spawn_opts o = {.name = "boss", .args = &sp, .args_size = sizeof sp};
+    assert_int_equal(tr_system_spawn(e->sys, &boss_b, &o, &bp), TR_OK);
+    t_expect(e, "res"); /* the bad spec */
+    assert_string_equal(tr_msg_data(t_expect(e, "res")), "spawn 0 pid");
+    EXPECT(e, "start /root/boss/sup/a", "start /root/boss/sup/s");
+    assert_string_equal(tr_msg_data(t_expect(e, "res")), "started 0 sup");
+    assert_int_equal(tr_inbox_send(e->probe, bp, tr_atom_from("sup"), NULL, 0), TR_OK);
+    memcpy(&sup, tr_msg_data(t_expect(e, "sup")), sizeof sup);
+    send_to(e, sup, "s", "hold");
+    EXPECT(e, "stuck /root/boss/sup/s");
+    send_to(e, sup, "a", "crash"); /* the restart waits for s */
+    EXPECT(e, "stop /root/boss/sup/a failure: crash");
+    await_down(e, sup, "a");
+    assert_int_equal(tr_inbox_send(e->probe, bp, tr_atom_from("start_count"), "b", 2), TR_OK);
+    assert_string_equal(tr_msg_data(t_expect(e, "res")), "counted 2 "); /* b waits */
+    assert_int_equal(tr_inbox_send(e->probe, bp, tr_atom_from("stop_sup"), NULL, 0), TR_OK);
+    atomic_store(&release_stuck, 1);
+    EXPECT(e, "stop /root/boss/sup/s shutdown");
+    char line[64];
+    snprintf(line, sizeof line, "res %d nil", TR_ESTOPPED);
+    assert_string_equal(tr_msg_data(t_expect(e, "res")), line);
 }
 
 /* ------------------------------------------------------- count_children */
@@ -2260,6 +2310,7 @@ int main(void)
         T(test_temporary_ends_during_plan),
         T(test_start_overtaken_by_restart_is_estopped),
         T(test_supervisor_driven_by_an_actor),
+        T(test_deferred_requests_answered_when_stopped),
         T(test_count_children_kinds),
         T(test_failure_during_shutdown_is_logged),
         T(test_spec_check_every_rule),
