@@ -800,7 +800,18 @@ static void test_backoff(void **state)
         tr_clock_advance(se->clock, 1);
         EXPECT(e, "start /root/sup/w");
     }
-    tr_clock_advance(se->clock, 1000); /* quiet: back to the minimum */
+    /* reset_ms is counted from the last restart decision (the crash above,
+     * 300 ms ago): 999 ms after it the delay is still the maximum ... */
+    assert_int_equal(tr_clock_advance(se->clock, 699), TR_OK);
+    send_to(e, sup, "w", "crash");
+    EXPECT(e, "stop /root/sup/w failure: crash");
+    await_down(e, sup, "w");
+    assert_int_equal(tr_clock_advance(se->clock, 299), TR_OK);
+    expect_quiet(e, sup);
+    assert_int_equal(tr_clock_advance(se->clock, 1), TR_OK);
+    EXPECT(e, "start /root/sup/w");
+    /* ... and after a quiet reset_ms it is back to the minimum */
+    assert_int_equal(tr_clock_advance(se->clock, 1000), TR_OK);
     send_to(e, sup, "w", "crash");
     EXPECT(e, "stop /root/sup/w failure: crash");
     await_down(e, sup, "w");
