@@ -1939,6 +1939,98 @@ static void test_failure_during_shutdown_is_logged(void **state)
     assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_OK);
 }
 
+/* held: "hold" holds it until release_stuck; other messages as a worker's */
+static int held_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
+{
+    (void)vs;
+    if (!tr_msg_is(m, tr_atom_from("hold"))) return worker_handle(ctx, vs, m);
+    record(ctx, "stuck", "");
+    while (!atomic_load(&release_stuck)) sched_yield();
+    return 0;
+}
+
+static const tr_behaviour held_b = {"held", 0, worker_init, held_handle, worker_terminate};
+
+/* ---------------------------------------------------- logs, mailboxes */
+
+static char logged[8][400];
+static int nlogged;
+
+static void capture_sup_log(void *user, tr_log_level level, const char *line)
+{
+    (void)user;
+    if (!strstr(line, "supervisor ")) return;
+    pthread_mutex_lock(&log_mu);
+    if (nlogged < 8)
+        snprintf(logged[nlogged++], sizeof logged[0], "%s %s", tr_log_level_name(level), line);
+    pthread_mutex_unlock(&log_mu);
+}
+
+/* Every restart is logged (warn) with the supervisor's path, the child,
+ * how it ended and the restart's number; giving up is logged (error) with
+ * why. */
+static void test_restarts_and_giving_up_are_logged(void **state)
+{
+    t_env *e = env(state);
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 1, .period_ms = 1000,
+                        .children = one_worker, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/w");
+    nlogged = 0;
+    tr_log_set_handler(capture_sup_log, NULL);
+    tr_log_set_level(TR_LOG_WARN);
+    send_to(e, sup, "w", "crash");
+    EXPECT(e, "stop /root/sup/w failure: crash", "start /root/sup/w");
+    send_to(e, sup, "w", "normal");
+    EXPECT(e, "stop /root/sup/w normal");
+    assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_EFAILED);
+    tr_log_set_handler(NULL, NULL);
+    tr_log_set_level(TR_LOG_NONE);
+    pthread_mutex_lock(&log_mu);
+    int n = nlogged;
+    pthread_mutex_unlock(&log_mu);
+    assert_int_equal(n, 2);
+    assert_string_equal(logged[0], "warn supervisor /root/sup: restarting child w (it ended: "
+                                   "failure: crash; restart 1)");
+    assert_string_equal(logged[1], "error supervisor /root/sup: reached max restart intensity "
+                                   "(more than 1 restarts in 1000 ms); the last: child w normal; "
+                                   "stopping all children and shutting down");
+}
+
+/* A child spec's mailbox bound and policy are the child's, in every
+ * incarnation. */
+static void test_child_mailbox_bound(void **state)
+{
+    t_env *e = env(state);
+    tr_child_spec kids[] = {{.id = "h", .behaviour = &held_b, .restart = TR_PERMANENT,
+                             .capacity = 1, .on_full = TR_FULL_FAIL}};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 5, .period_ms = 1000,
+                        .children = kids, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/h");
+    for (int round = 0; round < 2; round++) {
+        tr_pid h = child_pid(e, sup, "h");
+        tr_actor_info info;
+        assert_int_equal(tr_system_inspect(e->sys, h, &info, T_WAIT_MS), TR_OK);
+        assert_int_equal(info.capacity, 1);
+        atomic_store(&release_stuck, 0);
+        assert_int_equal(tr_inbox_send(e->probe, h, tr_atom_from("hold"), NULL, 0), TR_OK);
+        EXPECT(e, "stuck /root/sup/h");
+        assert_int_equal(tr_inbox_send(e->probe, h, tr_atom_from("x"), NULL, 0), TR_OK);
+        assert_int_equal(tr_inbox_send(e->probe, h, tr_atom_from("crash"), NULL, 0), TR_EFULL);
+        atomic_store(&release_stuck, 1);
+        if (round == 0) { /* and again after a restart */
+            int rc; /* room again once h has taken "x" */
+            int64_t end = t_now_ms() + T_WAIT_MS;
+            while ((rc = tr_inbox_send(e->probe, h, tr_atom_from("crash"), NULL, 0)) == TR_EFULL &&
+                   t_now_ms() < end)
+                sched_yield();
+            assert_int_equal(rc, TR_OK);
+            EXPECT(e, "stop /root/sup/h failure: crash", "start /root/sup/h");
+        }
+    }
+}
+
 /* ------------------------------------------------------- spec checks */
 
 static const tr_behaviour nohandle_b = {"nohandle", 0, NULL, NULL, NULL};
@@ -2075,17 +2167,6 @@ static int sync_from_worker_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
     return t_report(ctx, "ev", "asked");
 }
 
-/* held: "hold" holds it until release_stuck; other messages do nothing */
-static int held_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
-{
-    (void)vs;
-    if (!tr_msg_is(m, tr_atom_from("hold"))) return 0;
-    record(ctx, "stuck", "");
-    while (!atomic_load(&release_stuck)) sched_yield();
-    return 0;
-}
-
-static const tr_behaviour held_b = {"held", 0, worker_init, held_handle, worker_terminate};
 
 static const tr_behaviour sync_from_worker_b = {"syncer", 0, NULL, sync_from_worker_handle, NULL};
 
@@ -2348,6 +2429,8 @@ int main(void)
         T(test_deferred_requests_answered_when_stopped),
         T(test_count_children_kinds),
         T(test_failure_during_shutdown_is_logged),
+        T(test_restarts_and_giving_up_are_logged),
+        T(test_child_mailbox_bound),
         T(test_spec_check_every_rule),
         T(test_sync_api_errors),
         T(test_malformed_requests),
