@@ -321,6 +321,22 @@ static void test_demonitor_with_down_already_queued(void **state)
     expect_quiet(le, w); /* and its queued "tr.down" never reached the handler */
 }
 
+/* An actor that ends withdraws the monitors it holds: its targets forget
+ * them (nothing would read their "tr.down"). */
+static void test_watcher_end_withdraws_its_monitors(void **state)
+{
+    link_env *le = *state;
+    tr_pid w = agent(le), t = agent(le);
+    monitor(le, w, t);
+    monitor(le, w, t);
+    assert_int_equal(counts(le, t).watchers, 2);
+    assert_int_equal(cmd(le, w, "stop", w, 0, 0), TR_OK);
+    expect_term(le, "normal");
+    int64_t end = t_now_ms() + T_WAIT_MS; /* w's withdrawal follows its terminate */
+    while (counts(le, t).watchers != 0 && t_now_ms() < end) sched_yield();
+    assert_int_equal(counts(le, t).watchers, 0);
+}
+
 /* Every error code of the monitor and link calls. */
 static void test_monitor_and_link_errors(void **state)
 {
@@ -516,6 +532,7 @@ int main(void)
         T(test_monitor_twice_is_two_monitors),
         T(test_demonitor_is_final),
         T(test_demonitor_with_down_already_queued),
+        T(test_watcher_end_withdraws_its_monitors),
         T(test_monitor_and_link_errors),
         T(test_link_propagates_failure),
         T(test_link_propagates_shutdown),
