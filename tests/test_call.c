@@ -40,7 +40,8 @@ static int server_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
         return rc;
     }
     if (strcmp(t, "hold") == 0) {
-        if (!tr_msg_is_request(m) || s->nheld == 64) return t_report(ctx, "holding", "not a request");
+        if (!tr_msg_is_request(m) || s->nheld == 64)
+            return t_report(ctx, "holding", "not a request");
         s->held[s->nheld++] = tr_msg_request(m);
         return t_report(ctx, "holding", "");
     }
@@ -419,8 +420,9 @@ static void test_call_errors(void **state)
     assert_int_equal(tr_call_sync(e->sys, s, tr_atom_from("q"), NULL, 1, 10, &r), TR_EINVAL);
     assert_int_equal(tr_call_sync(e->sys, s, tr_atom_from("q"), NULL, 0, -2, &r), TR_EINVAL);
     static const char one[1];
-    assert_int_equal(tr_call_sync(e->sys, s, tr_atom_from("q"), one, (size_t)TR_MSG_MAX + 1, 10, &r),
-                     TR_ETOOBIG);
+    assert_int_equal(
+        tr_call_sync(e->sys, s, tr_atom_from("q"), one, (size_t)TR_MSG_MAX + 1, 10, &r),
+        TR_ETOOBIG);
     tr_pid remote = {tr_system_node(e->sys) + 1, 1, 1};
     assert_int_equal(tr_call_sync(e->sys, remote, tr_atom_from("q"), NULL, 0, 10, &r), TR_ENOROUTE);
     assert_null(r);

@@ -485,7 +485,8 @@ static void test_link_to_dead_is_noproc(void **state)
     assert_int_equal(cmd(le, c, "link", b, 0, 0), TR_OK);
     char want[128];
     char pid[TR_PID_STRLEN];
-    snprintf(want, sizeof want, "failure: linked actor %s noproc", tr_pid_format(b, pid, sizeof pid));
+    snprintf(want, sizeof want, "failure: linked actor %s noproc",
+             tr_pid_format(b, pid, sizeof pid));
     expect_term(le, want);
 }
 

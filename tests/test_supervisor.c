@@ -1689,7 +1689,8 @@ static int boss_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
         boss_say(ctx, "counted %ld %s", rc ? rc : (long)k.specs, "");
         return 0;
     }
-    if (strcmp(t, "sup") == 0) return tr_send(ctx, t_probe, tr_atom_from("sup"), &b->sup, sizeof b->sup);
+    if (strcmp(t, "sup") == 0)
+        return tr_send(ctx, t_probe, tr_atom_from("sup"), &b->sup, sizeof b->sup);
     if (strcmp(t, "stop_sup") == 0) {
         boss_say(ctx, "stop_sup %ld %s", tr_stop_child(ctx, b->sup), "");
         return 0;
@@ -1799,7 +1800,8 @@ static void test_deferred_requests_answered_when_stopped(void **state)
 {
     t_env *e = env(state);
     static const tr_child_spec kids[] = {
-        WORKER("a", TR_PERMANENT, A_OK), {.id = "s", .behaviour = &stuck_b, .restart = TR_PERMANENT}};
+        WORKER("a", TR_PERMANENT, A_OK),
+        {.id = "s", .behaviour = &stuck_b, .restart = TR_PERMANENT}};
     static const tr_sup_spec spec = {.strategy = TR_ONE_FOR_ALL, .intensity = 10,
                                      .period_ms = 1000, .children = kids, .nchildren = 2};
     const tr_sup_spec *sp = &spec;
@@ -2055,16 +2057,19 @@ static void test_spec_check_every_rule(void **state)
         const char *why;
     } child_case;
     const child_case cc[] = {
-        {{.id = NULL, .behaviour = &worker_b}, "child '(no id)': id must be 1 to 255 bytes without '/'"},
+        {{.id = NULL, .behaviour = &worker_b},
+         "child '(no id)': id must be 1 to 255 bytes without '/'"},
         {{.id = "", .behaviour = &worker_b}, "child '': id must be 1 to 255 bytes without '/'"},
         {{.id = long_id, .behaviour = &worker_b}, NULL},
-        {{.id = "a/b", .behaviour = &worker_b}, "child 'a/b': id must be 1 to 255 bytes without '/'"},
+        {{.id = "a/b", .behaviour = &worker_b},
+         "child 'a/b': id must be 1 to 255 bytes without '/'"},
         {{.id = "c"}, "child 'c': set exactly one of behaviour and supervisor"},
         {{.id = "c", .behaviour = &worker_b, .supervisor = &bad_nested},
          "child 'c': set exactly one of behaviour and supervisor"},
         {{.id = "c", .behaviour = &nohandle_b}, "child 'c': behaviour has no handle callback"},
         {{.id = "c", .behaviour = &worker_b, .args_size = 4}, "child 'c': args_size without args"},
-        {{.id = "c", .behaviour = &worker_b, .restart = (tr_restart)3}, "child 'c': bad restart type"},
+        {{.id = "c", .behaviour = &worker_b, .restart = (tr_restart)3},
+         "child 'c': bad restart type"},
         {{.id = "c", .behaviour = &worker_b, .shutdown_ms = -3}, "child 'c': bad shutdown time"},
         {{.id = "c", .behaviour = &worker_b, .significant = true},
          "child 'c': a significant child cannot be permanent"},
@@ -2125,7 +2130,8 @@ static void test_spec_check_every_rule(void **state)
         {{.auto_shutdown = (tr_auto_shutdown)3}, "supervisor: unknown auto_shutdown"},
         {{.period_ms = -1}, "supervisor: period_ms must be >= 0"},
         {{.nchildren = 1}, "supervisor: nchildren without children"},
-        {{.strategy = TR_SIMPLE_ONE_FOR_ONE}, "supervisor: simple_one_for_one needs exactly one child spec"},
+        {{.strategy = TR_SIMPLE_ONE_FOR_ONE},
+         "supervisor: simple_one_for_one needs exactly one child spec"},
         {{.strategy = TR_SIMPLE_ONE_FOR_ONE, .auto_shutdown = TR_AUTO_SHUTDOWN_ANY,
           .children = one, .nchildren = 1},
          "supervisor: simple_one_for_one cannot auto-shutdown"},

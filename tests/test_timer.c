@@ -294,7 +294,8 @@ static void test_arm_errors(void **state)
     static const int64_t want[11] = {TR_EINVAL, 0, TR_EINVAL, TR_EINVAL, TR_EINVAL, TR_ETOOBIG,
                                      TR_ENOROUTE, TR_EINVAL, TR_EINVAL, TR_ENOROUTE, TR_ENOENT};
     for (int i = 0; i < 11; i++)
-        if (rc[i] != want[i]) fail_msg("case %d: %lld, want %lld", i, (long long)rc[i], (long long)want[i]);
+        if (rc[i] != want[i])
+            fail_msg("case %d: %lld, want %lld", i, (long long)rc[i], (long long)want[i]);
     assert_int_equal(tr_clock_advance(ce->clock, 1000), TR_OK);
     expect_nothing_before_sync(e, u); /* none of them fires */
 }
@@ -431,7 +432,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hundred_thousand_timers, setup_clock, teardown_clock),
         cmocka_unit_test_setup_teardown(test_shutdown_timeout_then_kill, setup_clock,
                                         teardown_clock),
-        cmocka_unit_test_setup_teardown(test_cancel_is_the_owners_only, setup_clock, teardown_clock),
+        cmocka_unit_test_setup_teardown(test_cancel_is_the_owners_only, setup_clock,
+                                        teardown_clock),
         cmocka_unit_test_setup_teardown(test_arm_errors, setup_clock, teardown_clock),
         cmocka_unit_test_setup_teardown(test_manual_clock, setup_clock, teardown_clock),
         cmocka_unit_test_setup_teardown(test_interval_never_early, setup_clock, teardown_clock),
