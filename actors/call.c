@@ -72,14 +72,16 @@ static bool calls_add(tri_actor_ext *x, uint64_t ref, uint64_t timer)
 
 /* ------------------------------------------------------------- caller */
 
-int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
-            int64_t timeout_ms, tr_ref *out)
+/* A call to `to`, or to `name` when it is not NULL. */
+static int call(tr_ctx *ctx, tr_pid to, const char *name, tr_atom type, const void *data,
+                size_t size, int64_t timeout_ms, tr_ref *out)
 {
     if (out) out->id = 0;
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);
     tr_system *sys = a->sys;
-    if (type.id == 0 || (size && !data) || tr_pid_is_nil(to) || timeout_ms < TR_INFINITY)
+    if (type.id == 0 || (size && !data) || (name ? !*name : tr_pid_is_nil(to)) ||
+        timeout_ms < TR_INFINITY)
         return TR_EINVAL;
     if (size > TR_MSG_MAX) return TR_ETOOBIG;
     uint64_t ref = tri_next_ref(a);
@@ -108,8 +110,8 @@ int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
         tri_msg_free(m);
         return TR_ENOMEM;
     }
-    a->msgs_out++;
-    int rc = tri_deliver(sys, to, m);
+    int rc = name ? tri_deliver_to_name(sys, name, m) : tri_deliver(sys, to, m);
+    if (rc == TR_OK) a->msgs_out++;
     if (rc != TR_OK) {
         tri_call *c = calls_find(x, ref);
         if (c) c->ref = DELETED;
@@ -118,6 +120,22 @@ int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
     }
     if (out) out->id = ref;
     return TR_OK;
+}
+
+int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
+            int64_t timeout_ms, tr_ref *out)
+{
+    return call(ctx, to, NULL, type, data, size, timeout_ms, out);
+}
+
+int tr_call_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size,
+                  int64_t timeout_ms, tr_ref *out)
+{
+    if (!name) {
+        if (out) out->id = 0;
+        return tri_ctx_any(ctx) ? TR_EINVAL : TR_ENOTACTOR;
+    }
+    return call(ctx, TR_PID_NIL, name, type, data, size, timeout_ms, out);
 }
 
 bool tri_call_accept(tri_actor *a, const tr_msg *reply)
@@ -283,8 +301,9 @@ static int send_reply(tri_actor *a, tr_pid caller, uint64_t ref, tr_atom type, c
     if (!m) return TR_ENOMEM;
     if (size) memcpy(m->data, data, size);
     m->sender = tri_pid_of(a);
-    a->msgs_out++;
-    return tri_deliver(a->sys, caller, m);
+    int rc = tri_deliver(a->sys, caller, m);
+    if (rc == TR_OK) a->msgs_out++;
+    return rc;
 }
 
 int tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data, size_t size)
@@ -352,15 +371,16 @@ void tri_request_dead(tr_system *sys, const tr_msg *m, tr_pid callee, tr_exit_ki
 
 /* --------------------------------------------------------- call_sync */
 
-int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
-                 int64_t timeout_ms, tr_msg **reply)
+static int call_sync(tr_system *sys, tr_pid to, const char *name, tr_atom type, const void *data,
+                     size_t size, int64_t timeout_ms, tr_msg **reply)
 {
     if (!reply) return TR_EINVAL;
     *reply = NULL;
     if (!sys) return TR_EINVAL;
     tri_worker *w = tri_current_worker;
     if (w) return TR_ENOTACTOR;
-    if (type.id == 0 || (size && !data) || tr_pid_is_nil(to) || timeout_ms < TR_INFINITY)
+    if (type.id == 0 || (size && !data) || (name ? !*name : tr_pid_is_nil(to)) ||
+        timeout_ms < TR_INFINITY)
         return TR_EINVAL;
     if (size > TR_MSG_MAX) return TR_ETOOBIG;
     tr_inbox *in;
@@ -376,7 +396,7 @@ int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size
     }
     if (size) memcpy(m->data, data, size);
     m->sender = tr_inbox_pid(in);
-    rc = tri_deliver(sys, to, m);
+    rc = name ? tri_deliver_to_name(sys, name, m) : tri_deliver(sys, to, m);
     int64_t deadline = timeout_ms >= 0 ? tri_mono_ns() / 1000000 + timeout_ms : 0;
     while (rc == TR_OK) {
         int64_t left = timeout_ms < 0 ? -1 : deadline - tri_mono_ns() / 1000000;
@@ -397,5 +417,35 @@ int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size
         break;
     }
     tr_inbox_destroy(&in);
+    return rc;
+}
+
+int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
+                 int64_t timeout_ms, tr_msg **reply)
+{
+    return call_sync(sys, to, NULL, type, data, size, timeout_ms, reply);
+}
+
+int tr_call_named_sync(tr_system *sys, const char *name, tr_atom type, const void *data,
+                       size_t size, int64_t timeout_ms, tr_msg **reply)
+{
+    if (!name) {
+        if (reply) *reply = NULL;
+        return TR_EINVAL;
+    }
+    return call_sync(sys, TR_PID_NIL, name, type, data, size, timeout_ms, reply);
+}
+
+int tr_system_whereis(tr_system *sys, const char *name, int64_t timeout_ms, tr_pid *out)
+{
+    if (!out) return TR_EINVAL;
+    *out = TR_PID_NIL;
+    if (!sys || !name) return TR_EINVAL;
+    if (!strchr(name, '@')) return tr_whereis(sys, name, out);
+    /* any actor answers an inspection itself; the answer's sender is it */
+    tr_msg *reply = NULL;
+    int rc = call_sync(sys, TR_PID_NIL, name, tr_inspect_atom(), NULL, 0, timeout_ms, &reply);
+    if (rc == TR_OK) *out = reply->sender;
+    tr_msg_destroy(&reply);
     return rc;
 }

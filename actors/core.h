@@ -405,11 +405,16 @@ static inline int tri_ctx_err(const tr_ctx *ctx) { return tri_ctx_any(ctx) ? TR_
 /* actor.c */
 void tri_run_turn(tri_worker *w, tri_actor *a);
 int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m);
+/* registry.c: tri_deliver to a name: "name" here, "name@node" resolved on
+ * that node when it arrives (this node's own name: here). Takes `m`.
+ * TR_ENOENT: no such name here; TR_EINVAL: a malformed "name@node". */
+int tri_deliver_to_name(tr_system *sys, const char *name, tr_msg *m);
 /* remote.c: a message (or runtime signal) for a pid of another node, to
  * the transport; takes `m`. TR_ENOROUTE when the system is not a node. */
 int tri_remote_send(tr_system *sys, tr_pid to, tr_msg *m);
 int tri_remote_send_named(tr_system *sys, const char *node, const char *name, tr_msg *m);
 void tri_transport_destroy(tr_system *sys);
+void tri_transport_stop(tr_system *sys); /* ops->stop, if the system is a node */
 
 /* tri_deliver for the timer thread: a full bounded mailbox drops the
  * message (counted) instead of failing or blocking. */
@@ -429,6 +434,7 @@ void tri_msg_popped(tri_actor *a, tr_msg *m, bool *drop);
 void tri_count_drop(tr_system *sys);
 int tri_send_from(tr_system *sys, tr_pid from, tr_pid to, tr_atom type,
                   const void *data, size_t size);
+int tri_muted_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size);
 void tri_request_stop(tri_actor *parent, tri_actor *child);
 void tri_record_add(tri_actor *a, const char *line);
 size_t tri_actor_path(const tri_actor *a, char *buf, size_t size);

@@ -14,6 +14,7 @@
 
 #include "lifecycle.h"
 #include "pool.h"
+#include "remote_child.h"
 
 tri_actor_ext *tri_ext(tri_actor *a)
 {
@@ -381,6 +382,8 @@ static void finish(tri_actor *a)
 void tri_continue_stop(tri_actor *a)
 {
     if (a->nchildren == 0) {
+        /* a stub's child lives on another node: it ends first */
+        if (TRI_UNLIKELY(tri_is_stub(a)) && !tri_stub_settle(a)) return;
         if ((a->flags & TRI_F_IS_ROOT) && !tri_root_may_finish(a)) return;
         finish(a);
         return;

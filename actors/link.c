@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lifecycle.h"
+#include "remote_child.h"
 
 /* ------------------------------------------------------------- sets
  *
@@ -88,6 +89,8 @@ void tri_signal_dead(tr_system *sys, const tr_msg *m, tr_pid gone, tr_exit_kind 
         tr_pid linker;
         memcpy(&linker, m->data, sizeof linker);
         send_exit_signal(sys, linker, gone, why, NULL, false, true);
+    } else if (m->kind == TRI_MSG_SPAWN_REQ) {
+        tri_spawn_req_dead(sys, m, why);
     }
 }
 

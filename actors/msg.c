@@ -87,3 +87,16 @@ tr_atom tr_msg_type(const tr_msg *msg) { return msg ? msg->type : (tr_atom){0}; 
 const void *tr_msg_data(const tr_msg *msg) { return msg ? msg->data : NULL; }
 size_t tr_msg_size(const tr_msg *msg) { return msg ? msg->size : 0; }
 tr_pid tr_msg_sender(const tr_msg *msg) { return msg ? msg->sender : TR_PID_NIL; }
+
+tr_msg *tri_msg_copy(const tr_msg *m)
+{
+    tr_msg *c = m->call == TRI_CALL_REQUEST
+                    ? tri_msg_alloc_request(tri_msg_ref(m), tri_msg_deadline(m), m->type, m->size)
+                : m->call != TRI_CALL_NONE ? tri_msg_alloc_call(m->call, tri_msg_ref(m), m->type, m->size)
+                                           : tri_msg_alloc(m->kind, m->type, m->size);
+    if (!c) return NULL;
+    if (m->size) memcpy(c->data, m->data, m->size);
+    c->sender = m->sender;
+    c->exempt = m->exempt;
+    return c;
+}

@@ -32,8 +32,11 @@ enum tri_msg_kind {
     TRI_MSG_EXIT_SIGNAL,  /* struct tri_exit_signal + text */
     TRI_MSG_DEADLINE,     /* to an actor: its subtree deadline passed */
     TRI_MSG_KILL_GRACE,   /* to a parent: its killed children had their grace */
-    TRI_MSG_NAMED,        /* transport only: a user message for "name@node";
-                           * payload: the name, its NUL, the user's payload */
+    /* remote children (remote_child.h has the payloads) */
+    TRI_MSG_SPAWN_REQ,   /* a stub to another node: start my child there */
+    TRI_MSG_SPAWN_REPLY, /* a host to its stub: how the child's start went */
+    TRI_MSG_REMOTE_STOP, /* a stub to its child's host: stop (or kill) it */
+    TRI_MSG_CHILD_EXIT,  /* a host (or the transport) to a stub: it ended */
 };
 
 /* tr_msg.call: the request/reply role of a user message. */
@@ -99,6 +102,11 @@ static inline tr_msg *tri_msg_alloc(uint8_t kind, tr_atom type, size_t size)
  * that never answers forgets it once nobody waits for it any more. */
 tr_msg *tri_msg_alloc_call(uint8_t role, uint64_t ref, tr_atom type, size_t size);
 tr_msg *tri_msg_alloc_request(uint64_t ref, int64_t deadline_ns, tr_atom type, size_t size);
+
+/* tri_msg_copy — a user message like `m`: type, payload, sender, call
+ * role with its ref and deadline, exemption (not its receiver). NULL when
+ * out of memory. */
+tr_msg *tri_msg_copy(const tr_msg *m);
 
 static inline uint64_t tri_msg_ref(const tr_msg *m)
 {

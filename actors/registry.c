@@ -163,11 +163,32 @@ int tr_unregister(tr_system *sys, const char *name)
     return rc;
 }
 
+/* Splits "name@node" into `name` (a buffer of TR_NAME_MAX + 1) and the
+ * node; *node is NULL for a plain name. TR_EINVAL when malformed. */
+static int split(const char *full, char *name, const char **node)
+{
+    const char *at = strchr(full, '@');
+    *node = NULL;
+    size_t nl = at ? (size_t)(at - full) : strlen(full);
+    if (nl == 0 || nl > TR_NAME_MAX || (at && !at[1])) return at ? TR_EINVAL : TR_ENOENT;
+    memcpy(name, full, nl);
+    name[nl] = '\0';
+    if (at) *node = at + 1;
+    return TR_OK;
+}
+
 int tr_whereis(tr_system *sys, const char *name, tr_pid *out)
 {
     if (!out) return TR_EINVAL;
     *out = TR_PID_NIL;
     if (!sys || !name) return TR_EINVAL;
+    const char *me = tri_node_name(sys), *at = strchr(name, '@');
+    if (at && me && strcmp(at + 1, me) == 0) { /* ours, by our node's name */
+        char local[TR_NAME_MAX + 1];
+        const char *node;
+        if (split(name, local, &node) != TR_OK) return TR_ENOENT;
+        return tr_whereis(sys, local, out);
+    }
     if (!valid(name)) return TR_ENOENT;
     tri_registry *r = sys->registry;
     pthread_rwlock_rdlock(&r->lock);
@@ -179,63 +200,57 @@ int tr_whereis(tr_system *sys, const char *name, tr_pid *out)
     return TR_OK;
 }
 
-/* "name@node": a name on another node (or on this one, by its node
- * name). Returns TR_ENOENT for a plain name (the caller resolves it
- * locally), else the send's result. */
-static int send_remote_named(tr_system *sys, tr_pid from, const char *full, tr_atom type,
-                             const void *data, size_t size, const char **local)
+int tri_deliver_to_name(tr_system *sys, const char *full, tr_msg *m)
 {
-    const char *at = strchr(full, '@');
-    *local = full;
-    if (!at) return TR_ENOENT;
-    size_t nl = (size_t)(at - full);
-    const char *node = at + 1, *me = tri_node_name(sys);
-    if (nl == 0 || nl > TR_NAME_MAX || !*node) return TR_EINVAL;
+    char name[TR_NAME_MAX + 1];
+    const char *node, *me = tri_node_name(sys);
+    int rc = split(full, name, &node);
+    if (rc == TR_OK && node && !(me && strcmp(node, me) == 0)) {
+        /* another node's: resolved there, when it arrives */
+        rc = tri_remote_send_named(sys, node, name, m);
+        if (rc == TR_OK) tri_count(sys, TRI_N_SENT);
+        return rc;
+    }
+    tr_pid to;
+    if (rc == TR_OK) rc = tr_whereis(sys, name, &to);
+    if (rc != TR_OK) {
+        tri_msg_free(m);
+        return rc;
+    }
+    return tri_deliver(sys, to, m);
+}
+
+static int send_named(tr_system *sys, tr_pid from, const char *full, tr_atom type,
+                      const void *data, size_t size)
+{
     if (type.id == 0 || (size && !data)) return TR_EINVAL;
     if (size > TR_MSG_MAX) return TR_ETOOBIG;
-    char name[TR_NAME_MAX + 1];
-    memcpy(name, full, nl);
-    name[nl] = '\0';
-    if (me && strcmp(node, me) == 0) { /* ours, named by our own node name */
-        tr_pid to;
-        int rc = tr_whereis(sys, name, &to);
-        if (rc) return rc;
-        tr_msg *m = tri_msg_alloc(TRI_MSG_USER, type, size);
-        if (!m) return TR_ENOMEM;
-        if (size) memcpy(m->data, data, size);
-        m->sender = from;
-        return tri_deliver(sys, to, m);
-    }
     tr_msg *m = tri_msg_alloc(TRI_MSG_USER, type, size);
     if (!m) return TR_ENOMEM;
     if (size) memcpy(m->data, data, size);
     m->sender = from;
-    int rc = tri_remote_send_named(sys, node, name, m);
-    if (rc == TR_OK) tri_count(sys, TRI_N_SENT);
-    return rc;
+    return tri_deliver_to_name(sys, full, m);
 }
 
 int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size)
 {
     tr_pid to;
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return tri_ctx_err(ctx);
+    if (!a) { /* abandoned: its sends are dead letters, named ones too */
+        if (!tri_ctx_any(ctx)) return TR_ENOTACTOR;
+        to = TR_PID_NIL;
+        if (name && !strchr(name, '@')) tr_whereis(tri_ctx_any(ctx)->sys, name, &to);
+        return tri_muted_send(ctx, to, type, data, size);
+    }
     if (!name) return TR_EINVAL;
-    const char *local;
-    int rc = send_remote_named(a->sys, tri_pid_of(a), name, type, data, size, &local);
-    if (rc != TR_ENOENT || strchr(name, '@')) return rc;
-    rc = tr_whereis(a->sys, local, &to);
-    return rc ? rc : tr_send(ctx, to, type, data, size);
+    int rc = send_named(a->sys, tri_pid_of(a), name, type, data, size);
+    if (rc == TR_OK) a->msgs_out++;
+    return rc;
 }
 
 int tr_system_send_named(tr_system *sys, const char *name, tr_atom type, const void *data,
                          size_t size)
 {
-    tr_pid to;
     if (!sys || !name) return TR_EINVAL;
-    const char *local;
-    int rc = send_remote_named(sys, TR_PID_NIL, name, type, data, size, &local);
-    if (rc != TR_ENOENT || strchr(name, '@')) return rc;
-    rc = tr_whereis(sys, local, &to);
-    return rc ? rc : tr_system_send(sys, to, type, data, size);
+    return send_named(sys, TR_PID_NIL, name, type, data, size);
 }

@@ -80,11 +80,25 @@ void tri_deliver_named(tr_system *sys, const char *name, tr_msg *m)
     tr_pid to;
     if (tr_whereis(sys, name, &to) != TR_OK) {
         tri_count(sys, TRI_N_SENT);
-        tri_dead_letter_to(sys, m, (tr_pid){sys->node, 0, 0}, TR_DEAD_NO_ACTOR);
+        /* answered (a request: "tr.down") by nobody: a nil pid */
+        tri_dead_letter_to(sys, m, TR_PID_NIL, TR_DEAD_NO_ACTOR);
         tri_msg_free(m);
         return;
     }
     tri_deliver_remote(sys, to, m);
+}
+
+int tri_transport_node_id(tr_system *sys, const char *name, uint32_t *id)
+{
+    struct tri_transport_ref *r = atomic_load_explicit(&sys->transport, memory_order_acquire);
+    if (!r) return TR_ENOROUTE;
+    return r->ops->node_id(r->t, name, id);
+}
+
+void tri_transport_stop(tr_system *sys)
+{
+    struct tri_transport_ref *r = atomic_load_explicit(&sys->transport, memory_order_acquire);
+    if (r && r->ops->stop) r->ops->stop(r->t);
 }
 
 void *tri_transport_ctx(tr_system *sys, const tri_transport_ops *ops)

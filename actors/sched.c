@@ -58,23 +58,25 @@ static void preempt_all(tri_sched *s)
  * behind a long callback). Injected work goes first, but every fourth pop
  * prefers the spill, so neither starves the other. Returns whether that
  * FIFO was empty before. */
-static bool global_push(tri_sched *s, tri_actor *a, int q)
+/* Appends the chain first..last (linked by run_next, n actors) to FIFO q
+ * under one lock. */
+static bool global_push_chain(tri_sched *s, tri_actor *first, tri_actor *last, size_t n, int q)
 {
-    a->run_next = 0;
+    last->run_next = 0;
     pthread_mutex_lock(&s->gq_mu);
     bool was_empty = s->gq_tail[q] == NULL;
-    if (s->gq_tail[q]) s->gq_tail[q]->run_next = tri_ref(a);
-    else s->gq_head[q] = a;
-    s->gq_tail[q] = a;
-    atomic_fetch_add_explicit(&s->gq_len, 1, memory_order_seq_cst);
+    if (s->gq_tail[q]) s->gq_tail[q]->run_next = tri_ref(first);
+    else s->gq_head[q] = first;
+    s->gq_tail[q] = last;
+    atomic_fetch_add_explicit(&s->gq_len, n, memory_order_seq_cst);
     pthread_mutex_unlock(&s->gq_mu);
     return was_empty;
 }
 
-static tri_actor *global_pop(tri_sched *s)
+static bool global_push(tri_sched *s, tri_actor *a, int q) { return global_push_chain(s, a, a, 1, q); }
+
+static tri_actor *pop_locked(tri_sched *s)
 {
-    if (atomic_load_explicit(&s->gq_len, memory_order_relaxed) == 0) return NULL;
-    pthread_mutex_lock(&s->gq_mu);
     int q = (++s->gq_pops & 3) == 0 ? TRI_GQ_SPILL : TRI_GQ_INJECT;
     if (!s->gq_head[q]) q ^= 1;
     tri_actor *a = s->gq_head[q];
@@ -83,9 +85,44 @@ static tri_actor *global_pop(tri_sched *s)
         if (!s->gq_head[q]) s->gq_tail[q] = NULL;
         atomic_fetch_sub_explicit(&s->gq_len, 1, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&s->gq_mu);
     return a;
 }
+
+static void ring_push(tri_sched *s, tri_worker *w, tri_actor *a);
+static tri_actor *ring_take(tri_worker *w);
+
+/* Takes one actor from the global queue for `w` (NULL for a thread that is
+ * not a worker) and, for a worker, up to a fair share more into its own
+ * ring, under the same lock: one actor waking 100k others pushed them all
+ * through here one lock at a time, and the lock convoyed. */
+static tri_actor *global_pop_for(tri_sched *s, tri_worker *w)
+{
+    size_t len = atomic_load_explicit(&s->gq_len, memory_order_relaxed);
+    if (len == 0) return NULL;
+    size_t extra = 0;
+    if (w) {
+        uint32_t used = atomic_load_explicit(&w->tail, memory_order_relaxed) -
+                        atomic_load_explicit(&w->head, memory_order_relaxed);
+        size_t room = used < TRI_RING / 2 ? TRI_RING / 2 - used : 0;
+        extra = len / s->n;
+        if (extra > 32) extra = 32;
+        if (extra > room) extra = room;
+    }
+    tri_actor *batch[32];
+    size_t nb = 0;
+    pthread_mutex_lock(&s->gq_mu);
+    tri_actor *a = pop_locked(s);
+    while (a && nb < extra) {
+        tri_actor *b = pop_locked(s);
+        if (!b) break;
+        batch[nb++] = b;
+    }
+    pthread_mutex_unlock(&s->gq_mu);
+    for (size_t i = 0; i < nb; i++) ring_push(s, w, batch[i]);
+    return a;
+}
+
+static tri_actor *global_pop(tri_sched *s) { return global_pop_for(s, NULL); }
 
 /* ------------------------------------------------------------ local ring */
 
@@ -94,7 +131,18 @@ static void ring_push(tri_sched *s, tri_worker *w, tri_actor *a)
     uint32_t t = atomic_load_explicit(&w->tail, memory_order_relaxed);
     uint32_t h = atomic_load_explicit(&w->head, memory_order_acquire);
     if (t - h >= TRI_RING) {
-        global_push(s, a, TRI_GQ_SPILL);
+        /* Full: the older half goes to the global queue with `a`, in one
+         * batch under one lock (as Tokio spills), not one at a time. */
+        tri_actor *first = NULL, *last = NULL;
+        size_t n = 0;
+        for (tri_actor *x; n < TRI_RING / 2 && (x = ring_take(w)) != NULL; n++) {
+            if (last) last->run_next = tri_ref(x);
+            else first = x;
+            last = x;
+        }
+        if (last) last->run_next = tri_ref(a);
+        else first = a;
+        global_push_chain(s, first, a, n + 1, TRI_GQ_SPILL);
         return;
     }
     atomic_store_explicit(&w->ring[t & (TRI_RING - 1)], a, memory_order_relaxed);
@@ -235,7 +283,7 @@ static tri_actor *steal(tri_worker *w)
             if (a) return a;
         }
     }
-    return global_pop(s);
+    return global_pop_for(s, w);
 }
 
 static tri_actor *next_local(tri_worker *w)
@@ -260,7 +308,7 @@ static tri_actor *next_local(tri_worker *w)
     w->lifo_streak = 0;
     a = ring_take(w);
     if (a) return a;
-    return global_pop(s);
+    return global_pop_for(s, w);
 }
 
 /* Sysmon: moves what waits in `w`'s LIFO slot and ring to the global

@@ -300,33 +300,59 @@ static int send_owned(tr_system *sys, tr_pid from, tr_pid to, tr_msg **msg)
 }
 
 /* A send from an actor its parent has abandoned: accepted, and a dead
- * letter at once (nothing it does after its deadline takes effect). */
-static int muted_send(tr_ctx *ctx)
+ * letter at once of reason "abandoned" (nothing it does after its
+ * deadline takes effect). `m` (may be NULL: then built from type, data
+ * and size, when they are valid) is taken. */
+static int muted_send(tr_ctx *ctx, tr_pid to, tr_msg *m, tr_atom type, const void *data,
+                      size_t size)
 {
     tri_actor *a = tri_ctx_any(ctx);
-    if (!a) return TR_ENOTACTOR;
-    count_sent(a->sys);
-    tri_count(a->sys, TRI_N_DEAD);
+    if (!a) {
+        tri_msg_free(m);
+        return TR_ENOTACTOR;
+    }
+    tr_system *sys = a->sys;
+    count_sent(sys);
+    if (!m && type.id && (data || !size) && size <= TR_MSG_MAX &&
+        (m = tri_msg_alloc(TRI_MSG_USER, type, size)) && size)
+        memcpy(m->data, data, size);
+    if (!m) { /* counted all the same: only its copy for a subscriber is lost */
+        tri_count(sys, TRI_N_DEAD);
+        return TR_OK;
+    }
+    m->sender = tri_pid_of(a);
+    m->dest_serial = to.serial;
+    tri_dead_letter_to(sys, m, to, TR_DEAD_ABANDONED); /* counts it */
+    tri_msg_free(m);
     return TR_OK;
+}
+
+/* For registry.c: tr_send_named from an abandoned actor. */
+int tri_muted_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
+{
+    return muted_send(ctx, to, NULL, type, data, size);
 }
 
 int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return muted_send(ctx);
-    a->msgs_out++;
-    return send_copy(a->sys, tri_pid_of(a), to, type, data, size, -1);
+    if (!a) return muted_send(ctx, to, NULL, type, data, size);
+    int rc = send_copy(a->sys, tri_pid_of(a), to, type, data, size, -1);
+    if (rc == TR_OK) a->msgs_out++; /* a refused send was not sent */
+    return rc;
 }
 
 int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) {
-        if (msg) tr_msg_destroy(msg);
-        return muted_send(ctx);
+        tr_msg *m = msg ? *msg : NULL;
+        if (msg) *msg = NULL;
+        return muted_send(ctx, to, m, (tr_atom){0}, NULL, 0);
     }
-    a->msgs_out++;
-    return send_owned(a->sys, tri_pid_of(a), to, msg);
+    int rc = send_owned(a->sys, tri_pid_of(a), to, msg);
+    if (rc == TR_OK) a->msgs_out++;
+    return rc;
 }
 
 int tr_system_send(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size)

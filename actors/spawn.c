@@ -4,6 +4,8 @@
 
 #include "lifecycle.h"
 #include "pool.h"
+#include "remote_child.h"
+#include "transport.h"
 
 /* Fills a fresh slot for a new incarnation. The INIT message, pushed last,
  * publishes every field written here to whichever worker runs the actor. */
@@ -47,6 +49,11 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
     static const tr_spawn_opts defaults = {0};
     const tr_spawn_opts *o = opts ? opts : &defaults;
     if (out) *out = TR_PID_NIL;
+    if (o->node) { /* on another node: a stub here stands for it */
+        const char *me = tri_node_name(sys);
+        if (!*o->node) return TR_EINVAL;
+        if (!me || strcmp(me, o->node) != 0) return tri_spawn_remote(sys, parent, beh, o, out);
+    }
     if (!beh || !beh->handle || (o->args_size && !o->args)) return TR_EINVAL;
     if (o->name && !valid_name(o->name)) return TR_EINVAL;
     if (o->shutdown_ms < TR_SHUTDOWN_INFINITY) return TR_EINVAL;

@@ -252,6 +252,9 @@ void tr_system_destroy(tr_system **psys)
         tr_system_stop(sys);
         wait_end(sys, -1);
     }
+    /* The tree has ended; other nodes are told so, and whatever waits on
+     * them (an abandoned remote child's stub) is answered. */
+    tri_transport_stop(sys);
     /* An abandoned actor still stuck in a callback holds a worker that
      * cannot be joined before it returns; once it does, it disposes of
      * itself (its kill grace needs the timers), so wait for that here. */

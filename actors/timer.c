@@ -161,8 +161,9 @@ struct tr_clock {
 
 int tr_clock_manual_new(tr_clock **out)
 {
-    tr_clock *c = calloc(1, sizeof *c);
+    if (!out) return TR_EINVAL;
     *out = NULL;
+    tr_clock *c = calloc(1, sizeof *c);
     if (!c) return TR_ENOMEM;
     atomic_init(&c->now_ns, 0);
     pthread_mutex_init(&c->mu, NULL);

@@ -30,6 +30,14 @@ typedef struct tri_transport_ops {
     int (*send)(void *t, tr_pid to, tr_msg *m);
     /* The same for a name on another node ("name@node" split by the core). */
     int (*send_named)(void *t, const char *node, const char *name, tr_msg *m);
+    /* The id of the connected node named `name`: TR_OK, or TR_ENOENT when
+     * no such node is up. Any thread. */
+    int (*node_id)(void *t, const char *name, uint32_t *id);
+    /* Called once at tr_system_destroy when the tree has ended, workers
+     * still running: disconnect from every node, answering for each as
+     * lost (an actor abandoned while it waits on another node is then
+     * released). May be NULL. */
+    void (*stop)(void *t);
     /* Called once at tr_system_destroy, after every worker has stopped:
      * close sockets, join threads, free everything. */
     void (*destroy)(void *t);
@@ -45,6 +53,10 @@ void *tri_transport_ctx(tr_system *sys, const tri_transport_ops *ops);
 
 /* The node's name, or NULL when the system is not a node. */
 const char *tri_node_name(const tr_system *sys);
+
+/* The id of the connected node named `name` (ops->node_id); TR_ENOROUTE
+ * when the system is not a node. */
+int tri_transport_node_id(tr_system *sys, const char *name, uint32_t *id);
 
 /* Delivers `m` (decoded from another node; dest_serial and sender set) to
  * the local pid `to`: a user message as a send that never blocks or fails

@@ -23,6 +23,9 @@
 #include "troupe/inspect.h"
 #include "troupe/supervisor.h"
 #include "troupe/behaviours.h"
+#include "troupe/node.h"
+#include "troupe/args.h"
+#include "troupe/config.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

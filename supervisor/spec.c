@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "spec.h"
+#include "troupe/behaviours.h"
 
 /* -------------------------------------------------------------- buffer */
 
@@ -91,6 +92,17 @@ int tri_child_check(const tr_child_spec *c, char *why, size_t ws)
         return bad(why, ws, "child '%s': register_as must be 1 to 255 bytes without '@'", c->id);
     if (c->capacity > (1u << 30) - 1 || (unsigned)c->on_full > TR_FULL_BLOCK)
         return bad(why, ws, "child '%s': bad mailbox capacity or policy", c->id);
+    if (c->node) {
+        if (!*c->node || strlen(c->node) > 255)
+            return bad(why, ws, "child '%s': node must be 1 to 255 bytes", c->id);
+        if (c->supervisor)
+            return bad(why, ws, "child '%s': a child supervisor cannot run on another node", c->id);
+        if (!tr_behaviour_name_of(c->behaviour))
+            return bad(why, ws,
+                       "child '%s': a child on another node needs a behaviour registered by name "
+                       "(tr_behaviour_register)",
+                       c->id);
+    }
     const tr_backoff *b = &c->backoff;
     if (b->min_ms < 0 || b->max_ms < 0 || b->reset_ms < 0 || b->jitter < 0 || b->jitter > 1 ||
         (b->min_ms && b->max_ms < b->min_ms))
@@ -167,6 +179,8 @@ void tri_encode_child(tri_buf *b, const tr_child_spec *c)
     uint8_t on_full = (uint8_t)c->on_full;
     tri_put(b, &c->capacity, sizeof c->capacity);
     tri_put(b, &on_full, 1);
+    const char *node = c->node ? c->node : "";
+    put_bytes(b, node, strlen(node));
 }
 
 void tri_encode_sup(tri_buf *b, const tr_sup_spec *s)
@@ -188,6 +202,7 @@ void tri_child_free(tri_child *c)
     free(c->id);
     free(c->args);
     free(c->register_as);
+    free(c->node);
     free(c);
 }
 
@@ -222,6 +237,12 @@ tri_child *tri_decode_child(tri_rd *r)
     }
     tri_get(r, &c->capacity, sizeof c->capacity);
     tri_get(r, &c->on_full, 1);
+    size_t nodelen = 0;
+    c->node = get_bytes(r, &nodelen);
+    if (c->node && nodelen == 0) {
+        free(c->node);
+        c->node = NULL;
+    }
     c->restart = (tr_restart)restart;
     c->significant = sig != 0;
     if (r->bad || !c->id || !c->beh || restart > TR_TEMPORARY) {

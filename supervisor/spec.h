@@ -41,6 +41,7 @@ typedef struct tri_child {
     char *register_as; /* NULL: none */
     uint32_t capacity;
     uint8_t on_full;
+    char *node; /* NULL: this node */
     /* run-time state (supervisor.c) */
     tr_pid pid;
     int status;

@@ -249,7 +249,8 @@ static int spawn_child(tr_ctx *ctx, sup *s, tri_child *c)
                        .before = before,
                        .capacity = c->capacity,
                        .on_full = (tr_full_policy)c->on_full,
-                       .register_as = c->register_as};
+                       .register_as = c->register_as,
+                       .node = c->node};
     int rc = tr_spawn(ctx, c->beh, &o, &pid);
     c->status = rc == TR_OK ? C_STARTING : C_STOPPED;
     set_pid(s, c, rc == TR_OK ? pid : TR_PID_NIL);

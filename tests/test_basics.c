@@ -749,6 +749,56 @@ static void test_inbox_dead_letters(void **state)
     assert_int_equal(st.messages_sent, 4);
 }
 
+
+/* An inbox's monitors: "tr.down" with the reference and the exit when the
+ * target ends; at once, noproc, for one already gone; none after
+ * tr_inbox_demonitor, even one already queued in the inbox. */
+static void test_inbox_monitor(void **state)
+{
+    t_env *e = *state;
+    tr_pid a = spawn_mirror(e, "a");
+    tr_ref r1, r2;
+    assert_int_equal(tr_inbox_monitor(e->probe, a, &r1), TR_OK);
+    assert_int_not_equal(r1.id, 0);
+    assert_int_equal(tr_inbox_monitor(e->probe, a, &r2), TR_OK); /* twice: two monitors */
+    assert_int_not_equal(r2.id, r1.id);
+    assert_int_equal(tr_inbox_demonitor(e->probe, r2), TR_OK);
+    assert_int_equal(tr_inbox_demonitor(e->probe, r2), TR_ENOENT);
+    assert_int_equal(tr_system_send(e->sys, a, tr_atom_from("stop"), NULL, 0), TR_OK);
+    const tr_msg *m = t_expect(e, "tr.down");
+    assert_true(tr_msg_is(m, tr_down_atom()));
+    assert_int_equal(tr_msg_ref(m).id, r1.id);
+    tr_pid who;
+    tr_exit why;
+    assert_int_equal(tr_exit_info(m, &who, &why), TR_OK);
+    assert_true(tr_pid_eq(who, a));
+    assert_int_equal(why.kind, TR_EXIT_NORMAL);
+    assert_int_equal(tr_inbox_demonitor(e->probe, r1), TR_ENOENT); /* it fired */
+    /* already gone: at once, noproc */
+    tr_ref r3;
+    assert_int_equal(tr_inbox_monitor(e->probe, a, &r3), TR_OK);
+    m = t_expect(e, "tr.down");
+    assert_int_equal(tr_msg_ref(m).id, r3.id);
+    assert_int_equal(tr_exit_info(m, &who, &why), TR_OK);
+    assert_int_equal(why.kind, TR_EXIT_NOPROC);
+    assert_true(tr_pid_eq(who, a));
+
+    /* a "tr.down" already in the inbox when demonitor is called is never
+     * received: the actor has ended (counted) before demonitor */
+    tr_pid b = spawn_mirror(e, "b");
+    tr_ref r4;
+    assert_int_equal(tr_inbox_monitor(e->probe, b, &r4), TR_OK);
+    assert_int_equal(tr_system_send(e->sys, b, tr_atom_from("stop"), NULL, 0), TR_OK);
+    assert_int_equal(t_wait_live(e->sys, 0), 0); /* b ended: its down was sent before */
+    assert_int_equal(tr_inbox_demonitor(e->probe, r4), TR_OK);
+    assert_int_equal(tr_system_send(e->sys, t_probe, tr_atom_from("sentinel"), NULL, 0), TR_OK);
+    t_expect(e, "sentinel"); /* the down, queued before it, was dropped */
+    t_expect_none(e);
+    tr_system_stats st;
+    tr_system_get_stats(e->sys, &st);
+    assert_int_equal(st.dead_letters, 0); /* consumed, not lost */
+}
+
 /* ---------------------------------------------------------------- logger */
 
 static void test_log_levels(void **state)
@@ -1027,6 +1077,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inbox_timeouts, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_inbox_reply, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_inbox_dead_letters, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_inbox_monitor, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_log_failure_and_level, t_setup, log_teardown),
         cmocka_unit_test_setup_teardown(test_log_root_failure_lines, t_setup, log_teardown),
         cmocka_unit_test_setup_teardown(test_log_debug_dead_letter, t_setup, log_teardown),

@@ -6,56 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "testutil.h"
-
-#define NODES_MAX 16
-
-typedef struct cluster {
-    tr_system *sys[NODES_MAX];
-    tr_node *node[NODES_MAX];
-    tr_inbox *in[NODES_MAX];
-    int n;
-    unsigned tag;
-} cluster;
-
-static unsigned next_tag;
-
-static void endpoint(char *buf, size_t n, unsigned tag, int i)
-{
-    snprintf(buf, n, "inproc://test-node-%u-%d", tag, i);
-}
-
-/* Starts node i ("n<i>") listening on its inproc endpoint, seeded with
- * node `seed` (-1: none). */
-static void start_node(cluster *c, int i, int seed)
-{
-    tr_system_opts so = {.workers = 1};
-    assert_int_equal(tr_system_new(&so, &c->sys[i]), TR_OK);
-    char name[32], ep[64], seed_ep[64];
-    snprintf(name, sizeof name, "n%d", i);
-    endpoint(ep, sizeof ep, c->tag, i);
-    const char *listen[] = {ep};
-    tr_node_peer peer = {seed_ep, NULL};
-    if (seed >= 0) endpoint(seed_ep, sizeof seed_ep, c->tag, seed);
-    tr_node_opts o = {.name = name, .listen = listen, .nlisten = 1,
-                      .peers = seed >= 0 ? &peer : NULL, .npeers = seed >= 0 ? 1 : 0};
-    assert_int_equal(tr_node_start(c->sys[i], &o, &c->node[i]), TR_OK);
-    assert_int_equal(tr_inbox_new(c->sys[i], &c->in[i]), TR_OK);
-    if (i >= c->n) c->n = i + 1;
-}
-
-static void stop_node(cluster *c, int i)
-{
-    tr_inbox_destroy(&c->in[i]);
-    tr_system_destroy(&c->sys[i]);
-    c->node[i] = NULL;
-}
-
-static void cluster_free(cluster *c)
-{
-    for (int i = 0; i < c->n; i++)
-        if (c->sys[i]) stop_node(c, i);
-}
+#include "nodeutil.h"
 
 /* echo: answers requests with their payload, plain messages back to their
  * sender; "report" messages go to the pid inside them (a payload pid) */
@@ -84,6 +35,11 @@ static const tr_behaviour echo_b = {"echo", 0, NULL, echo_handle, NULL};
 
 /* watcher: "watch" {pid} monitors it, "link" {pid} links to it (trapping
  * exits); reports downs and exits to the pid given at spawn */
+typedef struct watcher {
+    tr_pid report;   /* must stay first */
+    tr_ref name_call; /* the call_name under way */
+} watcher;
+
 static int watcher_init(tr_ctx *ctx, void *st, const void *args, size_t n)
 {
     if (n != sizeof(tr_pid)) return TR_EINVAL;
@@ -110,6 +66,24 @@ static int watcher_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         memcpy(&who, tr_msg_data(m), sizeof who);
         return tr_call(ctx, who, tr_atom_from("q"), "x", 1, TR_INFINITY, NULL);
     }
+    if (tr_msg_is(m, tr_atom_from("call_name"))) { /* payload: "name@node" */
+        int rc = tr_call_named(ctx, tr_msg_data(m), tr_inspect_atom(), NULL, 0, T_WAIT_MS,
+                               &((watcher *)st)->name_call);
+        return rc ? tr_send(ctx, report, tr_atom_from("call_failed"), &rc, sizeof rc) : 0;
+    }
+    if (tr_msg_ref(m).id && tr_msg_ref(m).id == ((watcher *)st)->name_call.id) {
+        /* the answer to call_name: who answered */
+        tr_pid from = tr_msg_sender(m);
+        uint32_t down = tr_msg_is(m, tr_down_atom());
+        char buf[sizeof from + sizeof down];
+        memcpy(buf, &from, sizeof from);
+        memcpy(buf + sizeof from, &down, sizeof down);
+        return tr_send(ctx, report, tr_atom_from("answered"), buf, sizeof buf);
+    }
+    if (tr_msg_is(m, tr_atom_from("make_fail"))) { /* after our monitor and link, in order */
+        memcpy(&who, tr_msg_data(m), sizeof who);
+        return tr_send(ctx, who, tr_atom_from("fail"), NULL, 0);
+    }
     tr_exit why;
     if (tr_exit_info(m, &who, &why) == TR_OK) {
         uint32_t k[2] = {(uint32_t)why.kind, tr_msg_is(m, tr_down_atom())};
@@ -118,23 +92,14 @@ static int watcher_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     return 0;
 }
 
-static const tr_behaviour watcher_b = {"watcher", sizeof(tr_pid), watcher_init, watcher_handle, NULL};
-
-static const tr_msg *expect_in(tr_inbox *in, const char *type)
-{
-    const tr_msg *m = NULL;
-    assert_int_equal(tr_inbox_recv(in, &m, T_WAIT_MS), TR_OK);
-    if (strcmp(tr_atom_name(tr_msg_type(m)), type) != 0)
-        fail_msg("got %s, want %s", tr_atom_name(tr_msg_type(m)), type);
-    return m;
-}
+static const tr_behaviour watcher_b = {"watcher", sizeof(watcher), watcher_init, watcher_handle, NULL};
 
 /* Two nodes: a send, a call, a name, both ways; the pids are the same
  * values on both sides. */
 static void test_two_nodes_send_call_name(void **state)
 {
     (void)state;
-    cluster c = {.tag = ++next_tag};
+    cluster c = cluster_new();
     start_node(&c, 0, -1);
     start_node(&c, 1, 0);
     assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
@@ -167,11 +132,74 @@ static void test_two_nodes_send_call_name(void **state)
     cluster_free(&c);
 }
 
+/* Names across nodes: calls by name (from a thread and from an actor),
+ * whereis on another node, and names that do not exist there. */
+static void test_names_across_nodes(void **state)
+{
+    (void)state;
+    cluster c = cluster_new();
+    cluster_mesh(&c, 2);
+    tr_pid e1, found;
+    assert_int_equal(tr_system_spawn(c.sys[1], &echo_b, &(tr_spawn_opts){.register_as = "echo"}, &e1),
+                     TR_OK);
+    tr_msg *reply = NULL;
+    assert_int_equal(tr_call_named_sync(c.sys[0], "echo@n1", tr_atom_from("q"), "hi", 3, T_WAIT_MS,
+                                        &reply),
+                     TR_OK);
+    assert_string_equal(tr_msg_data(reply), "hi");
+    assert_true(tr_pid_eq(tr_msg_sender(reply), e1));
+    tr_msg_destroy(&reply);
+    assert_int_equal(tr_call_named_sync(c.sys[0], "nobody@n1", tr_atom_from("q"), NULL, 0, T_WAIT_MS,
+                                        &reply),
+                     TR_ENOENT);
+    tr_pid who;
+    tr_exit why;
+    assert_int_equal(tr_exit_info(reply, &who, &why), TR_OK);
+    assert_int_equal(why.kind, TR_EXIT_NOPROC);
+    tr_msg_destroy(&reply);
+    /* whereis: there, here by the node's own name, nowhere */
+    assert_int_equal(tr_system_whereis(c.sys[0], "echo@n1", T_WAIT_MS, &found), TR_OK);
+    assert_true(tr_pid_eq(found, e1));
+    assert_int_equal(tr_whereis(c.sys[1], "echo@n1", &found), TR_OK);
+    assert_true(tr_pid_eq(found, e1));
+    assert_int_equal(tr_whereis(c.sys[0], "echo@n1", &found), TR_ENOENT); /* never waits */
+    assert_int_equal(tr_system_whereis(c.sys[0], "nobody@n1", T_WAIT_MS, &found), TR_ENOENT);
+    assert_int_equal(tr_system_whereis(c.sys[0], "echo@", T_WAIT_MS, &found), TR_EINVAL);
+    assert_int_equal(tr_call_named_sync(c.sys[0], "echo", tr_atom_from("q"), NULL, 0, T_WAIT_MS,
+                                        &reply),
+                     TR_ENOENT); /* no such name here */
+    /* from an actor: the answer's sender is the pid, a down means none */
+    tr_pid probe0 = tr_inbox_pid(c.in[0]), w;
+    assert_int_equal(tr_system_spawn(c.sys[0], &watcher_b,
+                                     &(tr_spawn_opts){.args = &probe0, .args_size = sizeof probe0},
+                                     &w),
+                     TR_OK);
+    const char *names[] = {"echo@n1", "nobody@n1"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(tr_system_send(c.sys[0], w, tr_atom_from("call_name"), names[i],
+                                        strlen(names[i]) + 1),
+                         TR_OK);
+        const char *a = tr_msg_data(expect_in(c.in[0], "answered"));
+        memcpy(&found, a, sizeof found);
+        uint32_t down;
+        memcpy(&down, a + sizeof found, sizeof down);
+        assert_int_equal(down, (uint32_t)i);
+        if (i == 0) assert_true(tr_pid_eq(found, e1));
+    }
+    /* the other node lost: a call by name is answered down, not lost */
+    tr_node_stop(&c.node[1]);
+    assert_int_equal(tr_call_named_sync(c.sys[0], "echo@n1", tr_atom_from("q"), NULL, 0, T_WAIT_MS,
+                                        &reply),
+                     TR_ENOENT);
+    tr_msg_destroy(&reply);
+    cluster_free(&c);
+}
+
 /* A monitor and a link across nodes fire with the remote actor's reason. */
 static void test_remote_monitor_and_link(void **state)
 {
     (void)state;
-    cluster c = {.tag = ++next_tag};
+    cluster c = cluster_new();
     start_node(&c, 0, -1);
     start_node(&c, 1, 0);
     assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
@@ -185,7 +213,7 @@ static void test_remote_monitor_and_link(void **state)
     assert_int_equal(*(const int *)tr_msg_data(expect_in(c.in[0], "watching")), TR_OK);
     assert_int_equal(tr_system_send(c.sys[0], w, tr_atom_from("link"), &e, sizeof e), TR_OK);
     assert_int_equal(*(const int *)tr_msg_data(expect_in(c.in[0], "linked")), TR_OK);
-    assert_int_equal(tr_system_send(c.sys[1], e, tr_atom_from("fail"), NULL, 0), TR_OK);
+    assert_int_equal(tr_system_send(c.sys[0], w, tr_atom_from("make_fail"), &e, sizeof e), TR_OK);
     /* the link's exit and the monitor's down, both failure, in either order */
     int downs = 0, exits = 0;
     for (int i = 0; i < 2; i++) {
@@ -209,7 +237,7 @@ static void test_remote_monitor_and_link(void **state)
 static void test_node_down(void **state)
 {
     (void)state;
-    cluster c = {.tag = ++next_tag};
+    cluster c = cluster_new();
     start_node(&c, 0, -1);
     start_node(&c, 1, 0);
     assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
@@ -235,11 +263,14 @@ static void test_node_down(void **state)
     int64_t end = t_now_ms() + T_WAIT_MS;
     do tr_node_get_stats(c.node[1], &st);
     while (st.messages_in < 3 && t_now_ms() < end);
+    /* the connection goes first (its actors still live): a lost node, not
+     * actors that ended */
+    tr_node_stop(&c.node[1]);
     stop_node(&c, 1);
     tr_node_event ev;
     bool down_event = false;
-    int monitor = 0, link = 0, call = 0;
-    while (!down_event || monitor + link + call < 3) {
+    int downs = 0, exits = 0; /* the monitor's and the call's "tr.down"; the link's exit */
+    while (!down_event || downs + exits < 3) {
         const tr_msg *m;
         assert_int_equal(tr_inbox_recv(c.in[0], &m, T_WAIT_MS), TR_OK);
         if (tr_node_event_info(m, &ev) == TR_OK) {
@@ -248,14 +279,14 @@ static void test_node_down(void **state)
             down_event = true;
             continue;
         }
+        assert_true(tr_msg_is(m, tr_atom_from("saw")));
         const uint32_t *k = tr_msg_data(m);
         assert_int_equal(k[0], TR_EXIT_NOCONNECTION);
-        if (tr_msg_is(m, tr_atom_from("saw")) && k[1]) monitor++;
-        else if (tr_msg_is(m, tr_atom_from("saw"))) link++;
-        else call++; /* the call's "tr.down" answer reaches the watcher's handler */
+        if (k[1]) downs++;
+        else exits++;
     }
-    assert_int_equal(monitor, 1);
-    assert_int_equal(link, 1);
+    assert_int_equal(downs, 2);
+    assert_int_equal(exits, 1);
     cluster_free(&c);
 }
 
@@ -264,7 +295,7 @@ static void test_node_down(void **state)
 static void test_mesh_and_third_party_pid(void **state)
 {
     (void)state;
-    cluster c = {.tag = ++next_tag};
+    cluster c = cluster_new();
     start_node(&c, 0, -1);
     start_node(&c, 1, 0);
     start_node(&c, 2, 0);
@@ -292,11 +323,12 @@ static void test_mesh_and_third_party_pid(void **state)
 static void test_sixteen_node_mesh(void **state)
 {
     (void)state;
-    cluster c = {.tag = ++next_tag};
+    cluster c = cluster_new();
     for (int i = 0; i < 16; i++) start_node(&c, i, i ? 0 : -1);
     for (int i = 0; i < 16; i++)
         assert_int_equal(tr_node_wait_peers(c.node[i], 15, T_WAIT_MS), TR_OK);
     for (int i = 0; i < 15; i++) assert_int_equal(tr_inbox_monitor_node(c.in[i], "n15", NULL), TR_OK);
+    tr_node_stop(&c.node[15]);
     stop_node(&c, 15);
     for (int i = 0; i < 15; i++) {
         tr_node_event ev;
@@ -309,9 +341,10 @@ static void test_sixteen_node_mesh(void **state)
 
 int main(void)
 {
-    tr_log_set_level(TR_LOG_ERROR);
+    tr_log_set_level(getenv("TLOG") ? TR_LOG_DEBUG : TR_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_nodes_send_call_name),
+        cmocka_unit_test(test_names_across_nodes),
         cmocka_unit_test(test_remote_monitor_and_link),
         cmocka_unit_test(test_node_down),
         cmocka_unit_test(test_mesh_and_third_party_pid),

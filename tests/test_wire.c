@@ -150,12 +150,13 @@ static bool rec_eq2(const tri_wire_record *a, const tri_wire_atoms *ta, const tr
         return x->ref == y->ref && tr_pid_eq(x->parent, y->parent) &&
                str_eq(x->behaviour, y->behaviour) && str_eq(x->name, y->name) &&
                x->shutdown_ms == y->shutdown_ms && x->flags == y->flags &&
-               bytes_eq(x->args, y->args);
+               bytes_eq(x->args, y->args) && str_eq(x->register_as, y->register_as) &&
+               x->capacity == y->capacity && x->on_full == y->on_full;
     }
     case TRI_WIRE_R_SPAWN_REPLY: {
         const tri_wire_spawn_reply *x = &a->spawn_reply, *y = &b->spawn_reply;
         return x->ref == y->ref && tr_pid_eq(x->child, y->child) && x->status == y->status &&
-               str_eq(x->text, y->text);
+               str_eq(x->text, y->text) && tr_pid_eq(x->parent, y->parent);
     }
     case TRI_WIRE_R_STOP_CHILD:
         return tr_pid_eq(a->stop_child.child, b->stop_child.child) &&
@@ -496,13 +497,17 @@ static void test_records_roundtrip(void **state)
                        {name255, 255},
                        INT64_MAX,
                        UINT32_MAX,
-                       {big, sizeof big}}},
+                       {big, sizeof big},
+                       {name255, 255},
+                       UINT32_MAX,
+                       TRI_WIRE_ON_FULL_MAX}},
         {.type = TRI_WIRE_R_SPAWN_REQ,
          .spawn_req = {2, TR_PID_NIL, S("w"), S("n"), -1, 1, {big, 5}}},
         {.type = TRI_WIRE_R_SPAWN_REPLY, .spawn_reply = {1, P(9, 9, 9), 0, {NULL, 0}}},
         {.type = TRI_WIRE_R_SPAWN_REPLY,
          .spawn_reply = {2, TR_PID_NIL, INT32_MIN, {text65535, 65535}}},
         {.type = TRI_WIRE_R_SPAWN_REPLY, .spawn_reply = {3, TR_PID_NIL, TR_ENOENT, S("no")}},
+        {.type = TRI_WIRE_R_SPAWN_REPLY, .spawn_reply = {4, TR_PID_NIL, 1, {NULL, 0}}},
         {.type = TRI_WIRE_R_STOP_CHILD, .stop_child = {P(1, 2, 3), P(4, 5, 6), 0}},
         {.type = TRI_WIRE_R_STOP_CHILD, .stop_child = {maxp, TR_PID_NIL, 1}},
         {.type = TRI_WIRE_R_CHILD_EXIT, .child_exit = {P(1, 2, 3), P(4, 5, 6), 3, S("boom")}},
@@ -893,6 +898,10 @@ static void test_encoder_states_and_errors(void **state)
         {.type = TRI_WIRE_R_SPAWN_REQ, .spawn_req = {.behaviour = {NULL, 0}}},
         {.type = TRI_WIRE_R_SPAWN_REQ, .spawn_req = {.behaviour = S("w"), .name = {name256, 256}}},
         {.type = TRI_WIRE_R_SPAWN_REPLY, .spawn_reply = {1, P(1, 1, 1), 1, {NULL, 0}}},
+        {.type = TRI_WIRE_R_SPAWN_REPLY, .spawn_reply = {1, TR_PID_NIL, 2, {NULL, 0}}},
+        {.type = TRI_WIRE_R_SPAWN_REQ, .spawn_req = {.behaviour = S("w"), .on_full = 4}},
+        {.type = TRI_WIRE_R_SPAWN_REQ,
+         .spawn_req = {.behaviour = S("w"), .register_as = {name256, 256}}},
         {.type = TRI_WIRE_R_SPAWN_REPLY, .spawn_reply = {1, P(1, 1, 1), -1, {NULL, 0}}},
         {.type = TRI_WIRE_R_SPAWN_REPLY, .spawn_reply = {1, TR_PID_NIL, 0, {NULL, 0}}},
         {.type = TRI_WIRE_R_STOP_CHILD, .stop_child = {P(1, 1, 1), P(1, 1, 1), 2}},
@@ -1451,12 +1460,12 @@ static void test_reject_fields(void **state)
     b_u8(&body, 2);
     b_rec(&f, TRI_WIRE_R_STOP_CHILD, &body);
     expect_reject(dec, &f, TRI_WIRE_EFIELD);
-    /* spawn reply: positive status; error with a child; success with none;
-     * a status below INT32_MIN */
+    /* spawn reply: a status over 1 (ignored); ignored or an error with a
+     * child; success with none; a status below INT32_MIN */
     const struct {
         int64_t status;
         uint64_t serial;
-    } replies[] = {{1, 0}, {-2, 5}, {0, 0}, {(int64_t)INT32_MIN - 1, 0}};
+    } replies[] = {{2, 0}, {1, 5}, {-2, 5}, {0, 0}, {(int64_t)INT32_MIN - 1, 0}};
     for (size_t i = 0; i < sizeof replies / sizeof replies[0]; i++) {
         b_hdr(&f, TRI_WIRE_BATCH);
         b_var(&f, 1);
@@ -1866,13 +1875,18 @@ static void rnd_record(arena *a, tri_wire_record *r)
                                             rnd_text(a, 255, false),
                                             (int64_t)rnd_edge64(),
                                             (uint32_t)rnd_edge64(),
-                                            rnd_bytes(a)};
+                                            rnd_bytes(a),
+                                            rnd_text(a, 255, false),
+                                            (uint32_t)rnd_edge64(),
+                                            (uint8_t)rnd_below(TRI_WIRE_ON_FULL_MAX + 1)};
         break;
     case TRI_WIRE_R_SPAWN_REPLY: {
         int32_t st = rnd_below(2) ? 0 : (rnd_below(2) ? INT32_MIN : -(int32_t)(1 + rnd_below(20)));
         tr_pid child = st ? TR_PID_NIL : rnd_pid();
         if (!st && tr_pid_is_nil(child)) child = (tr_pid){1, 1, 1};
-        r->spawn_reply = (tri_wire_spawn_reply){rnd(), child, st, rnd_text(a, 65535, false)};
+        if (!st && rnd_below(4) == 0) st = 1, child = TR_PID_NIL; /* ignored */
+        r->spawn_reply =
+            (tri_wire_spawn_reply){rnd(), child, st, rnd_text(a, 65535, false), rnd_pid()};
         break;
     }
     case TRI_WIRE_R_STOP_CHILD:

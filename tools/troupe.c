@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmds.h"
 #include "demo.h"
+#include "keygen.h"
 #include "troupe.h"
 
 static int usage(FILE *to)
@@ -13,6 +15,10 @@ static int usage(FILE *to)
             "\n"
             "commands:\n"
             "  demo [--orders N]   run the built-in example service (default 2000 orders)\n"
+            "  keygen NAME         write a node's CURVE key pair: NAME.key, NAME.pub\n"
+            "                      (troupe keygen -h for more)\n"
+            "  run FILE            run a config's supervision tree (troupe run --help)\n"
+            "  check FILE...       validate config files (troupe check --help)\n"
             "  version             print the version\n"
             "  help                this text\n");
     return to == stderr ? 2 : 0;
@@ -40,6 +46,9 @@ int main(int argc, char **argv)
         }
         return troupe_demo((unsigned)orders);
     }
+    if (strcmp(cmd, "keygen") == 0) return troupe_keygen(argc - 2, argv + 2);
+    if (strcmp(cmd, "run") == 0) return troupe_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0) return troupe_check(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0) {
         printf("troupe %d.%d.%d\n", TROUPE_VERSION_MAJOR, TROUPE_VERSION_MINOR,
                TROUPE_VERSION_PATCH);

@@ -6,12 +6,17 @@
  *   monitors  our watcher -> their target, by monitor ref
  *   links     our actor <-> theirs (ref 0)
  *   calls     our caller -> their callee, by call ref (with its deadline:
- *             expired ones are swept when the table grows, as callees do)
- *   watchers  their watcher -> our target, by monitor ref */
+ *             expired ones are swept when the table grows, as callees do);
+ *             a call by name ("name@node") -> nil
+ *   watchers  their watcher -> our target, by monitor ref
+ *   children  our stub -> its child's node (a remote child: remote_child.h),
+ *             from its SPAWN_REQ until its CHILD_EXIT */
 #include <stdlib.h>
 #include <string.h>
 
 #include "book.h"
+
+#include "../actors/remote_child.h"
 
 typedef struct entry {
     tr_pid local, remote;
@@ -26,7 +31,7 @@ typedef struct set {
 } set;
 
 struct tri_book {
-    set monitors, links, calls, watchers;
+    set monitors, links, calls, watchers, children;
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -112,12 +117,14 @@ void tri_book_free(tri_book *b)
     free(b->links.e);
     free(b->calls.e);
     free(b->watchers.e);
+    free(b->children.e);
     free(b);
 }
 
 tri_book_counts tri_book_count(const tri_book *b)
 {
-    return (tri_book_counts){b->monitors.live, b->links.live, b->calls.live, b->watchers.live};
+    return (tri_book_counts){b->monitors.live, b->links.live, b->calls.live, b->watchers.live,
+                             b->children.live};
 }
 
 void tri_book_outbound(tri_book *b, tr_pid to, const tr_msg *m, int64_t now_ns)
@@ -146,10 +153,14 @@ void tri_book_outbound(tri_book *b, tr_pid to, const tr_msg *m, int64_t now_ns)
         return;
     }
     case TRI_MSG_USER:
-        if (m->call == TRI_CALL_REQUEST)
-            add(&b->calls, m->sender, to, tri_msg_ref(m), tri_msg_deadline(m), now_ns);
+        if (m->call == TRI_CALL_REQUEST) /* a named one: `to` is the node's {id, 0, 0} */
+            add(&b->calls, m->sender, to.serial ? to : TR_PID_NIL, tri_msg_ref(m),
+                tri_msg_deadline(m), now_ns);
         else if (m->call == TRI_CALL_MONITOR) /* our target's "down": their watch is done */
             del(&b->watchers, m->sender, to, tri_msg_ref(m));
+        return;
+    case TRI_MSG_SPAWN_REQ:
+        add(&b->children, m->sender, (tr_pid){to.node, 0, 0}, 0, INT64_MAX, now_ns);
         return;
     default:
         return;
@@ -182,8 +193,15 @@ void tri_book_inbound(tri_book *b, tr_pid to, const tr_msg *m)
         return;
     }
     case TRI_MSG_USER:
-        if (m->call == TRI_CALL_REPLY) del(&b->calls, to, m->sender, tri_msg_ref(m));
+        if (m->call == TRI_CALL_REPLY) {
+            del(&b->calls, to, m->sender, tri_msg_ref(m));
+            /* a call by name was noted without a callee (none known then) */
+            del(&b->calls, to, TR_PID_NIL, tri_msg_ref(m));
+        }
         else if (m->call == TRI_CALL_MONITOR) del(&b->monitors, to, m->sender, tri_msg_ref(m));
+        return;
+    case TRI_MSG_CHILD_EXIT: /* sender: the child's node (io.c) */
+        del(&b->children, to, m->sender, 0);
         return;
     default:
         return;
@@ -229,8 +247,15 @@ void tri_book_lost(tri_book *b, tr_system *sys)
         memcpy(m->data, &w, sizeof w);
         deliver(sys, e->local, m);
     }
-    set *sets[] = {&b->monitors, &b->links, &b->calls, &b->watchers};
-    for (size_t k = 0; k < 4; k++) {
+    for (uint32_t i = 0; i < b->children.cap; i++) {
+        entry *e = &b->children.e[i];
+        if (e->state == 1)
+            deliver(sys, e->local,
+                    tri_child_exit_msg(TR_PID_NIL, TR_EXIT_NOCONNECTION,
+                                       "the connection to the child's node was lost"));
+    }
+    set *sets[] = {&b->monitors, &b->links, &b->calls, &b->watchers, &b->children};
+    for (size_t k = 0; k < 5; k++) {
         free(sets[k]->e);
         *sets[k] = (set){0};
     }

@@ -8,7 +8,8 @@
  * the peer is lost, tri_book_lost answers for the peer: every monitor
  * fires ("tr.down", noconnection), every link breaks (exit signal,
  * noconnection), every pending call is answered "tr.down" (noconnection),
- * and our actors forget the peer's monitors. Nothing here is thread-safe:
+ * every stub of a child there ends (noconnection), and our actors forget
+ * the peer's monitors. Nothing here is thread-safe:
  * one thread (the peer's owner) calls it all. */
 #ifndef TRI_BOOK_H
 #define TRI_BOOK_H
@@ -36,7 +37,7 @@ void tri_book_lost(tri_book *b, tr_system *sys);
 
 /* How many entries the book holds (tests, introspection). */
 typedef struct tri_book_counts {
-    uint32_t monitors, links, calls, watchers;
+    uint32_t monitors, links, calls, watchers, children;
 } tri_book_counts;
 tri_book_counts tri_book_count(const tri_book *b);
 

@@ -29,9 +29,12 @@
 #include <zmq.h>
 
 #include "../actors/pool.h"
+#include "../actors/remote_child.h"
 #include "allowlist.h"
+#include "frames.h"
 #include "keys.h"
 #include "node_impl.h"
+#include "tsan.h"
 #include "wire.h"
 #include "zap.h"
 
@@ -105,50 +108,6 @@ static void in_drop_peer(tr_node *n, peer *p)
 
 /* ----------------------------------------------------- sending frames */
 
-/* Sends one frame on a DEALER without waiting. Returns 0, or EAGAIN when
- * the socket has no room (the frame is then kept as the peer's pending
- * frame), or another errno. */
-static int dealer_send(peer *p, const uint8_t *data, size_t len)
-{
-    zmq_msg_t *msg = malloc(sizeof *msg);
-    if (!msg || zmq_msg_init_size(msg, len) != 0) {
-        free(msg);
-        return ENOMEM;
-    }
-    memcpy(zmq_msg_data(msg), data, len);
-    if (zmq_msg_send(msg, p->dealer, ZMQ_DONTWAIT) >= 0) {
-        free(msg);
-        return 0;
-    }
-    int err = zmq_errno();
-    if (err == EAGAIN) {
-        p->pending = msg;
-        return EAGAIN;
-    }
-    zmq_msg_close(msg);
-    free(msg);
-    return err;
-}
-
-/* Sends the pending frame, if any; true when none is left. */
-static bool send_pending(peer *p)
-{
-    if (!p->pending) return true;
-    zmq_msg_t *msg = p->pending;
-    if (zmq_msg_send(msg, p->dealer, ZMQ_DONTWAIT) < 0) return false;
-    free(msg);
-    p->pending = NULL;
-    return true;
-}
-
-static void drop_pending(peer *p)
-{
-    if (!p->pending) return;
-    zmq_msg_close(p->pending);
-    free(p->pending);
-    p->pending = NULL;
-}
-
 /* A control frame back through the ROUTER a peer's session came in on. */
 static void router_reply(void *router, const uint8_t *rid, size_t rid_len, const tri_wire_ctl *ctl)
 {
@@ -199,7 +158,7 @@ static bool send_hello(tr_node *n, peer *p)
 
 static void close_dealer(peer *p)
 {
-    drop_pending(p);
+    tri_frames_drop(&p->pending);
     if (p->dealer_mon) {
         zmq_close(p->dealer_mon);
         p->dealer_mon = NULL;
@@ -303,7 +262,7 @@ static void lost(tr_node *n, peer *p, const char *reason, bool gone)
     close_dealer(p);
     in_drop_peer(n, p);
     p->in_hello = false;
-    tri_wire_dec_destroy((tri_wire_dec **)&p->dec);
+    p->dec_reset = true; /* not now: we may be inside its decode */
     tri_book_lost(p->book, n->sys);
     tri_peer_dead_letters(n, p, TR_DEAD_NODE_DOWN);
     p->scheduled = false;
@@ -325,11 +284,13 @@ static void went_up(tr_node *n, peer *p)
     atomic_store_explicit(&p->state, PEER_UP, memory_order_release);
     p->backoff_ms = 0;
     tri_log(TR_LOG_INFO, "node %s: node %s is up", n->name, p->name);
+    /* the event before the count: whoever waited for the count and then
+     * subscribes does not get this (older) event */
+    tri_node_event(n, p, true, NULL);
     pthread_mutex_lock(&n->mu);
     n->peers_up++;
     pthread_cond_broadcast(&n->cv);
     pthread_mutex_unlock(&n->mu);
-    tri_node_event(n, p, true, NULL);
     /* the whole mesh to the newcomer, the newcomer to everyone else */
     gossip_to(n, p, NULL);
     for (peer *q = n->all; q; q = q->next_all)
@@ -482,7 +443,7 @@ static void on_hello(tr_node *n, void *router, const uint8_t *rid, size_t rid_le
     set_endpoints(p, &h->node);
     in_add(n, rid, rid_len, router, p);
     p->in_hello = true;
-    if (!p->dec) p->dec = tri_wire_dec_new(NULL);
+    p->dec_reset = true; /* a new session, fresh caches: made after this frame */
     tri_wire_str eps[256];
     tri_wire_ctl w = {.kind = TRI_WIRE_WELCOME};
     w.hello.version = TRI_WIRE_VERSION;
@@ -622,8 +583,50 @@ static void on_record(void *user, const tri_wire_record *rec)
         to = rec->exit.target;
         break;
     }
+    case TRI_WIRE_R_SPAWN_REQ: {
+        const tri_wire_spawn_req *s = &rec->spawn_req;
+        if (!from_peer(r, s->parent) || tr_pid_is_nil(s->parent)) break;
+        tri_spawn_req_view v = {
+            .h = {s->ref, s->shutdown_ms, s->flags, s->capacity, (uint32_t)s->args.len, s->on_full,
+                  (uint8_t)s->behaviour.len, (uint8_t)s->name.len, (uint8_t)s->register_as.len},
+            .beh = s->behaviour.ptr, .name = s->name.ptr, .reg = s->register_as.ptr,
+            .args = s->args.ptr};
+        m = tri_spawn_req_msg(&v);
+        if (!m) break;
+        m->sender = s->parent;
+        r->records++;
+        tri_deliver_spawn(sys, r->p->name, m);
+        return;
+    }
+    case TRI_WIRE_R_SPAWN_REPLY: {
+        const tri_wire_spawn_reply *s = &rec->spawn_reply;
+        if (!to_us(r, s->parent)) break;
+        char text[1024];
+        snprintf(text, sizeof text, "%.*s", (int)s->text.len, s->text.ptr);
+        to = s->parent;
+        m = tri_spawn_reply_msg(s->ref, s->child, s->status, text);
+        break;
+    }
+    case TRI_WIRE_R_STOP_CHILD: {
+        const tri_wire_stop_child *s = &rec->stop_child;
+        if (!to_us(r, s->child) || !from_peer(r, s->parent) || tr_pid_is_nil(s->parent)) break;
+        r->records++;
+        tri_deliver_stop_child(sys, s->child, s->parent, s->kill != 0);
+        return;
+    }
+    case TRI_WIRE_R_CHILD_EXIT: {
+        const tri_wire_child_exit *c = &rec->child_exit;
+        if (!to_us(r, c->parent) || !from_peer(r, c->child)) break;
+        char text[1024];
+        snprintf(text, sizeof text, "%.*s", (int)c->text.len, c->text.ptr);
+        to = c->parent;
+        m = tri_child_exit_msg(c->child, (tr_exit_kind)c->kind, text);
+        /* the book forgets the stub by its child's node: the sender's */
+        if (m) m->sender = (tr_pid){r->p->id, 0, 0};
+        break;
+    }
     default:
-        break; /* remote spawn records: not spoken by this node */
+        break;
     }
     if (!m) {
         r->dropped++;
@@ -645,29 +648,23 @@ static uint8_t wire_call(uint8_t role)
                                     : TRI_WIRE_CALL_NONE;
 }
 
-/* The record for a queued message; false for what has no record. */
-static bool to_record(tr_pid to, const tr_msg *m, int64_t now, tri_wire_record *rec)
+/* The record for a queued message (for a named send, `name`); false for
+ * what has no record. */
+static bool to_record(tr_pid to, const tr_msg *m, const char *name, int64_t now,
+                      tri_wire_record *rec)
 {
     memset(rec, 0, sizeof *rec);
     switch (m->kind) {
-    case TRI_MSG_USER:
-    case TRI_MSG_NAMED: {
+    case TRI_MSG_USER: {
         tri_wire_send *s = &rec->send;
-        rec->type = m->kind == TRI_MSG_USER ? TRI_WIRE_R_MSG : TRI_WIRE_R_SEND_NAMED;
-        s->to = to;
+        rec->type = name ? TRI_WIRE_R_SEND_NAMED : TRI_WIRE_R_MSG;
+        s->to = name ? TR_PID_NIL : to;
+        if (name) s->name = (tri_wire_str){name, strlen(name)};
         s->from = m->sender;
         s->type = m->type;
         s->call = wire_call(m->call);
         s->flags = m->exempt ? TRI_WIRE_MSG_EXEMPT : 0;
-        const char *data = m->data;
-        size_t size = m->size;
-        if (m->kind == TRI_MSG_NAMED) {
-            size_t nl = strlen(data);
-            s->name = (tri_wire_str){data, nl};
-            data += nl + 1;
-            size -= nl + 1;
-        }
-        s->payload = (tri_wire_bytes){(const uint8_t *)data, size};
+        s->payload = (tri_wire_bytes){(const uint8_t *)m->data, m->size};
         if (m->call != TRI_CALL_NONE) s->ref = tri_msg_ref(m);
         if (m->call == TRI_CALL_REQUEST) {
             int64_t d = tri_msg_deadline(m);
@@ -702,20 +699,64 @@ static bool to_record(tr_pid to, const tr_msg *m, int64_t now, tri_wire_record *
                                     {text, strnlen(text, m->size - sizeof es)}};
         return true;
     }
+    case TRI_MSG_SPAWN_REQ: {
+        tri_spawn_req_view v;
+        if (!tri_spawn_req_read(m, &v)) return false;
+        rec->type = TRI_WIRE_R_SPAWN_REQ;
+        rec->spawn_req = (tri_wire_spawn_req){v.h.ref,
+                                              m->sender,
+                                              {v.beh, v.h.beh_len},
+                                              {v.name, v.h.name_len},
+                                              v.h.shutdown_ms,
+                                              v.h.flags,
+                                              {v.args, v.h.args_size},
+                                              {v.reg, v.h.reg_len},
+                                              v.h.capacity,
+                                              v.h.on_full};
+        return true;
+    }
+    case TRI_MSG_SPAWN_REPLY: {
+        struct tri_spawn_reply sr;
+        memcpy(&sr, m->data, sizeof sr);
+        const char *text = (const char *)m->data + sizeof sr;
+        rec->type = TRI_WIRE_R_SPAWN_REPLY;
+        rec->spawn_reply = (tri_wire_spawn_reply){sr.ref, sr.child, sr.status,
+                                                  {text, strnlen(text, m->size - sizeof sr)}, to};
+        return true;
+    }
+    case TRI_MSG_REMOTE_STOP: {
+        struct tri_remote_stop rs;
+        memcpy(&rs, m->data, sizeof rs);
+        rec->type = TRI_WIRE_R_STOP_CHILD;
+        rec->stop_child = (tri_wire_stop_child){rs.child, m->sender, rs.kill};
+        return true;
+    }
+    case TRI_MSG_CHILD_EXIT: {
+        struct tri_child_exit ce;
+        memcpy(&ce, m->data, sizeof ce);
+        const char *text = (const char *)m->data + sizeof ce;
+        rec->type = TRI_WIRE_R_CHILD_EXIT;
+        rec->child_exit = (tri_wire_child_exit){ce.child, to, (uint8_t)ce.kind,
+                                                {text, strnlen(text, m->size - sizeof ce)}};
+        return true;
+    }
     default:
         return false;
     }
 }
 
-static void finish_and_send(tr_node *n, peer *p, tri_wire_buf *b, bool *blocked)
+/* Closes the open batch and sends it; `b` is left empty (its buffer went
+ * with the frame). The queue's load is settled for what the frame took. */
+static void finish_and_send(tr_node *n, peer *p, tri_wire_buf *b, uint64_t *load, bool *blocked)
 {
     size_t off, len;
+    tri_outq_settle(p, load);
     if (tri_wire_batch_count(p->enc) == 0) {
         tri_wire_batch_abort(p->enc);
         return;
     }
     if (tri_wire_batch_finish(p->enc, &off, &len) != TR_OK) return;
-    int err = dealer_send(p, b->data + off, len);
+    int err = tri_frames_send(p->dealer, b, off, len, &p->pending);
     if (err == 0 || err == EAGAIN) {
         stat_add(&n->frames_out, 1);
         stat_add(&n->bytes_out, len);
@@ -723,7 +764,14 @@ static void finish_and_send(tr_node *n, peer *p, tri_wire_buf *b, bool *blocked)
         tri_wire_enc_forget(p->enc); /* the peer never saw those definitions */
     }
     *blocked = err == EAGAIN;
+}
+
+/* Opens a batch on `b`, empty, with a pooled buffer under it. */
+static bool open_batch(peer *p, tri_wire_buf *b)
+{
     b->len = 0;
+    tri_frames_ready(b);
+    return tri_wire_batch_begin(p->enc, b) == TR_OK;
 }
 
 /* Sends what `p` has queued, in batches; returns whether its queue was
@@ -736,43 +784,46 @@ static bool flush(tr_node *n, peer *p, tri_wire_buf *b)
         tri_peer_dead_letters(n, p, TR_DEAD_NODE_DOWN);
         return true;
     }
-    if (st != PEER_UP || !p->welcomed || !send_pending(p)) return false;
+    if (st != PEER_UP || !p->welcomed || !tri_frames_send_pending(p->dealer, &p->pending))
+        return false;
     int64_t now = tri_now_ns(n->sys);
     bool open = false, blocked = false;
-    b->len = 0;
+    uint64_t load = 0; /* uncounted at each frame */
     for (;;) {
         outq_item *it = tri_outq_pop(p);
         if (!it) {
-            if (open) finish_and_send(n, p, b, &blocked), open = false;
+            if (open) finish_and_send(n, p, b, &load, &blocked), open = false;
+            tri_outq_settle(p, &load);
             if (blocked) return false;
             if (tri_outq_idle(p)) return true;
             continue;
         }
         tri_wire_record rec;
-        if (to_record(it->to, it->m, now, &rec)) {
-            if (!open) {
-                if (tri_wire_batch_begin(p->enc, b) != TR_OK) break;
-                open = true;
+        if (to_record(it->to, it->m, it->name, now, &rec)) {
+            int rc = open || (open = open_batch(p, b)) ? TR_OK : TR_ENOMEM;
+            if (rc == TR_OK) {
+                tri_book_outbound(p->book, it->to, it->m, now);
+                rc = tri_wire_batch_add(p->enc, &rec);
             }
-            tri_book_outbound(p->book, it->to, it->m, now);
-            int rc = tri_wire_batch_add(p->enc, &rec);
             if (rc == TR_EFULL) { /* the frame is full: send it, start another */
-                finish_and_send(n, p, b, &blocked);
-                open = tri_wire_batch_begin(p->enc, b) == TR_OK;
+                finish_and_send(n, p, b, &load, &blocked);
+                open = open_batch(p, b);
                 rc = open ? tri_wire_batch_add(p->enc, &rec) : TR_ENOMEM;
             }
             if (rc == TR_OK) stat_add(&n->msgs_out, 1);
-            else tri_dead_letter_to(n->sys, it->m, it->to, TR_DEAD_TOO_BIG);
+            else /* larger than the peer takes, or no memory for a frame */
+                tri_dead_letter_to(n->sys, it->m, it->to,
+                                   rc == TR_ENOMEM ? TR_DEAD_PEER_FULL : TR_DEAD_TOO_BIG);
         }
-        tri_outq_done(p, it);
-        if (open && tri_wire_batch_size(p->enc) >= BATCH_BYTES) {
-            finish_and_send(n, p, b, &blocked);
+        tri_outq_done(p, it, &load);
+        /* a full frame goes; so does a started one once the socket is
+         * full (it joins the backlog, and the rest waits in the queue) */
+        if (open && (blocked || tri_wire_batch_size(p->enc) >= BATCH_BYTES)) {
+            finish_and_send(n, p, b, &load, &blocked);
             open = false;
             if (blocked) return false;
         }
     }
-    if (open) tri_wire_batch_abort(p->enc);
-    return false;
 }
 
 /* ------------------------------------------------------------- receive */
@@ -862,6 +913,7 @@ static void recv_router(tr_node *n, void *router, tri_wire_limits *lim)
         rr.user_id = zmq_msg_gets(&frame, "User-Id");
         const uint8_t *data = zmq_msg_data(&frame);
         size_t len = zmq_msg_size(&frame);
+        TRI_TSAN_ACQUIRE(data);
         stat_add(&n->frames_in, 1);
         stat_add(&n->bytes_in, len);
         tri_wire_sink sink = {on_record, on_control_router};
@@ -873,12 +925,33 @@ static void recv_router(tr_node *n, void *router, tri_wire_limits *lim)
              * throwaway state, no atoms can be defined by it) */
             tri_wire_dec *tmp = tri_wire_dec_new(NULL);
             tri_wire_sink hs = {NULL, on_control_router};
-            rc = tmp && len >= 4 && data[3] == TRI_WIRE_HELLO
-                     ? tri_wire_decode(tmp, data, len, lim, &hs, &rr)
-                     : TRI_WIRE_EKIND;
+            bool ours = len >= 4 && data[0] == TRI_WIRE_MAGIC0 && data[1] == TRI_WIRE_MAGIC1 &&
+                        data[2] == TRI_WIRE_VERSION;
+            if (ours && data[3] != TRI_WIRE_HELLO) {
+                /* a frame of a session that has ended (sent before the
+                 * peer saw the end, or its BYE): nothing to hear, nothing
+                 * wrong either */
+                stat_add(&n->stale_frames, 1);
+                rc = TRI_WIRE_OK;
+            } else {
+                rc = tmp ? tri_wire_decode(tmp, data, len, lim, &hs, &rr) : TRI_WIRE_ENOMEM;
+            }
             tri_wire_dec_destroy(&tmp);
         }
-        if (rc != TRI_WIRE_OK) log_bad(n, s ? s->p->name : "an unknown session", rc);
+        /* the frame may have opened a session, or ended one: settle the
+         * decoder now that nothing decodes with it (s may be stale) */
+        in_session *after = in_find(n, rid, rid_len);
+        if (after && after->p->dec_reset) {
+            tri_wire_dec_destroy((tri_wire_dec **)&after->p->dec);
+            after->p->dec = tri_wire_dec_new(NULL);
+            after->p->dec_reset = false;
+        }
+        if (rc != TRI_WIRE_OK) {
+            log_bad(n, after ? after->p->name : "an unknown session", rc);
+            /* a refused batch leaves the session's atom caches out of step
+             * (its definitions never landed): the session ends */
+            if (after && len >= 4 && data[3] == TRI_WIRE_BATCH) lost(n, after->p, "malformed frame", false);
+        }
         stat_add(&n->msgs_in, rr.r.records);
         zmq_msg_close(&id);
         zmq_msg_close(&frame);
@@ -895,6 +968,7 @@ static void recv_dealer(tr_node *n, peer *p, tri_wire_limits *lim)
             return;
         }
         rx r = {n, p, tri_now_ns(n->sys), 0, 0};
+        TRI_TSAN_ACQUIRE(zmq_msg_data(&frame));
         tri_wire_dec *tmp = tri_wire_dec_new(NULL);
         tri_wire_sink sink = {NULL, on_control_dealer};
         int rc = tmp ? tri_wire_decode(tmp, zmq_msg_data(&frame), zmq_msg_size(&frame), lim, &sink, &r)
@@ -977,7 +1051,7 @@ static void tick(tr_node *n)
         if (st == PEER_CONNECTING && p->dealer && !p->welcomed) {
             if (!p->hello_at && send_hello(n, p)) p->hello_at = now;
             if (now >= p->retry_at) lost(n, p, "no answer to our handshake", false);
-        } else if (st == PEER_DOWN && now >= p->retry_at && !n->stopped &&
+        } else if (st == PEER_DOWN && now >= p->retry_at && !atomic_load(&n->stopping) &&
                    (p->nendpoints || p->dial_endpoint[0])) {
             dial(n, p, pick_endpoint(p));
             if (!p->dealer) p->retry_at = now + (p->backoff_ms ? p->backoff_ms : BACKOFF_MIN_MS);
@@ -1091,7 +1165,8 @@ void *tri_node_io_main(void *arg)
             if (items[i].revents & ZMQ_POLLIN) recv_dealer(n, p, &lim);
             if (p->dealer && (items[i].revents & ZMQ_POLLOUT)) {
                 if (!p->hello_at && !p->welcomed && send_hello(n, p)) p->hello_at = mono_ms();
-                if (p->pending && send_pending(p) && p->scheduled && flush(n, p, &out))
+                if (p->pending && tri_frames_send_pending(p->dealer, &p->pending) && p->scheduled &&
+                    flush(n, p, &out))
                     p->scheduled = false;
             }
         }

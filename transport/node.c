@@ -12,6 +12,7 @@
 #include "allowlist.h"
 #include "keys.h"
 #include "node_impl.h"
+#include "wire.h"
 #include "zap.h"
 #include "zctx.h"
 
@@ -250,6 +251,7 @@ static int copy_opts(tr_node *n, const tr_node_opts *o)
     if (!n->opts.max_message || n->opts.max_message > TR_MSG_MAX) n->opts.max_message = TR_MSG_MAX;
     if (!n->opts.queue_messages) n->opts.queue_messages = 100000;
     if (!n->opts.queue_bytes) n->opts.queue_bytes = (uint64_t)64 << 20;
+    if (n->opts.queue_messages > Q_MAX_MESSAGES || n->opts.queue_bytes > Q_MAX_BYTES) return TR_EINVAL;
     if (n->opts.heartbeat_ms < 0 || n->opts.heartbeat_timeout_ms < n->opts.heartbeat_ms ||
         n->opts.heartbeat_timeout_ms > 3600000)
         return TR_EINVAL;
@@ -394,7 +396,12 @@ static void node_destroy(void *t)
     node_free(n);
 }
 
-static const tri_transport_ops node_ops = {tri_node_send, tri_node_send_named, node_destroy};
+static int node_id_of(void *t, const char *name, uint32_t *id) { return tr_node_id(t, name, id); }
+
+static void node_stop_op(void *t) { node_stop(t); }
+
+static const tri_transport_ops node_ops = {tri_node_send, tri_node_send_named, node_id_of,
+                                           node_stop_op, node_destroy};
 
 /* ------------------------------------------------------------ queries */
 
@@ -447,6 +454,7 @@ int tr_node_get_stats(tr_node *n, tr_node_stats *out)
     out->refused_full = atomic_load(&n->refused_full);
     out->dead_node_down = atomic_load(&n->dead_down);
     out->bad_frames = atomic_load(&n->bad_frames);
+    out->stale_frames = atomic_load(&n->stale_frames);
     out->handshakes_refused = atomic_load(&n->refused_handshakes);
     return TR_OK;
 }

@@ -19,6 +19,15 @@
 #include "book.h"
 #include "troupe/node.h"
 
+/* A peer's queue load word (peer.q_load): messages above Q_COUNT_SHIFT,
+ * bytes below. The limits are capped (node.c) so that even every thread's
+ * add in flight past a limit cannot carry the bytes into the count. */
+#define Q_COUNT_SHIFT 40
+#define Q_BYTES_MASK ((UINT64_C(1) << Q_COUNT_SHIFT) - 1)
+#define Q_ONE_MESSAGE (UINT64_C(1) << Q_COUNT_SHIFT)
+#define Q_MAX_MESSAGES (UINT32_C(1) << 23)
+#define Q_MAX_BYTES (UINT64_C(1) << 39)
+
 /* A peer's state as senders see it. */
 enum peer_state {
     PEER_CONNECTING = 0, /* dialled, no answer yet: sends wait in the queue */
@@ -33,8 +42,9 @@ typedef struct peer peer;
  * block of its own, so the message itself stays as the sender made it. */
 typedef struct outq_item {
     tri_node link; /* must stay first */
-    tr_pid to;
+    tr_pid to;     /* a named send: {node, 0, 0} */
     tr_msg *m;
+    char *name;    /* a named send's name (a pool block), else NULL */
     bool counted;  /* against the queue's bound */
 } outq_item;
 
@@ -52,8 +62,9 @@ struct peer {
     uint32_t id;           /* its node id; 0 while a seed is dialled unknown */
     _Atomic int state;     /* enum peer_state */
     tri_mailbox q;         /* outbound messages (MPSC), consumed by the I/O thread */
-    _Atomic uint32_t q_count; /* user messages queued (bounded) */
-    _Atomic uint64_t q_bytes;
+    /* user messages queued (bounded): the count in the top 24 bits, the
+     * bytes in the low 40, so a sender checks both with one atomic add */
+    _Atomic uint64_t q_load;
     peer *ready_next;      /* in the node's ready list (under ready_mu) */
     bool in_ready;         /* under ready_mu */
     /* ---- the I/O thread's ---- */
@@ -73,6 +84,8 @@ struct peer {
     int64_t backoff_ms;
     void *enc;             /* wire encoder state (outbound atom cache) */
     void *dec;             /* wire decoder state (inbound atom cache) */
+    bool dec_reset;        /* a new inbound session: a fresh decoder after
+                            * the frame being decoded (io.c) */
     tri_book *book;
     void *pending;         /* a frame (zmq_msg_t *) waiting for room */
     bool scheduled;        /* consumer side: in the ready list or being flushed */
@@ -153,7 +166,7 @@ struct tr_node {
     uint32_t peers_up;
     /* stats (relaxed atomics) */
     _Atomic uint64_t frames_out, frames_in, msgs_out, msgs_in, bytes_out, bytes_in;
-    _Atomic uint64_t refused_full, dead_down, bad_frames, refused_handshakes;
+    _Atomic uint64_t refused_full, dead_down, bad_frames, stale_frames, refused_handshakes;
 };
 
 /* peers.c */
@@ -170,7 +183,8 @@ void tri_peer_dead_letters(tr_node *n, peer *p, tr_dead_reason why); /* I/O thre
 outq_item *tri_outq_pop(peer *p);
 bool tri_outq_marked_empty(peer *p);
 bool tri_outq_idle(peer *p);
-void tri_outq_done(peer *p, outq_item *it);
+void tri_outq_done(peer *p, outq_item *it, uint64_t *load);
+void tri_outq_settle(peer *p, uint64_t *load);
 void tri_peer_table_free(tr_node *n);
 
 /* io.c */

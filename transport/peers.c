@@ -81,8 +81,7 @@ peer *tri_peer_add(tr_node *n, uint32_t id)
     if (!p) return NULL;
     p->id = id;
     atomic_init(&p->state, PEER_CONNECTING);
-    atomic_init(&p->q_count, 0);
-    atomic_init(&p->q_bytes, 0);
+    atomic_init(&p->q_load, 0);
     tri_mailbox_init(&p->q);
     p->book = tri_book_new();
     if (!p->book) {
@@ -180,36 +179,53 @@ static bool bounded(const tr_msg *m)
            !m->exempt;
 }
 
-static int enqueue(tr_node *n, peer *p, tr_pid to, tr_msg *m)
+/* A message the peer will not get: a dead letter with its reason (a
+ * request among them answered "tr.down" at once). */
+static void undeliverable(tr_node *n, tr_msg *m, tr_pid to, tr_dead_reason why)
+{
+    atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
+    tri_dead_letter_to(n->sys, m, to, why);
+    tri_msg_free(m);
+}
+
+static void name_free(char *name)
+{
+    if (name) tri_pool_free(name, strlen(name) + 1);
+}
+
+/* Queues `m` for `to` (named: `name`, a pool block taken over). */
+static int enqueue(tr_node *n, peer *p, tr_pid to, tr_msg *m, char *name)
 {
     int st = atomic_load_explicit(&p->state, memory_order_acquire);
     if (st >= PEER_DOWN || atomic_load_explicit(&n->stopping, memory_order_acquire)) {
-        atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
-        tri_dead_letter_to(n->sys, m, to, TR_DEAD_NODE_DOWN);
-        tri_msg_free(m);
+        name_free(name);
+        undeliverable(n, m, to, TR_DEAD_NODE_DOWN);
         return TR_OK;
     }
     if (m->size > n->opts.max_message) {
-        tri_dead_letter_to(n->sys, m, to, TR_DEAD_TOO_BIG);
-        tri_msg_free(m);
+        name_free(name);
+        undeliverable(n, m, to, TR_DEAD_TOO_BIG);
         return TR_OK;
     }
     outq_item *it = tri_pool_alloc(sizeof *it);
     if (!it) {
+        name_free(name);
         tri_msg_free(m);
         return TR_ENOMEM;
     }
     it->to = to;
     it->m = m;
+    it->name = name;
     it->counted = false;
     if (bounded(m)) {
-        uint32_t c = atomic_fetch_add_explicit(&p->q_count, 1, memory_order_acq_rel);
-        uint64_t b = atomic_fetch_add_explicit(&p->q_bytes, m->size, memory_order_acq_rel);
-        if (c >= n->opts.queue_messages || b + m->size > n->opts.queue_bytes) {
-            atomic_fetch_sub_explicit(&p->q_count, 1, memory_order_acq_rel);
-            atomic_fetch_sub_explicit(&p->q_bytes, m->size, memory_order_acq_rel);
+        uint64_t add = Q_ONE_MESSAGE + m->size;
+        uint64_t was = atomic_fetch_add_explicit(&p->q_load, add, memory_order_relaxed);
+        if (was >> Q_COUNT_SHIFT >= n->opts.queue_messages ||
+            (was & Q_BYTES_MASK) + m->size > n->opts.queue_bytes) {
+            atomic_fetch_sub_explicit(&p->q_load, add, memory_order_relaxed);
             atomic_fetch_add_explicit(&n->refused_full, 1, memory_order_relaxed);
             tri_msg_free(m);
+            name_free(name);
             tri_pool_free(it, sizeof *it);
             return TR_EFULL;
         }
@@ -224,35 +240,29 @@ int tri_node_send(void *t, tr_pid to, tr_msg *m)
     tr_node *n = t;
     peer *p = tri_peer_find(n, to.node);
     if (!p) {
-        atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
-        tri_dead_letter_to(n->sys, m, to, TR_DEAD_NO_ROUTE);
-        tri_msg_free(m);
+        undeliverable(n, m, to, TR_DEAD_NO_ROUTE);
         return TR_OK;
     }
-    return enqueue(n, p, to, m);
+    return enqueue(n, p, to, m, NULL);
 }
 
 int tri_node_send_named(void *t, const char *node, const char *name, tr_msg *m)
 {
     tr_node *n = t;
     peer *p = tri_peer_find_name(n, node);
-    size_t nl = strlen(name);
-    /* a named message travels as one runtime message: the name, then the
-     * user's message kind, type and payload (io.c encodes SEND_NAMED) */
-    tr_msg *w = p ? tri_msg_alloc(TRI_MSG_NAMED, m->type, nl + 1 + m->size) : NULL;
-    if (!w) {
-        atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
-        tri_dead_letter_to(n->sys, m, (tr_pid){p ? p->id : 0, 0, 0}, p ? TR_DEAD_NODE_DOWN
-                                                                       : TR_DEAD_NO_ROUTE);
-        tri_msg_free(m);
-        return p ? TR_ENOMEM : TR_OK;
+    if (!p) {
+        undeliverable(n, m, TR_PID_NIL, TR_DEAD_NO_ROUTE);
+        return TR_OK;
     }
-    memcpy(w->data, name, nl + 1);
-    if (m->size) memcpy((char *)w->data + nl + 1, m->data, m->size);
-    w->sender = m->sender;
-    w->exempt = m->exempt;
-    tri_msg_free(m);
-    return enqueue(n, p, (tr_pid){p->id, 0, 0}, w);
+    /* the message stays as it is (a request keeps its ref and deadline);
+     * its item carries the name (io.c encodes SEND_NAMED) */
+    char *copy = tri_pool_alloc(strlen(name) + 1);
+    if (!copy) {
+        tri_msg_free(m);
+        return TR_ENOMEM;
+    }
+    strcpy(copy, name);
+    return enqueue(n, p, (tr_pid){p->id, 0, 0}, m, copy);
 }
 
 /* ------------------------------------------------ the consumer's side */
@@ -287,15 +297,27 @@ bool tri_outq_idle(peer *p)
 /* Done with an item's message (encoded, or dead-lettered): frees it and
  * uncounts it. The item itself stays as the queue's tail until the next
  * pop (mailbox.h). */
-void tri_outq_done(peer *p, outq_item *it)
+void tri_outq_done(peer *p, outq_item *it, uint64_t *load)
 {
+    (void)p;
     if (it->counted) {
-        atomic_fetch_sub_explicit(&p->q_count, 1, memory_order_acq_rel);
-        atomic_fetch_sub_explicit(&p->q_bytes, it->m->size, memory_order_acq_rel);
+        *load += Q_ONE_MESSAGE + it->m->size;
         it->counted = false;
     }
     tri_msg_free(it->m);
     it->m = NULL;
+    name_free(it->name);
+    it->name = NULL;
+}
+
+/* Uncounts what tri_outq_done gathered in *load: the I/O thread settles
+ * once per frame rather than once per message (the senders' counter is
+ * the one shared line they all write). */
+void tri_outq_settle(peer *p, uint64_t *load)
+{
+    if (!*load) return;
+    atomic_fetch_sub_explicit(&p->q_load, *load, memory_order_relaxed);
+    *load = 0;
 }
 
 /* The I/O thread, for a peer that is down: everything queued becomes a
@@ -304,14 +326,16 @@ void tri_outq_done(peer *p, outq_item *it)
 void tri_peer_dead_letters(tr_node *n, peer *p, tr_dead_reason why)
 {
     if (tri_outq_marked_empty(p)) return; /* nothing queued, and not ours to mark */
+    uint64_t load = 0;
     for (;;) {
         outq_item *it = tri_outq_pop(p);
         if (!it) {
-            if (tri_outq_idle(p)) return;
+            if (tri_outq_idle(p)) break;
             continue; /* a sender is mid-push: it is ours to take */
         }
         atomic_fetch_add_explicit(&n->dead_down, 1, memory_order_relaxed);
         tri_dead_letter_to(n->sys, it->m, it->to, why);
-        tri_outq_done(p, it);
+        tri_outq_done(p, it, &load);
     }
+    tri_outq_settle(p, &load);
 }

@@ -243,13 +243,14 @@ static int check_record(const tri_wire_record *r)
     case TRI_WIRE_R_SPAWN_REQ: {
         const tri_wire_spawn_req *s = &r->spawn_req;
         bool ok = pid_ok(s->parent) && text_ok(s->behaviour, 255, true) &&
-                  text_ok(s->name, 255, false) && bytes_ok(s->args);
+                  text_ok(s->name, 255, false) && bytes_ok(s->args) &&
+                  text_ok(s->register_as, 255, false) && s->on_full <= TRI_WIRE_ON_FULL_MAX;
         if (!ok) return TR_EINVAL;
         return s->args.len > TR_MSG_MAX ? TR_ETOOBIG : TR_OK;
     }
     case TRI_WIRE_R_SPAWN_REPLY: {
         const tri_wire_spawn_reply *s = &r->spawn_reply;
-        bool ok = pid_ok(s->child) && s->status <= 0 &&
+        bool ok = pid_ok(s->child) && pid_ok(s->parent) && s->status <= 1 &&
                   tr_pid_is_nil(s->child) == (s->status != 0) && text_ok(s->text, 65535, false);
         return ok ? TR_OK : TR_EINVAL;
     }
@@ -318,12 +319,16 @@ static void w_body(wr *w, const tri_wire_record *r, uint32_t slot)
         w_varint(w, zigzag(r->spawn_req.shutdown_ms));
         w_u32(w, r->spawn_req.flags);
         w_blob(w, r->spawn_req.args);
+        w_str8(w, r->spawn_req.register_as);
+        w_u32(w, r->spawn_req.capacity);
+        w_u8(w, r->spawn_req.on_full);
         break;
     case TRI_WIRE_R_SPAWN_REPLY:
         w_u64(w, r->spawn_reply.ref);
         w_pid(w, r->spawn_reply.child);
         w_varint(w, zigzag(r->spawn_reply.status));
         w_str16(w, r->spawn_reply.text);
+        w_pid(w, r->spawn_reply.parent);
         break;
     case TRI_WIRE_R_STOP_CHILD:
         w_pid(w, r->stop_child.child);
@@ -926,7 +931,11 @@ static int parse_record(batch *b, cur *c, tri_wire_record *r)
         TRY(c_varint(c, &z));
         s->shutdown_ms = unzigzag(z);
         TRY(c_u32(c, &s->flags));
-        return c_blob(c, b->lim->max_payload, TRI_WIRE_EPAYLOAD, &s->args);
+        TRY(c_blob(c, b->lim->max_payload, TRI_WIRE_EPAYLOAD, &s->args));
+        TRY(c_str8(c, false, &s->register_as));
+        TRY(c_u32(c, &s->capacity));
+        TRY(c_u8(c, &s->on_full));
+        return s->on_full <= TRI_WIRE_ON_FULL_MAX ? TRI_WIRE_OK : TRI_WIRE_EFIELD;
     }
     case TRI_WIRE_R_SPAWN_REPLY: {
         tri_wire_spawn_reply *s = &r->spawn_reply;
@@ -935,10 +944,11 @@ static int parse_record(batch *b, cur *c, tri_wire_record *r)
         TRY(c_pid(c, &s->child));
         TRY(c_varint(c, &z));
         int64_t st = unzigzag(z);
-        if (st > 0 || st < INT32_MIN || tr_pid_is_nil(s->child) != (st != 0))
+        if (st > 1 || st < INT32_MIN || tr_pid_is_nil(s->child) != (st != 0))
             return TRI_WIRE_EFIELD;
         s->status = (int32_t)st;
-        return c_str16(c, false, &s->text);
+        TRY(c_str16(c, false, &s->text));
+        return c_pid(c, &s->parent);
     }
     case TRI_WIRE_R_STOP_CHILD:
         TRY(c_pid(c, &r->stop_child.child));

@@ -29,6 +29,7 @@
 #define TRI_WIRE_KEY_LEN       32   /* a public key: 0 or this many bytes */
 #define TRI_WIRE_MAX_RECORDS   65536
 #define TRI_WIRE_EXIT_KIND_MAX 6 /* exit kinds 0..6 (tr_exit_kind) */
+#define TRI_WIRE_ON_FULL_MAX 3   /* tr_full_policy 0..3 */
 
 /* Frame kinds (the header's 4th byte). */
 enum {
@@ -140,13 +141,18 @@ typedef struct tri_wire_spawn_req {
     int64_t shutdown_ms;
     uint32_t flags;
     tri_wire_bytes args;
+    tri_wire_str register_as; /* 0..255 bytes: none when empty */
+    uint32_t capacity;        /* the child's mailbox bound (0: none) */
+    uint8_t on_full;          /* tr_full_policy: 0..3 */
 } tri_wire_spawn_req;
 
 typedef struct tri_wire_spawn_reply {
     uint64_t ref;
     tr_pid child;   /* nil exactly when status != 0 */
-    int32_t status; /* 0 or a negative TR_E* code */
+    int32_t status; /* 0 started, 1 ignored (its init said so), or a
+                     * negative TR_E* code */
     tri_wire_str text;
+    tr_pid parent;  /* whom it answers: the SPAWN_REQ's parent */
 } tri_wire_spawn_reply;
 
 typedef struct tri_wire_stop_child {

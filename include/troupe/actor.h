@@ -168,6 +168,26 @@ typedef struct tr_spawn_opts {
      * the actor (OTP's {local, Name}). tr_spawn fails with TR_EEXIST when a
      * live actor has it. */
     const char *register_as;
+    /* If not NULL and not this node's name: the actor runs on that node
+     * (troupe/node.h), still a child of the caller. The behaviour must be
+     * registered by name (troupe/behaviours.h) in both processes; args
+     * travel as bytes. Here a stub takes the child's place in the
+     * caller's tree: the returned pid is the stub's; what is sent to it
+     * (messages, calls) is forwarded to the child in order, and it ends
+     * when the child ends, with the child's reason (a failure's text says
+     * on which node). The child's start notice ("tr.started") comes when
+     * the child's init has returned there. Stopping the stub stops the
+     * child there (its shutdown_ms there; the parent waits up to
+     * shutdown_ms plus one second for its end to come back, and a killed
+     * remote child up to the kill grace). When the connection to that
+     * node is lost, the stub ends with TR_EXIT_NOCONNECTION and the
+     * child's node kills the child: nothing outlives its parent. A node
+     * not connected at spawn: the stub ends at once, TR_EXIT_NOCONNECTION.
+     * register_as, capacity and on_full apply to the child there. Departs
+     * from Erlang's spawn on a node, which returns the remote pid: a pid is
+     * allocated where the actor lives, and tr_spawn returns before the
+     * other node has answered. */
+    const char *node;
 } tr_spawn_opts;
 
 /* tr_spawn — starts a new actor as a child of the calling actor.

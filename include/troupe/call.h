@@ -89,6 +89,15 @@ tr_atom tr_timeout_atom(void);
  * monitor's notice (troupe/link.h). */
 tr_atom tr_down_atom(void);
 
+/* tr_call_named — tr_call to the actor a name stands for: "name" here
+ * (TR_ENOENT when no live actor has it), or "name@node", resolved on that
+ * node when the request arrives (no such name there: the answer is
+ * "tr.down", noproc; the node lost: "tr.down", noconnection). Errors: as
+ * tr_call, TR_EINVAL (a malformed "name@node"), TR_ENOROUTE (not a node).
+ * Actor context only. */
+int tr_call_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size,
+                  int64_t timeout_ms, tr_ref *out);
+
 /* tr_call_sync — tr_call from a non-actor thread, waiting for the answer.
  * On TR_OK *reply is the callee's reply, owned by the caller (free it with
  * tr_msg_destroy). Errors: TR_ETIMEDOUT; TR_ENOENT when the callee ended
@@ -97,6 +106,11 @@ tr_atom tr_down_atom(void);
  * tr_send otherwise. Any non-actor thread. */
 int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
                  int64_t timeout_ms, tr_msg **reply);
+
+/* tr_call_named_sync — tr_call_named from a non-actor thread, waiting for
+ * the answer, as tr_call_sync. */
+int tr_call_named_sync(tr_system *sys, const char *name, tr_atom type, const void *data,
+                       size_t size, int64_t timeout_ms, tr_msg **reply);
 
 #ifdef __cplusplus
 }

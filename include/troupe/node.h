@@ -90,7 +90,8 @@ typedef struct tr_node_opts {
      * (0: TR_MSG_MAX). */
     uint32_t max_message;
     /* Bound of each peer's outbound queue, in messages and bytes (0:
-     * 100,000 and 64 MiB): beyond it, sends to that peer get TR_EFULL. */
+     * 100,000 and 64 MiB; at most 8,388,608 and 512 GiB, TR_EINVAL
+     * beyond): past it, sends to that peer get TR_EFULL. */
     uint32_t queue_messages;
     uint64_t queue_bytes;
 } tr_node_opts;
@@ -137,6 +138,8 @@ typedef struct tr_node_stats {
     uint64_t refused_full;      /* sends refused with TR_EFULL */
     uint64_t dead_node_down;    /* dead letters: node down or no route */
     uint64_t bad_frames;        /* malformed frames dropped */
+    uint64_t stale_frames;      /* well-formed frames of a session already
+                                   ended (in flight when it ended): dropped */
     uint64_t handshakes_refused;
 } tr_node_stats;
 

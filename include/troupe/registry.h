@@ -28,8 +28,21 @@ int tr_register(tr_system *sys, const char *name, tr_pid pid);
 /* tr_unregister — forgets a name. Errors: TR_ENOENT (no live actor has it). */
 int tr_unregister(tr_system *sys, const char *name);
 
-/* tr_whereis — the pid a name stands for. Errors: TR_ENOENT. */
+/* tr_whereis — the pid a name stands for, here ("name", or "name@node"
+ * with this node's own name). Never waits. Errors: TR_ENOENT (no live
+ * actor has it, or a name on another node: see tr_system_whereis). */
 int tr_whereis(tr_system *sys, const char *name, tr_pid *out);
+
+/* tr_system_whereis — as tr_whereis, and for "name@node" on another node
+ * asks that node, waiting up to timeout_ms for its answer (as
+ * global:whereis_name / rpc to erlang:whereis). Errors: TR_ENOENT (no such
+ * name there, or the node was lost), TR_ETIMEDOUT, TR_ENOROUTE (this
+ * system is not a node), TR_ENOTACTOR (from a worker: it would block one).
+ * Any non-actor thread. From an actor, call the name instead:
+ * tr_call_named(ctx, "name@node", tr_inspect_atom(), NULL, 0, timeout,
+ * &ref): every actor answers that request itself, so the answer's sender
+ * (tr_msg_sender) is the pid, and a "tr.down" answer means no such name. */
+int tr_system_whereis(tr_system *sys, const char *name, int64_t timeout_ms, tr_pid *out);
 
 /* tr_send_named — tr_send to the actor a name stands for. "name@node"
  * names an actor registered on another node (troupe/node.h): the name is

@@ -97,6 +97,14 @@ typedef struct tr_child_spec {
     /* The child's mailbox bound and policy (tr_spawn_opts); 0: unbounded. */
     uint32_t capacity;
     tr_full_policy on_full;
+    /* The node the child runs on (tr_spawn_opts.node; copied); NULL: this
+     * one. Workers only, and their behaviour must be registered by name
+     * (troupe/behaviours.h): a child supervisor's spec holds behaviour
+     * pointers, which mean nothing in another process. The supervisor
+     * sees the child's stub: a lost connection is the child's exit with
+     * TR_EXIT_NOCONNECTION, restarted as any exit is (on the same node: if
+     * it is still unreachable, the restart fails and counts). */
+    const char *node;
 } tr_child_spec;
 
 typedef struct tr_sup_spec {

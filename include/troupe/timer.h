@@ -21,7 +21,7 @@ typedef struct tr_clock tr_clock;
 
 /* tr_clock_manual_new — a clock that stands still at 0 ms until advanced.
  * Pass it as tr_system_opts.clock to every system that should use it; it
- * must outlive them. Errors: TR_ENOMEM. */
+ * must outlive them. Errors: TR_EINVAL (out is NULL), TR_ENOMEM. */
 int tr_clock_manual_new(tr_clock **out);
 
 /* tr_clock_advance — moves a manual clock forward by `ms` (>= 0). When it
