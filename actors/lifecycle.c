@@ -441,6 +441,11 @@ static void begin_stop(tri_actor *a, tr_exit_kind kind, const char *text, bool e
             free(line);
         }
         tri_log(escalated ? TR_LOG_INFO : TR_LOG_WARN, "actor %s failed: %s", path, why);
+    } else if (kind != TR_EXIT_NORMAL && text) {
+        /* an exit signal's account of itself ("linked actor <p> shutdown:
+         * ..."): it travels with the exit as tr_stop_reason's text does */
+        tri_actor_ext *x = tri_ext(a);
+        if (x && !x->exit_text) x->exit_text = strdup(text);
     }
     if (a->flags & TRI_F_IS_ROOT) tri_root_closing(a);
     tri_continue_stop(a);

@@ -172,7 +172,9 @@ typedef struct tr_child_counts {
  *                them: another request about that child is still waiting
  *                (a child has room for one: ask again once it answered);
  *   TR_ESTOPPED  start/restart_child: a restart of its siblings stopped
- *                the new child before it was reported started. */
+ *                the new child before it was reported started; any of
+ *                them: it was waiting for a restart under way when the
+ *                supervisor was stopped. */
 
 /* tr_sup_start_child — adds `spec` and starts it (for a simple_one_for_one
  * supervisor: starts a child of its template with `spec->args` appended to
