@@ -299,21 +299,42 @@ static int send_owned(tr_system *sys, tr_pid from, tr_pid to, tr_msg **msg)
     return tri_deliver(sys, to, m);
 }
 
-/* A send from an actor its parent has abandoned: accepted, and a dead
- * letter at once (nothing it does after its deadline takes effect). */
-static int muted_send(tr_ctx *ctx)
+/* A send from an actor its parent has abandoned: accepted, and at once a
+ * dead letter of reason "abandoned" (nothing it does after its deadline
+ * takes effect), forwarded to a subscriber like any other. `m` (taken)
+ * is NULL when nobody subscribes: then only the count is kept. */
+static int muted_send(tri_actor *a, tr_pid to, tr_msg *m)
 {
-    tri_actor *a = tri_ctx_any(ctx);
-    if (!a) return TR_ENOTACTOR;
-    count_sent(a->sys);
-    tri_count(a->sys, TRI_N_DEAD);
+    tr_system *sys = a->sys;
+    count_sent(sys);
+    if (!m) {
+        tri_count(sys, TRI_N_DEAD);
+        return TR_OK;
+    }
+    m->sender = tri_pid_of(a);
+    m->dest_serial = to.serial;
+    tri_dead_letter_to(sys, m, to, TR_DEAD_ABANDONED);
+    tri_msg_free(m);
     return TR_OK;
+}
+
+static bool dl_subscribed(tr_system *sys)
+{
+    return atomic_load_explicit(&sys->dl_on, memory_order_acquire);
 }
 
 int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return muted_send(ctx);
+    if (TRI_UNLIKELY(!a)) {
+        a = tri_ctx_any(ctx);
+        if (!a) return TR_ENOTACTOR;
+        if (type.id == 0 || (size && !data) || tr_pid_is_nil(to)) return TR_EINVAL;
+        if (size > TR_MSG_MAX) return TR_ETOOBIG;
+        tr_msg *m = dl_subscribed(a->sys) ? tri_msg_alloc(TRI_MSG_USER, type, size) : NULL;
+        if (m && size) memcpy(m->data, data, size);
+        return muted_send(a, to, m);
+    }
     a->msgs_out++;
     return send_copy(a->sys, tri_pid_of(a), to, type, data, size, -1);
 }
@@ -321,9 +342,24 @@ int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) {
-        if (msg) tr_msg_destroy(msg);
-        return muted_send(ctx);
+    if (TRI_UNLIKELY(!a)) {
+        a = tri_ctx_any(ctx);
+        if (!a) {
+            if (msg) tr_msg_destroy(msg);
+            return TR_ENOTACTOR;
+        }
+        if (!msg || !*msg) return TR_EINVAL;
+        tr_msg *m = *msg;
+        *msg = NULL;
+        if (m->kind != TRI_MSG_USER || m->type.id == 0 || tr_pid_is_nil(to)) {
+            tri_msg_free(m);
+            return TR_EINVAL;
+        }
+        if (!dl_subscribed(a->sys)) {
+            tri_msg_free(m);
+            m = NULL;
+        }
+        return muted_send(a, to, m);
     }
     a->msgs_out++;
     return send_owned(a->sys, tri_pid_of(a), to, msg);
