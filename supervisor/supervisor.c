@@ -971,6 +971,19 @@ static int sup_handle(tr_ctx *ctx, void *state, const tr_msg *m)
     return 0;
 }
 
+/* What init built: freed by terminate, or by init itself when it fails
+ * (no terminate follows a failed init). */
+static void sup_free(sup *s)
+{
+    tri_conf_free(&s->conf);
+    tri_child_free(s->tmpl);
+    free(s->pids);
+    free(s->hist);
+    free(s->plan_stop);
+    free(s->plan_start);
+    memset(s, 0, sizeof *s);
+}
+
 static int sup_init(tr_ctx *ctx, void *state, const void *args, size_t size)
 {
     sup *s = state;
@@ -987,6 +1000,10 @@ static int sup_init(tr_ctx *ctx, void *state, const void *args, size_t size)
     s->phase = PH_STARTING;
     s->start_i = 0;
     startup_step(ctx, s);
+    if (s->phase == PH_ENDING) { /* its first child could not even be spawned */
+        sup_free(s);
+        return TR_EFAILED;
+    }
     return 0;
 }
 
@@ -1000,12 +1017,7 @@ static void sup_terminate(tr_ctx *ctx, void *state, const tr_exit *why)
         tr_msg_destroy(&d->msg);
         free(d);
     }
-    tri_conf_free(&s->conf);
-    tri_child_free(s->tmpl);
-    free(s->pids);
-    free(s->hist);
-    free(s->plan_stop);
-    free(s->plan_start);
+    sup_free(s);
 }
 
 const tr_behaviour tr_supervisor_behaviour = {"supervisor", sizeof(sup), sup_init, sup_handle,
