@@ -733,7 +733,9 @@ static void req_start(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req, bool
         }
         tri_child *old = by_id(s, c->id, NULL);
         if (old) {
-            int rc = old->status == C_STOPPED ? TR_EPRESENT : TR_EEXIST;
+            /* running means having a pid: a child waiting out its
+             * backoff is not (OTP: already_present while restarting) */
+            int rc = tr_pid_is_nil(old->pid) ? TR_EPRESENT : TR_EEXIST;
             tr_pid pid = old->pid;
             tri_child_free(c);
             return answer(ctx, req, rc, pid);
