@@ -376,8 +376,10 @@ int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size
     }
     if (size) memcpy(m->data, data, size);
     m->sender = tr_inbox_pid(in);
-    rc = tri_deliver(sys, to, m);
+    /* The timeout covers the whole call: a wait for room in a full
+     * TR_FULL_BLOCK mailbox too. */
     int64_t deadline = timeout_ms >= 0 ? tri_mono_ns() / 1000000 + timeout_ms : 0;
+    rc = tri_deliver_timed(sys, to, m, timeout_ms);
     while (rc == TR_OK) {
         int64_t left = timeout_ms < 0 ? -1 : deadline - tri_mono_ns() / 1000000;
         if (timeout_ms >= 0 && left < 0) left = 0;

@@ -415,6 +415,10 @@ void tri_transport_destroy(tr_system *sys);
  * message (counted) instead of failing or blocking. */
 #define TRI_NO_WAIT (-2)
 int tri_deliver_nowait(tr_system *sys, tr_pid to, tr_msg *m);
+/* tri_deliver for a non-actor sender that waits at most timeout_ms
+ * (negative: forever) for room in a full TR_FULL_BLOCK mailbox
+ * (TR_ETIMEDOUT then, `m` freed). */
+int tri_deliver_timed(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms);
 void tri_push(tr_system *sys, tri_actor *a, tr_msg *m);
 int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
               const tr_spawn_opts *opts, tr_pid *out);

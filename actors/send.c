@@ -258,6 +258,11 @@ static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
 /* Takes ownership of m in every case. */
 int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m) { return deliver(sys, to, m, -1); }
 
+int tri_deliver_timed(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
+{
+    return deliver(sys, to, m, timeout_ms < 0 ? -1 : timeout_ms);
+}
+
 int tri_deliver_nowait(tr_system *sys, tr_pid to, tr_msg *m)
 {
     return deliver(sys, to, m, TRI_NO_WAIT);
