@@ -246,9 +246,11 @@ static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
     }
     uint32_t bound = atomic_load_explicit(&a->bound, memory_order_relaxed);
     /* Replies, "down"s and start notices are answers someone is waiting
-     * for: a full mailbox must not turn them into a wait forever. */
+     * for: a full mailbox must not turn them into a wait forever. An
+     * inspection is the runtime's, and a full mailbox is when one looks. */
     if (TRI_UNLIKELY(bound != 0) && m->kind == TRI_MSG_USER && a->kind == TRI_SLOT_ACTOR &&
-        m->call != TRI_CALL_REPLY && m->call != TRI_CALL_MONITOR && !m->exempt)
+        m->call != TRI_CALL_REPLY && m->call != TRI_CALL_MONITOR && !m->exempt &&
+        !(m->call == TRI_CALL_REQUEST && m->type.id == tr_inspect_atom().id))
         return push_bounded(sys, a, m, bound, to.slot, timeout_ms);
     count_sent(sys);
     tri_push(sys, a, m);
