@@ -181,6 +181,7 @@ typedef struct rec {
     _Atomic uint32_t first_child, next_sib; /* records whose parent this is */
     _Atomic uint8_t phase, in_cb, terms, outlived, exit_kind, start;
     uint8_t kind, protect, strategy, policy;
+    uint8_t supmask; /* a supervisor: which of c0..c3 are supervisors */
     uint32_t parent, slot, capacity;
 } rec;
 
@@ -191,7 +192,15 @@ typedef struct slotrec {
 } slotrec;
 
 /* Per message id: what became of it. */
-enum { M_ACCEPTED = 1, M_REFUSED = 2, M_HANDLED = 4, M_DEAD = 8, M_ARMED = 16, M_CANCELLED = 32 };
+enum {
+    M_ACCEPTED = 1,
+    M_REFUSED = 2,
+    M_HANDLED = 4,
+    M_DEAD = 8,
+    M_ARMED = 16,     /* a timer's message, or a job's result, may come */
+    M_CANCELLED = 32, /* its timer was cancelled: it must not come */
+    M_JOB = 64,       /* a job's result: it must come once the job has run */
+};
 
 enum { C_FREE = 0, C_PENDING, C_DONE, C_GONE };
 enum { OP_CALL = 0, OP_WHICH, OP_COUNT, OP_START, OP_TERMINATE, OP_RESTART, OP_DELETE };
@@ -201,7 +210,7 @@ static const char *const op_names[] = {"call", "which", "count", "start", "termi
 typedef struct callrec {
     _Atomic uint8_t st;
     uint8_t op, callee_kind, infinite;
-    uint32_t caller;
+    uint32_t caller, callee;
     int64_t t0_ms, timeout_ms;
 } callrec;
 
@@ -357,14 +366,14 @@ static bool tring_pick(rng *r, uint32_t not_owner, uint64_t *id)
     return found;
 }
 
-static uint32_t call_new(uint32_t caller, uint8_t op, uint8_t callee_kind, int64_t t0,
-                         int64_t timeout)
+static uint32_t call_new(uint32_t caller, uint8_t op, dent callee, int64_t t0, int64_t timeout)
 {
     uint32_t i = take(&bk->ncalls, bk->calls_cap);
     if (!i) return 0;
     callrec *c = &bk->calls[i];
     c->op = op;
-    c->callee_kind = callee_kind;
+    c->callee_kind = callee.kind;
+    c->callee = callee.rec;
     c->infinite = timeout < 0;
     c->caller = caller;
     c->t0_ms = t0;
@@ -561,6 +570,40 @@ static void cb_exit(uint32_t r)
  * changes nothing otherwise (TR_ENOENT). */
 static bool abandoned(tr_ctx *ctx) { return tr_timer_cancel(ctx, (tr_timer){0}) == TR_ESTOPPED; }
 
+/* count_children against what the test built: a static supervisor's
+ * specs are c0..c3 (from build_spec; its supervisors are never deleted
+ * nor temporary) and d0..d3 (workers, from start_child). */
+static void check_counts(uint32_t sup, const tr_child_counts *k)
+{
+    if (R(sup)->strategy == TR_SIMPLE_ONE_FOR_ONE) {
+        if (k->specs != 1 || k->supervisors || k->active > k->workers)
+            violation("count_children (simple): specs %u active %u supervisors %u workers %u",
+                      k->specs, k->active, k->supervisors, k->workers);
+        return;
+    }
+    uint32_t sups = (uint32_t)__builtin_popcount(R(sup)->supmask);
+    if (k->supervisors != sups || k->workers + k->supervisors != k->specs || k->active > k->specs)
+        violation("count_children: specs %u active %u supervisors %u (built %u) workers %u",
+                  k->specs, k->active, k->supervisors, sups, k->workers);
+}
+
+static void check_which(uint32_t sup, const tr_child_info *info, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (info[i].id[sizeof info[i].id - 1] != '\0') {
+            violation("which_children: an id without its end");
+            return;
+        }
+        if (R(sup)->strategy == TR_SIMPLE_ONE_FOR_ONE) {
+            if (info[i].type != TR_WORKER) violation("which_children (simple): a supervisor");
+            continue;
+        }
+        bool is_sup = info[i].id[0] == 'c' && (R(sup)->supmask >> (info[i].id[1] - '0') & 1);
+        if ((info[i].type == TR_SUPERVISOR) != is_sup)
+            violation("which_children: child %s has type %d", info[i].id, (int)info[i].type);
+    }
+}
+
 /* An answer (reply, timeout, down) to a call of this actor, or a "tr.down"
  * of one of its monitors. */
 static int find_ref(const uint64_t *refs, size_t stride, size_t n, uint64_t ref)
@@ -646,8 +689,8 @@ static void op_call(tr_ctx *ctx, wstate *s)
     int64_t timeout = chance(&s->r, 100) ? 0 : (int64_t)below(&s->r, 40) + 1;
     /* forever only where an answer is certain: workers answer such
      * requests (or end, and the runtime answers "tr.down") */
-    if (to.kind == D_WORKER && chance(&s->r, 150)) timeout = TR_INFINITY;
-    uint32_t id = call_new(s->rec, OP_CALL, to.kind, tr_now_ms(ctx), timeout);
+    if (to.kind == D_WORKER && chance(&s->r, 300)) timeout = TR_INFINITY;
+    uint32_t id = call_new(s->rec, OP_CALL, to, tr_now_ms(ctx), timeout);
     if (!id) return;
     qmsg q = {id, timeout < 0};
     tr_ref ref;
@@ -706,9 +749,7 @@ static void got_answer(tr_ctx *ctx, wstate *s, int k, const tr_msg *m)
             violation("which_children answered by a \"%s\"", tr_atom_name(t));
             return;
         }
-        for (size_t i = 0; i < n && i < 16; i++)
-            if (info[i].id[sizeof info[i].id - 1] != '\0')
-                violation("which_children: an id without its end");
+        check_which(c->callee, info, n < 16 ? n : 16);
         return;
     }
     case OP_COUNT: {
@@ -717,12 +758,7 @@ static void got_answer(tr_ctx *ctx, wstate *s, int k, const tr_msg *m)
             violation("count_children answered by a \"%s\"", tr_atom_name(t));
             return;
         }
-        /* the strategy is not known here: both shapes */
-        bool simple = k2.specs == 1 && k2.active <= k2.workers + k2.supervisors;
-        bool plain = k2.workers + k2.supervisors == k2.specs && k2.active <= k2.specs;
-        if (!simple && !plain)
-            violation("count_children: specs %u active %u supervisors %u workers %u", k2.specs,
-                      k2.active, k2.supervisors, k2.workers);
+        check_counts(c->callee, &k2);
         return;
     }
     default: {
@@ -763,7 +799,13 @@ static int got_request(tr_ctx *ctx, wstate *s, const tr_msg *m)
         return 0;
     }
     memcpy(&q, tr_msg_data(m), sizeof q);
-    bool calm = q.infinite || atomic_load(&bk->draining) || (s->flags & (WF_MEEK | WF_ANCHOR));
+    if (chance(&s->r, 30)) { /* a request is not an answer: no tr_reply_to on its own ref */
+        int rc = tr_request_drop(ctx, (tr_request){tr_msg_sender(m), {tr_msg_ref(m).id + (1u << 30)}});
+        if (rc != TR_ENOENT && rc != TR_ESTOPPED) violation("tr_request_drop of no request: %s", tr_strerror(rc));
+    }
+    /* never ignored nor dropped when the caller waits forever, nor by an
+     * actor that must not end */
+    bool calm = atomic_load(&bk->draining) || (s->flags & (WF_MEEK | WF_ANCHOR));
     uint32_t r = below(&s->r, 100);
     int d = -1;
     for (int i = 0; i < NDEF && d < 0; i++)
@@ -774,7 +816,7 @@ static int got_request(tr_ctx *ctx, wstate *s, const tr_msg *m)
         if (s->defs[d].req.ref.id == 0) violation("tr_msg_request of a request gave no token");
         return 0;
     }
-    if (calm || r < 70) {
+    if (calm || r < 70 || (q.infinite && r < 90)) {
         send_reply(ctx, m, q.call);
         return 0;
     }
@@ -855,6 +897,41 @@ static void op_demonitor(tr_ctx *ctx, wstate *s)
     if (!mon_to(s->mons[k].id, MO_ACTIVE, MO_DEMONITORED))
         violation("monitor %u demonitored in state %u", s->mons[k].id,
                   atomic_load(&bk->mons[s->mons[k].id].st));
+    s->mons[k].ref = 0;
+}
+
+/* Monitors a child of its own, stops it, waits (a little) until it has
+ * ended, so that its "tr.down" is on its way or queued, and demonitors:
+ * that "tr.down" must not reach the handler. */
+static void op_demonitor_race(tr_ctx *ctx, wstate *s)
+{
+    int k = FREE(s->mons), kk = (int)below(&s->r, NKID);
+    uint32_t c = s->kids[kk].rec;
+    if (k < 0 || !c || tr_pid_is_nil(s->kids[kk].pid) || atomic_load(&R(c)->phase) != PH_LIVE)
+        return;
+    uint32_t id = mon_new(s->rec, c);
+    if (!id) return;
+    atomic_store(&bk->mons[id].st, MO_ACTIVE);
+    tr_ref ref;
+    if (tr_monitor(ctx, s->kids[kk].pid, &ref) != TR_OK) {
+        atomic_store(&bk->mons[id].st, MO_FREE);
+        return;
+    }
+    s->mons[k].ref = ref.id;
+    s->mons[k].id = id;
+    if (tr_stop_child(ctx, s->kids[kk].pid) != TR_OK) return;
+    /* another worker runs it meanwhile (with one worker this just waits) */
+    int64_t until = t_now_ms() + 5;
+    while (atomic_load(&R(c)->phase) != PH_ENDED && t_now_ms() < until) sched_yield();
+    for (int i = 0; i < 50; i++) sched_yield();
+    int rc = tr_demonitor(ctx, ref);
+    if (rc == TR_ESTOPPED) return;
+    if (rc != TR_OK) {
+        violation("tr_demonitor of a live monitor: %s", tr_strerror(rc));
+        return;
+    }
+    if (!mon_to(id, MO_ACTIVE, MO_DEMONITORED))
+        violation("monitor %u demonitored in state %u", id, atomic_load(&bk->mons[id].st));
     s->mons[k].ref = 0;
 }
 
@@ -1015,7 +1092,7 @@ static void op_offload(tr_ctx *ctx, wstate *s)
         return;
     }
     *j = (job_arg){id, s->rec};
-    mark(id, M_ARMED);
+    mark(id, M_ARMED | M_JOB);
     int rc = tr_offload(ctx, (tr_job){job_run, job_cleanup, j});
     if (rc == TR_OK) {
         atomic_fetch_add(&bk->offloads, 1);
@@ -1165,6 +1242,10 @@ static void build_spec(rng *r, spec_buf *b, uint32_t sup, uint32_t depth, bool m
                 b->nested = nested_room;
                 c->supervisor = &nested_room->spec;
                 c->shutdown_ms = bk->strict ? TR_SHUTDOWN_INFINITY : c->shutdown_ms;
+                c->restart = chance(r, 500) ? TR_PERMANENT : TR_TRANSIENT; /* its spec stays */
+                c->capacity = 0; /* its own messages to itself must not be refused */
+                c->significant = c->significant && c->restart != TR_PERMANENT;
+                R(sup)->supmask |= (uint8_t)(1u << i);
                 continue;
             }
         }
@@ -1224,10 +1305,12 @@ static void op_sup_request(tr_ctx *ctx, wstate *s)
     if (op == OP_START && (atomic_load(&bk->draining) || !room_for_records() ||
                            (uint32_t)atomic_load(&bk->live_workers) >= bk->max_live))
         op = OP_WHICH;
-    uint32_t id = call_new(s->rec, op, D_SUP, tr_now_ms(ctx), TR_INFINITY);
+    uint32_t id = call_new(s->rec, op, d, tr_now_ms(ctx), TR_INFINITY);
     if (!id) return;
     char cid[8];
     snprintf(cid, sizeof cid, "%c%u", chance(&s->r, 500) ? 'c' : 'd', below(&s->r, 4));
+    if (op == OP_DELETE && cid[0] == 'c' && (R(d.rec)->supmask >> (cid[1] - '0') & 1))
+        cid[0] = 'd'; /* the counts rely on it */
     tr_ref ref;
     int rc;
     switch (op) {
@@ -1331,7 +1414,8 @@ static int op_random(tr_ctx *ctx, wstate *s, const tr_msg *m)
     else if (x < 445) op_spawn_sup(ctx, s);
     else if (x < 495) op_sup_request(ctx, s);
     else if (x < 555) op_monitor(ctx, s);
-    else if (x < 585) op_demonitor(ctx, s);
+    else if (x < 575) op_demonitor(ctx, s);
+    else if (x < 585) op_demonitor_race(ctx, s);
     else if (x < 610) op_link(ctx, s);
     else if (x < 625) op_unlink(ctx, s);
     else if (x < 645) op_exit(ctx, s);
@@ -1465,7 +1549,8 @@ static int w_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         else rc = op_random(ctx, s, NULL);
     } else if (tr_atom_eq(t, A_M)) {
         got_tracked(m, r, &s->f, true);
-        if (chance(&s->r, 50)) rc = op_random(ctx, s, m);
+        if (chance(&s->r, 30)) op_contracts(ctx, s, m);
+        else if (chance(&s->r, 50)) rc = op_random(ctx, s, m);
     } else if (tr_atom_eq(t, A_T) || tr_atom_eq(t, A_O)) {
         got_tracked(m, r, NULL, false);
     } else if (tr_atom_eq(t, A_POKE)) {
@@ -1479,6 +1564,11 @@ static int w_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         for (int i = 0; i < NKID; i++) {
             if (!tr_pid_eq(s->kids[i].pid, who)) continue;
             uint32_t c = s->kids[i].rec;
+            if (why.kind == TR_EXIT_NOPROC) { /* a link made after its end: not its exit */
+                if (c && atomic_load(&R(c)->phase) != PH_ENDED)
+                    violation("tr.exit noproc of record %u before its end", c);
+                break;
+            }
             s->kids[i].pid = TR_PID_NIL;
             if (!c) break;
             if (atomic_load(&R(c)->phase) != PH_ENDED) {
@@ -1686,7 +1776,7 @@ static void outside_call(outside *o)
     dent to;
     if (!dir_pick(&o->r, D_WORKER | D_SUP | D_INBOX, &to)) return;
     int64_t timeout = 1 + below(&o->r, 30);
-    uint32_t id = call_new(o->rec, OP_CALL, to.kind, tr_system_now_ms(bk->sys), timeout);
+    uint32_t id = call_new(o->rec, OP_CALL, to, tr_system_now_ms(bk->sys), timeout);
     if (!id) return;
     call_pending(id);
     qmsg q = {id, 0};
@@ -1731,6 +1821,8 @@ static void outside_sup(outside *o)
     int64_t tmo = 5 + below(&o->r, 100);
     char cid[8];
     snprintf(cid, sizeof cid, "%c%u", chance(&o->r, 500) ? 'c' : 'd', below(&o->r, 4));
+    if (op == OP_DELETE && cid[0] == 'c' && (R(d.rec)->supmask >> (cid[1] - '0') & 1))
+        cid[0] = 'd';
     int rc;
     atomic_store(&o->doing, op_names[op]);
     switch (op) {
@@ -1738,15 +1830,13 @@ static void outside_sup(outside *o)
         tr_child_info info[16];
         size_t n = 0;
         rc = tr_sup_which_children_sync(bk->sys, d.pid, info, 16, &n, tmo);
+        if (rc == TR_OK) check_which(d.rec, info, n < 16 ? n : 16);
         break;
     }
     case OP_COUNT: {
         tr_child_counts k;
         rc = tr_sup_count_children_sync(bk->sys, d.pid, &k, tmo);
-        if (rc == TR_OK && (simple ? k.specs != 1 || k.active > k.workers + k.supervisors
-                                   : k.workers + k.supervisors != k.specs || k.active > k.specs))
-            violation("count_children_sync: specs %u active %u supervisors %u workers %u (%s)",
-                      k.specs, k.active, k.supervisors, k.workers, simple ? "simple" : "static");
+        if (rc == TR_OK) check_counts(d.rec, &k);
         break;
     }
     case OP_START: {
@@ -1957,6 +2047,7 @@ static void dl_got(const tr_msg *m)
     if (old & (M_HANDLED | M_DEAD))
         violation("message %u (%s) a dead letter after it was %s", h.id, tr_atom_name(dl.type),
                   old & M_HANDLED ? "handled" : "a dead letter");
+    /* a job's result is an answer: never dropped by a full mailbox */
     bool ok = dl.reason == TR_DEAD_NO_ACTOR || dl.reason == TR_DEAD_STOPPING ||
               dl.reason == TR_DEAD_ABANDONED || (!is_o && dl.reason == TR_DEAD_MAILBOX_FULL);
     if (!ok) violation("message %u a dead letter for \"%s\"", h.id, tr_dead_reason_name(dl.reason));
@@ -2051,8 +2142,11 @@ static void *controller_main(void *arg)
         }
         pthread_join(e->out[i].th, NULL);
     }
-    /* every call answered, every due "tr.down" delivered */
-    while ((atomic_load(&bk->pending_calls) || due_downs()) && t_now_ms() < end) sched_yield();
+    /* every call answered, every due "tr.down" delivered, every job run */
+    while ((atomic_load(&bk->pending_calls) || due_downs() ||
+            atomic_load(&bk->cleanups) != atomic_load(&bk->offloads)) &&
+           t_now_ms() < end)
+        sched_yield();
     if (atomic_load(&bk->pending_calls) || due_downs()) {
         uint32_t top = used(&bk->ncalls, bk->calls_cap), shown = 0;
         for (uint32_t i = 1; i < top && shown < 4; i++) {
@@ -2082,7 +2176,7 @@ static void *controller_main(void *arg)
 static bool marks_balance(bool report)
 {
     uint32_t top = used(&bk->nmarks, bk->marks_cap);
-    uint64_t lost = 0, twice = 0, refused = 0, cancelled = 0, unused = 0;
+    uint64_t lost = 0, twice = 0, refused = 0, cancelled = 0, unused = 0, results = 0;
     uint32_t first_lost = 0;
     for (uint32_t i = 1; i < top; i++) {
         uint8_t v = atomic_load(&bk->marks[i]);
@@ -2094,6 +2188,7 @@ static bool marks_balance(bool report)
             if (!fate && !lost++) first_lost = i;
         } else if (v & M_ARMED) {
             if ((v & M_CANCELLED) && fate) cancelled++;
+            if ((v & M_JOB) && !fate) results++; /* every job ran (drain) */
         } else {
             unused++;
         }
@@ -2104,8 +2199,9 @@ static bool marks_balance(bool report)
         if (refused) violation("%" PRIu64 " refused messages delivered", refused);
         if (cancelled) violation("%" PRIu64 " cancelled timers fired", cancelled);
         if (unused) violation("%" PRIu64 " message ids never used (test bug)", unused);
+        if (results) violation("%" PRIu64 " results of jobs that ran never arrived", results);
     }
-    return !lost && !twice && !refused && !cancelled && !unused;
+    return !lost && !twice && !refused && !cancelled && !unused && !results;
 }
 
 static bool books_balance(tr_system_stats *st)
