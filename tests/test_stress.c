@@ -220,6 +220,16 @@ typedef struct monrec {
     uint32_t watcher, target;
 } monrec;
 
+/* A message the runtime owes an actor: a trapping parent the "tr.exit" of
+ * each child, a spawner the "tr.started" it asked for. */
+enum { X_FREE = 0, X_PENDING, X_DONE, X_GONE };
+enum { XK_EXIT = 0, XK_STARTED = 1 };
+typedef struct expect {
+    _Atomic uint8_t st;
+    uint8_t kind;
+    uint32_t owner, about;
+} expect;
+
 enum { D_WORKER = 1, D_SUP = 2, D_INBOX = 4 };
 typedef struct dent {
     tr_pid pid;
@@ -256,6 +266,9 @@ typedef struct books {
     monrec *mons;
     uint32_t mons_cap;
     _Atomic uint32_t nmons;
+    expect *xs;
+    uint32_t xs_cap;
+    _Atomic uint32_t nxs;
     /* pids for actors and threads to pick from, newest over oldest */
     pthread_mutex_t dir_mu;
     dent dir[DIR_N];
@@ -413,6 +426,26 @@ static bool mon_to(uint32_t i, uint8_t from, uint8_t to)
     return atomic_compare_exchange_strong(&bk->mons[i].st, &from, to);
 }
 
+static uint32_t expect_new(uint8_t kind, uint32_t owner, uint32_t about)
+{
+    uint32_t i = take(&bk->nxs, bk->xs_cap);
+    if (!i) return 0;
+    bk->xs[i].kind = kind;
+    bk->xs[i].owner = owner;
+    bk->xs[i].about = about;
+    atomic_store(&bk->xs[i].st, X_PENDING);
+    return i;
+}
+
+/* The owed message came (once), or its owner ended first. */
+static void expect_met(uint32_t i, uint8_t how)
+{
+    uint8_t want = X_PENDING;
+    if (i && !atomic_compare_exchange_strong(&bk->xs[i].st, &want, how) && how == X_DONE)
+        violation("record %u got a second %s about record %u", bk->xs[i].owner,
+                  bk->xs[i].kind == XK_EXIT ? "tr.exit" : "tr.started", bk->xs[i].about);
+}
+
 /* ---------------------------------------------------- message payloads */
 
 static tr_atom A_TICK, A_M, A_U, A_T, A_O, A_Q, A_REP, A_POKE, A_SUP_ANSWER, A_SUP_CHILDREN,
@@ -537,6 +570,7 @@ typedef struct wstate {
     struct {
         tr_pid pid;
         uint32_t rec; /* 0 for a supervisor */
+        uint32_t x;   /* the tr.exit or tr.started owed, 0: none */
     } kids[NKID], starts[NSTART];
     tr_pid links[NLINK];
     struct {
@@ -1162,6 +1196,18 @@ static void op_spawn(tr_ctx *ctx, wstate *s)
         }
     int kk = (int)below(&s->r, NKID);
     if (chance(&s->r, 200) && !tr_pid_is_nil(s->kids[kk].pid)) o.before = s->kids[kk].pid;
+    /* an always-trapping parent is owed each child's exit: such a child
+     * needs a slot of its own here, to be told apart when it comes */
+    bool owed = (s->flags & (WF_TRAP | WF_ANCHOR)) != 0;
+    if (owed) {
+        kk = -1;
+        for (int i = 0; i < NKID && kk < 0; i++)
+            if (tr_pid_is_nil(s->kids[i].pid) || !s->kids[i].x) kk = i;
+        if (kk < 0) {
+            R(r)->kind = K_FREE;
+            return;
+        }
+    }
     tr_pid pid;
     int rc = tr_spawn(ctx, &worker_b, &o, &pid);
     if (rc != TR_OK) {
@@ -1169,11 +1215,14 @@ static void op_spawn(tr_ctx *ctx, wstate *s)
         if (rc != TR_EEXIST && rc != TR_ESTOPPED) violation("tr_spawn: %s", tr_strerror(rc));
         return;
     }
+    if (s->kids[kk].x) expect_met(s->kids[kk].x, X_GONE); /* a supervisor's, or forgotten */
     s->kids[kk].pid = pid;
     s->kids[kk].rec = r;
+    s->kids[kk].x = owed ? expect_new(XK_EXIT, s->rec, r) : 0;
     if (sk >= 0) {
         s->starts[sk].pid = pid;
         s->starts[sk].rec = r;
+        s->starts[sk].x = expect_new(XK_STARTED, s->rec, r);
     }
     atomic_fetch_add(&bk->n_spawned, 1);
 }
@@ -1288,6 +1337,8 @@ static void op_spawn_sup(tr_ctx *ctx, wstate *s)
     }
     dir_add(pid, r, D_SUP, 0, (uint8_t)b.spec.strategy);
     int kk = (int)below(&s->r, NKID);
+    for (int i = 0; i < NKID && s->kids[kk].x; i++) kk = (kk + 1) % NKID;
+    if (s->kids[kk].x) return; /* every slot owes an exit: not remembered */
     s->kids[kk].pid = pid;
     s->kids[kk].rec = 0;
     atomic_fetch_add(&bk->n_sups, 1);
@@ -1425,7 +1476,7 @@ static int op_random(tr_ctx *ctx, wstate *s, const tr_msg *m)
     else if (x < 740) op_stop_child(ctx, s);
     else if (x < 780) answer_deferred(ctx, s, false);
     else if (x < 790) {
-        if (mortal) {
+        if (mortal && !(s->flags & WF_TRAP)) {
             s->trap = !s->trap;
             tr_trap_exits(ctx, s->trap);
         }
@@ -1570,6 +1621,8 @@ static int w_handle(tr_ctx *ctx, void *st, const tr_msg *m)
                 break;
             }
             s->kids[i].pid = TR_PID_NIL;
+            expect_met(s->kids[i].x, X_DONE);
+            s->kids[i].x = 0;
             if (!c) break;
             if (atomic_load(&R(c)->phase) != PH_ENDED) {
                 if (bk->strict || why.kind != TR_EXIT_KILLED) /* abandoned: counted killed */
@@ -1596,6 +1649,8 @@ static int w_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         } else {
             uint32_t c = s->starts[k].rec;
             s->starts[k].pid = TR_PID_NIL;
+            expect_met(s->starts[k].x, X_DONE);
+            s->starts[k].x = 0;
             uint8_t want = atomic_load(&R(c)->start);
             if ((st2 == TR_START_OK) != (want == START_OK) ||
                 (st2 == TR_START_IGNORED) != (want == START_IGNORED))
@@ -1661,6 +1716,8 @@ static void w_terminate(tr_ctx *ctx, void *st, const tr_exit *why)
     /* What it awaited dies with it. */
     for (int i = 0; i < NCALL; i++)
         if (s->calls[i].ref) call_answered(s->calls[i].id, C_GONE);
+    for (int i = 0; i < NKID; i++) expect_met(s->kids[i].x, X_GONE);
+    for (int i = 0; i < NSTART; i++) expect_met(s->starts[i].x, X_GONE);
     for (int i = 0; i < NMON; i++)
         if (s->mons[i].ref && !mon_to(s->mons[i].id, MO_ACTIVE, MO_GONE))
             violation("monitor %u still held in state %u", s->mons[i].id,
@@ -2112,6 +2169,20 @@ static uint32_t due_downs(void)
     return n;
 }
 
+/* Owed messages whose cause has happened: a child that has ended, one
+ * whose init has returned. */
+static uint32_t due_expects(void)
+{
+    uint32_t n = 0, top = used(&bk->nxs, bk->xs_cap);
+    for (uint32_t i = 1; i < top; i++) {
+        expect *x = &bk->xs[i];
+        if (atomic_load(&x->st) != X_PENDING) continue;
+        uint8_t ph = atomic_load(&R(x->about)->phase);
+        if (x->kind == XK_EXIT ? ph == PH_ENDED : ph >= PH_LIVE) n++;
+    }
+    return n;
+}
+
 static void print_notes(void);
 
 /* A hang is reported with the seed, then the process aborts: nothing else
@@ -2143,10 +2214,22 @@ static void *controller_main(void *arg)
         pthread_join(e->out[i].th, NULL);
     }
     /* every call answered, every due "tr.down" delivered, every job run */
-    while ((atomic_load(&bk->pending_calls) || due_downs() ||
+    while ((atomic_load(&bk->pending_calls) || due_downs() || due_expects() ||
             atomic_load(&bk->cleanups) != atomic_load(&bk->offloads)) &&
            t_now_ms() < end)
         sched_yield();
+    if (due_expects()) {
+        uint32_t top = used(&bk->nxs, bk->xs_cap);
+        for (uint32_t i = 1; i < top; i++) {
+            expect *x = &bk->xs[i];
+            uint8_t ph = atomic_load(&R(x->about)->phase);
+            if (atomic_load(&x->st) == X_PENDING && (x->kind == XK_EXIT ? ph == PH_ENDED : ph >= PH_LIVE)) {
+                violation("drain: record %u never got the %s about record %u (phase %u)", x->owner,
+                          x->kind == XK_EXIT ? "tr.exit" : "tr.started", x->about, ph);
+                break;
+            }
+        }
+    }
     if (atomic_load(&bk->pending_calls) || due_downs()) {
         uint32_t top = used(&bk->ncalls, bk->calls_cap), shown = 0;
         for (uint32_t i = 1; i < top && shown < 4; i++) {
@@ -2239,6 +2322,13 @@ static void final_checks(void)
             violation("monitor %u still active at the end", i);
             break;
         }
+    uint32_t xtop = used(&bk->nxs, bk->xs_cap);
+    for (uint32_t i = 1; i < xtop; i++)
+        if (atomic_load(&bk->xs[i].st) == X_PENDING) {
+            violation("record %u still owed a %s about record %u at the end", bk->xs[i].owner,
+                      bk->xs[i].kind == XK_EXIT ? "tr.exit" : "tr.started", bk->xs[i].about);
+            break;
+        }
     uint32_t stop = used(&bk->nslots, bk->slots_cap);
     for (uint32_t i = 1; i < stop; i++)
         if (atomic_load(&bk->slots[i].live) != 0) {
@@ -2264,8 +2354,10 @@ static books *books_new(uint64_t seed, unsigned idx)
     b->marks = calloc(b->marks_cap, sizeof *b->marks);
     b->calls = calloc(b->calls_cap, sizeof *b->calls);
     b->mons = calloc(b->mons_cap, sizeof *b->mons);
+    b->xs_cap = 1u << 19;
+    b->xs = calloc(b->xs_cap, sizeof *b->xs);
     pthread_mutex_init(&b->dir_mu, NULL);
-    if (!b->recs || !b->slots || !b->marks || !b->calls || !b->mons) return NULL;
+    if (!b->recs || !b->slots || !b->marks || !b->calls || !b->mons || !b->xs) return NULL;
     return b;
 }
 
@@ -2278,6 +2370,7 @@ static void books_free(books *b)
     free((void *)b->marks);
     free(b->calls);
     free(b->mons);
+    free(b->xs);
     free(b);
 }
 
