@@ -100,7 +100,7 @@
 /* Deadlines for what must happen eventually: generous, since they only
  * matter when something is wrong (or the machine is very slow). */
 #define DRAIN_MS 30000 /* pending calls answered, due "tr.down"s delivered */
-#define END_MS 60000   /* the system ends after tr_system_stop */
+#define END_MS   60000 /* the system ends after tr_system_stop */
 
 /* ============================================================ the PRNG */
 
@@ -163,8 +163,10 @@ static void log_sink(void *user, tr_log_level level, const char *line)
      * that is expected here */
     if (level >= TR_LOG_ERROR && !strstr(line, "; stopping all children and shutting down"))
         violation("runtime logged an error: %s", line);
-    else atomic_fetch_add(&n_warnings, 1);
-    if (verbose && level >= TR_LOG_WARN) fprintf(stderr, "  [%s] %s\n", tr_log_level_name(level), line);
+    else
+        atomic_fetch_add(&n_warnings, 1);
+    if (verbose && level >= TR_LOG_WARN)
+        fprintf(stderr, "  [%s] %s\n", tr_log_level_name(level), line);
 }
 
 /* ============================================================== books */
@@ -204,8 +206,8 @@ enum {
 
 enum { C_FREE = 0, C_PENDING, C_DONE, C_GONE };
 enum { OP_CALL = 0, OP_WHICH, OP_COUNT, OP_START, OP_TERMINATE, OP_RESTART, OP_DELETE };
-static const char *const op_names[] = {"call", "which", "count", "start", "terminate", "restart",
-                                       "delete"};
+static const char *const op_names[] = {"call",      "which",   "count", "start",
+                                       "terminate", "restart", "delete"};
 
 typedef struct callrec {
     _Atomic uint8_t st;
@@ -280,7 +282,8 @@ typedef struct books {
     uint32_t tring_n;
     _Atomic uint64_t offloads, cleanups;
     /* what happened, for the verbose line */
-    _Atomic uint64_t n_spawned, n_sups, n_calls, n_sends, n_mons, n_exits, n_crashes, n_suprq, n_abandoned;
+    _Atomic uint64_t n_spawned, n_sups, n_calls, n_sends, n_mons, n_exits, n_crashes, n_suprq,
+        n_abandoned;
 } books;
 
 static books *bk;
@@ -318,7 +321,8 @@ static void rec_link(uint32_t i)
     if (!R(i)->parent) return;
     rec *p = R(R(i)->parent);
     uint32_t head = atomic_load(&p->first_child);
-    do atomic_store(&R(i)->next_sib, head);
+    do
+        atomic_store(&R(i)->next_sib, head);
     while (!atomic_compare_exchange_weak(&p->first_child, &head, i));
 }
 
@@ -466,7 +470,8 @@ static size_t umsg_fill(rng *r, umsg h, unsigned char *buf)
 {
     size_t extra = chance(r, 100) ? below(r, 160) : 0;
     memcpy(buf, &h, sizeof h);
-    for (size_t i = 0; i < extra; i++) buf[sizeof h + i] = (unsigned char)(h.id * 31u + i);
+    for (size_t i = 0; i < extra; i++)
+        buf[sizeof h + i] = (unsigned char)(h.id * 31u + i);
     return sizeof h + extra;
 }
 
@@ -500,8 +505,8 @@ static void got_tracked(const tr_msg *m, uint32_t self, fifo *f, bool ordered)
     }
     uint8_t old = mark(h.id, M_HANDLED);
     if (old & (M_HANDLED | M_DEAD))
-        violation("message %u (%s) delivered again (marks %#x)", h.id,
-                  tr_atom_name(tr_msg_type(m)), old);
+        violation("message %u (%s) delivered again (marks %#x)", h.id, tr_atom_name(tr_msg_type(m)),
+                  old);
     if (h.to && h.to != self)
         violation("message %u for record %u reached record %u", h.id, h.to, self);
     if (ordered && f && h.from) {
@@ -542,11 +547,11 @@ typedef struct wargs {
     uint8_t pad[7];
 } wargs;
 
-#define NCALL 32
-#define NMON 16
-#define NDEF 8
-#define NKID 12
-#define NLINK 6
+#define NCALL  32
+#define NMON   16
+#define NDEF   8
+#define NKID   12
+#define NLINK  6
 #define NTIMER 8
 #define NSTART 8
 
@@ -554,9 +559,9 @@ typedef struct wstate {
     uint32_t rec, parent, depth, flags, slot;
     rng r;
     bool trap;
-    bool intent;      /* it asked for its own end: ... */
+    bool intent; /* it asked for its own end: ... */
     uint8_t intent_kind;
-    uint64_t seq;     /* its sends, for the receivers' order check */
+    uint64_t seq; /* its sends, for the receivers' order check */
     tr_timer tick;
     uint64_t nticks;
     struct {
@@ -587,10 +592,8 @@ static void cb_enter(uint32_t r)
     atomic_fetch_add(&bk->in_cbs, 1);
     if (atomic_load(&bk->ended) && bk->strict)
         violation("record %u: a callback runs after tr_system_run returned", r);
-    if (atomic_fetch_add(&R(r)->in_cb, 1) != 0)
-        violation("record %u: two callbacks at once", r);
-    if (atomic_load(&R(r)->phase) == PH_ENDED)
-        violation("record %u: a callback after its end", r);
+    if (atomic_fetch_add(&R(r)->in_cb, 1) != 0) violation("record %u: two callbacks at once", r);
+    if (atomic_load(&R(r)->phase) == PH_ENDED) violation("record %u: a callback after its end", r);
 }
 
 static void cb_exit(uint32_t r)
@@ -695,7 +698,8 @@ static void op_send(tr_ctx *ctx, wstate *s, int burst)
     } else if (!dir_pick(&s->r, D_WORKER | D_INBOX | (chance(&s->r, 100) ? D_SUP : 0), &to)) {
         return;
     }
-    for (int i = 0; i < burst; i++) send_tracked(ctx, s, to);
+    for (int i = 0; i < burst; i++)
+        send_tracked(ctx, s, to);
 }
 
 static void op_send_named(tr_ctx *ctx, wstate *s)
@@ -755,7 +759,8 @@ static void got_answer(tr_ctx *ctx, wstate *s, int k, const tr_msg *m)
     if (!call_answered(id, C_DONE)) return;
     tr_atom t = tr_msg_type(m);
     if (tr_atom_eq(t, tr_timeout_atom())) {
-        if (c->infinite) violation("call %u without a timeout timed out", id);
+        if (c->infinite)
+            violation("call %u without a timeout timed out", id);
         else if (tr_now_ms(ctx) < c->t0_ms + c->timeout_ms)
             violation("call %u timed out early (%" PRId64 " ms of %" PRId64 ")", id,
                       tr_now_ms(ctx) - c->t0_ms, c->timeout_ms);
@@ -808,7 +813,9 @@ static void got_answer(tr_ctx *ctx, wstate *s, int k, const tr_msg *m)
             ok = rc == TR_OK || rc == TR_EEXIST || rc == TR_EPRESENT || rc == TR_EFAILED ||
                  rc == TR_ESTOPPED || rc == TR_EBUSY;
             break;
-        case OP_TERMINATE: ok = rc == TR_OK || rc == TR_ENOENT || rc == TR_EBUSY || rc == TR_ESTOPPED; break;
+        case OP_TERMINATE:
+            ok = rc == TR_OK || rc == TR_ENOENT || rc == TR_EBUSY || rc == TR_ESTOPPED;
+            break;
         case OP_RESTART:
             ok = rc == TR_OK || rc == TR_ENOENT || rc == TR_EBUSY || rc == TR_EFAILED ||
                  rc == TR_ESTOPPED;
@@ -834,8 +841,10 @@ static int got_request(tr_ctx *ctx, wstate *s, const tr_msg *m)
     }
     memcpy(&q, tr_msg_data(m), sizeof q);
     if (chance(&s->r, 30)) { /* a request is not an answer: no tr_reply_to on its own ref */
-        int rc = tr_request_drop(ctx, (tr_request){tr_msg_sender(m), {tr_msg_ref(m).id + (1u << 30)}});
-        if (rc != TR_ENOENT && rc != TR_ESTOPPED) violation("tr_request_drop of no request: %s", tr_strerror(rc));
+        int rc =
+            tr_request_drop(ctx, (tr_request){tr_msg_sender(m), {tr_msg_ref(m).id + (1u << 30)}});
+        if (rc != TR_ENOENT && rc != TR_ESTOPPED)
+            violation("tr_request_drop of no request: %s", tr_strerror(rc));
     }
     /* never ignored nor dropped when the caller waits forever, nor by an
      * actor that must not end */
@@ -861,7 +870,8 @@ static int got_request(tr_ctx *ctx, wstate *s, const tr_msg *m)
     }
     if (r < 82) { /* declined: the caller gets its own timeout */
         int rc = tr_request_drop(ctx, tr_msg_request(m));
-        if (rc != TR_OK && rc != TR_ESTOPPED) violation("tr_request_drop (current): %s", tr_strerror(rc));
+        if (rc != TR_OK && rc != TR_ESTOPPED)
+            violation("tr_request_drop (current): %s", tr_strerror(rc));
         return 0;
     }
     if (r < 90) return 0; /* ignored: a timeout, or "tr.down" when we end */
@@ -919,7 +929,8 @@ static void op_demonitor(tr_ctx *ctx, wstate *s)
     if (s->mons[k].ref == 0) {
         /* one we never had: TR_ENOENT */
         int rc = tr_demonitor(ctx, (tr_ref){(uint64_t)1 << 62 | below(&s->r, 1000)});
-        if (rc != TR_ENOENT && rc != TR_ESTOPPED) violation("tr_demonitor of no monitor: %s", tr_strerror(rc));
+        if (rc != TR_ENOENT && rc != TR_ESTOPPED)
+            violation("tr_demonitor of no monitor: %s", tr_strerror(rc));
         return;
     }
     int rc = tr_demonitor(ctx, (tr_ref){s->mons[k].ref});
@@ -956,8 +967,10 @@ static void op_demonitor_race(tr_ctx *ctx, wstate *s)
     if (tr_stop_child(ctx, s->kids[kk].pid) != TR_OK) return;
     /* another worker runs it meanwhile (with one worker this just waits) */
     int64_t until = t_now_ms() + 5;
-    while (atomic_load(&R(c)->phase) != PH_ENDED && t_now_ms() < until) sched_yield();
-    for (int i = 0; i < 50; i++) sched_yield();
+    while (atomic_load(&R(c)->phase) != PH_ENDED && t_now_ms() < until)
+        sched_yield();
+    for (int i = 0; i < 50; i++)
+        sched_yield();
     int rc = tr_demonitor(ctx, ref);
     if (rc == TR_ESTOPPED) return;
     if (rc != TR_OK) {
@@ -986,11 +999,13 @@ static void got_down(wstate *s, int k, const tr_msg *m)
     uint32_t t = bk->mons[id].target;
     if (!t) return; /* not a worker */
     if (atomic_load(&R(t)->phase) != PH_ENDED)
-        violation("monitor %u fired before record %u ended (%s)", id, t, tr_exit_kind_name(why.kind));
+        violation("monitor %u fired before record %u ended (%s)", id, t,
+                  tr_exit_kind_name(why.kind));
     else if (why.kind != TR_EXIT_NOPROC && why.kind != atomic_load(&R(t)->exit_kind) &&
              (bk->strict || why.kind != TR_EXIT_KILLED))
-        violation("monitor %u: tr.down says %s, record %u ended %s", id, tr_exit_kind_name(why.kind),
-                  t, tr_exit_kind_name((tr_exit_kind)atomic_load(&R(t)->exit_kind)));
+        violation("monitor %u: tr.down says %s, record %u ended %s", id,
+                  tr_exit_kind_name(why.kind), t,
+                  tr_exit_kind_name((tr_exit_kind)atomic_load(&R(t)->exit_kind)));
     (void)s;
 }
 
@@ -1002,7 +1017,8 @@ static void op_link(tr_ctx *ctx, wstate *s)
     if (!dir_pick(&s->r, D_WORKER | D_SUP, &to)) return;
     if (tr_pid_eq(to.pid, tr_self(ctx))) {
         int rc = tr_link(ctx, to.pid);
-        if (rc != TR_EINVAL && rc != TR_ESTOPPED) violation("tr_link to itself: %s", tr_strerror(rc));
+        if (rc != TR_EINVAL && rc != TR_ESTOPPED)
+            violation("tr_link to itself: %s", tr_strerror(rc));
         return;
     }
     int rc = tr_link(ctx, to.pid);
@@ -1040,8 +1056,10 @@ static void op_exit(tr_ctx *ctx, wstate *s)
 static void op_timer(tr_ctx *ctx, wstate *s)
 {
     dent to;
-    if (chance(&s->r, 300)) to = (dent){tr_self(ctx), s->rec, D_WORKER, 0, 0};
-    else if (!dir_pick(&s->r, D_WORKER | D_INBOX, &to)) return;
+    if (chance(&s->r, 300))
+        to = (dent){tr_self(ctx), s->rec, D_WORKER, 0, 0};
+    else if (!dir_pick(&s->r, D_WORKER | D_INBOX, &to))
+        return;
     uint32_t id = mark_new();
     if (!id) return;
     umsg h = {id, s->rec, to.rec, 0, 0};
@@ -1066,8 +1084,10 @@ static void op_cancel(tr_ctx *ctx, wstate *s)
     int k = (int)below(&s->r, NTIMER);
     if (s->timers[k].t.id == 0) return;
     int rc = tr_timer_cancel(ctx, s->timers[k].t);
-    if (rc == TR_OK) mark(s->timers[k].id, M_CANCELLED);
-    else if (rc != TR_ENOENT && rc != TR_ESTOPPED) violation("tr_timer_cancel: %s", tr_strerror(rc));
+    if (rc == TR_OK)
+        mark(s->timers[k].id, M_CANCELLED);
+    else if (rc != TR_ENOENT && rc != TR_ESTOPPED)
+        violation("tr_timer_cancel: %s", tr_strerror(rc));
     s->timers[k].t.id = 0;
 }
 
@@ -1337,7 +1357,8 @@ static void op_spawn_sup(tr_ctx *ctx, wstate *s)
     }
     dir_add(pid, r, D_SUP, 0, (uint8_t)b.spec.strategy);
     int kk = (int)below(&s->r, NKID);
-    for (int i = 0; i < NKID && s->kids[kk].x; i++) kk = (kk + 1) % NKID;
+    for (int i = 0; i < NKID && s->kids[kk].x; i++)
+        kk = (kk + 1) % NKID;
     if (s->kids[kk].x) return; /* every slot owes an exit: not remembered */
     s->kids[kk].pid = pid;
     s->kids[kk].rec = 0;
@@ -1369,7 +1390,10 @@ static void op_sup_request(tr_ctx *ctx, wstate *s)
     case OP_COUNT: rc = tr_sup_count_children(ctx, d.pid, &ref); break;
     case OP_START: {
         wargs a = child_args(&s->r, d.rec, s->depth + 2, d.protect);
-        tr_child_spec c = {.id = cid, .behaviour = &worker_b, .args = &a, .args_size = sizeof a,
+        tr_child_spec c = {.id = cid,
+                           .behaviour = &worker_b,
+                           .args = &a,
+                           .args_size = sizeof a,
                            .restart = (tr_restart)below(&s->r, 3),
                            .shutdown_ms = random_shutdown(&s->r)};
         uint64_t extra = rnd(&s->r);
@@ -1411,7 +1435,8 @@ static void op_stop_child(tr_ctx *ctx, wstate *s)
         return;
     }
     int rc = tr_stop_child(ctx, s->kids[k].pid);
-    if (rc != TR_OK && rc != TR_ENOENT && rc != TR_ESTOPPED) violation("tr_stop_child: %s", tr_strerror(rc));
+    if (rc != TR_OK && rc != TR_ENOENT && rc != TR_ESTOPPED)
+        violation("tr_stop_child: %s", tr_strerror(rc));
 }
 
 /* Ends itself, one of five ways; returns the handler's result. */
@@ -1420,9 +1445,18 @@ static int op_end(tr_ctx *ctx, wstate *s)
     atomic_fetch_add(&bk->n_crashes, 1);
     s->intent = true;
     switch (below(&s->r, 5)) {
-    case 0: s->intent_kind = TR_EXIT_NORMAL; tr_stop(ctx); return 0;
-    case 1: s->intent_kind = TR_EXIT_SHUTDOWN; tr_stop_reason(ctx, TR_EXIT_SHUTDOWN, "bye"); return 0;
-    case 2: s->intent_kind = TR_EXIT_TIMEOUT; tr_stop_reason(ctx, TR_EXIT_TIMEOUT, "late"); return 0;
+    case 0:
+        s->intent_kind = TR_EXIT_NORMAL;
+        tr_stop(ctx);
+        return 0;
+    case 1:
+        s->intent_kind = TR_EXIT_SHUTDOWN;
+        tr_stop_reason(ctx, TR_EXIT_SHUTDOWN, "bye");
+        return 0;
+    case 2:
+        s->intent_kind = TR_EXIT_TIMEOUT;
+        tr_stop_reason(ctx, TR_EXIT_TIMEOUT, "late");
+        return 0;
     case 3: s->intent_kind = TR_EXIT_FAILURE; return tr_fail(ctx, "crash %u", s->rec);
     default: s->intent_kind = TR_EXIT_FAILURE; return -1;
     }
@@ -1433,11 +1467,13 @@ static void op_contracts(tr_ctx *ctx, wstate *s, const tr_msg *not_a_request)
 {
     if (not_a_request) {
         int rc = tr_reply(ctx, not_a_request, A_REP, NULL, 0);
-        if (rc != TR_EINVAL && rc != TR_ESTOPPED) violation("tr_reply to a non-request: %s", tr_strerror(rc));
+        if (rc != TR_EINVAL && rc != TR_ESTOPPED)
+            violation("tr_reply to a non-request: %s", tr_strerror(rc));
     }
     tr_request fake = {tr_self(ctx), {(uint64_t)1 << 62}};
     int rc = tr_request_drop(ctx, fake);
-    if (rc != TR_ENOENT && rc != TR_ESTOPPED) violation("tr_request_drop of nothing: %s", tr_strerror(rc));
+    if (rc != TR_ENOENT && rc != TR_ESTOPPED)
+        violation("tr_request_drop of nothing: %s", tr_strerror(rc));
     (void)s;
 }
 
@@ -1458,39 +1494,61 @@ static int op_random(tr_ctx *ctx, wstate *s, const tr_msg *m)
     bool crowded = (uint32_t)atomic_load(&bk->live_workers) * 10 > bk->max_live * 7;
     bool mortal = !(s->flags & (WF_ANCHOR | WF_MEEK));
     uint32_t x = below(&s->r, 1000);
-    if (x < 200) op_send(ctx, s, 1);
-    else if (x < 230) op_send(ctx, s, 2 + (int)below(&s->r, 20));
-    else if (x < 340) op_call(ctx, s);
-    else if (x < 420) op_spawn(ctx, s);
-    else if (x < 445) op_spawn_sup(ctx, s);
-    else if (x < 495) op_sup_request(ctx, s);
-    else if (x < 555) op_monitor(ctx, s);
-    else if (x < 575) op_demonitor(ctx, s);
-    else if (x < 585) op_demonitor_race(ctx, s);
-    else if (x < 610) op_link(ctx, s);
-    else if (x < 625) op_unlink(ctx, s);
-    else if (x < 645) op_exit(ctx, s);
-    else if (x < 685) op_timer(ctx, s);
-    else if (x < 705) op_cancel(ctx, s);
-    else if (x < 715) op_foreign_cancel(ctx, s);
-    else if (x < 740) op_stop_child(ctx, s);
-    else if (x < 780) answer_deferred(ctx, s, false);
+    if (x < 200)
+        op_send(ctx, s, 1);
+    else if (x < 230)
+        op_send(ctx, s, 2 + (int)below(&s->r, 20));
+    else if (x < 340)
+        op_call(ctx, s);
+    else if (x < 420)
+        op_spawn(ctx, s);
+    else if (x < 445)
+        op_spawn_sup(ctx, s);
+    else if (x < 495)
+        op_sup_request(ctx, s);
+    else if (x < 555)
+        op_monitor(ctx, s);
+    else if (x < 575)
+        op_demonitor(ctx, s);
+    else if (x < 585)
+        op_demonitor_race(ctx, s);
+    else if (x < 610)
+        op_link(ctx, s);
+    else if (x < 625)
+        op_unlink(ctx, s);
+    else if (x < 645)
+        op_exit(ctx, s);
+    else if (x < 685)
+        op_timer(ctx, s);
+    else if (x < 705)
+        op_cancel(ctx, s);
+    else if (x < 715)
+        op_foreign_cancel(ctx, s);
+    else if (x < 740)
+        op_stop_child(ctx, s);
+    else if (x < 780)
+        answer_deferred(ctx, s, false);
     else if (x < 790) {
         if (mortal && !(s->flags & WF_TRAP)) {
             s->trap = !s->trap;
             tr_trap_exits(ctx, s->trap);
         }
-    } else if (x < 805) op_send_named(ctx, s);
-    else if (x < 815) op_offload(ctx, s);
-    else if (x < 825) rearm_tick(ctx, s);
-    else if (x < 835) op_contracts(ctx, s, m);
-    else if (x < 845) tr_stop_children_together(ctx, chance(&s->r, 500));
+    } else if (x < 805)
+        op_send_named(ctx, s);
+    else if (x < 815)
+        op_offload(ctx, s);
+    else if (x < 825)
+        rearm_tick(ctx, s);
+    else if (x < 835)
+        op_contracts(ctx, s, m);
+    else if (x < 845)
+        tr_stop_children_together(ctx, chance(&s->r, 500));
     else if (x < 855 && !bk->strict) {
         busy(&s->r);
         op_send(ctx, s, 1);
         op_timer(ctx, s);
-    }
-    else if (mortal && (crowded ? x < 910 : x < 870)) return op_end(ctx, s);
+    } else if (mortal && (crowded ? x < 910 : x < 870))
+        return op_end(ctx, s);
     return 0;
 }
 
@@ -1560,7 +1618,8 @@ static int w_init(tr_ctx *ctx, void *st, const void *args, size_t size)
     dir_add(tr_self(ctx), r, D_WORKER, R(r)->protect, 0);
     rearm_tick(ctx, s);
     if (a.flags & WF_ANCHOR) {
-        for (int i = 0; i < 3; i++) op_spawn(ctx, s);
+        for (int i = 0; i < 3; i++)
+            op_spawn(ctx, s);
         op_spawn_sup(ctx, s);
     }
     cb_exit(r);
@@ -1582,8 +1641,10 @@ static int w_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     tr_atom t = tr_msg_type(m);
     uint64_t ref = tr_msg_ref(m).id;
     if (tr_msg_is_request(m)) {
-        if (tr_atom_eq(t, A_Q)) rc = got_request(ctx, s, m);
-        else violation("a request of type \"%s\"", tr_atom_name(t));
+        if (tr_atom_eq(t, A_Q))
+            rc = got_request(ctx, s, m);
+        else
+            violation("a request of type \"%s\"", tr_atom_name(t));
     } else if (ref) {
         int k = FIND(s->calls, ref);
         if (k >= 0) {
@@ -1596,12 +1657,16 @@ static int w_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         }
     } else if (tr_atom_eq(t, A_TICK)) {
         s->nticks++;
-        if (atomic_load(&bk->draining)) answer_deferred(ctx, s, true);
-        else rc = op_random(ctx, s, NULL);
+        if (atomic_load(&bk->draining))
+            answer_deferred(ctx, s, true);
+        else
+            rc = op_random(ctx, s, NULL);
     } else if (tr_atom_eq(t, A_M)) {
         got_tracked(m, r, &s->f, true);
-        if (chance(&s->r, 30)) op_contracts(ctx, s, m);
-        else if (chance(&s->r, 50)) rc = op_random(ctx, s, m);
+        if (chance(&s->r, 30))
+            op_contracts(ctx, s, m);
+        else if (chance(&s->r, 50))
+            rc = op_random(ctx, s, m);
     } else if (tr_atom_eq(t, A_T) || tr_atom_eq(t, A_O)) {
         got_tracked(m, r, NULL, false);
     } else if (tr_atom_eq(t, A_POKE)) {
@@ -1611,7 +1676,8 @@ static int w_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         tr_exit why;
         if (tr_exit_info(m, &who, &why) != TR_OK) violation("an undecodable tr.exit");
         if (!s->trap) violation("record %u: a tr.exit without trapping", r);
-        if (bk->strict && why.kind == TR_EXIT_KILLED) violation("a kill in a strict epoch (tr.exit)");
+        if (bk->strict && why.kind == TR_EXIT_KILLED)
+            violation("a kill in a strict epoch (tr.exit)");
         for (int i = 0; i < NKID; i++) {
             if (!tr_pid_eq(s->kids[i].pid, who)) continue;
             uint32_t c = s->kids[i].rec;
@@ -1690,7 +1756,8 @@ static void w_terminate(tr_ctx *ctx, void *st, const tr_exit *why)
     if (atomic_fetch_add(&R(r)->terms, 1) != 0) violation("record %u: terminate again", r);
     if (atomic_load(&R(r)->phase) != PH_LIVE)
         violation("record %u: terminate in phase %u", r, atomic_load(&R(r)->phase));
-    if (bk->strict && why->kind == TR_EXIT_KILLED) violation("a kill in a strict epoch (terminate)");
+    if (bk->strict && why->kind == TR_EXIT_KILLED)
+        violation("a kill in a strict epoch (terminate)");
     if (s->intent && why->kind != s->intent_kind && (bk->strict || why->kind != TR_EXIT_KILLED))
         violation("record %u asked to end %s and terminate says %s", r,
                   tr_exit_kind_name((tr_exit_kind)s->intent_kind), tr_exit_kind_name(why->kind));
@@ -1716,16 +1783,18 @@ static void w_terminate(tr_ctx *ctx, void *st, const tr_exit *why)
     /* What it awaited dies with it. */
     for (int i = 0; i < NCALL; i++)
         if (s->calls[i].ref) call_answered(s->calls[i].id, C_GONE);
-    for (int i = 0; i < NKID; i++) expect_met(s->kids[i].x, X_GONE);
-    for (int i = 0; i < NSTART; i++) expect_met(s->starts[i].x, X_GONE);
+    for (int i = 0; i < NKID; i++)
+        expect_met(s->kids[i].x, X_GONE);
+    for (int i = 0; i < NSTART; i++)
+        expect_met(s->starts[i].x, X_GONE);
     for (int i = 0; i < NMON; i++)
         if (s->mons[i].ref && !mon_to(s->mons[i].id, MO_ACTIVE, MO_GONE))
             violation("monitor %u still held in state %u", s->mons[i].id,
                       atomic_load(&bk->mons[s->mons[i].id].st));
     /* Outliving its parent is for the abandoned only: read the facts
      * first, then ask (the parent abandons before it goes on). */
-    bool outlived = atomic_load(&R(r)->outlived) ||
-                    (R(s->parent)->kind == K_WORKER && atomic_load(&R(s->parent)->phase) == PH_ENDED);
+    bool outlived = atomic_load(&R(r)->outlived) || (R(s->parent)->kind == K_WORKER &&
+                                                     atomic_load(&R(s->parent)->phase) == PH_ENDED);
     bool aband = abandoned(ctx);
     if (aband) atomic_fetch_add(&bk->n_abandoned, 1);
     if (bk->strict && aband) violation("record %u abandoned in a strict epoch", r);
@@ -1754,7 +1823,7 @@ typedef struct outside {
         uint64_t ref;
         uint32_t id;
     } mons[NMON];
-    tr_pid extras[NEXTRA]; /* top-level actors and supervisors it started */
+    tr_pid extras[NEXTRA];       /* top-level actors and supervisors it started */
     _Atomic(const char *) doing; /* for a report if it gets stuck */
     _Atomic bool done;
 } outside;
@@ -1846,9 +1915,12 @@ static void outside_call(outside *o)
             memcpy(&got, tr_msg_data(reply), sizeof got);
         else if (tr_msg_is(reply, A_SUP_ANSWER) && to.kind == D_SUP)
             got = id;
-        if (got != id) violation("call_sync %u answered by %s for %u", id, tr_atom_name(tr_msg_type(reply)), got);
+        if (got != id)
+            violation("call_sync %u answered by %s for %u", id, tr_atom_name(tr_msg_type(reply)),
+                      got);
     } else if (rc == TR_ENOENT) {
-        if (!reply || !tr_msg_is(reply, tr_down_atom())) violation("call_sync: TR_ENOENT without its tr.down");
+        if (!reply || !tr_msg_is(reply, tr_down_atom()))
+            violation("call_sync: TR_ENOENT without its tr.down");
     } else if (rc != TR_ETIMEDOUT && rc != TR_EFULL) {
         violation("tr_call_sync: %s", tr_strerror(rc));
     }
@@ -1872,14 +1944,13 @@ static void outside_sup(outside *o)
     bool simple = d.strategy == TR_SIMPLE_ONE_FOR_ONE;
     uint8_t op = (uint8_t)(OP_WHICH + below(&o->r, 6));
     if (simple && (op == OP_RESTART || op == OP_DELETE)) op = OP_WHICH;
-    if (op == OP_START && (!room_for_records() ||
-                           (uint32_t)atomic_load(&bk->live_workers) >= bk->max_live))
+    if (op == OP_START &&
+        (!room_for_records() || (uint32_t)atomic_load(&bk->live_workers) >= bk->max_live))
         op = OP_COUNT;
     int64_t tmo = 5 + below(&o->r, 100);
     char cid[8];
     snprintf(cid, sizeof cid, "%c%u", chance(&o->r, 500) ? 'c' : 'd', below(&o->r, 4));
-    if (op == OP_DELETE && cid[0] == 'c' && (R(d.rec)->supmask >> (cid[1] - '0') & 1))
-        cid[0] = 'd';
+    if (op == OP_DELETE && cid[0] == 'c' && (R(d.rec)->supmask >> (cid[1] - '0') & 1)) cid[0] = 'd';
     int rc;
     atomic_store(&o->doing, op_names[op]);
     switch (op) {
@@ -1899,13 +1970,17 @@ static void outside_sup(outside *o)
     case OP_START: {
         wargs a = child_args(&o->r, d.rec, 3, d.protect);
         uint64_t extra = rnd(&o->r);
-        tr_child_spec c = {.id = cid, .behaviour = &worker_b, .args = &a, .args_size = sizeof a,
+        tr_child_spec c = {.id = cid,
+                           .behaviour = &worker_b,
+                           .args = &a,
+                           .args_size = sizeof a,
                            .restart = (tr_restart)below(&o->r, 3),
                            .shutdown_ms = random_shutdown(&o->r)};
         if (simple) c = (tr_child_spec){.args = &extra, .args_size = sizeof extra};
         tr_pid pid;
         rc = tr_sup_start_child_sync(bk->sys, d.pid, &c, tmo, &pid);
-        if (rc == TR_EEXIST && tr_pid_is_nil(pid)) violation("start_child_sync: EEXIST without its pid");
+        if (rc == TR_EEXIST && tr_pid_is_nil(pid))
+            violation("start_child_sync: EEXIST without its pid");
         break;
     }
     case OP_TERMINATE: {
@@ -1949,7 +2024,8 @@ static void outside_demonitor(outside *o)
         return;
     }
     int rc = tr_inbox_demonitor(o->in, (tr_ref){o->mons[k].ref});
-    if (rc != TR_OK) violation("tr_inbox_demonitor: %s", tr_strerror(rc));
+    if (rc != TR_OK)
+        violation("tr_inbox_demonitor: %s", tr_strerror(rc));
     else if (!mon_to(o->mons[k].id, MO_ACTIVE, MO_DEMONITORED))
         violation("inbox monitor %u demonitored in state %u", o->mons[k].id,
                   atomic_load(&bk->mons[o->mons[k].id].st));
@@ -1959,7 +2035,9 @@ static void outside_demonitor(outside *o)
 static tr_spawn_opts anchor_opts(rng *r, wargs *a, uint32_t rec_idx)
 {
     *a = (wargs){.rec = rec_idx, .flags = WF_ANCHOR | WF_TRAP, .seed = rnd(r)};
-    return (tr_spawn_opts){.args = a, .args_size = sizeof *a, .flags = TR_SPAWN_TRAP_EXITS,
+    return (tr_spawn_opts){.args = a,
+                           .args_size = sizeof *a,
+                           .flags = TR_SPAWN_TRAP_EXITS,
                            .shutdown_ms = random_shutdown(r)};
 }
 
@@ -1995,10 +2073,12 @@ static void outside_top(outside *o)
         build_spec(&o->r, &b, r, 1, true, NULL);
         char why[256] = "";
         atomic_store(&o->doing, "supervisor_start");
-        int rc = tr_supervisor_start(bk->sys, &b.spec, NULL, T_WAIT_MS, &o->extras[k], why,
-                                     sizeof why);
-        if (rc != TR_OK) violation("tr_supervisor_start: %s (%s)", tr_strerror(rc), why);
-        else dir_add(o->extras[k], r, D_SUP, 1, (uint8_t)b.spec.strategy);
+        int rc =
+            tr_supervisor_start(bk->sys, &b.spec, NULL, T_WAIT_MS, &o->extras[k], why, sizeof why);
+        if (rc != TR_OK)
+            violation("tr_supervisor_start: %s (%s)", tr_strerror(rc), why);
+        else
+            dir_add(o->extras[k], r, D_SUP, 1, (uint8_t)b.spec.strategy);
     }
 }
 
@@ -2056,7 +2136,8 @@ static void *outside_main(void *arg)
             dent d; /* not a child of the root: ignored */
             if (dir_pick(&o->r, D_WORKER, &d) && R(d.rec)->parent) {
                 int rc = tr_system_stop_child(bk->sys, d.pid);
-                if (rc != TR_OK) violation("tr_system_stop_child of a non-child: %s", tr_strerror(rc));
+                if (rc != TR_OK)
+                    violation("tr_system_stop_child of a non-child: %s", tr_strerror(rc));
             }
         } else {
             tr_system_stats st;
@@ -2093,7 +2174,8 @@ static void dl_got(const tr_msg *m)
         violation("the subscriber got a \"%s\"", tr_atom_name(tr_msg_type(m)));
         return;
     }
-    bool is_m = tr_atom_eq(dl.type, A_M), is_t = tr_atom_eq(dl.type, A_T), is_o = tr_atom_eq(dl.type, A_O);
+    bool is_m = tr_atom_eq(dl.type, A_M), is_t = tr_atom_eq(dl.type, A_T),
+         is_o = tr_atom_eq(dl.type, A_O);
     if (!is_m && !is_t && !is_o) return;
     umsg h;
     if (!umsg_read(dl.data, dl.size, &h)) {
@@ -2135,7 +2217,8 @@ static void *dl_main(void *arg)
             break;
         }
     }
-    while (tr_inbox_recv(in, &m, 0) == TR_OK) dl_got(m);
+    while (tr_inbox_recv(in, &m, 0) == TR_OK)
+        dl_got(m);
     tr_system_dead_letters_to(bk->sys, TR_PID_NIL);
     tr_inbox_destroy(&in);
     return NULL;
@@ -2204,7 +2287,8 @@ static void *controller_main(void *arg)
     atomic_store(&bk->draining, true);
     int64_t end = t_now_ms() + DRAIN_MS;
     for (unsigned i = 0; i < e->nout; i++) {
-        while (!atomic_load(&e->out[i].done) && t_now_ms() < end) sched_yield();
+        while (!atomic_load(&e->out[i].done) && t_now_ms() < end)
+            sched_yield();
         if (!atomic_load(&e->out[i].done)) {
             char what[160];
             snprintf(what, sizeof what, "outside thread %u stuck in %s for %d s", i,
@@ -2223,7 +2307,8 @@ static void *controller_main(void *arg)
         for (uint32_t i = 1; i < top; i++) {
             expect *x = &bk->xs[i];
             uint8_t ph = atomic_load(&R(x->about)->phase);
-            if (atomic_load(&x->st) == X_PENDING && (x->kind == XK_EXIT ? ph == PH_ENDED : ph >= PH_LIVE)) {
+            if (atomic_load(&x->st) == X_PENDING &&
+                (x->kind == XK_EXIT ? ph == PH_ENDED : ph >= PH_LIVE)) {
                 violation("drain: record %u never got the %s about record %u (phase %u)", x->owner,
                           x->kind == XK_EXIT ? "tr.exit" : "tr.started", x->about, ph);
                 break;
@@ -2247,8 +2332,9 @@ static void *controller_main(void *arg)
     tr_system_stop(bk->sys);
     if (tr_system_wait(bk->sys, END_MS) == TR_ETIMEDOUT) {
         char what[160];
-        snprintf(what, sizeof what, "the system did not end within %d s of tr_system_stop (%d live)",
-                 END_MS / 1000, atomic_load(&bk->live_workers));
+        snprintf(what, sizeof what,
+                 "the system did not end within %d s of tr_system_stop (%d live)", END_MS / 1000,
+                 atomic_load(&bk->live_workers));
         hang(what);
     }
     return NULL;
@@ -2277,7 +2363,9 @@ static bool marks_balance(bool report)
         }
     }
     if (report) {
-        if (lost) violation("%" PRIu64 " accepted messages neither handled nor dead letters (first: %u)", lost, first_lost);
+        if (lost)
+            violation("%" PRIu64 " accepted messages neither handled nor dead letters (first: %u)",
+                      lost, first_lost);
         if (twice) violation("%" PRIu64 " messages both handled and dead letters", twice);
         if (refused) violation("%" PRIu64 " refused messages delivered", refused);
         if (cancelled) violation("%" PRIu64 " cancelled timers fired", cancelled);
@@ -2332,7 +2420,8 @@ static void final_checks(void)
     uint32_t stop = used(&bk->nslots, bk->slots_cap);
     for (uint32_t i = 1; i < stop; i++)
         if (atomic_load(&bk->slots[i].live) != 0) {
-            violation("child spec %u: %d incarnations at the end", i, atomic_load(&bk->slots[i].live));
+            violation("child spec %u: %d incarnations at the end", i,
+                      atomic_load(&bk->slots[i].live));
             break;
         }
     marks_balance(true);
@@ -2375,8 +2464,8 @@ static void books_free(books *b)
 }
 
 typedef struct totals {
-    uint64_t epochs, strict, abandoned, spawned, sups, calls, sends, mons, exits, crashes, suprq, sent, dead,
-        warnings, overflow;
+    uint64_t epochs, strict, abandoned, spawned, sups, calls, sends, mons, exits, crashes, suprq,
+        sent, dead, warnings, overflow;
 } totals;
 
 static totals tot;
@@ -2394,11 +2483,14 @@ static void run_epoch(unsigned idx, uint64_t seed, int64_t busy_ms)
     b->max_live = (SANITIZED ? 40 : 80) + below(&r, SANITIZED ? 120 : 240);
     static const unsigned batches[] = {0, 1, 3, 16, 64};
     static const uint32_t slices[] = {0, 100, 300, 1000};
-    tr_system_opts so = {.workers = 1 + below(&r, 4), .batch = batches[below(&r, 5)],
-                         .time_slice_us = slices[below(&r, 4)], .blocking_threads = 1 + below(&r, 4),
+    tr_system_opts so = {.workers = 1 + below(&r, 4),
+                         .batch = batches[below(&r, 5)],
+                         .time_slice_us = slices[below(&r, 4)],
+                         .blocking_threads = 1 + below(&r, 4),
                          .long_callback_ms = -1};
     if (verbose)
-        printf("stress: epoch %u seed=%" PRIu64 " %s, %u workers, batch %u, slice %u us, %u live max\n",
+        printf("stress: epoch %u seed=%" PRIu64
+               " %s, %u workers, batch %u, slice %u us, %u live max\n",
                idx, seed, b->strict ? "strict" : "kill", so.workers, so.batch, so.time_slice_us,
                b->max_live);
     int rc = tr_system_new(&so, &b->sys);
@@ -2411,7 +2503,8 @@ static void run_epoch(unsigned idx, uint64_t seed, int64_t busy_ms)
     dl_thread dl = {0};
     pthread_create(&dl.th, NULL, dl_main, &dl);
     int64_t end = t_now_ms() + T_WAIT_MS;
-    while (!atomic_load(&dl.ready) && t_now_ms() < end) sched_yield();
+    while (!atomic_load(&dl.ready) && t_now_ms() < end)
+        sched_yield();
     unsigned nanchors = 1 + below(&r, 3);
     for (unsigned i = 0; i < nanchors; i++) {
         uint32_t ar = rec_new(K_WORKER, 0);
@@ -2436,7 +2529,8 @@ static void run_epoch(unsigned idx, uint64_t seed, int64_t busy_ms)
     if (rc != TR_OK)
         violation("tr_system_run: %s; report:\n%s", tr_strerror(rc), tr_system_report(b->sys));
     int running = atomic_load(&b->in_cbs);
-    if (b->strict && running) violation("%d callbacks still running when tr_system_run returned", running);
+    if (b->strict && running)
+        violation("%d callbacks still running when tr_system_run returned", running);
     pthread_join(ctl, NULL);
     tr_system_stats st;
     if (b->strict) {
@@ -2496,8 +2590,10 @@ static int64_t epoch_ms_used;
 static void print_notes(void)
 {
     pthread_mutex_lock(&notes_mu);
-    printf("stress: %" PRIu64 " violation(s); the first %u:\n", atomic_load(&n_violations), n_notes);
-    for (unsigned i = 0; i < n_notes; i++) printf("  %s\n", notes[i]);
+    printf("stress: %" PRIu64 " violation(s); the first %u:\n", atomic_load(&n_violations),
+           n_notes);
+    for (unsigned i = 0; i < n_notes; i++)
+        printf("  %s\n", notes[i]);
     pthread_mutex_unlock(&notes_mu);
     unsigned e = atomic_load(&cur_epoch);
     uint64_t es = e == 0 ? base_seed : mix64(base_seed + e);
@@ -2561,11 +2657,11 @@ static void test_stress(void **state)
     printf("stress: %" PRIu64 " epochs (%" PRIu64 " strict) in %.1f s: %" PRIu64 " spawns, %" PRIu64
            " supervisors, %" PRIu64 " calls, %" PRIu64 " supervisor requests, %" PRIu64
            " tracked sends, %" PRIu64 " monitors, %" PRIu64 " exit signals, %" PRIu64
-           " self-ends, %" PRIu64 " abandoned; %" PRIu64 " messages, %" PRIu64 " dead letters, %" PRIu64
-           " runtime warnings%s\n",
+           " self-ends, %" PRIu64 " abandoned; %" PRIu64 " messages, %" PRIu64
+           " dead letters, %" PRIu64 " runtime warnings%s\n",
            tot.epochs, tot.strict, (t_now_ms() - start) / 1000.0, tot.spawned, tot.sups, tot.calls,
-           tot.suprq, tot.sends, tot.mons, tot.exits, tot.crashes, tot.abandoned, tot.sent, tot.dead,
-           atomic_load(&n_warnings), tot.overflow ? " (record table overflowed)" : "");
+           tot.suprq, tot.sends, tot.mons, tot.exits, tot.crashes, tot.abandoned, tot.sent,
+           tot.dead, atomic_load(&n_warnings), tot.overflow ? " (record table overflowed)" : "");
     if (atomic_load(&n_violations)) {
         print_notes();
         fail_msg("stress: invariants broken (seed %" PRIu64 ")", base_seed);
