@@ -339,6 +339,8 @@ typedef struct spec_buf {
     struct spec_buf *nested;
 } spec_buf;
 
+/* specs.c: what to start with (random, from the caller's PRNG) */
+tr_full_policy random_policy(rng *r, uint32_t *cap);
 int64_t random_shutdown(rng *r);
 wargs child_args(rng *r, uint32_t sup, uint32_t depth, bool meek);
 /* build_spec — a random spec for a supervisor whose record is `sup` at
