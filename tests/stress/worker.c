@@ -57,9 +57,9 @@ static void cb_exit(uint32_t r)
     atomic_fetch_sub(&bk->in_cbs, 1);
 }
 
-/* Whether the calling actor's parent has abandoned it: every acting call
- * answers TR_ESTOPPED then (core.h, tri_ctx); a cancel of timer {0}
- * changes nothing otherwise (TR_ENOENT). */
+/* Whether the calling actor's parent has abandoned it: nothing it does
+ * takes effect then, and every call that acts answers TR_ESTOPPED; a
+ * cancel of timer {0} changes nothing otherwise (TR_ENOENT). */
 static bool abandoned(tr_ctx *ctx) { return tr_timer_cancel(ctx, (tr_timer){0}) == TR_ESTOPPED; }
 
 /* ------------------------------------------------------------- sends */
@@ -234,8 +234,9 @@ static void got_answer(tr_ctx *ctx, wstate *s, int k, const tr_msg *m)
 }
 
 /* A request to us: answer now, later, twice or not at all; drop it; or
- * end while holding it. Requests that may wait forever are always answered
- * (now or later). Returns the handler's result. */
+ * end while holding it (the runtime then answers "tr.down"). One whose
+ * caller waits forever is never ignored nor dropped. Returns the
+ * handler's result. */
 static int got_request(tr_ctx *ctx, wstate *s, const tr_msg *m)
 {
     qmsg q;
@@ -244,7 +245,7 @@ static int got_request(tr_ctx *ctx, wstate *s, const tr_msg *m)
         return 0;
     }
     memcpy(&q, tr_msg_data(m), sizeof q);
-    if (chance(&s->r, 30)) { /* a request is not an answer: no tr_reply_to on its own ref */
+    if (chance(&s->r, 30)) { /* a request it never got is not its to drop */
         int rc =
             tr_request_drop(ctx, (tr_request){tr_msg_sender(m), {tr_msg_ref(m).id + (1u << 30)}});
         if (rc != TR_ENOENT && rc != TR_ESTOPPED)
