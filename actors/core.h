@@ -234,6 +234,9 @@ struct tri_worker {
      * non-empty) and ended (a turn left the mailbox empty): the system is
      * quiet when all begun equal all ended (tri_sched_quiet) */
     _Atomic uint64_t n_begun, n_done;
+    /* retiring an actor's slot (its name freed, the slot released): sysmon
+     * waits for it before it reads a path (lifecycle.c, tri_retire_begin) */
+    _Atomic bool retiring;
     uint32_t turn_sends; /* sends in the current turn: see tri_sent_in_turn */
     tr_system *sys;
     unsigned id;
@@ -310,6 +313,7 @@ struct tr_system {
     _Atomic uint64_t actors_ended, actors_spawned, dead_letters, sent, dropped, handled;
     _Atomic uint32_t inboxes_live;
     _Atomic uint32_t abandoned_live; /* abandoned actors not yet disposed of */
+    _Atomic bool path_reading; /* sysmon reads a running actor's path: retirements wait */
     /* the transport, once the system is a node (remote.c, transport.h) */
     _Atomic(struct tri_transport_ref *) transport;
 };
