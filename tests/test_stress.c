@@ -204,7 +204,9 @@ static void run_epoch(unsigned idx, uint64_t seed, int64_t busy_ms)
                          .batch = batches[below(&r, 5)],
                          .time_slice_us = slices[below(&r, 4)],
                          .blocking_threads = 1 + below(&r, 4),
-                         .long_callback_ms = -1};
+                         /* sysmon names long callbacks (their paths) while
+                          * trees change: in one epoch of two, at 1 ms */
+                         .long_callback_ms = chance(&r, 500) ? 1 : -1};
     if (verbose)
         printf("stress: epoch %u seed=%" PRIu64
                " %s, %u workers, batch %u, slice %u us, %u live max\n",
