@@ -294,6 +294,25 @@ static bool signal_or(tri_actor *c, uint64_t s, uint64_t bits)
     }
 }
 
+/* The parent's side of an abandonment: false, writing nothing, when the
+ * child has finished (its EXIT is on the way) or is abandoned already: a
+ * kill's grace, armed for an earlier kill, can pass before the shutdown
+ * time of a child asked to stop earlier still, and both abandon; counted
+ * twice, the child would leave its parent one child short (ending before
+ * a live child) and the system's count of abandoned actors never at 0. */
+static bool signal_abandon(tri_actor *c, uint64_t s)
+{
+    uint64_t old = atomic_load_explicit(&c->signal, memory_order_acquire);
+    for (;;) {
+        uint64_t cur = old >> TRI_SIG_SHIFT == s ? old : s << TRI_SIG_SHIFT;
+        if (cur & (TRI_SIG_FINISHED | TRI_SIG_ABANDON)) return false;
+        if (atomic_compare_exchange_weak_explicit(
+                &c->signal, &old, cur | TRI_SIG_ABANDON | TRI_SIG_KILL | TRI_SIG_STOP,
+                memory_order_acq_rel, memory_order_acquire))
+            return true;
+    }
+}
+
 /* The child's side, as it ends: true when it finished first (it sends its
  * EXIT), false when its parent abandoned it (it disposes of itself). */
 static bool signal_finish(tri_actor *a, uint64_t s)
@@ -624,8 +643,8 @@ void tri_abandon_child(tri_actor *a, tri_actor *c)
     if (tri_log_enabled(TR_LOG_WARN)) tri_actor_path(c, path, sizeof path);
     uint32_t prev_ref = c->prev_sib, next_ref = c->next_sib, ref = tri_ref(c);
     uint64_t stop_timer = c->stop_timer;
-    if (s == 0 || !signal_or(c, s, TRI_SIG_ABANDON | TRI_SIG_KILL | TRI_SIG_STOP))
-        return; /* it finished first: its EXIT is on the way */
+    if (s == 0 || !signal_abandon(c, s))
+        return; /* it finished first (its EXIT is on the way), or is abandoned already */
     atomic_fetch_add_explicit(&a->sys->abandoned_live, 1, memory_order_relaxed);
     tri_send_sys(a->sys, c, s, TRI_MSG_SIGNAL, NULL, 0); /* a sender may touch a slot */
     if (path[0])
