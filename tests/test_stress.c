@@ -118,6 +118,50 @@ static void hang(const char *what)
     abort();
 }
 
+/* A watchdog for a call that must return: reports a hang (with the seed)
+ * if `done` is not set within END_MS. */
+typedef struct watchdog {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    const char *what;
+} watchdog;
+
+static void *watchdog_main(void *arg)
+{
+    watchdog *d = arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += END_MS / 1000;
+    pthread_mutex_lock(&d->mu);
+    while (!d->done)
+        if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0) break;
+    bool done = d->done;
+    pthread_mutex_unlock(&d->mu);
+    if (!done) hang(d->what);
+    return NULL;
+}
+
+static void watchdog_start(watchdog *d, const char *what)
+{
+    *d = (watchdog){.what = what};
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    pthread_create(&d->th, NULL, watchdog_main, d);
+}
+
+static void watchdog_stop(watchdog *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->done = true;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->th, NULL);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+}
+
 /* Ends the busy phase (its length is the point, not a synchronisation),
  * drains, and stops the system. */
 static void *controller_main(void *arg)
@@ -290,7 +334,10 @@ static void run_epoch(unsigned idx, uint64_t seed, int64_t busy_ms)
     tot.sent += st.messages_sent;
     tot.dead += st.dead_letters;
     tot.overflow += atomic_load(&b->rec_overflow);
+    watchdog wd;
+    watchdog_start(&wd, "tr_system_destroy did not return (an abandoned actor never disposed of?)");
     tr_system_destroy(&b->sys);
+    watchdog_stop(&wd);
     if (atomic_load(&b->cleanups) != atomic_load(&b->offloads))
         violation("%" PRIu64 " offloaded jobs, %" PRIu64 " cleanups", atomic_load(&b->offloads),
                   atomic_load(&b->cleanups));
