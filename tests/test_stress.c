@@ -74,8 +74,9 @@
  *
  * Environment: TROUPE_STRESS_SEED, TROUPE_STRESS_SECONDS (total),
  * TROUPE_STRESS_EPOCH_MS (one epoch's busy phase), TROUPE_STRESS_EPOCHS
- * (at most this many), TROUPE_STRESS_VERBOSE=1 (one line per epoch, and
- * the runtime's warnings).
+ * (at most this many), TROUPE_STRESS_MODE (strict or kill: every epoch
+ * of that mode), TROUPE_STRESS_VERBOSE=1 (one line per epoch, and the
+ * runtime's warnings).
  *
  * Files: this one runs the epochs; tests/stress/ledger.c keeps the books
  * and checks them, worker.c is the actors' behaviour, outside.c the
@@ -91,6 +92,8 @@
 
 #include "stress/stress.h"
 #include "testutil.h"
+
+static char force_mode; /* TROUPE_STRESS_MODE: 's'trict, 'k'ill, or 0: either */
 
 /* One epoch's outside threads and the length of its busy phase. */
 typedef struct epoch {
@@ -241,6 +244,7 @@ static void run_epoch(unsigned idx, uint64_t seed, int64_t busy_ms)
     }
     bk = b;
     b->strict = chance(&r, 500);
+    if (force_mode) b->strict = force_mode == 's';
     b->max_live = (SANITIZED ? 40 : 80) + below(&r, SANITIZED ? 120 : 240);
     static const unsigned batches[] = {0, 1, 3, 16, 64};
     static const uint32_t slices[] = {0, 100, 300, 1000};
@@ -384,6 +388,8 @@ static void test_stress(void **state)
     int64_t epoch_ms = (int64_t)env_num("TROUPE_STRESS_EPOCH_MS", 1000);
     unsigned max_epochs = (unsigned)env_num("TROUPE_STRESS_EPOCHS", 1e9);
     verbose = env_num("TROUPE_STRESS_VERBOSE", 0) != 0;
+    const char *mode = getenv("TROUPE_STRESS_MODE");
+    force_mode = mode && (*mode == 's' || *mode == 'k') ? *mode : 0;
     if (epoch_ms < 10) epoch_ms = 10;
     printf("stress: seed=%" PRIu64 " seconds=%g epoch_ms=%" PRId64
            " (replay: TROUPE_STRESS_SEED=%" PRIu64 ")\n",
