@@ -19,8 +19,11 @@
  * sends to blocking mailboxes, call_sync, every *_sync supervisor
  * request, inbox monitors, top-level spawns, supervisors and stops,
  * inspection. Then the epoch drains (nothing new starts; every pending
- * call and every due "tr.down" must arrive), the system is stopped, and
- * the books are checked after tr_system_run returns.
+ * call, every due "tr.down", "tr.exit" and "tr.started" and every job's
+ * result must arrive), the system is stopped, and the books are checked
+ * after tr_system_run returns; tr_system_destroy must then return.
+ * Sysmon reports callbacks longer than 1 ms in one epoch of two, and some
+ * callbacks run a few ms in kill epochs.
  *
  * Invariants. The behaviours report into a bookkeeping layer (atomics, a
  * record per actor incarnation, per message, per call, per monitor) and
@@ -35,16 +38,21 @@
  *    start notice report; a supervisor never runs two incarnations of one
  *    child at once;
  *  - messages: every accepted message is handled exactly once or is a
- *    dead letter exactly once (seen by a dead-letter subscriber), a
- *    refused one never arrives, one sender's messages to one receiver
- *    arrive in order, to the actor they were addressed to, intact; a
- *    cancelled timer never fires; an offloaded job's result reaches only
- *    its requester and its cleanup runs exactly once;
+ *    dead letter exactly once (seen by a dead-letter subscriber, with a
+ *    reason that fits), a refused one never arrives, one sender's messages
+ *    to one receiver arrive in order, to the actor they were addressed
+ *    to, intact; a cancelled timer never fires; an offloaded job's result
+ *    always arrives, only to its requester, and its cleanup runs exactly
+ *    once; a trapping parent gets one "tr.exit" per child, a spawner the
+ *    one "tr.started" it asked for;
  *  - calls: every call is answered exactly once while its caller lives
  *    (a reply to that very request, a timeout never early and never for
  *    TR_INFINITY, or "tr.down"); supervisor answers carry documented codes;
  *  - monitors: every monitor fires exactly once, for its target, after
- *    that target's terminate, unless demonitored (then never);
+ *    that target's terminate, unless demonitored (then never, even when
+ *    its "tr.down" is already on its way);
+ *  - supervisors: which_children and count_children agree with the specs
+ *    the test built (which children are supervisors);
  *  - documented error codes on the way (tr_reply on a non-request,
  *    another actor's timer, demonitor of an unknown ref, link to self, a
  *    stop_child of a stranger, a periodic timer's cancel);
