@@ -243,6 +243,9 @@ struct tri_worker {
      * non-empty) and ended (a turn left the mailbox empty): the system is
      * quiet when all begun equal all ended (tri_sched_quiet) */
     _Atomic uint64_t n_begun, n_done;
+    /* retiring an actor's slot (its name freed, the slot released): sysmon
+     * waits for it before it reads a path (lifecycle.c, tri_retire_begin) */
+    _Atomic bool retiring;
     uint32_t turn_sends; /* sends in the current turn: see tri_sent_in_turn */
     tr_system *sys;
     unsigned id;
@@ -319,6 +322,7 @@ struct tr_system {
     _Atomic uint64_t actors_ended, actors_spawned, dead_letters, sent, dropped, handled;
     _Atomic uint32_t inboxes_live;
     _Atomic uint32_t abandoned_live; /* abandoned actors not yet disposed of */
+    _Atomic bool path_reading; /* sysmon reads a running actor's path: retirements wait */
     /* the transport, once the system is a node (remote.c, transport.h) */
     _Atomic(struct tri_transport_ref *) transport;
 };
@@ -429,6 +433,10 @@ void tri_transport_stop(tr_system *sys); /* ops->stop, if the system is a node *
  * message (counted) instead of failing or blocking. */
 #define TRI_NO_WAIT (-2)
 int tri_deliver_nowait(tr_system *sys, tr_pid to, tr_msg *m);
+/* tri_deliver for a non-actor sender that waits at most timeout_ms
+ * (negative: forever) for room in a full TR_FULL_BLOCK mailbox
+ * (TR_ETIMEDOUT then, `m` freed). */
+int tri_deliver_timed(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms);
 void tri_push(tr_system *sys, tri_actor *a, tr_msg *m);
 int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
               const tr_spawn_opts *opts, tr_pid *out);

@@ -165,7 +165,10 @@ typedef struct tr_child_counts {
 
 /* Error codes of the dynamic API beyond the usual ones:
  *   TR_EEXIST    start_child: a child with that id is running
- *                (OTP's already_started; *pid is set to it);
+ *                (OTP's already_started; *pid is set to it); start and
+ *                restart_child: the child's registered name (register_as)
+ *                stands for another live actor (*pid nil: nothing started);
+ *   TR_EFAILED   start/restart_child: the child's init failed;
  *   TR_EPRESENT  start_child: the spec exists, not running (already_present);
  *   TR_ENOENT    no child with that id (or pid);
  *   TR_EBUSY     restart_child/delete_child: the child is running; any of
