@@ -155,13 +155,22 @@ static bool send_hello(tr_node *n, peer *p)
 
 /* --------------------------------------------------------------- dial */
 
+/* Closes our end of a socket's monitor. libzmq sends monitor events with a
+ * blocking send, from its own I/O thread, until the monitored socket is
+ * destroyed (which zmq_close only starts): an event for a socket whose
+ * reader is gone would block that thread for good, and with it every
+ * socket of the context. So the monitor is stopped first. */
+static void close_monitor(void *socket, void **mon)
+{
+    if (socket) zmq_socket_monitor(socket, NULL, 0);
+    if (*mon) zmq_close(*mon);
+    *mon = NULL;
+}
+
 static void close_dealer(peer *p)
 {
     tri_frames_drop(&p->pending);
-    if (p->dealer_mon) {
-        zmq_close(p->dealer_mon);
-        p->dealer_mon = NULL;
-    }
+    close_monitor(p->dealer, &p->dealer_mon);
     if (p->dealer) {
         zmq_close(p->dealer);
         p->dealer = NULL;
@@ -223,16 +232,14 @@ static void dial(tr_node *n, peer *p, const char *ep)
                                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
             p->dealer_mon = zmq_socket(n->zctx, ZMQ_PAIR);
-            if (p->dealer_mon && zmq_connect(p->dealer_mon, mon) != 0) {
-                zmq_close(p->dealer_mon);
-                p->dealer_mon = NULL;
-            }
+            if (!p->dealer_mon || zmq_connect(p->dealer_mon, mon) != 0)
+                close_monitor(s, &p->dealer_mon); /* no reader: no monitor */
         }
     }
     if (zmq_connect(s, ep) != 0) {
         tri_log(TR_LOG_WARN, "node %s: cannot connect to %s: %s", n->name, ep,
                 zmq_strerror(zmq_errno()));
-        if (p->dealer_mon) zmq_close(p->dealer_mon), p->dealer_mon = NULL;
+        close_monitor(s, &p->dealer_mon);
         zmq_close(s);
         return;
     }
