@@ -43,7 +43,7 @@
 #define HANDSHAKE_MS 5000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define DEALER_HWM 1000 /* frames (batches); the queue before it is the bound */
+#define DEALER_HWM 1000 /* frames (batches) at most; see dealer_hwm */
 
 static int64_t mono_ms(void) { return tri_mono_ns() / 1000000; }
 
@@ -53,6 +53,18 @@ static bool is_tcp(const char *ep) { return strncmp(ep, "tcp://", 6) == 0; }
 static bool is_inproc(const char *ep) { return strncmp(ep, "inproc://", 9) == 0; }
 
 static void set_int(void *s, int opt, int v) { zmq_setsockopt(s, opt, &v, sizeof v); }
+
+/* The frames ZeroMQ may hold for a peer that does not read. Each pins a
+ * pooled buffer (frames.c), however few records it carries, so a fixed
+ * 1000 would let a stalled peer hold on the order of 100 MiB whatever the
+ * queue's bound: the pipe is scaled to that bound instead (one batch per
+ * BATCH_BYTES of it, at least 2), which at the default bound is the same
+ * 1000 frames. */
+static int dealer_hwm(const tr_node *n)
+{
+    uint64_t h = n->opts.queue_bytes / BATCH_BYTES;
+    return h < 2 ? 2 : h > DEALER_HWM ? DEALER_HWM : (int)h;
+}
 
 /* Heartbeats and a short handshake on connection-oriented transports
  * (none exist on inproc). */
@@ -207,7 +219,7 @@ static void dial(tr_node *n, peer *p, const char *ep)
     p->session[0] |= 1; /* a routing id may not start with 0 */
     zmq_setsockopt(s, ZMQ_ROUTING_ID, p->session, sizeof p->session);
     set_int(s, ZMQ_IMMEDIATE, 1);
-    set_int(s, ZMQ_SNDHWM, DEALER_HWM);
+    set_int(s, ZMQ_SNDHWM, dealer_hwm(n));
     set_int(s, ZMQ_LINGER, 0);
     set_int(s, ZMQ_RECONNECT_IVL, -1); /* we redial with a new socket */
     set_liveness(n, s, ep);
