@@ -397,7 +397,7 @@ static void on_gossip(tr_node *n, const tri_wire_node *w)
         return;
     }
     if (!p && !(p = tri_peer_add(n, w->node_id))) return;
-    snprintf(p->name, sizeof p->name, "%s", name);
+    tri_peer_set_name(n, p, name);
     set_endpoints(p, w);
     dial(n, p, pick_endpoint(p));
 }
@@ -457,7 +457,7 @@ static void on_hello(tr_node *n, void *router, const uint8_t *rid, size_t rid_le
                       "an incarnation already gone", name);
     retire_namesakes(n, name, h->node.node_id);
     if (!p && !(p = tri_peer_add(n, h->node.node_id))) return;
-    snprintf(p->name, sizeof p->name, "%s", name);
+    tri_peer_set_name(n, p, name);
     set_endpoints(p, &h->node);
     in_add(n, rid, rid_len, router, p);
     p->in_hello = true;
@@ -489,7 +489,7 @@ static void on_welcome(tr_node *n, peer *p, const tri_wire_hello *h)
             peer *q = tri_peer_find(n, h->node.node_id);
             if (!q && !(q = tri_peer_add(n, h->node.node_id))) return;
             snprintf(q->dial_endpoint, sizeof q->dial_endpoint, "%s", p->dial_endpoint);
-            snprintf(q->name, sizeof q->name, "%s", name);
+            tri_peer_set_name(n, q, name);
             set_endpoints(q, &h->node);
             dial(n, q, q->dial_endpoint);
             return;
@@ -502,7 +502,7 @@ static void on_welcome(tr_node *n, peer *p, const tri_wire_hello *h)
         }
         tri_peer_rekey(n, p, h->node.node_id);
     }
-    snprintf(p->name, sizeof p->name, "%s", name);
+    tri_peer_set_name(n, p, name);
     set_endpoints(p, &h->node);
     retire_namesakes(n, name, p->id);
     p->welcomed = true;
