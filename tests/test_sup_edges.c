@@ -202,6 +202,71 @@ static void test_spec_child_node(void **state)
     assert_non_null(strstr(why, "child 's': a child supervisor cannot run on another node"));
 }
 
+/* The names of args types, and typed reads of the wrong type. */
+static void test_args_types_and_paths(void **state)
+{
+    (void)state;
+    static const char *names[] = {"null", "bool", "int", "float", "string", "map", "list"};
+    for (int t = TR_ARGS_NULL; t <= TR_ARGS_LIST; t++)
+        assert_string_equal(tr_args_type_name((tr_args_type)t), names[t - TR_ARGS_NULL]);
+    assert_string_equal(tr_args_type_name((tr_args_type)99), "unknown");
+
+    tr_config *cfg = parse_args("{i: 0, s: x, l: [1, 2]}");
+    const tr_child_spec *c = child_a(cfg);
+    tr_args_value v;
+    double f;
+    int64_t ms = -1;
+    assert_int_equal(tr_args_float(c->args, c->args_size, "s", &f), TR_EINVAL);
+    assert_int_equal(tr_args_get(c->args, c->args_size, "i[0]", &v), TR_EINVAL);
+    assert_int_equal(tr_args_get(c->args, c->args_size, "l[1]", &v), TR_OK);
+    assert_int_equal(v.i, 2);
+    assert_int_equal(tr_args_get(c->args, c->args_size, "l[2]", &v), TR_ENOENT);
+    /* a bare 0 is a duration: no unit needed for none */
+    assert_int_equal(tr_args_get(c->args, c->args_size, "i", &v), TR_OK);
+    assert_int_equal(tr_args_value_duration(&v, &ms), TR_OK);
+    assert_int_equal(ms, 0);
+    assert_int_equal(tr_args_duration(c->args, c->args_size, "s", &ms), TR_EINVAL);
+    tr_config_destroy(&cfg);
+}
+
+/* A worker's keys: a boolean spelled FALSE, a key that is not a name, a
+ * value with a NUL byte. */
+static tr_config *parse_worker(const char *extra)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "tree:\n  supervisor: root\n  auto_shutdown: any_significant\n  children:\n"
+             "    - name: a\n      behaviour: troupe.echo\n      restart: transient\n%s",
+             extra);
+    tr_config *cfg = NULL;
+    tr_config_parse("t.yaml", yaml, strlen(yaml), TR_CONFIG_NO_FILES, &cfg);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+static void test_worker_keys(void **state)
+{
+    (void)state;
+    tr_config *cfg = parse_worker("      significant: FALSE\n");
+    assert_int_equal(tr_config_error_count(cfg), 0);
+    assert_false(child_a(cfg)->significant);
+    tr_config_destroy(&cfg);
+    cfg = parse_worker("      significant: True\n");
+    assert_int_equal(tr_config_error_count(cfg), 0);
+    assert_true(child_a(cfg)->significant);
+    tr_config_destroy(&cfg);
+
+    cfg = parse_worker("      [1]: x\n");
+    assert_int_equal(tr_config_error_count(cfg), 1);
+    assert_non_null(strstr(tr_config_error_get(cfg, 0)->message, "expected a key name in worker 'a'"));
+    tr_config_destroy(&cfg);
+
+    cfg = parse_worker("      register: \"a\\0b\"\n");
+    assert_int_equal(tr_config_error_count(cfg), 1);
+    assert_non_null(strstr(tr_config_error_get(cfg, 0)->message, "got text with a NUL byte"));
+    tr_config_destroy(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +275,8 @@ int main(void)
         cmocka_unit_test(test_config_files_refused),
         cmocka_unit_test_setup_teardown(test_ticker_each_bad_arg, quiet, loud),
         cmocka_unit_test(test_spec_child_node),
+        cmocka_unit_test(test_args_types_and_paths),
+        cmocka_unit_test(test_worker_keys),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
