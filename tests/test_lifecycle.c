@@ -11,6 +11,9 @@
 
 #include "testutil.h"
 
+/* the kill grace of troupe/actor.h ("100 ms after a kill") */
+#define TRI_TEST_KILL_GRACE_MS 100
+
 enum { F_TRAP = 1, F_FAIL_INIT = 2, F_IGNORE_INIT = 4 };
 
 typedef struct spec {
@@ -916,6 +919,42 @@ static void test_failure_during_shutdown_is_logged(void **state)
     assert_int_equal(tr_system_wait(e->sys, 0), TR_ETIMEDOUT); /* the root did not fail */
 }
 
+/* A child whose parent's shutdown time for it runs out while it waits
+ * for its own child stuck in terminate is abandoned (counted ended,
+ * killed) and killed: it kills its children in turn, and 100 ms later
+ * abandons the one still stuck, which is disposed of once its callback
+ * returns. */
+static void test_killed_while_stopping_abandons_stuck_child(void **state)
+{
+    t_env *e = *state;
+    tr_log_set_level(TR_LOG_NONE);
+    t_gate_init(&term_gate);
+    tr_pid g = spawn_kid(e, "g", K_OK, TR_SPAWN_TRAP_EXITS, false);
+    tr_pid b = child_kid(e, g, "b", K_OK, 1000, TR_PID_NIL);
+    child_kid(e, b, "s", K_HOLD_TERM, TR_SHUTDOWN_INFINITY, TR_PID_NIL);
+    send_to(e, g, "stopkid", &b, sizeof b);
+    expect_any_order(e,
+                     (t_want[]){{"stopkid", NULL, TR_OK}, {"term.begin", "/root/g/b/s shutdown", 0}},
+                     2);
+    assert_int_equal(tr_clock_advance(e->clock, 1000), TR_OK);
+    t_expect_str(e, "exit", "killed"); /* g counts b killed and goes on */
+    /* b, abandoned (counted ended; what it reports now is a dead letter),
+     * kills s when it handles the kill; its grace starts then: advance
+     * until it has passed and s, still stuck, is abandoned (counted ended
+     * too) */
+    tr_system_stats st;
+    int64_t end = t_now_ms() + T_WAIT_MS;
+    do {
+        assert_int_equal(tr_clock_advance(e->clock, TRI_TEST_KILL_GRACE_MS), TR_OK);
+        sched_yield();
+        tr_system_get_stats(e->sys, &st);
+    } while (st.actors_live > 1 && t_now_ms() < end);
+    assert_int_equal(st.actors_live, 1); /* g */
+    t_expect_none(e);
+    t_gate_open(&term_gate); /* s's terminate returns: it is disposed of */
+    tr_log_set_level(TR_LOG_WARN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -942,6 +981,8 @@ int main(void)
                                         t_teardown),
         cmocka_unit_test_setup_teardown(test_failure_during_shutdown_is_logged, setup_clock_quiet,
                                         log_teardown),
+        cmocka_unit_test_setup_teardown(test_killed_while_stopping_abandons_stuck_child,
+                                        setup_clock_quiet, t_teardown),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
 }
