@@ -1,0 +1,112 @@
+/* test_actor_edges.c — documented edges of the actor core that the other
+ * files do not reach: a message to the root is a dead letter, a call by a
+ * NULL name is TR_EINVAL (from an actor and from outside), "name@node"
+ * outside a node is TR_ENOROUTE, and the log level name of an unknown
+ * level. The probe is the only place results are asserted. */
+#include "testutil.h"
+
+/* edge: "to_parent" sends "hi" to its parent (the root, for a top-level
+ * actor) and reports its pid as "parent"; "call_null" reports the result
+ * of tr_call_named with a NULL name as "call_null" {rc, ref id}. */
+static int edge_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)st;
+    if (tr_msg_is(m, tr_atom_from("to_parent"))) {
+        tr_pid parent = tr_parent(ctx);
+        int rc = tr_send(ctx, parent, tr_atom_from("hi"), "x", 1);
+        if (!T_CHECK(ctx, rc == TR_OK)) return 0;
+        return t_report_val(ctx, "parent", &parent, sizeof parent);
+    }
+    if (tr_msg_is(m, tr_atom_from("call_null"))) {
+        tr_ref ref = {.id = 77};
+        int rc = tr_call_named(ctx, NULL, tr_atom_from("q"), NULL, 0, T_WAIT_MS, &ref);
+        int64_t v[2] = {rc, (int64_t)ref.id};
+        return t_report_val(ctx, "call_null", v, sizeof v);
+    }
+    return 0;
+}
+
+static const tr_behaviour edge_b = {"edge", 0, NULL, edge_handle, NULL};
+
+static tr_pid spawn_edge(t_env *e)
+{
+    tr_pid pid;
+    assert_int_equal(tr_system_spawn(e->sys, &edge_b, NULL, &pid), TR_OK);
+    return pid;
+}
+
+/* The root takes no messages: what reaches it is a dead letter, with the
+ * root as its receiver. */
+static void test_message_to_root_is_dead(void **state)
+{
+    t_env *e = *state;
+    assert_int_equal(tr_system_dead_letters_to(e->sys, t_probe), TR_OK);
+    tr_pid a = spawn_edge(e);
+    assert_int_equal(tr_inbox_send(e->probe, a, tr_atom_from("to_parent"), NULL, 0), TR_OK);
+    bool got_parent = false, got_dead = false;
+    tr_pid parent = TR_PID_NIL;
+    tr_dead_letter d = {0};
+    while (!got_parent || !got_dead) { /* the two may come in either order */
+        const tr_msg *m = t_recv(e);
+        if (tr_msg_is(m, tr_atom_from("parent"))) {
+            parent = t_pidv(m);
+            got_parent = true;
+        } else {
+            assert_int_equal(tr_dead_letter_info(m, &d), TR_OK);
+            got_dead = true;
+        }
+    }
+    assert_true(tr_pid_eq(d.to, parent));
+    assert_true(tr_pid_eq(d.from, a));
+    assert_string_equal(tr_atom_name(d.type), "hi");
+    assert_int_equal(d.size, 1);
+}
+
+/* A NULL name: TR_EINVAL, and no ref, from an actor and from outside. */
+static void test_call_named_null(void **state)
+{
+    t_env *e = *state;
+    tr_pid a = spawn_edge(e);
+    assert_int_equal(tr_inbox_send(e->probe, a, tr_atom_from("call_null"), NULL, 0), TR_OK);
+    const int64_t *v = tr_msg_data(t_expect(e, "call_null"));
+    assert_int_equal(v[0], TR_EINVAL);
+    assert_int_equal(v[1], 0);
+    tr_msg *reply = (tr_msg *)&reply;
+    assert_int_equal(tr_call_named_sync(e->sys, NULL, tr_atom_from("q"), NULL, 0, T_WAIT_MS, &reply),
+                     TR_EINVAL);
+    assert_null(reply);
+}
+
+/* "name@node" in a system that is not a node: no route, said at once. */
+static void test_named_at_node_without_transport(void **state)
+{
+    t_env *e = *state;
+    assert_int_equal(tr_system_send_named(e->sys, "svc@elsewhere", tr_atom_from("q"), NULL, 0),
+                     TR_ENOROUTE);
+    tr_msg *reply = NULL;
+    assert_int_equal(tr_call_named_sync(e->sys, "svc@elsewhere", tr_atom_from("q"), NULL, 0,
+                                        T_WAIT_MS, &reply),
+                     TR_ENOROUTE);
+    assert_null(reply);
+    tr_system_stats st;
+    tr_system_get_stats(e->sys, &st);
+    assert_int_equal(st.dead_letters, 0); /* refused, not sent */
+}
+
+static void test_log_level_names(void **state)
+{
+    (void)state;
+    assert_string_equal(tr_log_level_name(TR_LOG_WARN), "warn");
+    assert_string_equal(tr_log_level_name((tr_log_level)99), "unknown");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_message_to_root_is_dead, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_call_named_null, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_named_at_node_without_transport, t_setup, t_teardown),
+        cmocka_unit_test(test_log_level_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
