@@ -176,6 +176,12 @@ static void test_start_errors(void **state)
     o = (tr_node_opts){.name = "a", .listen = v6, .nlisten = 1};
     assert_int_equal(tr_node_start(sys, &o, &n), TR_EFAILED);
     assert_true(captured("refusing to bind tcp://[2001:db8::1]:7000 without CURVE keys"));
+    const char *host[] = {"tcp://troupe-test.invalid:7000"}; /* a name: not known loopback */
+    o = (tr_node_opts){.name = "a", .listen = host, .nlisten = 1};
+    assert_int_equal(tr_node_start(sys, &o, &n), TR_EFAILED);
+    const char *hole[] = {NULL};
+    o = (tr_node_opts){.name = "a", .listen = hole, .nlisten = 1};
+    assert_int_equal(tr_node_start(sys, &o, &n), TR_EINVAL);
     const char *v6lo[] = {"tcp://[::1]:*"};
     o = (tr_node_opts){.name = "a", .listen = v6lo, .nlisten = 1};
     int rc = tr_node_start(sys, &o, &n);
@@ -234,6 +240,59 @@ static void test_tcp_peer_without_key_not_dialled(void **state)
     tr_system_destroy(&sys);
     tr_log_set_handler(NULL, NULL);
     remove_keys(dir);
+}
+
+/* A node told to connect to itself is refused by itself (its own id), and
+ * an endpoint ZeroMQ cannot connect to is logged and given up; neither
+ * is a peer. */
+static void test_connect_to_self_and_nowhere(void **state)
+{
+    (void)state;
+    capture_start();
+    char ep0[64];
+    ep_of(ep0, sizeof ep0, ++next_tag, 0);
+    one o0 = start_one("n0", ep0, NULL, 0);
+    assert_int_equal(tr_node_connect(o0.node, &(tr_node_peer){ep0, NULL}), TR_OK);
+    tr_node_stats st;
+    int64_t end = t_now_ms() + T_WAIT_MS;
+    do {
+        assert_int_equal(tr_node_get_stats(o0.node, &st), TR_OK);
+        sched_yield();
+    } while (st.handshakes_refused == 0 && t_now_ms() < end);
+    assert_true(st.handshakes_refused >= 1); /* once, or again on a redial */
+    assert_int_equal(st.peers_up, 0);
+    assert_int_equal(tr_node_connect(o0.node, &(tr_node_peer){"nosuchtransport://x", NULL}),
+                     TR_OK);
+    assert_true(wait_captured("cannot connect to nosuchtransport://x"));
+    assert_int_equal(tr_node_connect(o0.node, &(tr_node_peer){"", NULL}), TR_EINVAL);
+    assert_int_equal(tr_node_get_stats(o0.node, &st), TR_OK);
+    assert_int_equal(st.peers_up, 0);
+    stop_one(&o0);
+    tr_log_set_handler(NULL, NULL);
+}
+
+/* tr_node_event_info refuses what is not a well-formed node event. */
+static void test_node_event_info_malformed(void **state)
+{
+    (void)state;
+    struct {
+        uint32_t node;
+        uint8_t up, name_len;
+        uint16_t pad;
+        char rest[2];
+    } bad = {7, 1, 200, 0, {0, 0}}; /* a name longer than the message */
+    tr_msg *m;
+    assert_int_equal(tr_msg_new(tr_atom_from("tr.nodeup"), sizeof bad, &m), TR_OK);
+    memcpy(tr_msg_buffer(m), &bad, sizeof bad);
+    tr_node_event ev;
+    assert_int_equal(tr_node_event_info(m, &ev), TR_EINVAL);
+    tr_msg_destroy(&m);
+    assert_int_equal(tr_msg_new(tr_atom_from("tr.nodedown"), 3, &m), TR_OK); /* too short */
+    assert_int_equal(tr_node_event_info(m, &ev), TR_EINVAL);
+    tr_msg_destroy(&m);
+    assert_int_equal(tr_msg_new(tr_atom_from("other"), sizeof bad, &m), TR_OK);
+    assert_int_equal(tr_node_event_info(m, &ev), TR_EINVAL);
+    tr_msg_destroy(&m);
 }
 
 /* ---- node events for an actor ---------------------------------------- */
@@ -532,6 +591,12 @@ static void test_unroutable_dead_letters(void **state)
     tr_node_stats st;
     assert_int_equal(tr_node_get_stats(o0.node, &st), TR_OK);
     assert_int_equal(st.dead_node_down, 3);
+    /* connecting again to a peer already up changes nothing */
+    assert_int_equal(tr_node_connect(o1.node, &(tr_node_peer){ep0, NULL}), TR_OK);
+    assert_int_equal(tr_system_send(o0.sys, e, tr_atom_from("ping"), NULL, 0), TR_OK);
+    expect_in(o1.in, "pong");
+    assert_int_equal(tr_node_get_stats(o1.node, &st), TR_OK);
+    assert_int_equal(st.peers_up, 1);
     assert_int_equal(tr_node_id(o0.node, "nosuchnode", &id1), TR_ENOENT);
     stop_one(&o1);
     stop_one(&o0);
@@ -542,6 +607,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start_errors),
         cmocka_unit_test(test_tcp_peer_without_key_not_dialled),
+        cmocka_unit_test(test_connect_to_self_and_nowhere),
+        cmocka_unit_test(test_node_event_info_malformed),
         cmocka_unit_test(test_monitor_node_from_actor),
         cmocka_unit_test(test_monitor_node_not_a_node),
         cmocka_unit_test(test_unroutable_dead_letters),
