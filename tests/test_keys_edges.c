@@ -226,6 +226,77 @@ static void test_zap_and_context_misuse(void **state)
     tr_log_set_handler(NULL, NULL);
 }
 
+/* Sends `n` frames (`frames`, NULL-terminated strings) as one request on
+ * a REQ socket connected to the ZAP endpoint; returns the status of the
+ * reply (its third frame) into status (4 bytes), or "" when none came
+ * within T_WAIT_MS. */
+static void zap_raw(void *ctx, const char *const *frames, int n, char status[4])
+{
+    void *req = zmq_socket(ctx, ZMQ_REQ);
+    assert_non_null(req);
+    int zero = 0;
+    zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_connect(req, "inproc://zeromq.zap.01"), 0);
+    for (int i = 0; i < n; i++)
+        assert_true(zmq_send(req, frames[i], strlen(frames[i]), i + 1 < n ? ZMQ_SNDMORE : 0) >= 0);
+    status[0] = '\0';
+    zmq_pollitem_t it = {req, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, T_WAIT_MS) == 1) {
+        char buf[64];
+        for (int i = 0;; i++) {
+            int got = zmq_recv(req, buf, sizeof buf - 1, 0);
+            assert_true(got >= 0);
+            if (i == 2) snprintf(status, 4, "%.*s", got, buf);
+            int more = 0;
+            size_t ms = sizeof more;
+            zmq_getsockopt(req, ZMQ_RCVMORE, &more, &ms);
+            if (!more) break;
+        }
+    }
+    zmq_close(req);
+}
+
+/* Requests the handler cannot read are answered 500 (and logged), be
+ * they too short or of more frames than any mechanism sends. */
+static void test_zap_malformed_requests(void **state)
+{
+    (void)state;
+    pthread_mutex_lock(&cap_mu);
+    cap_len = 0;
+    cap_buf[0] = '\0';
+    pthread_mutex_unlock(&cap_mu);
+    tr_log_set_handler(capture, NULL);
+    void *ctx = NULL;
+    assert_int_equal(tri_zctx_acquire(&ctx), TR_OK);
+    assert_int_equal(tri_zap_acquire(), TR_OK);
+    tri_zap_stats before, after;
+    tri_zap_get_stats(&before);
+
+    static const char *const few[] = {"1.0", "r1", "a"};
+    char status[4];
+    zap_raw(ctx, few, 3, status);
+    assert_string_equal(status, "500");
+    assert_true(captured("malformed request"));
+
+    const char *many[24];
+    many[0] = "1.0";
+    many[1] = "r2";
+    many[2] = "a";
+    many[3] = "127.0.0.1";
+    many[4] = "";
+    many[5] = "CURVE";
+    for (int i = 6; i < 24; i++) many[i] = "x";
+    zap_raw(ctx, many, 24, status);
+    assert_string_equal(status, "500");
+    tri_zap_get_stats(&after);
+    assert_int_equal(after.requests - before.requests, 2);
+    assert_int_equal(after.accepted, before.accepted);
+
+    tri_zap_release();
+    tri_zctx_release(&ctx);
+    tr_log_set_handler(NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +305,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_null_arguments, setup, teardown),
         cmocka_unit_test(test_write_path_too_long),
         cmocka_unit_test(test_zap_and_context_misuse),
+        cmocka_unit_test(test_zap_malformed_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
