@@ -226,6 +226,28 @@ static void test_zap_and_context_misuse(void **state)
     tr_log_set_handler(NULL, NULL);
 }
 
+/* Something else bound at the ZAP endpoint first: the handler cannot
+ * start (TR_EEXIST, logged), and starts once it is gone. */
+static void test_zap_endpoint_taken(void **state)
+{
+    (void)state;
+    tr_log_set_handler(capture, NULL);
+    void *ctx = NULL;
+    assert_int_equal(tri_zctx_acquire(&ctx), TR_OK);
+    void *rogue = zmq_socket(ctx, ZMQ_ROUTER);
+    assert_non_null(rogue);
+    assert_int_equal(zmq_bind(rogue, "inproc://zeromq.zap.01"), 0);
+    assert_int_equal(tri_zap_acquire(), TR_EEXIST);
+    assert_true(captured("ZAP handler: cannot bind inproc://zeromq.zap.01"));
+    assert_int_equal(tri_zctx_users(), 1); /* its context reference given back */
+    assert_int_equal(zmq_unbind(rogue, "inproc://zeromq.zap.01"), 0); /* at once, unlike close */
+    zmq_close(rogue);
+    assert_int_equal(tri_zap_acquire(), TR_OK);
+    tri_zap_release();
+    tri_zctx_release(&ctx);
+    tr_log_set_handler(NULL, NULL);
+}
+
 /* Sends `n` frames (`frames`, NULL-terminated strings) as one request on
  * a REQ socket connected to the ZAP endpoint; returns the status of the
  * reply (its third frame) into status (4 bytes), or "" when none came
@@ -306,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_write_path_too_long),
         cmocka_unit_test(test_zap_and_context_misuse),
         cmocka_unit_test(test_zap_malformed_requests),
+        cmocka_unit_test(test_zap_endpoint_taken),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
