@@ -19,7 +19,7 @@
 #   tools/dev.sh coverage       the plain suite once in a coverage build (build-cov/,
 #                               gcovr): per-file and per-folder line coverage, and a
 #                               failure when actors/, supervisor/ or transport/ has
-#                               less than COVERAGE_MIN percent (default 90) of its
+#                               less than COVERAGE_MIN percent (default 95) of its
 #                               lines run (report: build-cov/coverage/index.html)
 #   tools/dev.sh setup          install and build only
 #
@@ -222,7 +222,7 @@ stress() { # [SECONDS]
 # only on lines no test can reach, each with a comment that says why.
 COVERAGE_FOLDERS=(actors supervisor transport)
 coverage() {
-  local min=${COVERAGE_MIN:-90} dir=build-cov rc=0 f
+  local min=${COVERAGE_MIN:-95} dir=build-cov rc=0 f
   install_missing
   build "$dir" buildtype=debug b_coverage=true
   find "$dir" -name '*.gcda' -delete
