@@ -548,8 +548,9 @@ static tr_dead_letter expect_dead(tr_inbox *in)
 }
 
 /* A send to a node id or a node name nobody knows is a dead letter "no
- * route"; a payload above max_message is one "too big", both counted by
- * the node; the send itself succeeds (as Erlang's !). */
+ * route" (a call there is answered "tr.down", noconnection); a payload
+ * above max_message is one "too big"; all counted by the node; the send
+ * itself succeeds (as Erlang's !). */
 static void test_unroutable_dead_letters(void **state)
 {
     (void)state;
@@ -582,6 +583,24 @@ static void test_unroutable_dead_letters(void **state)
     d = expect_dead(o0.in);
     assert_int_equal(d.reason, TR_DEAD_NO_ROUTE);
 
+    /* a request there is answered at once: "tr.down", noconnection (the
+     * node cannot be reached; noproc would say the actor is gone) */
+    tr_msg *reply = NULL;
+    assert_int_equal(tr_call_sync(o0.sys, nowhere, tr_atom_from("q"), NULL, 0, T_WAIT_MS, &reply),
+                     TR_ENOENT);
+    tr_exit why;
+    assert_int_equal(tr_exit_info(reply, NULL, &why), TR_OK);
+    assert_int_equal(why.kind, TR_EXIT_NOCONNECTION);
+    tr_msg_destroy(&reply);
+    assert_int_equal(expect_dead(o0.in).reason, TR_DEAD_NO_ROUTE);
+    assert_int_equal(tr_call_named_sync(o0.sys, "who@nosuchnode", tr_atom_from("q"), NULL, 0,
+                                        T_WAIT_MS, &reply),
+                     TR_ENOENT);
+    assert_int_equal(tr_exit_info(reply, NULL, &why), TR_OK);
+    assert_int_equal(why.kind, TR_EXIT_NOCONNECTION);
+    tr_msg_destroy(&reply);
+    assert_int_equal(expect_dead(o0.in).reason, TR_DEAD_NO_ROUTE);
+
     static char big[2048];
     assert_int_equal(tr_system_send(o0.sys, e, tr_atom_from("x"), big, sizeof big), TR_OK);
     d = expect_dead(o0.in);
@@ -590,7 +609,7 @@ static void test_unroutable_dead_letters(void **state)
 
     tr_node_stats st;
     assert_int_equal(tr_node_get_stats(o0.node, &st), TR_OK);
-    assert_int_equal(st.dead_node_down, 3);
+    assert_int_equal(st.dead_node_down, 5);
     /* connecting again to a peer already up changes nothing */
     assert_int_equal(tr_node_connect(o1.node, &(tr_node_peer){ep0, NULL}), TR_OK);
     assert_int_equal(tr_system_send(o0.sys, e, tr_atom_from("ping"), NULL, 0), TR_OK);
