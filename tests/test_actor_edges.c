@@ -3,6 +3,8 @@
  * NULL name is TR_EINVAL (from an actor and from outside), "name@node"
  * outside a node is TR_ENOROUTE, and the log level name of an unknown
  * level. The probe is the only place results are asserted. */
+#include <time.h>
+
 #include "testutil.h"
 
 /* edge: "to_parent" sends "hi" to its parent (the root, for a top-level
@@ -116,6 +118,61 @@ static void test_manual_clock_users_limit(void **state)
     tr_clock_destroy(&clock);
 }
 
+/* "Never early", on the real clock: a 1 ms timer armed again and again
+ * never fires before 1 ms has passed since it was armed (measured with
+ * CLOCK_MONOTONIC, the clock the timers read). Only a lower bound is
+ * asserted: a loaded machine makes timers late, never early. */
+#define EARLY_ROUNDS 100
+
+typedef struct early_state {
+    int64_t armed_ns, least_ns;
+    int rounds, early;
+} early_state;
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int early_arm(tr_ctx *ctx, early_state *s)
+{
+    s->armed_ns = mono_ns();
+    return tr_send_after(ctx, tr_self(ctx), 1, tr_atom_from("fire"), NULL, 0, NULL);
+}
+
+static int early_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    early_state *s = st;
+    if (tr_msg_is(m, tr_atom_from("go"))) {
+        s->least_ns = INT64_MAX;
+        return early_arm(ctx, s);
+    }
+    if (tr_msg_is(m, tr_atom_from("fire"))) {
+        int64_t waited = mono_ns() - s->armed_ns;
+        if (waited < s->least_ns) s->least_ns = waited;
+        s->early += waited < 1000000;
+        if (++s->rounds < EARLY_ROUNDS) return early_arm(ctx, s);
+        int64_t v[2] = {s->early, s->least_ns};
+        return t_report_val(ctx, "early", v, sizeof v);
+    }
+    return 0;
+}
+
+static const tr_behaviour early_b = {"early", sizeof(early_state), NULL, early_handle, NULL};
+
+static void test_timer_never_early_real_clock(void **state)
+{
+    t_env *e = *state;
+    tr_pid a;
+    assert_int_equal(tr_system_spawn(e->sys, &early_b, NULL, &a), TR_OK);
+    assert_int_equal(tr_inbox_send(e->probe, a, tr_atom_from("go"), NULL, 0), TR_OK);
+    const int64_t *v = tr_msg_data(t_expect(e, "early"));
+    if (v[0]) fail_msg("%lld of %d timers fired early (the earliest after %lld ns)", (long long)v[0],
+                       EARLY_ROUNDS, (long long)v[1]);
+}
+
 static void test_log_level_names(void **state)
 {
     (void)state;
@@ -131,6 +188,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_named_at_node_without_transport, t_setup, t_teardown),
         cmocka_unit_test(test_log_level_names),
         cmocka_unit_test(test_manual_clock_users_limit),
+        cmocka_unit_test_setup_teardown(test_timer_never_early_real_clock, t_setup, t_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
