@@ -173,6 +173,53 @@ static void test_timer_never_early_real_clock(void **state)
                        EARLY_ROUNDS, (long long)v[1]);
 }
 
+/* pp: answers a request at once ("pong"); "call" {pid} calls that pid
+ * ("ping") and reports "replied" when the answer comes; "stop" stops. */
+static int pp_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)st;
+    if (tr_msg_is_request(m)) return tr_reply(ctx, m, tr_atom_from("pong"), NULL, 0);
+    if (tr_msg_is(m, tr_atom_from("call"))) {
+        tr_pid to;
+        memcpy(&to, tr_msg_data(m), sizeof to);
+        return tr_call(ctx, to, tr_atom_from("ping"), NULL, 0, T_WAIT_MS, NULL);
+    }
+    if (tr_msg_is(m, tr_atom_from("pong"))) return t_report(ctx, "replied", "");
+    if (tr_msg_is(m, tr_atom_from("stop"))) tr_stop(ctx);
+    return 0;
+}
+
+static const tr_behaviour pp_b = {"pp", 0, NULL, pp_handle, NULL};
+
+static void stop_and_await_down(t_env *e, tr_pid who)
+{
+    tr_ref ref;
+    assert_int_equal(tr_inbox_monitor(e->probe, who, &ref), TR_OK);
+    assert_int_equal(tr_inbox_send(e->probe, who, tr_atom_from("stop"), NULL, 0), TR_OK);
+    const tr_msg *m = t_expect(e, "tr.down");
+    assert_int_equal(tr_msg_ref(m).id, ref.id);
+}
+
+/* A request answered in its handler is done with: when the callee ends
+ * later, nothing more goes to its caller. Seen here as a "tr.down" that
+ * would reach the caller, ended by then, as a dead letter, which the
+ * callee's end would forward before its own "tr.down" to the probe
+ * (requests are answered before watchers are told). */
+static void test_answered_request_not_answered_again(void **state)
+{
+    t_env *e = *state;
+    tr_pid caller, callee;
+    assert_int_equal(tr_system_spawn(e->sys, &pp_b, NULL, &caller), TR_OK);
+    assert_int_equal(tr_system_spawn(e->sys, &pp_b, NULL, &callee), TR_OK);
+    assert_int_equal(tr_system_dead_letters_to(e->sys, t_probe), TR_OK);
+    assert_int_equal(tr_inbox_send(e->probe, caller, tr_atom_from("call"), &callee, sizeof callee),
+                     TR_OK);
+    t_expect(e, "replied");
+    stop_and_await_down(e, caller);
+    stop_and_await_down(e, callee); /* a dead letter first would fail here */
+    t_expect_none(e);
+}
+
 static void test_log_level_names(void **state)
 {
     (void)state;
@@ -189,6 +236,8 @@ int main(void)
         cmocka_unit_test(test_log_level_names),
         cmocka_unit_test(test_manual_clock_users_limit),
         cmocka_unit_test_setup_teardown(test_timer_never_early_real_clock, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_answered_request_not_answered_again, t_setup,
+                                        t_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
