@@ -2386,6 +2386,33 @@ static void test_significant_all_waits_for_the_last(void **state)
     assert_int_equal(why.kind, TR_EXIT_SHUTDOWN);
 }
 
+/* The backoff doubles from min_ms up to max_ms, to the millisecond: each
+ * restart is measured with restart_delay (count_children shows the child
+ * active once the supervisor has spawned it, which a round trip orders;
+ * the child's own "start" report may come later), so a restart that comes
+ * too early cannot hide behind a slow worker. */
+static void test_backoff_doubles_exactly(void **state)
+{
+    sup_env *se = *state;
+    t_env *e = &se->e;
+    tr_child_spec kids[] = {WORKER("w", TR_PERMANENT, A_OK)};
+    kids[0].backoff = (tr_backoff){.min_ms = 10, .max_ms = 70, .reset_ms = 100000};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 100, .period_ms = 1000,
+                        .children = kids, .nchildren = 1};
+    tr_pid sup = start(e, &spec, "sup");
+    EXPECT(e, "start /root/sup/w");
+    static const int64_t want[] = {10, 20, 40, 70, 70};
+    for (int i = 0; i < 5; i++) {
+        send_to(e, sup, "w", "crash");
+        EXPECT(e, "stop /root/sup/w failure: crash");
+        await_down(e, sup, "w");
+        int64_t d = restart_delay(se, sup, 1, 200);
+        if (d != want[i])
+            fail_msg("restart %d after %lld ms, want %lld", i, (long long)d, (long long)want[i]);
+        EXPECT(e, "start /root/sup/w");
+    }
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -2450,6 +2477,7 @@ int main(void)
         T(test_supervisor_start_errors),
         T(test_significant_restart_then_shutdown),
         T(test_significant_all_waits_for_the_last),
+        T(test_backoff_doubles_exactly),
     };
     return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
 }
