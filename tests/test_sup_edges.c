@@ -267,6 +267,90 @@ static void test_worker_keys(void **state)
     tr_config_destroy(&cfg);
 }
 
+/* ---- a supervisor spawned by an actor ---------------------------------- */
+
+static t_gate hold_gate;
+
+/* slow: a worker whose terminate reports "term.begin", holds on
+ * hold_gate, then reports "term" with its reason. */
+static int slow_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)ctx, (void)st, (void)m;
+    return 0;
+}
+
+static void slow_terminate(tr_ctx *ctx, void *st, const tr_exit *why)
+{
+    (void)st;
+    t_report(ctx, "term.begin", tr_exit_kind_name(why->kind));
+    t_gate_wait(&hold_gate);
+    t_report(ctx, "term", tr_exit_kind_name(why->kind));
+}
+
+static const tr_behaviour slow_b = {"slow", 0, NULL, slow_handle, slow_terminate};
+
+/* owner: "sup" spawns a supervisor of one slow worker with default spawn
+ * options and reports its pid as "sup"; "stopkid" {pid} stops that child;
+ * a child's exit is reported as "exit" "<kind>". Traps exits. */
+static int owner_init(tr_ctx *ctx, void *st, const void *args, size_t n)
+{
+    (void)st, (void)args, (void)n;
+    tr_trap_exits(ctx, true);
+    return 0;
+}
+
+static int owner_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)st;
+    if (tr_msg_is(m, tr_atom_from("sup"))) {
+        static const tr_child_spec kids[] = {{.id = "slow", .behaviour = &slow_b,
+                                              .restart = TR_PERMANENT,
+                                              .shutdown_ms = TR_SHUTDOWN_INFINITY}};
+        tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 1};
+        tr_pid sup = TR_PID_NIL;
+        int rc = tr_supervisor_spawn(ctx, &spec, &(tr_spawn_opts){.name = "sup"}, &sup);
+        if (!T_CHECK(ctx, rc == TR_OK)) return 0;
+        return t_report_val(ctx, "sup", &sup, sizeof sup);
+    }
+    if (tr_msg_is(m, tr_atom_from("stopkid"))) {
+        tr_pid c;
+        memcpy(&c, tr_msg_data(m), sizeof c);
+        T_CHECK(ctx, tr_stop_child(ctx, c) == TR_OK);
+        return 0;
+    }
+    tr_exit why;
+    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_info(m, NULL, &why) == TR_OK)
+        return t_report(ctx, "exit", tr_exit_kind_name(why.kind));
+    return 0;
+}
+
+static const tr_behaviour owner_b = {"owner", 0, owner_init, owner_handle, NULL};
+
+/* tr_supervisor_spawn without a shutdown time gives the supervisor an
+ * infinite one (OTP's default for a supervisor child): its parent waits
+ * however long its children take to stop, where a worker's default 5 s
+ * would have it killed. */
+static void test_spawned_supervisor_waited_for(void **state)
+{
+    t_env *e = *state;
+    t_gate_init(&hold_gate);
+    tr_pid owner;
+    assert_int_equal(tr_system_spawn(e->sys, &owner_b, NULL, &owner), TR_OK);
+    assert_int_equal(tr_inbox_send(e->probe, owner, tr_atom_from("sup"), NULL, 0), TR_OK);
+    tr_pid sup = t_expect_pid(e, "sup");
+    assert_int_equal(tr_inbox_send(e->probe, owner, tr_atom_from("stopkid"), &sup, sizeof sup),
+                     TR_OK);
+    t_expect_str(e, "term.begin", "shutdown");
+    assert_int_equal(tr_clock_advance(e->clock, 60000), TR_OK); /* far past 5 s */
+    tr_actor_info info;
+    assert_int_equal(tr_system_inspect(e->sys, owner, &info, T_WAIT_MS), TR_OK);
+    assert_int_equal(info.children, 1); /* still waiting for it */
+    t_expect_none(e);
+    t_gate_open(&hold_gate);
+    t_expect_str(e, "term", "shutdown");
+    t_expect_str(e, "exit", "shutdown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +361,8 @@ int main(void)
         cmocka_unit_test(test_spec_child_node),
         cmocka_unit_test(test_args_types_and_paths),
         cmocka_unit_test(test_worker_keys),
+        cmocka_unit_test_setup_teardown(test_spawned_supervisor_waited_for, t_setup_clock,
+                                        t_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
