@@ -6,6 +6,7 @@
 
 #include "lifecycle.h"
 #include "pool.h"
+#include "proc_os.h"
 
 /* Node ids: a random 32-bit number per system (per node incarnation), so
  * that a pid names its actor in every process of a cluster, also inside
@@ -269,6 +270,7 @@ void tr_system_destroy(tr_system **psys)
     if (inboxes)
         tri_log(TR_LOG_ERROR, "tr_system_destroy: %u inbox(es) still open; destroy them first",
                 inboxes);
+    tri_proc_release(sys); /* every process child has been reaped: see proc_os.h */
     tri_offload_fini(sys); /* before the workers: results may still be sent */
     tri_timers_stop(sys);
     tri_sched_stop(sys);

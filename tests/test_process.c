@@ -1,0 +1,510 @@
+/* test_process.c — OS-process children (troupe/process.h): start, output
+ * logging, exit status mapping, SIGTERM/SIGKILL stops, exec failure,
+ * supervision, reaping, and no orphan after kill -9 of the parent process.
+ * The child program is tests/proc_child.c ($PROC_CHILD). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static const char *child_prog(void)
+{
+    const char *p = getenv("PROC_CHILD");
+    return p ? p : "./proc_child";
+}
+
+/* ---------------------------------------------------------- the log */
+
+#define LOG_MAX 4096
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t log_cv = PTHREAD_COND_INITIALIZER;
+static char *log_lines[LOG_MAX];
+static size_t log_n;
+
+static void log_sink(void *user, tr_log_level level, const char *line)
+{
+    (void)user;
+    (void)level;
+    pthread_mutex_lock(&log_mu);
+    if (log_n < LOG_MAX) log_lines[log_n++] = strdup(line);
+    pthread_cond_broadcast(&log_cv);
+    pthread_mutex_unlock(&log_mu);
+}
+
+static void log_clear(void)
+{
+    pthread_mutex_lock(&log_mu);
+    for (size_t i = 0; i < log_n; i++) free(log_lines[i]);
+    log_n = 0;
+    pthread_mutex_unlock(&log_mu);
+}
+
+/* The first logged line containing both `a` and `b` (b may be NULL),
+ * copied into out; false when none came within ms. */
+static bool log_wait(const char *a, const char *b, int64_t ms, char *out, size_t n)
+{
+    int64_t end = t_now_ms() + ms;
+    pthread_mutex_lock(&log_mu);
+    for (size_t seen = 0;;) {
+        for (; seen < log_n; seen++)
+            if (log_lines[seen] && strstr(log_lines[seen], a) &&
+                (!b || strstr(log_lines[seen], b))) {
+                if (out) snprintf(out, n, "%s", log_lines[seen]);
+                pthread_mutex_unlock(&log_mu);
+                return true;
+            }
+        int64_t left = end - t_now_ms();
+        if (left <= 0) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+        pthread_cond_timedwait(&log_cv, &log_mu, &ts);
+    }
+    pthread_mutex_unlock(&log_mu);
+    return false;
+}
+
+static bool log_has(const char *a, const char *b) { return log_wait(a, b, 0, NULL, 0); }
+
+static int setup(void **state)
+{
+    log_clear();
+    tr_log_set_handler(log_sink, NULL);
+    tr_log_set_level(TR_LOG_INFO);
+    return t_setup(state);
+}
+
+static int teardown(void **state)
+{
+    int rc = t_teardown(state);
+    tr_log_set_level(TR_LOG_WARN);
+    tr_log_set_handler(NULL, NULL);
+    log_clear();
+    return rc;
+}
+
+/* --------------------------------------------------- waiting for pids */
+
+/* Whether OS process `pid` has ended (and, with `reaped`, is gone from
+ * the process table: no zombie), within ms. */
+static bool pid_gone(pid_t pid, bool reaped, int64_t ms)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int rc = poll(&p, 1, (int)ms);
+        close(fd);
+        if (rc != 1) return false;
+    } else if (errno != ESRCH) {
+        return false;
+    }
+    if (!reaped) return true;
+    /* ended: reaped at once by its owner (the proc thread, or init) */
+    int64_t end = t_now_ms() + ms;
+    while (kill(pid, 0) == 0) {
+        if (t_now_ms() > end) return false;
+        usleep(1000); /* polling a condition, with a deadline */
+    }
+    return errno == ESRCH;
+}
+
+/* --------------------------------------------------------- the host */
+
+/* A parent actor: spawns one process child (trapping its exit) and
+ * reports its start notice and exit to the probe; "stop" stops it. */
+typedef struct host_args {
+    const tr_process_spec *spec;
+    int64_t shutdown_ms;
+} host_args;
+
+typedef struct host {
+    tr_pid child;
+} host;
+
+typedef struct report {
+    int status; /* tr_start_status, or -1 for an exit */
+    int kind;
+    char text[400];
+} report;
+
+static int host_init(tr_ctx *ctx, void *st, const void *args, size_t size)
+{
+    host *h = st;
+    host_args ha;
+    memcpy(&ha, args, size);
+    tr_trap_exits(ctx, true);
+    tr_spawn_opts o = {.name = "proc", .shutdown_ms = ha.shutdown_ms, .started_to = tr_self(ctx)};
+    int rc = tr_spawn_process(ctx, ha.spec, &o, &h->child);
+    t_report_int(ctx, "spawn_rc", rc);
+    t_report_val(ctx, "child", &h->child, sizeof h->child);
+    return 0;
+}
+
+static int host_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    host *h = st;
+    report r = {0};
+    tr_pid who;
+    tr_start_status status;
+    tr_exit why;
+    if (tr_started_info(m, &who, &status, &why) == TR_OK) {
+        r.status = (int)status;
+        r.kind = (int)why.kind;
+        snprintf(r.text, sizeof r.text, "%s", why.text ? why.text : "");
+        t_report_val(ctx, "started", &r, sizeof r);
+    } else if (tr_msg_type(m).id == tr_exit_atom().id && tr_exit_info(m, &who, &why) == TR_OK) {
+        r.status = -1;
+        r.kind = (int)why.kind;
+        snprintf(r.text, sizeof r.text, "%s", why.text ? why.text : "");
+        t_report_val(ctx, "exit", &r, sizeof r);
+    } else if (!strcmp(tr_atom_name(tr_msg_type(m)), "stop")) {
+        t_report_int(ctx, "stopping", tr_stop_child(ctx, h->child));
+    }
+    return 0;
+}
+
+static const tr_behaviour host_beh = {
+    .name = "host", .state_size = sizeof(host), .init = host_init, .handle = host_handle};
+
+/* Starts a host; *child (may be NULL) gets its process actor's pid. */
+static tr_pid start_host(t_env *e, const tr_process_spec *spec, int64_t shutdown_ms, tr_pid *child)
+{
+    host_args ha = {spec, shutdown_ms};
+    tr_pid h;
+    tr_spawn_opts o = {.name = "host", .args = &ha, .args_size = sizeof ha};
+    assert_int_equal(tr_system_spawn(e->sys, &host_beh, &o, &h), TR_OK);
+    assert_int_equal(t_expect_int(e, "spawn_rc"), TR_OK);
+    tr_pid c = t_expect_pid(e, "child");
+    if (child) *child = c;
+    return h;
+}
+
+/* The OS pid of a running process actor. */
+static pid_t os_pid_of(t_env *e, tr_pid actor)
+{
+    tr_process_info pi;
+    assert_int_equal(tr_process_info_sync(e->sys, actor, &pi, T_WAIT_MS), TR_OK);
+    assert_true(pi.os_pid > 0);
+    return (pid_t)pi.os_pid;
+}
+
+static report expect_report(t_env *e, const char *type)
+{
+    report r;
+    const tr_msg *m = t_expect(e, type);
+    assert_int_equal(tr_msg_size(m), sizeof r);
+    memcpy(&r, tr_msg_data(m), sizeof r);
+    return r;
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* Output reaches the log line by line, with the child's path, before its
+ * end is told; status 3 is a failure saying so; the child is reaped. */
+static void test_output_and_status(void **state)
+{
+    t_env *e = *state;
+    const char *args[] = {"3", "hello", "world"};
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"lines", args[0],
+                          args[1], args[2]}, .nargs = 4};
+    start_host(e, &ps, 5000, NULL);
+    report r = expect_report(e, "started");
+    assert_int_equal(r.status, TR_START_OK);
+    r = expect_report(e, "exit");
+    assert_int_equal(r.kind, TR_EXIT_FAILURE);
+    assert_string_equal(r.text, "exited with status 3");
+    /* logged before the end was told: no waiting */
+    assert_true(log_has("/root/host/proc: hello", NULL));
+    assert_true(log_has("/root/host/proc: world", NULL));
+    assert_true(log_has("/root/host/proc (stderr): to stderr", NULL));
+    assert_true(log_has("/root/host/proc: partial", NULL));
+    char line[256];
+    assert_true(log_wait("/root/host/proc: pid ", NULL, 0, line, sizeof line));
+    pid_t pid = (pid_t)atoi(strstr(line, "pid ") + 4);
+    assert_true(pid > 0);
+    /* reaped by the runtime before its end was told: not ours to wait for */
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+    assert_int_equal(kill(pid, 0), -1);
+}
+
+static void test_exit_zero_is_normal(void **state)
+{
+    t_env *e = *state;
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"lines", "0"},
+                          .nargs = 2};
+    start_host(e, &ps, 5000, NULL);
+    assert_int_equal(expect_report(e, "started").status, TR_START_OK);
+    report r = expect_report(e, "exit");
+    assert_int_equal(r.kind, TR_EXIT_NORMAL);
+}
+
+/* A program found in PATH (no '/'), and the environment given to it. */
+static void test_path_and_env(void **state)
+{
+    t_env *e = *state;
+    tr_process_spec ps = {.program = "sh",
+                          .args = (const char *const[]){"-c", "echo \"v=$TR_TEST_V\"; pwd"},
+                          .nargs = 2,
+                          .env = (const char *const[]){"TR_TEST_V=forty two"},
+                          .nenv = 1,
+                          .cwd = "/"};
+    start_host(e, &ps, 5000, NULL);
+    assert_int_equal(expect_report(e, "started").status, TR_START_OK);
+    assert_int_equal(expect_report(e, "exit").kind, TR_EXIT_NORMAL);
+    assert_true(log_has("/root/host/proc: v=forty two", NULL));
+    assert_true(log_has("/root/host/proc: /", NULL));
+}
+
+static void test_segv_reason(void **state)
+{
+    t_env *e = *state;
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"segv"},
+                          .nargs = 1};
+    start_host(e, &ps, 5000, NULL);
+    assert_int_equal(expect_report(e, "started").status, TR_START_OK);
+    report r = expect_report(e, "exit");
+    assert_int_equal(r.kind, TR_EXIT_FAILURE);
+    assert_string_equal(r.text, "killed by SIGSEGV");
+}
+
+/* A program that cannot be executed: a start failure with errno's text. */
+static void test_exec_failure(void **state)
+{
+    t_env *e = *state;
+    tr_process_spec ps = {.program = "/nonexistent/troupe-proc"};
+    start_host(e, &ps, 5000, NULL);
+    report r = expect_report(e, "started");
+    assert_int_equal(r.status, TR_START_FAILED);
+    assert_string_equal(r.text, "cannot execute /nonexistent/troupe-proc: No such file or directory");
+    r = expect_report(e, "exit");
+    assert_int_equal(r.kind, TR_EXIT_FAILURE);
+    /* not in PATH either */
+    tr_process_spec ps2 = {.program = "troupe-no-such-program-here"};
+    start_host(e, &ps2, 5000, NULL);
+    r = expect_report(e, "started");
+    assert_int_equal(r.status, TR_START_FAILED);
+    assert_string_equal(r.text,
+                        "cannot execute troupe-no-such-program-here: No such file or directory");
+    expect_report(e, "exit");
+}
+
+/* Stopping: SIGTERM, the process ends, the child's exit is the stop's. */
+static void test_stop_sigterm(void **state)
+{
+    t_env *e = *state;
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"wait"},
+                          .nargs = 1};
+    tr_pid child;
+    tr_pid h = start_host(e, &ps, 5000, &child);
+    assert_int_equal(expect_report(e, "started").status, TR_START_OK);
+    assert_true(log_wait("/root/host/proc: waiting", NULL, T_WAIT_MS, NULL, 0));
+    pid_t pid = os_pid_of(e, child);
+    int64_t t0 = t_now_ms();
+    tr_system_send(e->sys, h, tr_atom_from("stop"), NULL, 0);
+    assert_int_equal(t_expect_int(e, "stopping"), TR_OK);
+    report r = expect_report(e, "exit");
+    assert_int_equal(r.kind, TR_EXIT_SHUTDOWN);
+    assert_true(t_now_ms() - t0 < 4000); /* well before its 5 s shutdown time */
+    /* it ended after its process was reaped: gone already */
+    assert_int_equal(kill(pid, 0), -1);
+    assert_int_equal(errno, ESRCH);
+}
+
+/* A process that ignores SIGTERM is killed at its shutdown time; brutal
+ * kills at once. */
+static void test_ignore_term_killed(void **state)
+{
+    t_env *e = *state;
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"ignore_term"},
+                          .nargs = 1};
+    tr_pid child;
+    tr_pid h = start_host(e, &ps, 300, &child);
+    assert_int_equal(expect_report(e, "started").status, TR_START_OK);
+    assert_true(log_wait("/root/host/proc: ignoring", NULL, T_WAIT_MS, NULL, 0));
+    pid_t pid = os_pid_of(e, child);
+    int64_t t0 = t_now_ms();
+    tr_system_send(e->sys, h, tr_atom_from("stop"), NULL, 0);
+    assert_int_equal(t_expect_int(e, "stopping"), TR_OK);
+    report r = expect_report(e, "exit");
+    int64_t took = t_now_ms() - t0;
+    assert_int_equal(r.kind, TR_EXIT_KILLED);
+    assert_true(took >= 290); /* it outlived the SIGTERM: killed at 300 ms */
+    assert_true(pid_gone(pid, true, T_WAIT_MS));
+}
+
+static void test_brutal_kill(void **state)
+{
+    t_env *e = *state;
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"ignore_term"},
+                          .nargs = 1};
+    tr_pid child;
+    tr_pid h = start_host(e, &ps, TR_SHUTDOWN_BRUTAL, &child);
+    assert_int_equal(expect_report(e, "started").status, TR_START_OK);
+    assert_true(log_wait("/root/host/proc: ignoring", NULL, T_WAIT_MS, NULL, 0));
+    pid_t pid = os_pid_of(e, child);
+    int64_t t0 = t_now_ms();
+    tr_system_send(e->sys, h, tr_atom_from("stop"), NULL, 0);
+    assert_int_equal(t_expect_int(e, "stopping"), TR_OK);
+    report r = expect_report(e, "exit");
+    assert_int_equal(r.kind, TR_EXIT_KILLED);
+    assert_true(pid_gone(pid, true, T_WAIT_MS));
+    assert_true(t_now_ms() - t0 < 4000); /* no shutdown time waited (5 s by default) */
+}
+
+/* Under a supervisor: a child dying of SIGSEGV is restarted, and the
+ * restart counted; the old process is gone. */
+static void test_supervisor_restarts_segv(void **state)
+{
+    t_env *e = *state;
+    char marker[64];
+    snprintf(marker, sizeof marker, "/tmp/troupe-segv-once-%d", (int)getpid());
+    unlink(marker);
+    tr_process_spec ps = {.program = child_prog(),
+                          .args = (const char *const[]){"segv_once", marker},
+                          .nargs = 2};
+    tr_child_spec kid = {.id = "crashy", .process = &ps};
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 3, .period_ms = 5000,
+                        .children = &kid, .nchildren = 1};
+    tr_pid sup;
+    char why[256] = "";
+    assert_int_equal(tr_supervisor_start(e->sys, &spec, "sup", T_WAIT_MS, &sup, why, sizeof why),
+                     TR_OK);
+    assert_true(log_wait("/root/sup/crashy: second run", NULL, T_WAIT_MS, NULL, 0));
+    assert_true(log_has("crashy", "killed by SIGSEGV"));
+    tr_child_info info;
+    size_t n = 0;
+    assert_int_equal(tr_sup_which_children_sync(e->sys, sup, &info, 1, &n, T_WAIT_MS), TR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(info.restarts, 1);
+    assert_false(tr_pid_is_nil(info.pid));
+    tr_process_info pi;
+    assert_int_equal(tr_process_info_sync(e->sys, info.pid, &pi, T_WAIT_MS), TR_OK);
+    assert_true(pi.os_pid > 0);
+    assert_int_equal(pi.kind, TR_PROCESS_PLAIN);
+    assert_int_equal(kill(pi.os_pid, 0), 0);
+    /* terminate_child stops it: its process goes with it */
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, "crashy", TR_PID_NIL, T_WAIT_MS),
+                     TR_OK);
+    assert_true(pid_gone(pi.os_pid, true, T_WAIT_MS));
+    unlink(marker);
+}
+
+/* kill -9 of the parent process: its process child does not outlive it
+ * (PR_SET_PDEATHSIG). The parent is proc_child supervise, the grandchild
+ * proc_child wait. */
+static void test_kill9_no_orphan(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t parent = fork();
+    assert_true(parent >= 0);
+    if (parent == 0) {
+        dup2(p[1], 1);
+        execl(child_prog(), child_prog(), "supervise", child_prog(), (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    FILE *in = fdopen(p[0], "r");
+    assert_non_null(in);
+    char line[128] = "";
+    struct pollfd pf = {.fd = p[0], .events = POLLIN};
+    assert_int_equal(poll(&pf, 1, T_WAIT_MS), 1);
+    assert_non_null(fgets(line, sizeof line, in));
+    int gc = 0;
+    assert_int_equal(sscanf(line, "grandchild %d", &gc), 1);
+    assert_true(gc > 0);
+    assert_int_equal(kill(gc, 0), 0);
+    assert_int_equal(kill(parent, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(parent, &status, 0), parent);
+    assert_true(WIFSIGNALED(status));
+    /* the grandchild dies with it (reaped by whoever adopts it) */
+    assert_true(pid_gone(gc, false, T_WAIT_MS));
+    fclose(in);
+}
+
+/* ------------------------------------------------------- API checks */
+
+static int idle_init(tr_ctx *ctx, void *st, const void *args, size_t size)
+{
+    (void)st;
+    const tr_process_spec *ps = *(const tr_process_spec *const *)args;
+    (void)size;
+    tr_pid out;
+    int rc1 = tr_spawn_process(ctx, ps, &(tr_spawn_opts){.args = "x", .args_size = 1}, &out);
+    int rc2 = tr_spawn_process(ctx, ps, &(tr_spawn_opts){.node = "elsewhere"}, &out);
+    int rc3 = tr_spawn_process(ctx, &(tr_process_spec){0}, NULL, &out);
+    t_report_int(ctx, "rcs", rc1 == TR_EINVAL && rc2 == TR_EINVAL && rc3 == TR_EINVAL);
+    return TR_INIT_IGNORE;
+}
+
+static int idle_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)ctx, (void)st, (void)m;
+    return 0;
+}
+
+static const tr_behaviour idle_beh = {.name = "idle", .init = idle_init, .handle = idle_handle};
+
+static void test_spec_checks(void **state)
+{
+    t_env *e = *state;
+    char why[200];
+    assert_int_equal(tr_process_spec_check(&(tr_process_spec){0}, why, sizeof why), TR_EINVAL);
+    assert_string_equal(why, "a process needs a program");
+    tr_process_spec ok = {.program = "x"};
+    assert_int_equal(tr_process_spec_check(&ok, why, sizeof why), TR_OK);
+    tr_process_spec badenv = {.program = "x", .env = (const char *const[]){"NOEQUALS"}, .nenv = 1};
+    assert_int_equal(tr_process_spec_check(&badenv, why, sizeof why), TR_EINVAL);
+    tr_process_spec node = {.program = "x", .kind = TR_PROCESS_NODE};
+    assert_int_equal(tr_process_spec_check(&node, why, sizeof why), TR_EINVAL);
+    node.node_name = "kid@here";
+    assert_int_equal(tr_process_spec_check(&node, why, sizeof why), TR_OK);
+    /* in a child spec: exactly one of behaviour, supervisor, process */
+    tr_child_spec both = {.id = "c", .behaviour = &idle_beh, .process = &ok};
+    tr_sup_spec spec = {.children = &both, .nchildren = 1};
+    assert_int_equal(tr_sup_spec_check(&spec, why, sizeof why), TR_EINVAL);
+    assert_string_equal(why, "child 'c': set exactly one of behaviour, supervisor and process");
+    tr_child_spec remote = {.id = "c", .process = &ok, .node = "n"};
+    spec.children = &remote;
+    assert_int_equal(tr_sup_spec_check(&spec, why, sizeof why), TR_EINVAL);
+    tr_child_spec badkid = {.id = "c", .process = &badenv};
+    spec.children = &badkid;
+    assert_int_equal(tr_sup_spec_check(&spec, why, sizeof why), TR_EINVAL);
+    assert_string_equal(why, "child 'c': an env entry must be KEY=VALUE");
+    /* tr_spawn_process refuses args and node, and bad specs */
+    const tr_process_spec *pp = &ok;
+    tr_spawn_opts o = {.args = &pp, .args_size = sizeof pp};
+    assert_int_equal(tr_system_spawn(e->sys, &idle_beh, &o, NULL), TR_OK);
+    assert_int_equal(t_expect_int(e, "rcs"), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_spec_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_zero_is_normal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_path_and_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segv_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_sigterm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ignore_term_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_brutal_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_supervisor_restarts_segv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill9_no_orphan, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
