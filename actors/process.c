@@ -38,6 +38,9 @@ typedef struct proc {
     bool term_sent, kill_sent, ready;
     int64_t start_timeout_ms;
     tr_pid root; /* a node child's root, once ready */
+    tr_ref node_mon;    /* node children: its node's up events, until ready */
+    bool pending;       /* a ready message came before its node was up here */
+    tr_pid pending_root;
     char program[256]; /* for reasons (cut) */
     char node_name[256];
 } proc;
@@ -193,12 +196,36 @@ static int proc_init(tr_ctx *ctx, void *st, const void *args, size_t size)
         return tr_fail(ctx, "cannot start the thread that runs process children");
     }
     x->settle = proc_settle;
-    if (p->kind == TR_PROCESS_NODE) tr_trap_exits(ctx, true); /* its root's link */
+    if (p->kind == TR_PROCESS_NODE) {
+        tr_trap_exits(ctx, true); /* its root's link */
+        /* its ready message can come before its node is known up here */
+        if (tr_monitor_node(ctx, p->node_name, &p->node_mon) != TR_OK) {
+            tri_launch_free(l);
+            return tr_fail(ctx, "cannot watch node %s", p->node_name);
+        }
+    }
     tr_defer_started(ctx); /* started once the program runs (or reported ready) */
     if (tri_proc_spawn(a->sys, a, tri_serial(a), l, &p->id) != TR_OK)
         return tr_fail(ctx, "out of memory starting %s", p->program);
     p->phase = P_ASKED;
     return 0;
+}
+
+/* The child is ready if `root` is an actor of the node it named (its id
+ * here: `id`). */
+static void accept_root(tr_ctx *ctx, tri_actor *a, proc *p, tr_pid root, uint32_t id)
+{
+    if (root.node != id || tr_pid_is_nil(root)) {
+        tri_log(TR_LOG_WARN, "process child %s: a ready message not from node %s: ignored",
+                p->program, p->node_name);
+        return;
+    }
+    p->ready = true;
+    p->root = root;
+    tr_demonitor_node(ctx, p->node_mon);
+    p->node_mon.id = 0;
+    tr_link(ctx, root); /* a root gone already answers with its exit */
+    if (a->state == TRI_ST_RUNNING && (a->flags & TRI_F_INIT_OK)) tri_send_started(a, TR_START_OK);
 }
 
 /* A node child's ready message: its root's pid, on the node it named. */
@@ -210,16 +237,13 @@ static void on_ready(tr_ctx *ctx, tri_actor *a, proc *p, const tr_msg *m)
         tr_msg_size(m) != sizeof root)
         return;
     memcpy(&root, tr_msg_data(m), sizeof root);
-    if (tri_transport_node_id(a->sys, p->node_name, &id) != TR_OK || root.node != id ||
-        tr_pid_is_nil(root)) {
-        tri_log(TR_LOG_WARN, "process child %s: a ready message not from node %s: ignored",
-                p->program, p->node_name);
+    if (tri_transport_node_id(a->sys, p->node_name, &id) == TR_OK) {
+        accept_root(ctx, a, p, root, id);
         return;
     }
-    p->ready = true;
-    p->root = root;
-    tr_link(ctx, root); /* a root gone already answers with its exit */
-    if (a->state == TRI_ST_RUNNING && (a->flags & TRI_F_INIT_OK)) tri_send_started(a, TR_START_OK);
+    /* it reached us before we saw its node up: decided at its nodeup */
+    p->pending = true;
+    p->pending_root = root;
 }
 
 /* The child's root ended (its link): the actor ends as the child did. */
@@ -254,6 +278,15 @@ static int proc_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         tr_process_info info = {p->phase == P_RUNNING ? p->os_pid : 0, (tr_process_kind)p->kind,
                                 p->ready ? p->root : TR_PID_NIL};
         tr_reply(ctx, m, info_atom(), &info, sizeof info);
+        return 0;
+    }
+    tr_node_event ev;
+    if (tr_node_event_info(m, &ev) == TR_OK) {
+        if (ev.up && p->pending && !p->ready && p->phase == P_RUNNING &&
+            strcmp(ev.name, p->node_name) == 0) {
+            p->pending = false;
+            accept_root(ctx, a, p, p->pending_root, ev.node);
+        }
         return 0;
     }
     tr_pid who;
@@ -394,11 +427,19 @@ bool tri_process_handle_sys(tri_actor *a, tr_msg *m)
     return true;
 }
 
+static void proc_terminate(tr_ctx *ctx, void *st, const tr_exit *why)
+{
+    (void)why;
+    proc *p = st;
+    if (p->node_mon.id) tr_demonitor_node(ctx, p->node_mon);
+}
+
 const tr_behaviour tr_process_behaviour = {
     .name = "tr.process",
     .state_size = sizeof(proc),
     .init = proc_init,
     .handle = proc_handle,
+    .terminate = proc_terminate,
 };
 
 /* ---------------------------------------------------------------- API */

@@ -112,4 +112,72 @@ int main(int argc, char **argv)
     return 2;
 }
 
-int proc_child_node(void) { return 2; }
+/* ------------------------------------------------------------ node */
+
+/* "echo", registered: answers "ping" with "pong" and its OS pid; fails
+ * on "crash" (its parent "top", the tree's root, fails with it). */
+static int echo_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)st;
+    const char *type = tr_atom_name(tr_msg_type(m));
+    if (!strcmp(type, "ping")) {
+        int32_t pid = (int32_t)getpid();
+        return tr_reply(ctx, m, tr_atom_from("pong"), &pid, sizeof pid);
+    }
+    if (!strcmp(type, "crash")) return tr_fail(ctx, "asked to crash");
+    return 0;
+}
+
+static const tr_behaviour echo_beh = {.name = "echo", .handle = echo_handle};
+
+static int top_init(tr_ctx *ctx, void *st, const void *args, size_t size)
+{
+    (void)st, (void)args, (void)size;
+    tr_spawn_opts o = {.name = "echo", .register_as = "echo"};
+    return tr_spawn(ctx, &echo_beh, &o, NULL);
+}
+
+static int top_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)ctx, (void)st, (void)m;
+    return 0;
+}
+
+static const tr_behaviour top_beh = {.name = "top", .init = top_init, .handle = top_handle};
+
+static tr_system *g_sys;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    tr_system_stop(g_sys); /* async-signal-safe */
+}
+
+/* A troupe node named $TROUPE_NODE_NAME listening on its own ipc socket,
+ * with the tree top/echo, that reports ready to its parent and runs until
+ * SIGTERM (exit 0) or a failure reaches its root (exit 4). */
+int proc_child_node(void)
+{
+    const char *name = getenv(TR_ENV_NODE_NAME);
+    if (!name) return 2;
+    if (tr_system_new(&(tr_system_opts){.workers = 1}, &g_sys) != TR_OK) return 3;
+    char ep[128];
+    snprintf(ep, sizeof ep, "ipc:///tmp/troupe-proc-child-%d.sock", (int)getpid());
+    const char *listen[] = {ep};
+    tr_node *n;
+    tr_node_opts no = {.name = name, .listen = listen, .nlisten = 1};
+    if (tr_node_start(g_sys, &no, &n) != TR_OK) return 3;
+    signal(SIGTERM, on_term);
+    tr_pid top;
+    if (tr_system_spawn(g_sys, &top_beh, &(tr_spawn_opts){.name = "top"}, &top) != TR_OK) return 3;
+    int rc = tr_node_report_ready(g_sys, top, 10000);
+    if (rc != TR_OK) {
+        fprintf(stderr, "report ready: %s\n", tr_strerror(rc));
+        return 5;
+    }
+    say("ready");
+    rc = tr_system_run(g_sys);
+    signal(SIGTERM, SIG_DFL);
+    tr_system_destroy(&g_sys);
+    return rc == TR_EFAILED ? 4 : 0;
+}

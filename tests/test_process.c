@@ -33,6 +33,7 @@ static void log_sink(void *user, tr_log_level level, const char *line)
 {
     (void)user;
     (void)level;
+    if (getenv("TEST_PROCESS_LOG")) fprintf(stderr, "log: %s\n", line);
     pthread_mutex_lock(&log_mu);
     if (log_n < LOG_MAX) log_lines[log_n++] = strdup(line);
     pthread_cond_broadcast(&log_cv);
@@ -435,6 +436,107 @@ static void test_kill9_no_orphan(void **state)
     fclose(in);
 }
 
+/* ------------------------------------------------------ node children */
+
+static char parent_name[64], kid_name[64];
+
+/* Makes the test's system a node listening on its own ipc socket. */
+static void make_node(t_env *e)
+{
+    char ep[128];
+    snprintf(parent_name, sizeof parent_name, "parent-%d", (int)getpid());
+    snprintf(kid_name, sizeof kid_name, "kid-%d", (int)getpid());
+    snprintf(ep, sizeof ep, "ipc:///tmp/troupe-proc-parent-%d.sock", (int)getpid());
+    const char *listen[] = {ep};
+    tr_node *n;
+    tr_node_opts no = {.name = parent_name, .listen = listen, .nlisten = 1};
+    assert_int_equal(tr_node_start(e->sys, &no, &n), TR_OK);
+}
+
+/* A troupe-node child: started once it reported ready; its actor answers
+ * a call from this side by name@node; its crash is the child's exit. */
+static void test_node_child(void **state)
+{
+    t_env *e = *state;
+    make_node(e);
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"node"},
+                          .nargs = 1, .kind = TR_PROCESS_NODE, .node_name = kid_name};
+    tr_pid child;
+    start_host(e, &ps, 5000, &child);
+    report r = expect_report(e, "started");
+    assert_int_equal(r.status, TR_START_OK);
+    tr_process_info pi;
+    assert_int_equal(tr_process_info_sync(e->sys, child, &pi, T_WAIT_MS), TR_OK);
+    assert_int_equal(pi.kind, TR_PROCESS_NODE);
+    uint32_t kid_id;
+    assert_int_equal(tr_node_id(tr_node_of(e->sys), kid_name, &kid_id), TR_OK);
+    assert_int_equal(pi.child_root.node, kid_id);
+    /* a call from this side to the child's actor, by name@node */
+    char name[128];
+    snprintf(name, sizeof name, "echo@%s", kid_name);
+    tr_msg *reply = NULL;
+    assert_int_equal(tr_call_named_sync(e->sys, name, tr_atom_from("ping"), NULL, 0, T_WAIT_MS,
+                                        &reply),
+                     TR_OK);
+    assert_string_equal(tr_atom_name(tr_msg_type(reply)), "pong");
+    int32_t their_pid;
+    memcpy(&their_pid, tr_msg_data(reply), sizeof their_pid);
+    assert_int_equal(their_pid, pi.os_pid); /* it runs in the child process */
+    tr_msg_destroy(&reply);
+    /* its crash (reaching its root) is the child's exit */
+    tr_call_named_sync(e->sys, name, tr_atom_from("crash"), NULL, 0, T_WAIT_MS, &reply);
+    tr_msg_destroy(&reply);
+    r = expect_report(e, "exit");
+    assert_int_equal(r.kind, TR_EXIT_FAILURE);
+    char want[128];
+    snprintf(want, sizeof want, "node %s: ", kid_name);
+    assert_true(strncmp(r.text, want, strlen(want)) == 0);
+    assert_true(pid_gone(pi.os_pid, true, T_WAIT_MS));
+}
+
+/* A node child needs a node to report to; and one that never reports
+ * ready fails its start at its start timeout. */
+static void test_node_child_start_failures(void **state)
+{
+    t_env *e = *state;
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"node"},
+                          .nargs = 1, .kind = TR_PROCESS_NODE, .node_name = "kid"};
+    start_host(e, &ps, 5000, NULL);
+    report r = expect_report(e, "started");
+    assert_int_equal(r.status, TR_START_FAILED);
+    assert_string_equal(r.text, "a node child needs its supervising system to be a node");
+    expect_report(e, "exit");
+    make_node(e);
+    tr_process_spec mute = {.program = child_prog(), .args = (const char *const[]){"wait"},
+                            .nargs = 1, .kind = TR_PROCESS_NODE, .node_name = kid_name,
+                            .start_timeout_ms = 200};
+    tr_pid child;
+    start_host(e, &mute, 5000, &child);
+    assert_true(log_wait("/root/host/proc: waiting", NULL, T_WAIT_MS, NULL, 0));
+    pid_t pid = os_pid_of(e, child);
+    r = expect_report(e, "started");
+    assert_int_equal(r.status, TR_START_FAILED);
+    assert_true(strstr(r.text, "did not report ready within 200 ms") != NULL);
+    assert_int_equal(expect_report(e, "exit").kind, TR_EXIT_FAILURE);
+    assert_true(pid_gone(pid, true, T_WAIT_MS));
+}
+
+static void test_pid_parse(void **state)
+{
+    (void)state;
+    tr_pid p = {123456789u, 42, 987654321012345ull}, q;
+    char buf[TR_PID_STRLEN];
+    assert_int_equal(tr_pid_parse(tr_pid_format(p, buf, sizeof buf), &q), TR_OK);
+    assert_true(tr_pid_eq(p, q));
+    assert_int_equal(tr_pid_parse("<1.2.3>x", &q), TR_EINVAL);
+    assert_true(tr_pid_is_nil(q));
+    assert_int_equal(tr_pid_parse("<4294967296.2.3>", &q), TR_EINVAL);
+    assert_int_equal(tr_pid_parse("<1.-2.3>", &q), TR_EINVAL);
+    assert_int_equal(tr_pid_parse("1.2.3", &q), TR_EINVAL);
+    assert_int_equal(tr_pid_parse("<1.2.3>", &q), TR_OK);
+    assert_int_equal(q.serial, 3);
+}
+
 /* ------------------------------------------------------- API checks */
 
 static int idle_init(tr_ctx *ctx, void *st, const void *args, size_t size)
@@ -505,6 +607,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_brutal_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_supervisor_restarts_segv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_no_orphan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pid_parse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_child, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_child_start_failures, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
