@@ -537,6 +537,86 @@ static void test_pid_parse(void **state)
     assert_int_equal(q.serial, 3);
 }
 
+/* ------------------------------------------------------------ config */
+
+/* A process child from a config's tree: its args, env and output. */
+static void test_config_plain(void **state)
+{
+    t_env *e = *state;
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "tree:\n"
+             "  supervisor: cfg\n"
+             "  children:\n"
+             "    - name: printer\n"
+             "      restart: temporary\n"
+             "      process:\n"
+             "        program: sh\n"
+             "        args: [-c, 'echo \"from config $TR_CFG_V\"; exec %s wait']\n"
+             "        env: {TR_CFG_V: 7}\n"
+             "      shutdown: 2s\n",
+             child_prog());
+    tr_config *cfg;
+    assert_int_equal(tr_config_parse("p.yaml", yaml, strlen(yaml), 0, &cfg), TR_OK);
+    tr_pid sup;
+    char why[512] = "";
+    assert_int_equal(tr_config_start(cfg, e->sys, T_WAIT_MS, &sup, why, sizeof why), TR_OK);
+    assert_true(log_wait("/root/cfg/printer: from config 7", NULL, T_WAIT_MS, NULL, 0));
+    assert_true(log_wait("/root/cfg/printer: waiting", NULL, T_WAIT_MS, NULL, 0));
+    tr_child_info info;
+    size_t n = 0;
+    assert_int_equal(tr_sup_which_children_sync(e->sys, sup, &info, 1, &n, T_WAIT_MS), TR_OK);
+    pid_t pid = os_pid_of(e, info.pid);
+    assert_int_equal(tr_sup_terminate_child_sync(e->sys, sup, "printer", TR_PID_NIL, T_WAIT_MS),
+                     TR_OK);
+    assert_true(pid_gone(pid, true, T_WAIT_MS));
+    tr_config_destroy(&cfg);
+}
+
+/* `troupe run` started as a node child reports ready by itself; its
+ * actors answer calls; stopping the process actor stops it. */
+static void test_troupe_run_node_child(void **state)
+{
+    t_env *e = *state;
+    const char *troupe = getenv("TROUPE_EXE");
+    if (!troupe) skip();
+    make_node(e);
+    char file[128], yaml[512];
+    snprintf(file, sizeof file, "/tmp/troupe-proc-run-%d.yaml", (int)getpid());
+    snprintf(yaml, sizeof yaml,
+             "node:\n"
+             "  name: %s\n"
+             "  listen: ipc:///tmp/troupe-proc-run-%d.sock\n"
+             "tree:\n"
+             "  supervisor: top\n"
+             "  children:\n"
+             "    - {name: e, behaviour: troupe.echo, register: echo}\n",
+             kid_name, (int)getpid());
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs(yaml, f);
+    fclose(f);
+    tr_process_spec ps = {.program = troupe, .args = (const char *const[]){"run", file},
+                          .nargs = 2, .kind = TR_PROCESS_NODE, .node_name = kid_name};
+    tr_pid child;
+    tr_pid h = start_host(e, &ps, 5000, &child);
+    report r = expect_report(e, "started");
+    assert_int_equal(r.status, TR_START_OK);
+    pid_t pid = os_pid_of(e, child);
+    char name[128];
+    snprintf(name, sizeof name, "echo@%s", kid_name);
+    tr_msg *reply = NULL;
+    assert_int_equal(tr_call_named_sync(e->sys, name, tr_atom_from("hi"), "x", 2, T_WAIT_MS, &reply),
+                     TR_OK);
+    assert_string_equal(tr_atom_name(tr_msg_type(reply)), "hi");
+    tr_msg_destroy(&reply);
+    tr_system_send(e->sys, h, tr_atom_from("stop"), NULL, 0);
+    assert_int_equal(t_expect_int(e, "stopping"), TR_OK);
+    assert_int_equal(expect_report(e, "exit").kind, TR_EXIT_SHUTDOWN);
+    assert_true(pid_gone(pid, true, T_WAIT_MS));
+    unlink(file);
+}
+
 /* ------------------------------------------------------- API checks */
 
 static int idle_init(tr_ctx *ctx, void *st, const void *args, size_t size)
@@ -610,6 +690,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pid_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_child, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_child_start_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_plain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_troupe_run_node_child, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
