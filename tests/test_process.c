@@ -401,6 +401,23 @@ static void test_supervisor_restarts_segv(void **state)
     unlink(marker);
 }
 
+/* A simple_one_for_one template: start_child's args are more arguments. */
+static void test_dynamic_args(void **state)
+{
+    t_env *e = *state;
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"lines", "0"},
+                          .nargs = 2};
+    tr_child_spec tmpl = {.id = "p", .process = &ps, .restart = TR_TEMPORARY};
+    tr_sup_spec spec = {.strategy = TR_SIMPLE_ONE_FOR_ONE, .children = &tmpl, .nchildren = 1};
+    tr_pid sup, child;
+    assert_int_equal(tr_supervisor_start(e->sys, &spec, "dyn", T_WAIT_MS, &sup, NULL, 0), TR_OK);
+    static const char extra[] = "first\0second"; /* the last NUL optional */
+    tr_child_spec more = {.args = extra, .args_size = sizeof extra - 1};
+    assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &more, T_WAIT_MS, &child), TR_OK);
+    assert_true(log_wait("/root/dyn/p-1: second", NULL, T_WAIT_MS, NULL, 0));
+    assert_true(log_has("/root/dyn/p-1: first", NULL));
+}
+
 /* kill -9 of the parent process: its process child does not outlive it
  * (PR_SET_PDEATHSIG). The parent is proc_child supervise, the grandchild
  * proc_child wait. */
@@ -686,6 +703,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ignore_term_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_brutal_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_supervisor_restarts_segv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dynamic_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_no_orphan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pid_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_child, setup, teardown),

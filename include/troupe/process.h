@@ -42,6 +42,10 @@
  *     children are left alone (and an embedding program that reaps with
  *     wait(-1) itself steals ours: do not). No zombie, no orphan.
  *
+ * Messages sent to a process actor go nowhere (requests are dropped), but
+ * for tr_process_info_sync's: reach a node child's actors by name@node or
+ * pid instead.
+ *
  * The child's environment is this process's (at the time of the start)
  * with spec->env added (a KEY=VALUE there replaces the inherited KEY). Every
  * file descriptor but 0, 1 and 2 is closed on exec in the child.
