@@ -146,8 +146,9 @@ typedef struct tr_process_info {
 
 /* tr_process_info_sync — asks the process actor `pid` about itself from a
  * non-actor thread, waiting up to timeout_ms. Errors: TR_ENOENT (no such
- * actor, or not a process actor), TR_ETIMEDOUT, TR_ENOTACTOR (called on a
- * worker), TR_EINVAL. */
+ * actor, or an actor that answered something else), TR_ETIMEDOUT (also:
+ * an actor that is not a process actor and does not answer), TR_ENOTACTOR
+ * (called on a worker), TR_EINVAL. */
 int tr_process_info_sync(tr_system *sys, tr_pid pid, tr_process_info *out, int64_t timeout_ms);
 
 /* tr_node_report_ready — for a program started as a node child: once its
