@@ -17,7 +17,9 @@
  * ours and unreaped, so the pid cannot have been recycled), polled with
  * epoll with the output pipes, then waitid(P_PIDFD). Signals go through
  * pidfd_send_signal. No SIGCHLD handler, no wait(-1): the embedding
- * program's own children are not touched.
+ * program's own children are not touched. Where pidfd_open is missing
+ * (ENOSYS: old kernels, valgrind) a child is reaped by polling
+ * waitid(P_PID) for its own pid, and signalled with kill().
  *
  * Requests (spawn, signal) come in through a locked queue and an eventfd.
  * Deliveries to actors are made under the same lock, so that
@@ -40,6 +42,7 @@
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 1024
+#define POLL_MS 10
 
 enum { SRC_PIDFD, SRC_OUT, SRC_ERR };
 
@@ -60,6 +63,9 @@ typedef struct child {
     tri_actor *a;
     uint64_t serial;
     pid_t pid;
+    bool polled; /* no pidfd (a kernel or valgrind without pidfd_open):
+                  * waitid(P_PID) polled every POLL_MS; the pid is ours and
+                  * unreaped, so it cannot be recycled meanwhile */
     source src[3];
     char *label;
 } child;
@@ -167,6 +173,23 @@ static void close_stream(child *c, source *s)
 
 /* ------------------------------------------------------------ spawning */
 
+/* Its waitid, by pidfd or (polled) by pid. */
+static int wait_child(child *c, siginfo_t *si, int flags)
+{
+    int rc;
+    do rc = c->polled ? waitid(P_PID, (id_t)c->pid, si, WEXITED | flags)
+                      : waitid(P_PIDFD, (id_t)c->src[SRC_PIDFD].fd, si, WEXITED | flags);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+static void kill_child(child *c, int sig)
+{
+    if (c->polled) kill(c->pid, sig);
+    else syscall(SYS_pidfd_send_signal, c->src[SRC_PIDFD].fd, sig, NULL, 0);
+}
+
+
 /* The program's path: as given when it has a '/', else found in PATH.
  * Before the fork (it allocates). NULL with errno set when none. */
 static char *resolve(const char *prog)
@@ -258,7 +281,9 @@ static int start(req *r, child **out)
             }
         } else {
             c->src[SRC_PIDFD].fd = (int)syscall(SYS_pidfd_open, pid, 0);
-            if (c->src[SRC_PIDFD].fd < 0) {
+            if (c->src[SRC_PIDFD].fd < 0 && errno == ENOSYS) {
+                c->polled = true; /* no pidfds here (valgrind): polled */
+            } else if (c->src[SRC_PIDFD].fd < 0) {
                 e = errno;
                 kill(pid, SIGKILL);
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
@@ -290,13 +315,14 @@ static int start(req *r, child **out)
     fcntl(err_p[0], F_SETFL, O_NONBLOCK);
     /* Without the pidfd watched we would never reap it: a failure to
      * watch is a failure to start. */
-    if (!watch(&c->src[SRC_PIDFD])) {
+    if (!c->polled && !watch(&c->src[SRC_PIDFD])) {
         e = errno;
-        syscall(SYS_pidfd_send_signal, c->src[SRC_PIDFD].fd, SIGKILL, NULL, 0);
+        c->pid = pid;
+        kill_child(c, SIGKILL);
         siginfo_t si;
-        while (waitid(P_PIDFD, (id_t)c->src[SRC_PIDFD].fd, &si, WEXITED) < 0 && errno == EINTR) {
-        }
-        for (int i = 0; i < 3; i++) close(c->src[i].fd);
+        wait_child(c, &si, 0);
+        for (int i = 0; i < 3; i++)
+            if (c->src[i].fd >= 0) close(c->src[i].fd);
         free(c->label);
         free(c);
         return e;
@@ -331,14 +357,14 @@ static void unlist(child *c)
         }
 }
 
+/* Reaps `c` if it has ended: logs the rest of its output, tells its actor,
+ * frees it. */
 static void reap(child *c)
 {
     siginfo_t si;
     memset(&si, 0, sizeof si);
-    int rc;
-    do rc = waitid(P_PIDFD, (id_t)c->src[SRC_PIDFD].fd, &si, WEXITED | WNOHANG);
-    while (rc < 0 && errno == EINTR);
-    if (rc == 0 && si.si_pid == 0) return; /* not yet: a spurious wake */
+    int rc = wait_child(c, &si, WNOHANG);
+    if (rc == 0 && si.si_pid == 0) return; /* not yet: a spurious wake, or polled */
     /* what it wrote before it ended is logged before its end is told */
     for (int i = SRC_OUT; i <= SRC_ERR; i++)
         if (c->src[i].fd >= 0) {
@@ -359,7 +385,7 @@ static void do_signal(uint64_t id, int sig)
 {
     for (child *c = g.children; c; c = c->next)
         if (c->id == id) {
-            syscall(SYS_pidfd_send_signal, c->src[SRC_PIDFD].fd, sig, NULL, 0);
+            kill_child(c, sig);
             return;
         }
 }
@@ -384,7 +410,9 @@ static void *proc_main(void *arg)
     bool quit = false;
     while (!quit) {
         struct epoll_event evs[32];
-        int n = epoll_wait(g.epfd, evs, 32, -1);
+        bool polling = false;
+        for (child *c = g.children; c && !polling; c = c->next) polling = c->polled;
+        int n = epoll_wait(g.epfd, evs, 32, polling ? POLL_MS : -1);
         if (n < 0 && errno != EINTR) {
             tri_log(TR_LOG_ERROR, "proc thread: epoll_wait: %s", strerror(errno));
             usleep(10000);
@@ -397,6 +425,10 @@ static void *proc_main(void *arg)
         for (int i = 0; i < n; i++) {
             source *s = evs[i].data.ptr;
             if (s && s->which == SRC_PIDFD) reap(s->c);
+        }
+        for (child *c = g.children, *next; polling && c; c = next) {
+            next = c->next; /* reap frees it */
+            if (c->polled) reap(c);
         }
         for (int i = 0; i < n; i++) {
             if (evs[i].data.ptr) continue;
@@ -415,10 +447,9 @@ static void *proc_main(void *arg)
      * and been reaped; should one be left, it does not outlive us. */
     while (g.children) {
         child *c = g.children;
-        syscall(SYS_pidfd_send_signal, c->src[SRC_PIDFD].fd, SIGKILL, NULL, 0);
+        kill_child(c, SIGKILL);
         siginfo_t si;
-        while (waitid(P_PIDFD, (id_t)c->src[SRC_PIDFD].fd, &si, WEXITED) < 0 && errno == EINTR) {
-        }
+        wait_child(c, &si, 0);
         for (int i = 0; i < 3; i++) close_source(c, &c->src[i]);
         g.children = c->next;
         free(c->label);

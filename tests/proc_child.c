@@ -9,7 +9,8 @@
  *                                   and dies of SIGSEGV; later runs print
  *                                   "second run" and wait
  *   proc_child ignore_term          ignores SIGTERM, prints "ignoring", waits
- *   proc_child wait                 prints "waiting" and waits (SIGTERM ends it)
+ *   proc_child wait                 prints "waiting <its pid>" and waits (SIGTERM
+ *                                   ends it)
  *   proc_child supervise PROGRAM    runs a troupe system supervising PROGRAM
  *                                   ("PROGRAM wait") and prints "grandchild
  *                                   <pid>" on stdout once it runs; then waits
@@ -104,7 +105,8 @@ int main(int argc, char **argv)
         return wait_forever();
     }
     if (!strcmp(mode, "wait")) {
-        say("waiting");
+        printf("waiting %d\n", (int)getpid());
+        fflush(stdout);
         return wait_forever();
     }
     if (!strcmp(mode, "supervise") && argc >= 3) return supervise(argv[2]);
