@@ -25,8 +25,8 @@
 #define Q_COUNT_SHIFT 40
 #define Q_BYTES_MASK ((UINT64_C(1) << Q_COUNT_SHIFT) - 1)
 #define Q_ONE_MESSAGE (UINT64_C(1) << Q_COUNT_SHIFT)
-#define Q_MAX_MESSAGES (UINT32_C(1) << 23)
-#define Q_MAX_BYTES (UINT64_C(1) << 39)
+#define Q_MAX_MESSAGES TR_NODE_QUEUE_MESSAGES_MAX
+#define Q_MAX_BYTES TR_NODE_QUEUE_BYTES_MAX
 
 /* A peer's state as senders see it. */
 enum peer_state {

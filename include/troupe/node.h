@@ -104,6 +104,10 @@ typedef struct tr_node_opts {
     uint64_t queue_bytes;
 } tr_node_opts;
 
+/* The largest queue_messages and queue_bytes tr_node_start accepts. */
+#define TR_NODE_QUEUE_MESSAGES_MAX (UINT32_C(1) << 23)
+#define TR_NODE_QUEUE_BYTES_MAX (UINT64_C(1) << 39)
+
 /* tr_node_start — makes `sys` a node named opts->name: binds its
  * endpoints, starts its I/O thread, connects to its seed peers (in the
  * background: tr_node_wait_peers waits for them). The node lives until
