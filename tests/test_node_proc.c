@@ -920,8 +920,9 @@ static uint64_t queued_at_most(tnode *t, uint64_t accepted, uint64_t out0)
 /* A stopped receiver: sends succeed until the bounded queue is full (its
  * bytes bound with 4000-byte messages, its count bound with 8-byte ones),
  * then answer TR_EFULL; what was accepted, and the memory this process
- * holds for it, stay bounded; after the receiver goes on, every accepted
- * message arrives, in order, and none of the refused ones. */
+ * holds for it, stay bounded; a sender that asks (tr_inbox_notify_room)
+ * gets one "tr.room" once the receiver goes on; every accepted message
+ * arrives, in order, and none of the refused ones. */
 static void test_slow_receiver(void **state)
 {
     (void)state;
@@ -972,7 +973,23 @@ static void test_slow_receiver(void **state)
     (void)rss0;
 #endif
 
+    /* a sender that asks is told once there is room again: not while the
+     * peer is stopped (nothing drains), then once it goes on */
+    assert_int_equal(tr_inbox_notify_room(t->in, sink), TR_OK);
+    assert_int_equal(tr_inbox_notify_room(t->in, sink), TR_OK); /* once is once */
+    const tr_msg *m;
+    assert_int_equal(tr_inbox_recv(t->in, &m, 0), TR_ETIMEDOUT);
     assert_int_equal(kill(k->pid, SIGCONT), 0);
+    m = recv_on(t->in, "tr.room");
+    assert_true(tr_msg_is(m, tr_room_atom()));
+    uint32_t node;
+    assert_int_equal(tr_msg_size(m), sizeof node);
+    memcpy(&node, tr_msg_data(m), sizeof node);
+    assert_int_equal(node, sink.node);
+    assert_true(tr_pid_is_nil(tr_msg_sender(m)));
+    uint64_t room_seq = seq;
+    fill(t, sink, &seq, sizeof seq, &refused, bound, 0); /* there is room: half the queue */
+    assert_true(seq - room_seq >= 50);
     na_sink_report r = sink_report(t, sink);
     assert_int_equal(r.count, seq);
     assert_int_equal(r.next, seq);
