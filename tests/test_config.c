@@ -422,9 +422,9 @@ static void test_limits(void **state)
     sprintf(yaml + o,
             "tree:\n  supervisor: r\n  children:\n    - name: w\n      behaviour: troupe.echo\n"
             "      args: *a8\n");
-    int64_t t0 = t_now_ms();
+    /* the error below says the walk stopped at its bound (a clock would
+     * say nothing more, and would fail on a slow machine) */
     cfg = parse_flags(yaml, TR_CONFIG_NO_FILES);
-    assert_true(t_now_ms() - t0 < 2000);
     bool said = false;
     for (size_t i = 0; i < tr_config_error_count(cfg); i++)
         said |= strstr(tr_config_error_get(cfg, i)->message, "more than 100000 nodes") != NULL;
