@@ -396,8 +396,10 @@ static int call_sync(tr_system *sys, tr_pid to, const char *name, tr_atom type, 
     }
     if (size) memcpy(m->data, data, size);
     m->sender = tr_inbox_pid(in);
-    rc = name ? tri_deliver_to_name(sys, name, m) : tri_deliver(sys, to, m);
+    /* The timeout covers the whole call: a wait for room in a full
+     * TR_FULL_BLOCK mailbox too (by name: the name's node decides). */
     int64_t deadline = timeout_ms >= 0 ? tri_mono_ns() / 1000000 + timeout_ms : 0;
+    rc = name ? tri_deliver_to_name(sys, name, m) : tri_deliver_timed(sys, to, m, timeout_ms);
     while (rc == TR_OK) {
         int64_t left = timeout_ms < 0 ? -1 : deadline - tri_mono_ns() / 1000000;
         if (timeout_ms >= 0 && left < 0) left = 0;

@@ -127,6 +127,15 @@ typedef struct tri_actor_ext {
     tri_record *records_tail;
     uint32_t nrecords;        /* in the list (bounded: lifecycle.c) */
     uint64_t records_omitted; /* dropped from the middle of the list */
+    /* An actor that stands for something outside this system (a child on
+     * another node, an OS process) ends only once that has: a stopping
+     * actor with no children left asks settle, which starts ending the
+     * outside thing (once, and again with kill true when the actor is
+     * being killed) and returns true once it is gone; until then the
+     * actor waits, and whoever learns of the end calls tri_continue_stop.
+     * Set by the behaviour's init; the parent's shutdown timer and kill
+     * grace still bound the wait. */
+    bool (*settle)(tri_actor *a, bool kill);
 } tri_actor_ext;
 
 /* A slot is three cache lines. Line 0 is for senders: the mailbox head
@@ -234,6 +243,9 @@ struct tri_worker {
      * non-empty) and ended (a turn left the mailbox empty): the system is
      * quiet when all begun equal all ended (tri_sched_quiet) */
     _Atomic uint64_t n_begun, n_done;
+    /* retiring an actor's slot (its name freed, the slot released): sysmon
+     * waits for it before it reads a path (lifecycle.c, tri_retire_begin) */
+    _Atomic bool retiring;
     uint32_t turn_sends; /* sends in the current turn: see tri_sent_in_turn */
     tr_system *sys;
     unsigned id;
@@ -310,6 +322,7 @@ struct tr_system {
     _Atomic uint64_t actors_ended, actors_spawned, dead_letters, sent, dropped, handled;
     _Atomic uint32_t inboxes_live;
     _Atomic uint32_t abandoned_live; /* abandoned actors not yet disposed of */
+    _Atomic bool path_reading; /* sysmon reads a running actor's path: retirements wait */
     /* the transport, once the system is a node (remote.c, transport.h) */
     _Atomic(struct tri_transport_ref *) transport;
 };
@@ -420,6 +433,10 @@ void tri_transport_stop(tr_system *sys); /* ops->stop, if the system is a node *
  * message (counted) instead of failing or blocking. */
 #define TRI_NO_WAIT (-2)
 int tri_deliver_nowait(tr_system *sys, tr_pid to, tr_msg *m);
+/* tri_deliver for a non-actor sender that waits at most timeout_ms
+ * (negative: forever) for room in a full TR_FULL_BLOCK mailbox
+ * (TR_ETIMEDOUT then, `m` freed). */
+int tri_deliver_timed(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms);
 void tri_push(tr_system *sys, tri_actor *a, tr_msg *m);
 int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
               const tr_spawn_opts *opts, tr_pid *out);

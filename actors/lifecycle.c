@@ -14,7 +14,6 @@
 
 #include "lifecycle.h"
 #include "pool.h"
-#include "remote_child.h"
 
 tri_actor_ext *tri_ext(tri_actor *a)
 {
@@ -90,10 +89,13 @@ size_t tri_actor_path(const tri_actor *a, char *buf, size_t size)
     bool cut = false;
     for (const tri_actor *p = a; p && n <= TRI_PATH_WHOLE;
          p = __atomic_load_n(&p->parent, __ATOMIC_RELAXED)) {
+        /* acquire: its spawner set its name before it published the
+         * serial (sysmon reads paths from its own thread) */
+        (void)atomic_load_explicit((_Atomic uint64_t *)&p->serial, memory_order_acquire);
         chain[n++] = p;
         /* An abandoned actor's ancestors may be gone: not read, and the
          * path is marked cut above it. */
-        if (p->parent && tri_abandoned(p)) {
+        if (__atomic_load_n(&p->parent, __ATOMIC_RELAXED) && tri_abandoned(p)) {
             cut = true;
             break;
         }
@@ -115,6 +117,49 @@ size_t tri_actor_path(const tri_actor *a, char *buf, size_t size)
         if (size) buf[len < size ? len : size - 1] = '\0';
     }
     return len;
+}
+
+/* Sysmon reads the path of an actor that another worker runs (sysmon.c):
+ * the parent links and names of it and its ancestors. These change only
+ * when an actor's slot is retired (its name freed, the slot released, to
+ * be set up anew), so a worker retiring one waits while a path is read;
+ * and sysmon, once it has raised its flag and waited for the retirements
+ * under way, checks that the actor still runs the callback it saw: then
+ * every actor on its path is alive, or cut off as abandoned, until the
+ * flag drops. A Dekker pair of seq_cst flags: no lock on an actor's end,
+ * and the speculative reading of slots others retire is gone. */
+void tri_retire_begin(tr_system *sys)
+{
+    tri_worker *w = tri_current_worker;
+    if (!w || w->sys != sys) return; /* only workers retire actor slots */
+    for (;;) {
+        atomic_store_explicit(&w->retiring, true, memory_order_seq_cst);
+        if (!atomic_load_explicit(&sys->path_reading, memory_order_seq_cst)) return;
+        atomic_store_explicit(&w->retiring, false, memory_order_release);
+        while (atomic_load_explicit(&sys->path_reading, memory_order_acquire)) tri_cpu_relax();
+    }
+}
+
+void tri_retire_end(tr_system *sys)
+{
+    tri_worker *w = tri_current_worker;
+    if (w && w->sys == sys) atomic_store_explicit(&w->retiring, false, memory_order_release);
+}
+
+bool tri_running_path(tri_worker *w, tri_actor *a, uint64_t serial, uint64_t cbs, char *buf,
+                      size_t size)
+{
+    tr_system *sys = w->sys;
+    atomic_store_explicit(&sys->path_reading, true, memory_order_seq_cst);
+    for (unsigned i = 0; i < sys->sched.n; i++)
+        while (atomic_load_explicit(&sys->sched.workers[i].retiring, memory_order_seq_cst))
+            tri_cpu_relax();
+    bool same = atomic_load_explicit(&a->live_serial, memory_order_acquire) == serial &&
+                atomic_load_explicit(&w->callbacks, memory_order_acquire) == cbs &&
+                atomic_load_explicit(&w->current, memory_order_acquire) == a;
+    if (same) tri_actor_path(a, buf, size);
+    atomic_store_explicit(&sys->path_reading, false, memory_order_release);
+    return same;
 }
 
 size_t tr_path(const tr_ctx *ctx, char *buf, size_t size)
@@ -249,6 +294,25 @@ static bool signal_or(tri_actor *c, uint64_t s, uint64_t bits)
     }
 }
 
+/* The parent's side of an abandonment: false, writing nothing, when the
+ * child has finished (its EXIT is on the way) or is abandoned already: a
+ * kill's grace, armed for an earlier kill, can pass before the shutdown
+ * time of a child asked to stop earlier still, and both abandon; counted
+ * twice, the child would leave its parent one child short (ending before
+ * a live child) and the system's count of abandoned actors never at 0. */
+static bool signal_abandon(tri_actor *c, uint64_t s)
+{
+    uint64_t old = atomic_load_explicit(&c->signal, memory_order_acquire);
+    for (;;) {
+        uint64_t cur = old >> TRI_SIG_SHIFT == s ? old : s << TRI_SIG_SHIFT;
+        if (cur & (TRI_SIG_FINISHED | TRI_SIG_ABANDON)) return false;
+        if (atomic_compare_exchange_weak_explicit(
+                &c->signal, &old, cur | TRI_SIG_ABANDON | TRI_SIG_KILL | TRI_SIG_STOP,
+                memory_order_acq_rel, memory_order_acquire))
+            return true;
+    }
+}
+
 /* The child's side, as it ends: true when it finished first (it sends its
  * EXIT), false when its parent abandoned it (it disposes of itself). */
 static bool signal_finish(tri_actor *a, uint64_t s)
@@ -360,9 +424,11 @@ static void finish(tri_actor *a)
         atomic_store_explicit(&a->live_serial, 0, memory_order_release);
         ext_free(a->ext);
         a->ext = NULL;
+        tri_retire_begin(sys);
         tri_name_free(a->name);
         __atomic_store_n(&a->name, NULL, __ATOMIC_RELAXED);
         tri_slot_release(sys, a);
+        tri_retire_end(sys);
         atomic_fetch_sub_explicit(&sys->abandoned_live, 1, memory_order_release);
         return;
     }
@@ -382,8 +448,10 @@ static void finish(tri_actor *a)
 void tri_continue_stop(tri_actor *a)
 {
     if (a->nchildren == 0) {
-        /* a stub's child lives on another node: it ends first */
-        if (TRI_UNLIKELY(tri_is_stub(a)) && !tri_stub_settle(a)) return;
+        /* something outside the system it stands for ends first */
+        if (TRI_UNLIKELY(a->ext && a->ext->settle) &&
+            !a->ext->settle(a, (a->flags & TRI_F_KILL_SENT) != 0))
+            return;
         if ((a->flags & TRI_F_IS_ROOT) && !tri_root_may_finish(a)) return;
         finish(a);
         return;
@@ -440,6 +508,11 @@ static void begin_stop(tri_actor *a, tr_exit_kind kind, const char *text, bool e
             free(line);
         }
         tri_log(escalated ? TR_LOG_INFO : TR_LOG_WARN, "actor %s failed: %s", path, why);
+    } else if (kind != TR_EXIT_NORMAL && text) {
+        /* an exit signal's account of itself ("linked actor <p> shutdown:
+         * ..."): it travels with the exit as tr_stop_reason's text does */
+        tri_actor_ext *x = tri_ext(a);
+        if (x && !x->exit_text) x->exit_text = strdup(text);
     }
     if (a->flags & TRI_F_IS_ROOT) tri_root_closing(a);
     tri_continue_stop(a);
@@ -557,9 +630,11 @@ void tri_child_exited(tri_actor *a, tri_actor *c)
     tr_pid who = tri_pid_of(c);
     tri_actor_ext *cx = c->ext;
     c->ext = NULL;
+    tri_retire_begin(a->sys);
     tri_name_free(c->name);
     __atomic_store_n(&c->name, NULL, __ATOMIC_RELAXED);
     tri_slot_release(a->sys, c); /* c is gone from here on */
+    tri_retire_end(a->sys);
     child_gone(a, who, kind, requested, cx, cpath);
 }
 
@@ -577,8 +652,8 @@ void tri_abandon_child(tri_actor *a, tri_actor *c)
     if (tri_log_enabled(TR_LOG_WARN)) tri_actor_path(c, path, sizeof path);
     uint32_t prev_ref = c->prev_sib, next_ref = c->next_sib, ref = tri_ref(c);
     uint64_t stop_timer = c->stop_timer;
-    if (s == 0 || !signal_or(c, s, TRI_SIG_ABANDON | TRI_SIG_KILL | TRI_SIG_STOP))
-        return; /* it finished first: its EXIT is on the way */
+    if (s == 0 || !signal_abandon(c, s))
+        return; /* it finished first (its EXIT is on the way), or is abandoned already */
     atomic_fetch_add_explicit(&a->sys->abandoned_live, 1, memory_order_relaxed);
     tri_send_sys(a->sys, c, s, TRI_MSG_SIGNAL, NULL, 0); /* a sender may touch a slot */
     if (path[0])

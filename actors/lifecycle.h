@@ -41,6 +41,18 @@ void tri_abandon_child(tri_actor *parent, tri_actor *child);
 /* Abandons the killed children still there when a kill's grace passed. */
 void tri_kill_grace(tri_actor *parent);
 
+/* Brackets the retirement of an actor's slot (its name freed, the slot
+ * released) on a worker, so that it never overlaps sysmon's reading of a
+ * path (sysmon.c, tri_running_path). */
+void tri_retire_begin(tr_system *sys);
+void tri_retire_end(tr_system *sys);
+
+/* tri_running_path — the path of `a`, which worker `w` runs in its
+ * callback number `cbs` (as sysmon saw it), read from another thread;
+ * false, with nothing read, when `a` no longer runs that callback. */
+bool tri_running_path(tri_worker *w, tri_actor *a, uint64_t serial, uint64_t cbs, char *buf,
+                      size_t size);
+
 /* Links `child` as the youngest child of `parent` (parent's turn only). */
 void tri_link_child(tri_actor *parent, tri_actor *child);
 

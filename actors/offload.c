@@ -21,6 +21,22 @@ struct tri_offload {
     bool quit;
 };
 
+/* A result goes to its requester like a reply: a bounded mailbox takes it
+ * even when full (the actor asked for it; a full mailbox must neither lose
+ * it nor block this thread), and it is a dead letter if the requester has
+ * ended. */
+static void send_result(tr_system *sys, tr_pid requester, tr_msg *m)
+{
+    if (m->kind != TRI_MSG_USER || m->type.id == 0) {
+        tri_log(TR_LOG_ERROR, "offload: a job returned a message that is not an unsent one");
+        tri_msg_free(m);
+        return;
+    }
+    m->sender = TR_PID_NIL;
+    m->exempt = 1;
+    tri_deliver(sys, requester, m);
+}
+
 static void *pool_main(void *arg)
 {
     tr_system *sys = arg;
@@ -39,7 +55,7 @@ static void *pool_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         tr_msg *result = n->job.run(n->job.arg);
         if (n->job.cleanup) n->job.cleanup(n->job.arg);
-        if (result) tr_system_send_msg(sys, n->requester, &result); /* dead letter if gone */
+        if (result) send_result(sys, n->requester, result);
         free(n);
         pthread_mutex_lock(&p->mu);
     }

@@ -16,6 +16,7 @@
 
 static const tr_behaviour stub_behaviour;
 static const tr_behaviour host_behaviour;
+static bool stub_settle(tri_actor *a, bool kill);
 
 /* ----------------------------------------------------------- messages */
 
@@ -184,8 +185,6 @@ int tri_spawn_remote(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
     return rc;
 }
 
-bool tri_is_stub(const tri_actor *a) { return a->beh == &stub_behaviour; }
-
 /* Ends a stub from inside one of its callbacks (the runtime acts on it
  * when the callback returns). */
 static void stub_stop_in_callback(tri_actor *a, tr_exit_kind kind, const char *text)
@@ -211,6 +210,9 @@ static int stub_init(tr_ctx *ctx, void *st, const void *args, size_t size)
     if (nl == 0 || nl > 255 || !req_parse(p + nl + 1, size - nl - 1, &v))
         return tr_fail(ctx, "malformed remote spawn request");
     memcpy(s->node, p, nl + 1);
+    tri_actor_ext *x = tri_ext(a);
+    if (!x) return tr_fail(ctx, "out of memory");
+    x->settle = stub_settle;
     uint32_t id;
     char text[320];
     tr_defer_started(ctx); /* started when the child has */
@@ -305,12 +307,12 @@ static void send_stop(tri_actor *a, stub *s, bool kill)
     send_runtime(a->sys, tri_pid_of(a), s->child, m);
 }
 
-bool tri_stub_settle(tri_actor *a)
+/* The stub's settle (core.h): its child ends first. */
+static bool stub_settle(tri_actor *a, bool kill)
 {
     stub *s = a->state_mem;
     if (!s || s->phase == STUB_IDLE || s->phase == STUB_GONE) return true;
     if (s->phase != STUB_RUNNING) return false; /* told whom to stop, or the end, later */
-    bool kill = (a->flags & TRI_F_KILL_SENT) != 0;
     if (kill ? !s->kill_sent : !s->stop_sent && !s->kill_sent) send_stop(a, s, kill);
     return false;
 }

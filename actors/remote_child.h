@@ -9,7 +9,7 @@
  *     deadline), and ends exactly when the child has ended, with the
  *     child's reason. A stopping stub does not finish while its child
  *     lives: it asks the child's node to stop it and waits for the end
- *     (tri_stub_settle, from lifecycle.c).
+ *     (its settle hook, core.h).
  *   - the host, on the child's node: a child of that node's root that
  *     parents the real child, monitors the stub (a stub that is gone, or a
  *     connection that is lost, gets the child killed: no orphan anywhere),
@@ -77,14 +77,6 @@ void tri_spawn_req_dead(tr_system *sys, const tr_msg *m, tr_exit_kind why);
 /* tr_spawn with opts->node naming another node: spawns the stub. */
 int tri_spawn_remote(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
                      const tr_spawn_opts *opts, tr_pid *out);
-
-/* Whether `a` is a stub. */
-bool tri_is_stub(const tri_actor *a);
-
-/* A stopping stub with no local children (lifecycle.c): asks its child's
- * node to stop the child (or kill it, once `a` is being killed) and
- * returns false while the child lives; true once it has ended. */
-bool tri_stub_settle(tri_actor *a);
 
 /* The runtime messages of stubs and hosts, in their turn: true when `m`
  * was one. */

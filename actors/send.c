@@ -246,9 +246,11 @@ static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
     }
     uint32_t bound = atomic_load_explicit(&a->bound, memory_order_relaxed);
     /* Replies, "down"s and start notices are answers someone is waiting
-     * for: a full mailbox must not turn them into a wait forever. */
+     * for: a full mailbox must not turn them into a wait forever. An
+     * inspection is the runtime's, and a full mailbox is when one looks. */
     if (TRI_UNLIKELY(bound != 0) && m->kind == TRI_MSG_USER && a->kind == TRI_SLOT_ACTOR &&
-        m->call != TRI_CALL_REPLY && m->call != TRI_CALL_MONITOR && !m->exempt)
+        m->call != TRI_CALL_REPLY && m->call != TRI_CALL_MONITOR && !m->exempt &&
+        !(m->call == TRI_CALL_REQUEST && m->type.id == tr_inspect_atom().id))
         return push_bounded(sys, a, m, bound, to.slot, timeout_ms);
     count_sent(sys);
     tri_push(sys, a, m);
@@ -257,6 +259,11 @@ static int deliver(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
 
 /* Takes ownership of m in every case. */
 int tri_deliver(tr_system *sys, tr_pid to, tr_msg *m) { return deliver(sys, to, m, -1); }
+
+int tri_deliver_timed(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms)
+{
+    return deliver(sys, to, m, timeout_ms < 0 ? -1 : timeout_ms);
+}
 
 int tri_deliver_nowait(tr_system *sys, tr_pid to, tr_msg *m)
 {
@@ -299,24 +306,15 @@ static int send_owned(tr_system *sys, tr_pid from, tr_pid to, tr_msg **msg)
     return tri_deliver(sys, to, m);
 }
 
-/* A send from an actor its parent has abandoned: accepted, and a dead
- * letter at once of reason "abandoned" (nothing it does after its
- * deadline takes effect). `m` (may be NULL: then built from type, data
- * and size, when they are valid) is taken. */
-static int muted_send(tr_ctx *ctx, tr_pid to, tr_msg *m, tr_atom type, const void *data,
-                      size_t size)
+/* A send from an actor its parent has abandoned: accepted, and at once a
+ * dead letter of reason "abandoned" (nothing it does after its deadline
+ * takes effect), forwarded to a subscriber like any other. `m` (taken)
+ * is NULL when nobody subscribes: then only the count is kept. */
+static int muted_send(tri_actor *a, tr_pid to, tr_msg *m)
 {
-    tri_actor *a = tri_ctx_any(ctx);
-    if (!a) {
-        tri_msg_free(m);
-        return TR_ENOTACTOR;
-    }
     tr_system *sys = a->sys;
     count_sent(sys);
-    if (!m && type.id && (data || !size) && size <= TR_MSG_MAX &&
-        (m = tri_msg_alloc(TRI_MSG_USER, type, size)) && size)
-        memcpy(m->data, data, size);
-    if (!m) { /* counted all the same: only its copy for a subscriber is lost */
+    if (!m) {
         tri_count(sys, TRI_N_DEAD);
         return TR_OK;
     }
@@ -327,16 +325,28 @@ static int muted_send(tr_ctx *ctx, tr_pid to, tr_msg *m, tr_atom type, const voi
     return TR_OK;
 }
 
-/* For registry.c: tr_send_named from an abandoned actor. */
+static bool dl_subscribed(tr_system *sys)
+{
+    return atomic_load_explicit(&sys->dl_on, memory_order_acquire);
+}
+
+/* tr_send (and, from registry.c, tr_send_named) from a ctx that is not
+ * the running actor's: refused unless it is an abandoned actor's. */
 int tri_muted_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 {
-    return muted_send(ctx, to, NULL, type, data, size);
+    tri_actor *a = tri_ctx_any(ctx);
+    if (!a) return TR_ENOTACTOR;
+    if (type.id == 0 || (size && !data) || tr_pid_is_nil(to)) return TR_EINVAL;
+    if (size > TR_MSG_MAX) return TR_ETOOBIG;
+    tr_msg *m = dl_subscribed(a->sys) ? tri_msg_alloc(TRI_MSG_USER, type, size) : NULL;
+    if (m && size) memcpy(m->data, data, size);
+    return muted_send(a, to, m);
 }
 
 int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return muted_send(ctx, to, NULL, type, data, size);
+    if (TRI_UNLIKELY(!a)) return tri_muted_send(ctx, to, type, data, size);
     int rc = send_copy(a->sys, tri_pid_of(a), to, type, data, size, -1);
     if (rc == TR_OK) a->msgs_out++; /* a refused send was not sent */
     return rc;
@@ -345,10 +355,24 @@ int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
 {
     tri_actor *a = tri_ctx(ctx);
-    if (!a) {
-        tr_msg *m = msg ? *msg : NULL;
-        if (msg) *msg = NULL;
-        return muted_send(ctx, to, m, (tr_atom){0}, NULL, 0);
+    if (TRI_UNLIKELY(!a)) {
+        a = tri_ctx_any(ctx);
+        if (!a) {
+            if (msg) tr_msg_destroy(msg);
+            return TR_ENOTACTOR;
+        }
+        if (!msg || !*msg) return TR_EINVAL;
+        tr_msg *m = *msg;
+        *msg = NULL;
+        if (m->kind != TRI_MSG_USER || m->type.id == 0 || tr_pid_is_nil(to)) {
+            tri_msg_free(m);
+            return TR_EINVAL;
+        }
+        if (!dl_subscribed(a->sys)) {
+            tri_msg_free(m);
+            m = NULL;
+        }
+        return muted_send(a, to, m);
     }
     int rc = send_owned(a->sys, tri_pid_of(a), to, msg);
     if (rc == TR_OK) a->msgs_out++;

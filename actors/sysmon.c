@@ -24,7 +24,7 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 
-#include "core.h"
+#include "lifecycle.h"
 
 /* Half the slice: a turn is preempted between one and one and a half
  * slices after it began, plus the callback in progress. */
@@ -55,13 +55,10 @@ static void watch_worker(tri_sched *s, tri_worker *w, int64_t now, bool others_w
         tri_actor *a = atomic_load_explicit(&w->current, memory_order_relaxed);
         uint64_t serial = a ? atomic_load_explicit(&a->live_serial, memory_order_acquire) : 0;
         char path[512];
-        if (serial && tri_log_enabled(TR_LOG_WARN)) tri_actor_path(a, path, sizeof path);
-        /* Another thread runs that actor: the path counts only if the same
-         * incarnation is still in the same callback after it was read. */
+        /* Another worker runs that actor: its path is read only while it
+         * still runs that callback, with its retirement held off. */
         if (serial && tri_log_enabled(TR_LOG_WARN) &&
-            atomic_load_explicit(&a->live_serial, memory_order_acquire) == serial &&
-            atomic_load_explicit(&w->callbacks, memory_order_acquire) == cbs &&
-            atomic_load_explicit(&w->current, memory_order_relaxed) == a) {
+            tri_running_path(w, a, serial, cbs, path, sizeof path)) {
             tri_log(TR_LOG_WARN,
                     "actor %s: a callback has been running for %lld ms on worker %u; code that "
                     "blocks belongs in tr_offload or an OS-process child",

@@ -100,8 +100,13 @@ static bool handle_one(tri_actor *a, tr_msg *m)
         struct tri_kill_child k;
         memcpy(&k, m->data, sizeof k);
         /* Serials are never reused: a match means the slot still holds
-         * that child, alive, and only we (its parent) can release it. */
-        if (atomic_load_explicit(&k.child->serial, memory_order_acquire) == k.serial) {
+         * that child, and only we (its parent) can release it; unless we
+         * abandoned it already (a kill's grace passed first): then it is
+         * no longer ours, and may be releasing its slot itself. Only we
+         * abandon it, so that bit is ours to trust. */
+        uint64_t sig = atomic_load_explicit(&k.child->signal, memory_order_acquire);
+        bool gone = sig >> TRI_SIG_SHIFT == k.serial && (sig & TRI_SIG_ABANDON);
+        if (!gone && atomic_load_explicit(&k.child->serial, memory_order_acquire) == k.serial) {
             k.child->stop_timer = 0; /* it fired */
             if (tri_log_enabled(TR_LOG_WARN)) {
                 char path[256];

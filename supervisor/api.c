@@ -108,9 +108,7 @@ static int start_payload(const tr_child_spec *spec, tri_buf *b, tr_atom *type)
         *type = tri_sup_atoms_get()->start;
         tri_encode_child(b, spec);
     }
-    if (b->oom) return TR_ENOMEM;
-    if (!b->p) tri_put(b, "", 1); /* a request needs a payload pointer */
-    return TR_OK;
+    return b->oom ? TR_ENOMEM : TR_OK;
 }
 
 static int call(tr_ctx *ctx, tr_pid sup, tr_atom type, tri_buf *b, tr_ref *out)

@@ -358,6 +358,8 @@ static void plan_done(tr_ctx *ctx, sup *s)
     run_deferred(ctx, s);
 }
 
+static void plan_spawn_failed(tr_ctx *ctx, sup *s, tri_child *c, int rc);
+
 /* Drives a restart plan from the children's states, so that it never
  * waits for an exit that already happened and never starts a child whose
  * previous incarnation is still stopping: stops plan_stop[] one at a time
@@ -390,8 +392,8 @@ static void plan_step(tr_ctx *ctx, sup *s)
         c->planned = true;
         int rc = spawn_child(ctx, s, c);
         if (rc == TR_OK) return;
-        s->plan_j++; /* could not even spawn (out of memory): leave it stopped */
-        tr_log(TR_LOG_ERROR, "supervisor: cannot start %s: %s", c->id, tr_strerror(rc));
+        plan_spawn_failed(ctx, s, c, rc);
+        return;
     }
     plan_done(ctx, s);
 }
@@ -408,8 +410,9 @@ static bool in_plan(sup *s, tri_child *c)
 }
 
 /* A restart under one_for_all / rest_for_one: `from` is the first child
- * of the set (0 for one_for_all), `failed` the child that ended. */
-static void start_plan(tr_ctx *ctx, sup *s, size_t from, tri_child *failed)
+ * of the set (0 for one_for_all), `failed` the child that ended; `step`:
+ * take its first step now. */
+static void start_plan(tr_ctx *ctx, sup *s, size_t from, tri_child *failed, bool step)
 {
     size_t n = s->conf.n - from;
     s->plan_stop = malloc((n ? n : 1) * sizeof *s->plan_stop);
@@ -434,7 +437,7 @@ static void start_plan(tr_ctx *ctx, sup *s, size_t from, tri_child *failed)
         if (c->restart != TR_TEMPORARY) s->plan_start[s->plan_nstart++] = c;
     }
     s->plan_delay_ms = backoff_delay(ctx, s, failed);
-    plan_step(ctx, s);
+    if (step) plan_step(ctx, s);
 }
 
 /* Restarts one child (one_for_one, simple_one_for_one), after its backoff. */
@@ -487,6 +490,32 @@ static void intensity_reached(tr_ctx *ctx, sup *s, tri_child *c, tr_exit_kind ki
     give_up(ctx, s, why);
 }
 
+/* A plan's child could not even be spawned (its registered name is taken,
+ * or memory ran out). As a start that failed (on_started), it counts as a
+ * restart and is tried again, one_for_all from the first child; the next
+ * step waits for a message to ourselves, so that a lasting cause costs a
+ * restart each time round and ends at the intensity limit rather than
+ * leaving the child stopped for good (or spinning here). */
+static void plan_spawn_failed(tr_ctx *ctx, sup *s, tri_child *c, int rc)
+{
+    const char *why = tr_strerror(rc);
+    if (!note_restart(ctx, s)) {
+        intensity_reached(ctx, s, c, TR_EXIT_FAILURE, why);
+        return;
+    }
+    c->restarts++;
+    tri_count_restart(ctx);
+    log_restart(ctx, c, TR_EXIT_FAILURE, why);
+    if (s->conf.strategy == TR_ONE_FOR_ALL) {
+        plan_clear(s);
+        start_plan(ctx, s, 0, c, false); /* stepped by the message below */
+    } else {
+        c->planned = false;
+    }
+    if (s->plan && tr_send(ctx, tr_self(ctx), atoms.plan, NULL, 0) != TR_OK)
+        give_up(ctx, s, "cannot retry a restart");
+}
+
 /* A child ended by itself (or failed a restart): OTP's restart rules. */
 static void child_ended(tr_ctx *ctx, sup *s, tri_child *c, tr_exit_kind kind, const char *text)
 {
@@ -511,10 +540,10 @@ static void child_ended(tr_ctx *ctx, sup *s, tri_child *c, tr_exit_kind kind, co
     log_restart(ctx, c, kind, text);
     switch (s->conf.strategy) {
     case TR_ONE_FOR_ALL:
-        start_plan(ctx, s, 0, c);
+        start_plan(ctx, s, 0, c, true);
         break;
     case TR_REST_FOR_ONE:
-        start_plan(ctx, s, index_of(s, c), c);
+        start_plan(ctx, s, index_of(s, c), c, true);
         break;
     default:
         restart_one(ctx, s, c);
@@ -575,7 +604,7 @@ static void on_started(tr_ctx *ctx, sup *s, const tr_msg *m)
             log_restart(ctx, c, why.kind, why.text);
             if (s->conf.strategy == TR_ONE_FOR_ALL) {
                 plan_clear(s);
-                start_plan(ctx, s, 0, c);
+                start_plan(ctx, s, 0, c, true);
                 return;
             }
             c->planned = false;
@@ -705,7 +734,9 @@ static void req_start(tr_ctx *ctx, sup *s, const tr_msg *m, tr_request req, bool
         }
         tri_child *old = by_id(s, c->id, NULL);
         if (old) {
-            int rc = old->status == C_STOPPED ? TR_EPRESENT : TR_EEXIST;
+            /* running means having a pid: a child waiting out its
+             * backoff is not (OTP: already_present while restarting) */
+            int rc = tr_pid_is_nil(old->pid) ? TR_EPRESENT : TR_EEXIST;
             tr_pid pid = old->pid;
             tri_child_free(c);
             return answer(ctx, req, rc, pid);
@@ -943,6 +974,19 @@ static int sup_handle(tr_ctx *ctx, void *state, const tr_msg *m)
     return 0;
 }
 
+/* What init built: freed by terminate, or by init itself when it fails
+ * (no terminate follows a failed init). */
+static void sup_free(sup *s)
+{
+    tri_conf_free(&s->conf);
+    tri_child_free(s->tmpl);
+    free(s->pids);
+    free(s->hist);
+    free(s->plan_stop);
+    free(s->plan_start);
+    memset(s, 0, sizeof *s);
+}
+
 static int sup_init(tr_ctx *ctx, void *state, const void *args, size_t size)
 {
     sup *s = state;
@@ -959,6 +1003,10 @@ static int sup_init(tr_ctx *ctx, void *state, const void *args, size_t size)
     s->phase = PH_STARTING;
     s->start_i = 0;
     startup_step(ctx, s);
+    if (s->phase == PH_ENDING) { /* its first child could not even be spawned */
+        sup_free(s);
+        return TR_EFAILED;
+    }
     return 0;
 }
 
@@ -972,12 +1020,7 @@ static void sup_terminate(tr_ctx *ctx, void *state, const tr_exit *why)
         tr_msg_destroy(&d->msg);
         free(d);
     }
-    tri_conf_free(&s->conf);
-    tri_child_free(s->tmpl);
-    free(s->pids);
-    free(s->hist);
-    free(s->plan_stop);
-    free(s->plan_start);
+    sup_free(s);
 }
 
 const tr_behaviour tr_supervisor_behaviour = {"supervisor", sizeof(sup), sup_init, sup_handle,

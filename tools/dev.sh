@@ -11,6 +11,11 @@
 #   tools/dev.sh fuzz [SECONDS] the libFuzzer targets (clang, build-fuzz/), each for
 #                               SECONDS (default 20) from its seed corpus; any crash
 #                               fails (not run by .ci/run)
+#   tools/dev.sh stress [SECONDS] the randomized stress test (tests/test_stress.c) alone
+#                               for SECONDS (default 60) in build/, build-asan/ and
+#                               build-tsan/ in turn, a fresh seed each (not run by
+#                               .ci/run: `test` and `sanitize` run it for a few seconds
+#                               as part of the suite)
 #   tools/dev.sh setup          install and build only
 #
 # Packages come from apt only and are installed only when missing. Builds go
@@ -185,6 +190,24 @@ fuzz() { # [SECONDS]
   return $failed
 }
 
+# Long runs of the stress test in the three builds; a failure prints its
+# seed and the command that replays it.
+stress() { # [SECONDS]
+  local secs=${1:-60} failed=0 b
+  install_missing
+  build build
+  build build-asan b_sanitize=address,undefined b_lundef=false
+  build build-tsan b_sanitize=thread b_lundef=false
+  for b in build build-asan build-tsan; do
+    echo "dev.sh: $b/tests/test_stress for ${secs}s" >&2
+    TROUPE_STRESS_SECONDS=$secs ASAN_OPTIONS=detect_leaks=1 \
+      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1 \
+      "./$b/tests/test_stress" || failed=$((failed + 1))
+  done
+  echo "stress: $((3 - failed)) passed, $failed failed"
+  return $((failed > 0))
+}
+
 cmd=${1:-}
 case "$cmd" in
   setup) install_missing; build build ;;
@@ -205,5 +228,6 @@ case "$cmd" in
     ;;
   install-check) install_missing; install_check ;;
   fuzz) fuzz "${2:-20}" ;;
-  *) echo "usage: tools/dev.sh demo|test|sanitize|valgrind|install-check|fuzz [SECONDS]|setup" >&2; exit 2 ;;
+  stress) stress "${2:-60}" ;;
+  *) echo "usage: tools/dev.sh demo|test|sanitize|valgrind|install-check|fuzz [SECONDS]|stress [SECONDS]|setup" >&2; exit 2 ;;
 esac

@@ -44,7 +44,7 @@
 #define HANDSHAKE_MS 5000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define DEALER_HWM 1000 /* frames (batches); the queue before it is the bound */
+#define DEALER_HWM 1000 /* frames (batches) at most; see dealer_hwm */
 
 static int64_t mono_ms(void) { return tri_mono_ns() / 1000000; }
 
@@ -54,6 +54,18 @@ static bool is_tcp(const char *ep) { return strncmp(ep, "tcp://", 6) == 0; }
 static bool is_inproc(const char *ep) { return strncmp(ep, "inproc://", 9) == 0; }
 
 static void set_int(void *s, int opt, int v) { zmq_setsockopt(s, opt, &v, sizeof v); }
+
+/* The frames ZeroMQ may hold for a peer that does not read. Each pins a
+ * pooled buffer (frames.c), however few records it carries, so a fixed
+ * 1000 would let a stalled peer hold on the order of 100 MiB whatever the
+ * queue's bound: the pipe is scaled to that bound instead (one batch per
+ * BATCH_BYTES of it, at least 2), which at the default bound is the same
+ * 1000 frames. */
+static int dealer_hwm(const tr_node *n)
+{
+    uint64_t h = n->opts.queue_bytes / BATCH_BYTES;
+    return h < 2 ? 2 : h > DEALER_HWM ? DEALER_HWM : (int)h;
+}
 
 /* Heartbeats and a short handshake on connection-oriented transports
  * (none exist on inproc). */
@@ -156,13 +168,22 @@ static bool send_hello(tr_node *n, peer *p)
 
 /* --------------------------------------------------------------- dial */
 
+/* Closes our end of a socket's monitor. libzmq sends monitor events with a
+ * blocking send, from its own I/O thread, until the monitored socket is
+ * destroyed (which zmq_close only starts): an event for a socket whose
+ * reader is gone would block that thread for good, and with it every
+ * socket of the context. So the monitor is stopped first. */
+static void close_monitor(void *socket, void **mon)
+{
+    if (socket) zmq_socket_monitor(socket, NULL, 0);
+    if (*mon) zmq_close(*mon);
+    *mon = NULL;
+}
+
 static void close_dealer(peer *p)
 {
     tri_frames_drop(&p->pending);
-    if (p->dealer_mon) {
-        zmq_close(p->dealer_mon);
-        p->dealer_mon = NULL;
-    }
+    close_monitor(p->dealer, &p->dealer_mon);
     if (p->dealer) {
         zmq_close(p->dealer);
         p->dealer = NULL;
@@ -199,7 +220,7 @@ static void dial(tr_node *n, peer *p, const char *ep)
     p->session[0] |= 1; /* a routing id may not start with 0 */
     zmq_setsockopt(s, ZMQ_ROUTING_ID, p->session, sizeof p->session);
     set_int(s, ZMQ_IMMEDIATE, 1);
-    set_int(s, ZMQ_SNDHWM, DEALER_HWM);
+    set_int(s, ZMQ_SNDHWM, dealer_hwm(n));
     set_int(s, ZMQ_LINGER, 0);
     set_int(s, ZMQ_RECONNECT_IVL, -1); /* we redial with a new socket */
     set_liveness(n, s, ep);
@@ -224,16 +245,14 @@ static void dial(tr_node *n, peer *p, const char *ep)
                                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
             p->dealer_mon = zmq_socket(n->zctx, ZMQ_PAIR);
-            if (p->dealer_mon && zmq_connect(p->dealer_mon, mon) != 0) {
-                zmq_close(p->dealer_mon);
-                p->dealer_mon = NULL;
-            }
+            if (!p->dealer_mon || zmq_connect(p->dealer_mon, mon) != 0)
+                close_monitor(s, &p->dealer_mon); /* no reader: no monitor */
         }
     }
     if (zmq_connect(s, ep) != 0) {
         tri_log(TR_LOG_WARN, "node %s: cannot connect to %s: %s", n->name, ep,
                 zmq_strerror(zmq_errno()));
-        if (p->dealer_mon) zmq_close(p->dealer_mon), p->dealer_mon = NULL;
+        close_monitor(s, &p->dealer_mon);
         zmq_close(s);
         return;
     }
@@ -379,7 +398,7 @@ static void on_gossip(tr_node *n, const tri_wire_node *w)
         return;
     }
     if (!p && !(p = tri_peer_add(n, w->node_id))) return;
-    snprintf(p->name, sizeof p->name, "%s", name);
+    tri_peer_set_name(n, p, name);
     set_endpoints(p, w);
     dial(n, p, pick_endpoint(p));
 }
@@ -439,7 +458,7 @@ static void on_hello(tr_node *n, void *router, const uint8_t *rid, size_t rid_le
                       "an incarnation already gone", name);
     retire_namesakes(n, name, h->node.node_id);
     if (!p && !(p = tri_peer_add(n, h->node.node_id))) return;
-    snprintf(p->name, sizeof p->name, "%s", name);
+    tri_peer_set_name(n, p, name);
     set_endpoints(p, &h->node);
     in_add(n, rid, rid_len, router, p);
     p->in_hello = true;
@@ -471,7 +490,7 @@ static void on_welcome(tr_node *n, peer *p, const tri_wire_hello *h)
             peer *q = tri_peer_find(n, h->node.node_id);
             if (!q && !(q = tri_peer_add(n, h->node.node_id))) return;
             snprintf(q->dial_endpoint, sizeof q->dial_endpoint, "%s", p->dial_endpoint);
-            snprintf(q->name, sizeof q->name, "%s", name);
+            tri_peer_set_name(n, q, name);
             set_endpoints(q, &h->node);
             dial(n, q, q->dial_endpoint);
             return;
@@ -484,7 +503,7 @@ static void on_welcome(tr_node *n, peer *p, const tri_wire_hello *h)
         }
         tri_peer_rekey(n, p, h->node.node_id);
     }
-    snprintf(p->name, sizeof p->name, "%s", name);
+    tri_peer_set_name(n, p, name);
     set_endpoints(p, &h->node);
     retire_namesakes(n, name, p->id);
     p->welcomed = true;

@@ -68,6 +68,9 @@ struct peer {
     peer *ready_next;      /* in the node's ready list (under ready_mu) */
     bool in_ready;         /* under ready_mu */
     /* ---- the I/O thread's ---- */
+    /* written by the I/O thread only, under names_mu (tri_peer_set_name;
+     * id too, in tri_peer_rekey): senders' look-ups by name read both
+     * under it */
     char name[256];
     char **endpoints;      /* where it listens (HELLO, WELCOME, gossip) */
     size_t nendpoints;
@@ -174,6 +177,7 @@ peer *tri_peer_find(tr_node *n, uint32_t id);          /* any thread */
 peer *tri_peer_find_name(tr_node *n, const char *name); /* any thread */
 peer *tri_peer_add(tr_node *n, uint32_t id);            /* I/O thread */
 void tri_peer_rekey(tr_node *n, peer *p, uint32_t id);  /* I/O thread: a seed's id is known */
+void tri_peer_set_name(tr_node *n, peer *p, const char *name); /* I/O thread */
 int tri_node_send(void *t, tr_pid to, tr_msg *m);
 int tri_node_send_named(void *t, const char *node, const char *name, tr_msg *m);
 void tri_node_wake(tr_node *n);

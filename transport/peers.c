@@ -6,6 +6,7 @@
  * whose push makes that queue non-empty puts the peer on the node's ready
  * list, and the one whose push makes the ready list non-empty wakes the I/O
  * thread: one wake-up per burst, never one per message. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -99,8 +100,18 @@ peer *tri_peer_add(tr_node *n, uint32_t id)
 void tri_peer_rekey(tr_node *n, peer *p, uint32_t id)
 {
     if (p->id == id) return;
+    pthread_mutex_lock(&n->names_mu); /* tri_peer_find_name reads it */
     p->id = id; /* was 0: a seed dialled before its id was known */
+    pthread_mutex_unlock(&n->names_mu);
     publish(n, p);
+}
+
+void tri_peer_set_name(tr_node *n, peer *p, const char *name)
+{
+    if (strcmp(p->name, name) == 0) return; /* the I/O thread's own read */
+    pthread_mutex_lock(&n->names_mu);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    pthread_mutex_unlock(&n->names_mu);
 }
 
 peer *tri_peer_find_name(tr_node *n, const char *name)

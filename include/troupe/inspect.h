@@ -3,7 +3,9 @@
  * Every actor answers a request of type "tr.inspect" (sent with tr_call)
  * by itself, without its handler seeing it: the answer is a "tr.info"
  * message that tr_actor_info_decode reads. Being answered in the actor's
- * own turn, the figures are exact for that moment. */
+ * own turn, the figures are exact for that moment. A bounded mailbox takes
+ * the request even when full (that is when one wants to look); it waits
+ * its turn behind the messages already queued. */
 #ifndef TROUPE_INSPECT_H
 #define TROUPE_INSPECT_H
 

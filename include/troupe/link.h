@@ -7,7 +7,10 @@
  * a reason other than normal, the other receives an exit signal. An actor
  * that traps exits (TR_SPAWN_TRAP_EXITS or tr_trap_exits) gets the signal
  * as a "tr.exit" message; otherwise it ends too, with the same kind of
- * reason. The parent/child relation needs none of this: it is built in.
+ * reason (noproc becomes failure) and a text saying where the signal came
+ * from ("linked actor <pid> <kind>: <text>", or "exit signal from <pid>
+ * ..." for tr_send_exit's). The parent/child relation needs none of this:
+ * it is built in.
  * Monitors and links are between actors (not inboxes). */
 #ifndef TROUPE_LINK_H
 #define TROUPE_LINK_H

@@ -95,7 +95,11 @@ typedef struct tr_node_opts {
     uint32_t max_message;
     /* Bound of each peer's outbound queue, in messages and bytes (0:
      * 100,000 and 64 MiB; at most 8,388,608 and 512 GiB, TR_EINVAL
-     * beyond): past it, sends to that peer get TR_EFULL. */
+     * beyond): past it, sends to that peer get TR_EFULL. Behind the queue,
+     * ZeroMQ holds at most one 64 KiB batch per 64 KiB of queue_bytes (2
+     * to 1000 frames), then the kernel's socket buffers: what a stalled
+     * peer can pin is at most about three times queue_bytes (and at
+     * least a few hundred KiB), plus those. */
     uint32_t queue_messages;
     uint64_t queue_bytes;
 } tr_node_opts;

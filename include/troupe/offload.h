@@ -4,8 +4,10 @@
  * call, heavy CPU work) runs on the system's pool of blocking threads, as
  * AnyIO's to_thread.run_sync does; at most `blocking_threads` jobs run at
  * once (tr_system_opts), the others wait in FIFO order. Its result comes
- * back to the actor that asked as an ordinary message. If that actor has
- * ended by then, the result is freed, never delivered to another actor. */
+ * back to the actor that asked as an ordinary message, which its mailbox
+ * takes even when bounded and full, as it takes a call's reply (the actor
+ * asked for it). If that actor has ended by then, the result is a dead
+ * letter, never delivered to another actor. */
 #ifndef TROUPE_OFFLOAD_H
 #define TROUPE_OFFLOAD_H
 

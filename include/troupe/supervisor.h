@@ -165,14 +165,19 @@ typedef struct tr_child_counts {
 
 /* Error codes of the dynamic API beyond the usual ones:
  *   TR_EEXIST    start_child: a child with that id is running
- *                (OTP's already_started; *pid is set to it);
+ *                (OTP's already_started; *pid is set to it); start and
+ *                restart_child: the child's registered name (register_as)
+ *                stands for another live actor (*pid nil: nothing started);
+ *   TR_EFAILED   start/restart_child: the child's init failed;
  *   TR_EPRESENT  start_child: the spec exists, not running (already_present);
  *   TR_ENOENT    no child with that id (or pid);
  *   TR_EBUSY     restart_child/delete_child: the child is running; any of
  *                them: another request about that child is still waiting
  *                (a child has room for one: ask again once it answered);
  *   TR_ESTOPPED  start/restart_child: a restart of its siblings stopped
- *                the new child before it was reported started. */
+ *                the new child before it was reported started; any of
+ *                them: it was waiting for a restart under way when the
+ *                supervisor was stopped. */
 
 /* tr_sup_start_child — adds `spec` and starts it (for a simple_one_for_one
  * supervisor: starts a child of its template with `spec->args` appended to
