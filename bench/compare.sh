@@ -64,7 +64,7 @@ peers_for() {
     remote_pingpong_curve) echo '^zmq zmq_tcp_curve_pingpong$' ;;
     remote_throughput) echo '^(erlang|caf) remote_throughput$|^zmq zmq_tcp_thr$' ;;
     remote_throughput_curve) echo '^zmq zmq_tcp_curve_thr$' ;;
-    hog_*) echo '' ;;
+    hog_*) echo "^erlang $1\$" ;;
     *) echo "^(erlang|caf) $1\$" ;;
   esac
 }
@@ -221,7 +221,7 @@ function late_row(b,   what, tp99, ep99, w, target, met) {
       met = tp99 == "" ? "n/a" : (tp99 <= 2 * w ? "yes" : "NO")
     } else {
       target = "p99 <= erlang p99"
-      met = (tp99 == "" || ep99 == "") ? "n/a (no erlang run)" : (tp99 <= ep99 ? "yes" : "NO")
+      met = (tp99 == "" || ep99 == "") ? "n/a" : (tp99 <= ep99 ? "yes" : "NO")
     }
   } else if (b ~ /^hog_timer_/) {
     w = hog_w(b)

@@ -57,6 +57,7 @@ N_CALL=$((1000000 / DIV))
 N_RESTART=$((100000 / DIV))
 N_MONITORS=$((100000 / DIV))
 N_TIMERS=$((1000000 / DIV))
+HOG_ROUNDS=200 # rounds of 1 ms: not divided by --quick
 N_RPP=$((100000 / DIV))
 N_RTHR=$((1000000 / DIV))
 N_ZMQ_INPROC=$((10000000 / DIV))
@@ -148,6 +149,7 @@ ERL_LOCAL=(erl -noshell +S 2:2 +P 4194304 -pa "$BUILD/ebin"
            -run peers_bench main)
 ERL_SCALE=(erl -noshell +S 2:2 +P 4194304 -pa "$BUILD/ebin"
            -run peers_scale main)
+ERL_HOG=(erl -noshell +S 2:2 -pa "$BUILD/ebin" -run peers_hog main)
 COOKIE="peers_bench_$$"
 ERL_DIST=(erl -noshell +S 2:2 -setcookie "$COOKIE"
           -kernel inet_dist_use_interface '{127,0,0,1}' -pa "$BUILD/ebin")
@@ -250,6 +252,12 @@ local_bench "erlang restart" "${ERL_LOCAL[@]}" restart $N_RESTART
 # timers_fire prints timers_arm_idle, timers_arm and timers_fire.
 local_bench "erlang monitors" "${ERL_SCALE[@]}" monitors $N_MONITORS
 local_bench "erlang timers_fire" "${ERL_SCALE[@]}" timers_fire $N_TIMERS
+# Latency under load, Erlang only (troupe's side: bench/hog_latency.c):
+# prints hog_latency_hH_wW and hog_timer_hH_wW.
+for hw in "2 200" "4 200" "2 2000" "4 2000"; do
+  read -r hogs w <<<"$hw"
+  local_bench "erlang hog_latency_h${hogs}_w$w" "${ERL_HOG[@]}" "$hogs" "$w" $HOG_ROUNDS
+done
 
 # Two OS processes over TCP on 127.0.0.1.
 erlang_remote remote_pingpong $N_RPP
