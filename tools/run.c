@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "publish.h"
 #include "troupe.h"
 
 #define START_TIMEOUT_MS   60000
@@ -41,6 +42,10 @@ static const char help[] =
     "\n"
     "A node section with a name makes the system a network node (troupe/node.h):\n"
     "it binds its endpoints and connects to its peers before the tree starts.\n"
+    "Its tree can then be looked at from elsewhere with `troupe tree ENDPOINT`:\n"
+    "the root supervisor is registered as \"troupe.tree\", and an actor registered\n"
+    "as \"troupe.tree.specs\" (the system root's child after the tree, stopped\n"
+    "before it) tells each child's behaviour and node.\n"
     "\n"
     "options:\n"
     "  -h, --help   this text\n"
@@ -225,6 +230,9 @@ static int run(tr_config *cfg, const char *file)
     int status = EXIT_STOPPED;
     if (rc == TR_OK) {
         tr_log(TR_LOG_INFO, "troupe run: %s: tree '%s' started", file, tr_config_tree_name(cfg));
+        char pwhy[300];
+        if (troupe_publish_tree(sys, tr_config_tree(cfg), d.root, pwhy, sizeof pwhy) != TR_OK)
+            tr_log(TR_LOG_WARN, "troupe run: %s: %s (troupe tree cannot show it)", file, pwhy);
         pthread_t dumper;
         bool dumping = pthread_create(&dumper, NULL, dump_thread, &d) == 0;
         rc = tr_system_run(sys);
