@@ -19,6 +19,9 @@ static int usage(FILE *to)
             "                      (troupe keygen -h for more)\n"
             "  run FILE            run a config's supervision tree (troupe run --help)\n"
             "  check FILE...       validate config files (troupe check --help)\n"
+            "  tree ENDPOINT       print a running node's live tree, as text, --json or\n"
+            "                      --dot (troupe tree --help); exit 0 printed, 1 usage\n"
+            "                      error, 3 cannot reach the node or it has no tree\n"
             "  version             print the version\n"
             "  help                this text\n");
     return to == stderr ? 2 : 0;
@@ -49,6 +52,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "keygen") == 0) return troupe_keygen(argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0) return troupe_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return troupe_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "tree") == 0) return troupe_tree(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0) {
         printf("troupe %d.%d.%d\n", TROUPE_VERSION_MAJOR, TROUPE_VERSION_MINOR,
                TROUPE_VERSION_PATCH);
