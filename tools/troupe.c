@@ -14,7 +14,8 @@ static int usage(FILE *to)
             "usage: troupe <command> [options]\n"
             "\n"
             "commands:\n"
-            "  demo [--orders N]   run the built-in example service (default 2000 orders)\n"
+            "  demo                run the built-in example: a service over two nodes\n"
+            "                      (troupe demo --help for its options)\n"
             "  keygen NAME         write a node's CURVE key pair: NAME.key, NAME.pub\n"
             "                      (troupe keygen -h for more)\n"
             "  run FILE            run a config's supervision tree (troupe run --help)\n"
@@ -31,24 +32,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) return usage(stderr);
     const char *cmd = argv[1];
-    if (strcmp(cmd, "demo") == 0) {
-        unsigned long orders = 2000;
-        for (int i = 2; i < argc; i++) {
-            char *end;
-            if (strcmp(argv[i], "--orders") == 0) {
-                const char *v = i + 1 < argc ? argv[++i] : "";
-                orders = strtoul(v, &end, 10);
-                if (!*v || *end || *v == '-' || orders == 0 || orders > 1000000) {
-                    fprintf(stderr, "troupe demo: --orders wants a number from 1 to 1000000\n");
-                    return 2;
-                }
-            } else {
-                fprintf(stderr, "troupe demo: unknown option '%s'\n", argv[i]);
-                return 2;
-            }
-        }
-        return troupe_demo((unsigned)orders);
-    }
+    if (strcmp(cmd, "demo") == 0) return troupe_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "keygen") == 0) return troupe_keygen(argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0) return troupe_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return troupe_check(argc - 1, argv + 1);
