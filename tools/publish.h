@@ -10,7 +10,7 @@
  *                      child's behaviour, a supervisor's strategy, the
  *                      node a remote child runs on (optional: without it
  *                      the tree is shown without those).
- * `troupe run` and `troupe demo` publish their trees this way. A program
+ * `troupe run` publishes its tree this way, and `troupe demo --listen`. A program
  * that embeds troupe shows its own tree by registering its root
  * supervisor as "troupe.tree" (and, if it likes, calling
  * troupe_publish_tree).

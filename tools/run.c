@@ -223,8 +223,13 @@ static int wait_nodes(tr_system *sys, tr_node *node, const tr_sup_spec *tree, co
             break;
         }
         if (!said && waited >= 1000) {
-            tr_log(TR_LOG_WARN, "troupe run: %s: waiting for the nodes the tree's children run on",
-                   file);
+            char list[512] = "";
+            for (size_t i = 0, len = 0; i < n && len < sizeof list; i++)
+                if (tr_node_id(node, names[i], &id) != TR_OK)
+                    len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+                                            len ? ", " : "", names[i]);
+            tr_log(TR_LOG_WARN, "troupe run: %s: waiting for node(s) %s, where the tree's "
+                   "children run", file, list);
             said = true;
         }
         const tr_msg *m;
