@@ -162,6 +162,58 @@ static void test_tree_of_two_nodes(void **state)
     pr_free(b);
 }
 
+/* ------------------------------------------------------------ CURVE */
+
+/* A tcp node with keys answers only the keys on its allowlist; the tool
+ * takes the name its key is bound to. */
+static void test_tree_with_curve(void **state)
+{
+    (void)state;
+    const char *names[] = {"secure", "tool", "other"};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(pr_troupe_run((const char *[]){"keygen", "-d", dir, names[i], NULL}, NULL),
+                         0);
+    char text[1024], key[300], pub[300], other[300];
+    snprintf(text, sizeof text,
+             "node:\n"
+             "  name: secure\n"
+             "  listen: tcp://127.0.0.1:*\n"
+             "  keys: {secret: secure.key, allow: tool.pub}\n"
+             "  log_level: info\n"
+             "tree: {supervisor: s, children: [{name: e, behaviour: troupe.echo}]}\n");
+    pr_proc *n = pr_troupe_spawn((const char *[]){"run", write_file("s.yaml", text), NULL});
+    pr_wait_text(n, false, "tree 's' started", 0);
+    char ep[64] = "";
+    const char *at = strstr(n->ebuf, "listens on tcp://");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "listens on %63s", ep), 1);
+    snprintf(key, sizeof key, "%s/tool.key", dir);
+    snprintf(other, sizeof other, "%s/other.key", dir);
+    snprintf(pub, sizeof pub, "%s/secure.pub", dir);
+
+    pr_proc *t;
+    assert_int_equal(
+        pr_troupe_run((const char *[]){"tree", "--key", key, "--peer-key", pub, ep, NULL}, &t), 0);
+    want(t->obuf, "\n  /root/s/e worker behaviour=troupe.echo <");
+    pr_free(t);
+    pr_wait_text(n, false, "node tool is up", 0);
+
+    /* a key not on its allowlist, and no key at all: refused, 3 (both
+     * at once: each waits out its timeout) */
+    pr_proc *wrong = pr_troupe_spawn((const char *[]){"tree", "--key", other, "--peer-key", pub,
+                                                      "--timeout", "300", ep, NULL});
+    pr_proc *none = pr_troupe_spawn((const char *[]){"tree", "--timeout", "300", ep, NULL});
+    assert_int_equal(pr_finish(wrong), 3);
+    want(wrong->ebuf, "no node answered at ");
+    assert_int_equal(pr_finish(none), 3);
+    pr_free(wrong);
+    pr_free(none);
+
+    assert_int_equal(pr_stop(n, SIGTERM), 0);
+    want(n->ebuf, "refused CURVE key");
+    pr_free(n);
+}
+
 /* ------------------------------------------------------------ this node */
 
 static int publish_setup(tr_system **sys, const char *ep)
@@ -229,7 +281,7 @@ static void test_tree_refusals(void **state)
         {{"tree", "--timeout", "0", "ipc:///x", NULL}, "--timeout wants milliseconds"},
         {{"tree", "--timeout", "5x", "ipc:///x", NULL}, "--timeout wants milliseconds"},
         {{"tree", "--key", NULL}, "--key wants a value"},
-        {{"tree", "--peer-key", "k.pub", "tcp://127.0.0.1:1", NULL}, "--peer-key needs --key"},
+        {{"tree", "--peer-key", "k.pub", "tcp://127.0.0.1:1", NULL}, "go together"},
         {{"tree", "ipc:///a", "ipc:///b", NULL}, "one ENDPOINT only"},
     };
     enum { NUSAGE = sizeof usage / sizeof *usage };
@@ -269,6 +321,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tree_of_two_nodes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tree_with_curve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tree_of_an_embedding_program, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tree_refusals, setup, teardown),
     };

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../transport/keys.h"
 #include "cmds.h"
 #include "publish.h"
 #include "troupe.h"
@@ -38,9 +39,11 @@ static const char help[] =
     "messages handled (in) and sent (out), restarts, and the node it runs on.\n"
     "\n"
     "It joins that node's cluster for a moment as a node of its own, named\n"
-    "troupe-tree-<pid>, listening where the node can reach it back: an ipc socket\n"
-    "in /tmp for an ipc target, tcp://127.0.0.1:* for a loopback one, else the\n"
-    "local address that routes to the target's host, port *. It looks up the\n"
+    "troupe-tree-<pid> (or, with --key, the name the key is bound to: a node\n"
+    "accepts a bound key only from a node of that name), listening where the\n"
+    "node can reach it back: an ipc socket in /tmp for an ipc target,\n"
+    "tcp://127.0.0.1:* for a loopback one, else the local address that routes to\n"
+    "the target's host, port *. It looks up the\n"
     "names \"troupe.tree\" (the root supervisor, which `troupe run` registers) and\n"
     "\"troupe.tree.specs\" (behaviours and nodes from the specs; optional). A program\n"
     "embedding troupe is shown the same way once it registers its root supervisor\n"
@@ -58,7 +61,7 @@ static const char help[] =
     "  --dot            a Graphviz digraph (troupe tree --dot EP | dot -Tsvg > t.svg)\n"
     "  --key FILE       this tool's CURVE secret key file (troupe keygen): needed\n"
     "                   for a tcp node with keys, which answers only the peers on\n"
-    "                   its allowlist\n"
+    "                   its allowlist (so that list must hold this key's .pub)\n"
     "  --peer-key KEY   the node's public key: a .pub file or 40 Z85 characters;\n"
     "                   this tool accepts only that key back\n"
     "  --insecure       tcp without CURVE to a non-loopback node that allows it\n"
@@ -138,7 +141,8 @@ static int parse(int argc, char **argv, opts *o)
                            o->endpoint);
     if (strncmp(o->endpoint, "ipc://", 6) && strncmp(o->endpoint, "tcp://", 6))
         return usage_error("ENDPOINT wants ipc://PATH or tcp://HOST:PORT, got '%s'", o->endpoint);
-    if (o->peer_key && !o->key) return usage_error("--peer-key needs --key%s", "");
+    if (!o->peer_key != !o->key)
+        return usage_error("--key and --peer-key go together (CURVE needs both)%s", "");
     return -1;
 }
 
@@ -512,8 +516,19 @@ static int join(session *s, const opts *o, char *name, size_t name_size, char *w
         snprintf(why, why_size, "cannot start the runtime: %s", tr_strerror(rc));
         return EXIT_UNREACHABLE;
     }
-    char me[64];
-    snprintf(me, sizeof me, "troupe-tree-%ld", (long)getpid());
+    /* A key bound to a node name (its metadata name, as `troupe keygen`
+     * writes) is accepted only from a node of that name: ours takes it. */
+    char me[TRI_NODE_NAME_MAX + 1] = "";
+    if (o->key) {
+        tri_keypair kp;
+        tri_key_error err;
+        if (tri_keys_load_secret(o->key, &kp, me, &err) != TR_OK) {
+            snprintf(why, why_size, "--key %s: %s", o->key, err.text);
+            return EXIT_USAGE;
+        }
+        tri_keypair_wipe(&kp);
+    }
+    if (!me[0]) snprintf(me, sizeof me, "troupe-tree-%ld", (long)getpid());
     const char *listens[] = {listen};
     const char *allow[1] = {NULL};
     tr_node_opts no = {.name = me, .listen = listens, .nlisten = 1,
