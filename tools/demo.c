@@ -497,7 +497,7 @@ static void summary(demo *d, const shop_tally *t)
     tr_system_get_stats(d->front, &fs);
     tr_system_get_stats(d->back, &bs);
     printf("troupe demo: dead letters (messages that reached an actor after it had ended, "
-           "mostly the inventory's answers to cashiers that had failed): %llu on shop-front, "
+           "such as the inventory's answers to a cashier that had failed): %llu on shop-front, "
            "%llu on shop-back\n",
            (unsigned long long)fs.dead_letters, (unsigned long long)bs.dead_letters);
 }
