@@ -1,7 +1,7 @@
 /* test_examples.c — the example services (examples/kv, examples/cluster,
  * with the plugin examples/plugin/example_kv.c) run as their comments
  * say: `troupe run` on the copies meson puts next to the plugin
- * (TROUPE_EXAMPLES_BUILD), calls from this test's own node, SIGTERM, and
+ * (TROUPE_EXAMPLES_BUILD; their ipc paths moved, see copy_example), calls from this test's own node, SIGTERM, and
  * the shutdown order in their logs. Waits are on log lines, node events
  * and exits, each with a deadline. */
 #include <signal.h>
@@ -12,23 +12,83 @@
 #include "procutil.h"
 #include "testutil.h"
 
-static char config[512];
+/* The example configs name fixed ipc paths in /tmp: another checkout's
+ * suite running at the same time would take them over. Each test runs
+ * copies in its own directory, the paths moved there and the plugin
+ * linked next to them; nothing else of the files changes. */
+static char dir[64];
 static char my_ep[128];
 
-static const char *example(const char *name)
+static void copy_example(const char *name)
 {
-    const char *dir = getenv("TROUPE_EXAMPLES_BUILD");
-    if (!dir) fail_msg("TROUPE_EXAMPLES_BUILD is not set (run the test through meson)");
-    snprintf(config, sizeof config, "%s/%s", dir, name);
-    return config;
+    const char *build = getenv("TROUPE_EXAMPLES_BUILD");
+    if (!build) fail_msg("TROUPE_EXAMPLES_BUILD is not set (run the test through meson)");
+    char from[512], to[512], text[8192];
+    snprintf(from, sizeof from, "%s/%s", build, name);
+    FILE *f = fopen(from, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    snprintf(to, sizeof to, "%s/%s", dir, name);
+    FILE *out = fopen(to, "w");
+    assert_non_null(out);
+    const char *fixed = "ipc:///tmp/troupe-example-";
+    for (const char *p = text, *hit; *p; p = hit + strlen(fixed)) {
+        if (!(hit = strstr(p, fixed))) {
+            fputs(p, out);
+            break;
+        }
+        fprintf(out, "%.*sipc://%s/troupe-example-", (int)(hit - p), p, dir);
+    }
+    fclose(out);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/troupe-examples-t-XXXXXX");
+    if (!mkdtemp(dir)) return -1;
+    char link[128], target[512];
+    snprintf(link, sizeof link, "%s/example_kv.so", dir);
+    snprintf(target, sizeof target, "%s/example_kv.so", getenv("TROUPE_EXAMPLES_BUILD"));
+    return symlink(target, link);
 }
 
 static int teardown(void **state)
 {
     (void)state;
     pr_reap_all();
-    if (my_ep[0]) unlink(my_ep + 6);
+    const char *files[] = {"example_kv.so", "kv-service.yaml", "front.yaml", "back.yaml",
+                           "troupe-example-kv.sock", "troupe-example-front.sock",
+                           "troupe-example-back.sock", "me.sock"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char p[256];
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    rmdir(dir);
     return 0;
+}
+
+/* The copy of an example, and an endpoint of the copies. */
+static const char *example(const char *name)
+{
+    static char path[4][256];
+    static int next;
+    char *p = path[next++ % 4];
+    copy_example(name);
+    snprintf(p, 256, "%s/%s", dir, name);
+    return p;
+}
+
+static const char *ep(const char *node)
+{
+    static char eps[4][256];
+    static int next;
+    char *e = eps[next++ % 4];
+    snprintf(e, 256, "ipc://%s/troupe-example-%s.sock", dir, node);
+    return e;
 }
 
 static void want(const char *text, const char *needle)
@@ -47,7 +107,7 @@ static tr_system *join(const char *peer, size_t n)
 {
     tr_system *sys;
     assert_int_equal(tr_system_new(&(tr_system_opts){.workers = 1}, &sys), TR_OK);
-    snprintf(my_ep, sizeof my_ep, "ipc:///tmp/troupe-examples-test-%ld.sock", (long)getpid());
+    snprintf(my_ep, sizeof my_ep, "ipc://%s/me.sock", dir);
     const char *listen[] = {my_ep};
     tr_node_peer p = {.endpoint = peer};
     tr_node *node;
@@ -84,7 +144,7 @@ static void test_kv_service(void **state)
     pr_wait_text(kv, false, "tree 'kv-service' started", 0);
     want(kv->ebuf, "/root/kv-service/store: example.kv started");
 
-    tr_system *sys = join("ipc:///tmp/troupe-example-kv.sock", 1);
+    tr_system *sys = join(ep("kv"), 1);
     call(sys, "kv@kv", "kv.put", "colour=blue", "kv.ok", "colour");
     call(sys, "kv@kv", "kv.put", "size=large", "kv.ok", "size");
     call(sys, "kv@kv", "kv.get", "colour", "kv.value", "blue");
@@ -95,7 +155,7 @@ static void test_kv_service(void **state)
 
     pr_proc *t;
     assert_int_equal(
-        pr_troupe_run((const char *[]){"tree", "ipc:///tmp/troupe-example-kv.sock", NULL}, &t), 0);
+        pr_troupe_run((const char *[]){"tree", ep("kv"), NULL}, &t), 0);
     want(t->obuf, "\n  /root/kv-service/store worker behaviour=example.kv <");
     want(t->obuf, "\n  /root/kv-service/snapshots worker behaviour=troupe.ticker <");
     pr_free(t);
@@ -119,7 +179,7 @@ static void test_cluster(void **state)
     pr_wait_text(back, false, "/replica: example.kv started", 0);
     want(front->ebuf, "/root/replicated-kv/primary: example.kv started, replica kv-replica@back");
 
-    tr_system *sys = join("ipc:///tmp/troupe-example-front.sock", 2); /* front, and back */
+    tr_system *sys = join(ep("front"), 2); /* front, and back */
     call(sys, "kv@front", "kv.put", "colour=blue", "kv.ok", "colour");
     /* answered once the replica had it: it is there */
     call(sys, "kv-replica@back", "kv.get", "colour", "kv.value", "blue");
@@ -128,7 +188,7 @@ static void test_cluster(void **state)
 
     pr_proc *t;
     assert_int_equal(
-        pr_troupe_run((const char *[]){"tree", "ipc:///tmp/troupe-example-front.sock", NULL}, &t),
+        pr_troupe_run((const char *[]){"tree", ep("front"), NULL}, &t),
         0);
     want(t->obuf, "\n  /root/replicated-kv/replica worker behaviour=example.kv <");
     want(t->obuf, " node=back\n");
@@ -151,8 +211,8 @@ static void test_cluster(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_kv_service, teardown),
-        cmocka_unit_test_teardown(test_cluster, teardown),
+        cmocka_unit_test_setup_teardown(test_kv_service, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
