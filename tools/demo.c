@@ -430,6 +430,10 @@ static int traffic(demo *d, shop_tally *t)
     if (g_interrupted)
         printf("troupe demo: interrupted after %llu orders: waiting for their answers\n",
                (unsigned long long)d->sent);
+    if (!d->sent) { /* interrupted before the first round */
+        memset(t, 0, sizeof *t);
+        return TR_OK;
+    }
     tr_inbox_send(d->in, d->desk, shop_expect_atom(), &d->sent, sizeof d->sent);
     const tr_msg *m;
     int rc;
