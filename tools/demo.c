@@ -91,7 +91,7 @@ typedef struct demo_opts {
     unsigned long orders;  /* 0 with forever */
     unsigned long poison;  /* about one order in `poison` is poisoned; 0: none */
     bool forever;
-    const char *listen;    /* an extra endpoint of shop-front, for troupe tree */
+    const char *listen;    /* shop-front's endpoint instead of inproc, for troupe tree */
 } demo_opts;
 
 static const char help[] =
@@ -117,8 +117,8 @@ static const char help[] =
     "                     run), 1 to 1000000, or 0 for none (default 250). Too\n"
     "                     many failures make the cashiers' supervisor give up:\n"
     "                     the demo then says so and exits 1\n"
-    "  --listen ENDPOINT  shop-front also listens there (ipc:// or tcp://), and\n"
-    "                     publishes its tree: look at it with\n"
+    "  --listen ENDPOINT  shop-front listens there (ipc:// or tcp://) instead of\n"
+    "                     on inproc, and publishes its tree: look at it with\n"
     "                     `troupe tree ENDPOINT` while the demo runs\n"
     "  --config           print the embedded configs and exit\n"
     "  -h, --help         this text\n"
@@ -268,7 +268,7 @@ static int load(const char *name, const char *yaml, tr_config **out)
     return rc;
 }
 
-/* A system and its node from a config; shop-front's node gets --listen. */
+/* A system and its node from a config; shop-front's listens on --listen. */
 static int start_node(const tr_config *cfg, const char *extra, tr_system **sys)
 {
     const tr_node_opts *no = tr_config_node(cfg);
@@ -277,13 +277,15 @@ static int start_node(const tr_config *cfg, const char *extra, tr_system **sys)
         fprintf(stderr, "troupe demo: cannot start the runtime: %s\n", tr_strerror(rc));
         return rc;
     }
+    /* --listen replaces the inproc endpoint rather than adding to it: a
+     * node advertises all its endpoints and a peer prefers inproc ones,
+     * which another process (troupe tree) cannot reach. shop-back reaches
+     * shop-front there just as well. */
     tr_node_opts opts = *no;
-    const char *listen[8];
-    if (extra && no->nlisten < 8) {
-        memcpy(listen, no->listen, no->nlisten * sizeof *listen);
-        listen[no->nlisten] = extra;
+    const char *listen[1] = {extra};
+    if (extra) {
         opts.listen = listen;
-        opts.nlisten = no->nlisten + 1;
+        opts.nlisten = 1;
     }
     tr_node *n;
     if ((rc = tr_node_start(*sys, &opts, &n)) != TR_OK)
@@ -316,9 +318,10 @@ static int start(demo *d)
         troupe_publish_tree(d->front, tr_config_tree(d->cfg_front), d->shop, why, sizeof why))
         fprintf(stderr, "troupe demo: %s (troupe tree cannot show it)\n", why);
 
-    printf("troupe demo: two nodes in this process, shop-front and shop-back (over inproc);\n"
+    printf("troupe demo: two nodes in this process, shop-front and shop-back (%s%s);\n"
            "the shop's tree, started from the embedded config (troupe demo --config):\n"
            "  %-12s supervisor on %s\n",
+           d->o.listen ? "shop-front on " : "over inproc", d->o.listen ? d->o.listen : "",
            "shop", tr_config_node(d->cfg_front)->name);
     print_tree(d->front, d->cfg_front, tr_config_tree(d->cfg_front), d->shop, 1);
     if (d->o.listen) printf("troupe demo: look at it live: troupe tree %s\n", d->o.listen);

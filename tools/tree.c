@@ -30,7 +30,7 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_UNREACHABLE = 3 };
 #define MAX_DEPTH 64
 
 static const char help[] =
-    "usage: troupe tree [-h] [--json | --dot] [--key FILE] [--peer-key KEY]\n"
+    "usage: troupe tree [-h] [-v] [--json | --dot] [--key FILE] [--peer-key KEY]\n"
     "                   [--insecure] [--timeout MS] ENDPOINT\n"
     "\n"
     "Prints the live supervision tree of the node listening on ENDPOINT (ipc://PATH\n"
@@ -67,6 +67,7 @@ static const char help[] =
     "  --insecure       tcp without CURVE to a non-loopback node that allows it\n"
     "  --timeout MS     wait up to MS milliseconds for the node and for each\n"
     "                   answer (default 5000)\n"
+    "  -v, --verbose    log this tool's node (connections, handshakes) on stderr\n"
     "  -h, --help       this text\n"
     "\n"
     "exit status:\n"
@@ -81,7 +82,7 @@ typedef enum { OUT_TEXT, OUT_JSON, OUT_DOT } out_form;
 
 typedef struct opts {
     const char *endpoint, *key, *peer_key;
-    bool insecure;
+    bool insecure, verbose;
     out_form form;
     int64_t timeout_ms;
 } opts;
@@ -112,6 +113,8 @@ static int parse(int argc, char **argv, opts *o)
             form_set = true;
         } else if (!strcmp(a, "--insecure")) {
             o->insecure = true;
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            o->verbose = true;
         } else if (!strcmp(a, "--key") || !strcmp(a, "--peer-key") || !strcmp(a, "--timeout")) {
             if (i + 1 >= argc || !argv[i + 1][0]) return usage_error("%s wants a value", a);
             const char *v = argv[++i];
@@ -606,7 +609,8 @@ int troupe_tree(int argc, char **argv)
     opts o;
     int st = parse(argc, argv, &o);
     if (st >= 0) return st;
-    tr_log_set_level(TR_LOG_ERROR); /* retries of an unreachable peer are not news */
+    /* retries of an unreachable peer are not news, unless asked for */
+    tr_log_set_level(o.verbose ? TR_LOG_DEBUG : TR_LOG_ERROR);
 
     session s = {0};
     char name[256], why[600] = "";
