@@ -180,6 +180,19 @@ int pr_troupe_run(const char *const *args, pr_proc **out)
     return st;
 }
 
+pr_proc *pr_troupe_expect(const char *const *args, int want)
+{
+    pr_proc *p = pr_troupe_spawn(args);
+    int st = pr_finish(p);
+    if (st != want) {
+        print_error("troupe %s: exit %d, expected %d; stdout:\n%s\nstderr:\n%s\n", args[0], st,
+                    want, p->obuf, p->ebuf);
+        pr_free(p);
+        fail();
+    }
+    return p;
+}
+
 void pr_reap_all(void)
 {
     for (int i = 0; i < PR_MAX; i++)

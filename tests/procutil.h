@@ -52,6 +52,10 @@ int pr_stop(pr_proc *p, int sig);
  * keeps the process for its output (free it), else it is freed. */
 int pr_troupe_run(const char *const *args, pr_proc **out);
 
+/* Runs troupe with args to its end and fails the test, showing its
+ * output, unless it exits with `want`. Returns the process (free it). */
+pr_proc *pr_troupe_expect(const char *const *args, int want);
+
 /* Frees a finished process (kills and reaps one still running). */
 void pr_free(pr_proc *p);
 

@@ -96,8 +96,7 @@ static void test_demo_forever_until_sigterm(void **state)
     pr_wait_text(p, true, "sending orders until Ctrl-C or SIGTERM", 0);
 
     /* while it runs, its tree is there to look at, over both nodes */
-    pr_proc *t;
-    assert_int_equal(pr_troupe_run((const char *[]){"tree", ep, NULL}, &t), 0);
+    pr_proc *t = pr_troupe_expect((const char *[]){"tree", ep, NULL}, 0);
     want(t->obuf, "\n/root/shop supervisor strategy=rest_for_one <");
     want(t->obuf, "\n    /root/shop/cashiers/cashier-3 worker behaviour=demo.cashier <");
     want(t->obuf, "\n  /root/shop/front worker behaviour=demo.front <");
