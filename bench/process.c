@@ -15,12 +15,17 @@
  *                    child: timed from kill -9 of its OS process to the
  *                    `up` of the restarted one (reap, exit reason,
  *                    restart, fork+exec, first line).
+ *   process_spawn_baseline  no runtime: posix_spawn of the same program by
+ *                    the driver, timed to its "up" on a pipe (the floor).
  *   restart_inprocess  the same supervisor shape with an actor worker that
  *                    fails on `crash` and says `up` from its init, as
  *                    bench/restart.c: timed from `crash` to `up`.
  * Checks: every `up` names a new OS pid (a new actor for the in-process
  * one), and the supervisor counts N restarts. */
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_common.h"
@@ -142,6 +147,36 @@ static void run_restart(bench *b, int64_t n, bool os)
     tr_system_stop_child(b->sys, sup);
 }
 
+/* The floor: the driver itself runs the same program with posix_spawn and
+ * reads its "up" line from a pipe (no runtime involved), then kills and
+ * reaps it (untimed). What process_start adds above this is troupe's. */
+static void run_baseline(int64_t n)
+{
+    double timed = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) != 0) bench_fail("process: pipe");
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+        char *args[] = {self_path, "child", NULL};
+        pid_t pid;
+        double t0 = bench_now();
+        if (posix_spawn(&pid, self_path, &fa, NULL, args, environ) != 0)
+            bench_fail("process: posix_spawn");
+        close(p[1]);
+        char buf[64];
+        ssize_t got = read(p[0], buf, sizeof buf);
+        timed += bench_now() - t0;
+        if (got < 3 || strncmp(buf, "up ", 3) != 0) bench_fail("process: baseline child said nothing");
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(p[0]);
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    bench_report_rate("process_spawn_baseline", n, timed, "starts/s");
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "child") == 0) {
@@ -160,6 +195,7 @@ int main(int argc, char **argv)
     g_driver = b.driver;
     tr_log_set_handler(on_log, NULL);
     tr_log_set_level(TR_LOG_INFO); /* the children's lines are INFO */
+    run_baseline(n);
     run_start(&b, n);
     run_restart(&b, n, true);
     run_restart(&b, n, false);
