@@ -8,7 +8,8 @@
  *   proc_child segv_once FILE       the first run (FILE absent) creates FILE
  *                                   and dies of SIGSEGV; later runs print
  *                                   "second run" and wait
- *   proc_child ignore_term          ignores SIGTERM, prints "ignoring", waits
+ *   proc_child ignore_term          ignores SIGTERM, prints "ignoring <its pid>",
+ *                                   waits
  *   proc_child wait                 prints "waiting <its pid>" and waits (SIGTERM
  *                                   ends it)
  *   proc_child supervise PROGRAM    runs a troupe system supervising PROGRAM
@@ -101,7 +102,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "ignore_term")) {
         signal(SIGTERM, SIG_IGN);
-        say("ignoring");
+        printf("ignoring %d\n", (int)getpid());
+        fflush(stdout);
         return wait_forever();
     }
     if (!strcmp(mode, "wait")) {

@@ -561,6 +561,28 @@ static void test_node_child_start_failures(void **state)
     assert_true(pid_gone(pid, true, T_WAIT_MS));
 }
 
+/* An actor that stops by itself (here: its start timed out) while its
+ * process ignores SIGTERM: its own shutdown time sends SIGKILL (no parent
+ * times this stop). */
+static void test_own_kill_timer(void **state)
+{
+    t_env *e = *state;
+    make_node(e);
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"ignore_term"},
+                          .nargs = 1, .kind = TR_PROCESS_NODE, .node_name = kid_name,
+                          .start_timeout_ms = 300};
+    start_host(e, &ps, 300, NULL);
+    char line[256];
+    assert_true(log_wait("/root/host/proc: ignoring ", NULL, T_WAIT_MS, line, sizeof line));
+    pid_t pid = (pid_t)atoi(strstr(line, "ignoring ") + 9);
+    report r = expect_report(e, "started");
+    assert_int_equal(r.status, TR_START_FAILED);
+    assert_true(strstr(r.text, "did not report ready within 300 ms") != NULL);
+    r = expect_report(e, "exit");
+    assert_int_equal(r.kind, TR_EXIT_FAILURE);
+    assert_true(pid_gone(pid, true, T_WAIT_MS));
+}
+
 static void test_pid_parse(void **state)
 {
     (void)state;
@@ -731,6 +753,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pid_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_child, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_child_start_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_kill_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_plain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_troupe_run_node_child, setup, teardown),
     };
