@@ -26,6 +26,7 @@
 #include "troupe/node.h"
 #include "troupe/args.h"
 #include "troupe/config.h"
+#include "troupe/pack.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1
