@@ -276,17 +276,23 @@ static int vpack(tr_packer *p, const char *picture, va_list ap)
     return p->err;
 }
 
-int tr_pack(void *buf, size_t cap, size_t *len, const char *picture, ...)
+int tr_vpack(void *buf, size_t cap, size_t *len, const char *picture, va_list ap)
 {
     if (len) *len = 0;
     if (!len || (!buf && cap)) return TR_EINVAL;
     tr_packer p;
     tr_packer_init(&p, buf, cap);
+    int rc = vpack(&p, picture, ap);
+    *len = p.len;
+    return rc;
+}
+
+int tr_pack(void *buf, size_t cap, size_t *len, const char *picture, ...)
+{
     va_list ap;
     va_start(ap, picture);
-    int rc = vpack(&p, picture, ap);
+    int rc = tr_vpack(buf, cap, len, picture, ap);
     va_end(ap);
-    *len = p.len;
     return rc;
 }
 
@@ -295,21 +301,17 @@ int tr_pack_msg(tr_atom type, tr_msg **out, const char *picture, ...)
     if (!out) return TR_EINVAL;
     *out = NULL;
     /* twice over the arguments: measure, then fill a message that size */
-    tr_packer p;
-    tr_packer_init(&p, NULL, 0);
-    va_list ap;
+    va_list ap, again;
     va_start(ap, picture);
-    int rc = vpack(&p, picture, ap);
+    va_copy(again, ap);
+    size_t len;
+    tr_msg *m = NULL;
+    int rc = tr_vpack(NULL, 0, &len, picture, ap);
+    if (rc == TR_OK) rc = tr_msg_new(type, len, &m);
+    if (rc == TR_OK) rc = tr_vpack(tr_msg_buffer(m), len, &len, picture, again);
+    va_end(again);
     va_end(ap);
-    if (rc) return rc;
-    tr_msg *m;
-    rc = tr_msg_new(type, p.len, &m);
-    if (rc) return rc;
-    tr_packer_init(&p, tr_msg_buffer(m), p.len);
-    va_start(ap, picture);
-    rc = vpack(&p, picture, ap);
-    va_end(ap);
-    if (rc) {
+    if (rc != TR_OK) {
         tr_msg_destroy(&m);
         return rc;
     }
@@ -344,24 +346,27 @@ static int vunpack(tr_unpacker *u, const char *picture, va_list ap)
     return tr_unpacker_end(u);
 }
 
-int tr_unpack(const void *data, size_t size, const char *picture, ...)
+int tr_vunpack(const void *data, size_t size, const char *picture, va_list ap)
 {
     tr_unpacker u;
     tr_unpacker_init(&u, data, size);
+    return vunpack(&u, picture, ap);
+}
+
+int tr_unpack(const void *data, size_t size, const char *picture, ...)
+{
     va_list ap;
     va_start(ap, picture);
-    int rc = vunpack(&u, picture, ap);
+    int rc = tr_vunpack(data, size, picture, ap);
     va_end(ap);
     return rc;
 }
 
 int tr_unpack_msg(const tr_msg *msg, const char *picture, ...)
 {
-    tr_unpacker u;
-    tr_unpacker_msg(&u, msg);
     va_list ap;
     va_start(ap, picture);
-    int rc = vunpack(&u, picture, ap);
+    int rc = tr_vunpack(tr_msg_data(msg), tr_msg_size(msg), picture, ap);
     va_end(ap);
     return rc;
 }

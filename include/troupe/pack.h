@@ -65,6 +65,7 @@
 #ifndef TROUPE_PACK_H
 #define TROUPE_PACK_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -175,6 +176,11 @@ int tr_unpacker_end(const tr_unpacker *u);
  * measures. Errors: TR_EINVAL (a bad picture or argument), TR_ETOOBIG (no
  * room: *len is the size needed). */
 int tr_pack(void *buf, size_t cap, size_t *len, const char *picture, ...);
+
+/* tr_vpack, tr_vunpack — tr_pack and tr_unpack with a va_list (for
+ * wrappers of their own: va_copy it to use it twice). */
+int tr_vpack(void *buf, size_t cap, size_t *len, const char *picture, va_list ap);
+int tr_vunpack(const void *data, size_t size, const char *picture, va_list ap);
 
 /* tr_pack_msg — packs the values `picture` names into a new unsent
  * message of `type`, sized exactly (send it with tr_send_msg or
