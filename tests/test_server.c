@@ -76,6 +76,31 @@ TR_SERVER_CALL(ctr_where, counter)
 /* call "ctr.crash": fails the server */
 TR_SERVER_CALL(ctr_crash, counter) { return tr_fail(ctx, "crash requested"); }
 
+/* call "ctr.relay" (pid): asks that counter for its total and answers it
+ * later, from a typed continuation: a deferred answer, a call made by a
+ * server */
+TR_SERVER_THEN(ctr_relayed, counter)
+{
+    if (status != TR_OK) return tr_fail(ctx, "relay: %s", tr_strerror(status));
+    int64_t theirs;
+    if (tr_unpack_msg(answer, "i64", &theirs) != TR_OK) return tr_fail(ctx, "relay: bad total");
+    state->holding = false;
+    int64_t sum = theirs + state->total; /* our own state, typed */
+    (void)cookie;
+    return tr_server_reply(ctx, state->held, A_TOTAL, &sum, sizeof sum);
+}
+
+TR_SERVER_CALL(ctr_relay, counter)
+{
+    tr_pid other;
+    if (tr_unpack_msg(msg, "pid", &other) != TR_OK) return tr_fail(ctx, "bad relay");
+    state->held = tr_server_defer(answer);
+    state->holding = true;
+    int64_t zero = 0;
+    return tr_call_then(ctx, other, tr_atom_from("ctr.add"), &zero, sizeof zero, 5000,
+                        ctr_relayed, NULL);
+}
+
 /* cast "ctr.add" (same type as the call): adds, answers nothing */
 TR_SERVER_CAST(ctr_add_cast, counter)
 {
@@ -112,7 +137,8 @@ TR_SERVER_CAST(ctr_down, counter)
 #define CTR_CALLS                                                                              \
     TR_SERVER_CALLS({"ctr.add", ctr_add}, {"ctr.get", ctr_get}, {"ctr.ack", ctr_ack},         \
                     {"ctr.wait", ctr_wait}, {"ctr.unexpected", ctr_unexpected},                \
-                    {"ctr.where", ctr_where}, {"ctr.crash", ctr_crash})
+                    {"ctr.where", ctr_where}, {"ctr.crash", ctr_crash},                        \
+                    {"ctr.relay", ctr_relay})
 #define CTR_CASTS                                                                              \
     TR_SERVER_CASTS({"ctr.add", ctr_add_cast}, {"ctr.release", ctr_release},                   \
                     {"ctr.watch", ctr_watch}, {"tr.down", ctr_down})
@@ -251,6 +277,22 @@ static void test_deferred_then_server_ends(void **state)
     assert_int_equal(t_expect_int(e, "ctr.end"), TR_EXIT_SHUTDOWN);
     pthread_join(th, NULL);
     assert_int_equal(w.rc, TR_ENOENT);
+}
+
+static void test_continuation_gets_typed_state(void **state)
+{
+    t_env *e = *state;
+    tr_pid a = spawn(e, &ctr, 100);
+    tr_pid b = spawn(e, &ctr, 23);
+    uint8_t buf[TR_PACK_PID_SIZE];
+    size_t len;
+    assert_int_equal(tr_pack(buf, sizeof buf, &len, "pid", b), TR_OK);
+    tr_msg *r = call(e, a, "ctr.relay", buf, len, TR_OK);
+    int64_t v;
+    assert_int_equal(tr_msg_size(r), sizeof v);
+    memcpy(&v, tr_msg_data(r), sizeof v);
+    assert_int_equal(v, 123);
+    tr_msg_destroy(&r);
 }
 
 static void test_unexpected_logged_and_counted(void **state)
@@ -409,6 +451,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_calls_and_casts, setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_deferred_answer, setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_deferred_then_server_ends, setup, t_teardown),
+        cmocka_unit_test_setup_teardown(test_continuation_gets_typed_state, setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_unexpected_logged_and_counted, setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_unexpected_fails_when_strict, setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_other_catches_all, setup, t_teardown),

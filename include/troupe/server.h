@@ -39,7 +39,7 @@
  *       .calls = TR_SERVER_CALLS({"kv.get", kv_get}, {"kv.put", kv_put}),
  *       .casts = TR_SERVER_CASTS({"kv.stats", kv_stats}));
  *
- * TR_SERVER_DEFINE defines `static const tr_behaviour kv_store` (named
+ * TR_SERVER_DEFINE defines `const tr_behaviour kv_store` (named
  * "kv_store"): spawn it with tr_spawn, put it in a child spec, register
  * it in the behaviour table (troupe/behaviours.h) like any behaviour.
  *
@@ -152,6 +152,9 @@ typedef struct tr_server_base {
     uint64_t unexpected;
 } tr_server_base;
 
+/* The server's state in the layer's record. Not for direct use. */
+static inline void *tr_server_state_(void *base) { return ((tr_server_base *)base)->state; }
+
 /* The behaviour callbacks TR_SERVER_DEFINE wires up; init takes the def.
  * Not for direct use. */
 int tr_server_init_(const tr_server_def *def, tr_ctx *ctx, void *base, const void *args,
@@ -162,19 +165,20 @@ void tr_server_terminate_(tr_ctx *ctx, void *base, const tr_exit *reason);
 /* TR_SERVER_DEFINE(beh, state_type, fields...) — defines `static const
  * tr_server_def beh##_server` from the designated initializers given
  * (.init, .terminate, .calls, .casts, .other, .unexpected; state_size
- * comes from state_type), and `static const tr_behaviour beh`, named
- * "beh", that runs it. */
+ * comes from state_type), and `const tr_behaviour beh`, named "beh",
+ * that runs it: a global, so that other files may declare it `extern
+ * const tr_behaviour beh;` (one definition per program, as any global). */
 #define TR_SERVER_DEFINE(beh, state_type, ...)                                                     \
     static const tr_server_def beh##_server = {.state_size = sizeof(state_type), __VA_ARGS__};     \
     static int beh##_server_init(tr_ctx *ctx, void *base, const void *args, size_t n)              \
     {                                                                                              \
         return tr_server_init_(&beh##_server, ctx, base, args, n);                                 \
     }                                                                                              \
-    static const tr_behaviour beh = {.name = #beh,                                                 \
-                                      .state_size = sizeof(tr_server_base),                        \
-                                      .init = beh##_server_init,                                   \
-                                      .handle = tr_server_handle_,                                 \
-                                      .terminate = tr_server_terminate_}
+    const tr_behaviour beh = {.name = #beh,                                                        \
+                               .state_size = sizeof(tr_server_base),                               \
+                               .init = beh##_server_init,                                          \
+                               .handle = tr_server_handle_,                                        \
+                               .terminate = tr_server_terminate_}
 
 /* A table literal, terminated: .calls = TR_SERVER_CALLS({"a", fa}, ...) */
 #define TR_SERVER_CALLS(...) ((const tr_server_call[]){__VA_ARGS__, {NULL, NULL}})
@@ -186,7 +190,12 @@ void tr_server_terminate_(tr_ctx *ctx, void *base, const tr_exit *reason);
  *   TR_SERVER_CALL(fn, T)       ctx, T *state, msg, answer   (returns int)
  *   TR_SERVER_CAST(fn, T)       ctx, T *state, msg           (returns int)
  *   TR_SERVER_INIT(fn, T)       ctx, T *state, args, args_size (int)
- *   TR_SERVER_TERMINATE(fn, T)  ctx, T *state, reason        (void) */
+ *   TR_SERVER_TERMINATE(fn, T)  ctx, T *state, reason        (void)
+ *   TR_SERVER_THEN(fn, T)       ctx, T *state, status, answer, cookie (int):
+ *                               a call continuation (troupe/call.h)
+ * A continuation of a call a server makes is handed the behaviour's state,
+ * which is the layer's record: define it with TR_SERVER_THEN, which finds
+ * the server's state in it. */
 #if defined(__GNUC__)
 #define TR_SERVER_UNUSED_ __attribute__((unused))
 #else
@@ -227,6 +236,16 @@ void tr_server_terminate_(tr_ctx *ctx, void *base, const tr_exit *reason);
         fn##_typed(ctx, (T *)state, reason);                                                       \
     }                                                                                              \
     static void fn##_typed(TR_SERVER_P_(tr_ctx *ctx), TR_SERVER_P_(T *state), TR_SERVER_P_(const tr_exit *reason))
+
+#define TR_SERVER_THEN(fn, T)                                                                      \
+    static int fn##_typed(tr_ctx *ctx, T *state, int status, const tr_msg *answer, void *cookie);  \
+    static int fn(tr_ctx *ctx, void *state, int status, const tr_msg *answer, void *cookie)        \
+    {                                                                                              \
+        return fn##_typed(ctx, (T *)tr_server_state_(state), status, answer, cookie);             \
+    }                                                                                              \
+    static int fn##_typed(TR_SERVER_P_(tr_ctx *ctx), TR_SERVER_P_(T *state),                       \
+                          TR_SERVER_P_(int status), TR_SERVER_P_(const tr_msg *answer),            \
+                          TR_SERVER_P_(void *cookie))
 
 #ifdef __cplusplus
 }
