@@ -222,7 +222,10 @@ int tr_unpacker_end(const tr_unpacker *u)
 
 /* ----------------------------------------------------------- pictures */
 
-enum code { C_BAD = -1, C_END = 0, C_U8 = 1, C_U16, C_U32, C_U64, C_I8, C_I16, C_I32, C_I64, C_F64, C_STR, C_BYTES, C_PID };
+enum code {
+    C_BAD = -1, C_END = 0,
+    C_U8, C_U16, C_U32, C_U64, C_I8, C_I16, C_I32, C_I64, C_F64, C_STR, C_BYTES, C_PID
+};
 
 /* The next code of a picture, advancing *pic past it; C_BAD on a bad one,
  * C_END at its end. */

@@ -209,8 +209,8 @@ void tr_server_terminate_(tr_ctx *ctx, void *base, const tr_exit *reason);
     {                                                                                              \
         return fn##_typed(ctx, (T *)state, msg, answer);                                           \
     }                                                                                              \
-    static int fn##_typed(TR_SERVER_P_(tr_ctx *ctx), TR_SERVER_P_(T *state), TR_SERVER_P_(const tr_msg *msg), \
-                          TR_SERVER_P_(tr_answer *answer))
+    static int fn##_typed(TR_SERVER_P_(tr_ctx *ctx), TR_SERVER_P_(T *state),                       \
+                          TR_SERVER_P_(const tr_msg *msg), TR_SERVER_P_(tr_answer *answer))
 
 #define TR_SERVER_CAST(fn, T)                                                                      \
     static int fn##_typed(tr_ctx *ctx, T *state, const tr_msg *msg);                               \
@@ -218,7 +218,8 @@ void tr_server_terminate_(tr_ctx *ctx, void *base, const tr_exit *reason);
     {                                                                                              \
         return fn##_typed(ctx, (T *)state, msg);                                                   \
     }                                                                                              \
-    static int fn##_typed(TR_SERVER_P_(tr_ctx *ctx), TR_SERVER_P_(T *state), TR_SERVER_P_(const tr_msg *msg))
+    static int fn##_typed(TR_SERVER_P_(tr_ctx *ctx), TR_SERVER_P_(T *state),                       \
+                          TR_SERVER_P_(const tr_msg *msg))
 
 #define TR_SERVER_INIT(fn, T)                                                                      \
     static int fn##_typed(tr_ctx *ctx, T *state, const void *args, size_t args_size);              \
@@ -226,8 +227,8 @@ void tr_server_terminate_(tr_ctx *ctx, void *base, const tr_exit *reason);
     {                                                                                              \
         return fn##_typed(ctx, (T *)state, args, args_size);                                       \
     }                                                                                              \
-    static int fn##_typed(TR_SERVER_P_(tr_ctx *ctx), TR_SERVER_P_(T *state), TR_SERVER_P_(const void *args), \
-                          TR_SERVER_P_(size_t args_size))
+    static int fn##_typed(TR_SERVER_P_(tr_ctx *ctx), TR_SERVER_P_(T *state),                       \
+                          TR_SERVER_P_(const void *args), TR_SERVER_P_(size_t args_size))
 
 #define TR_SERVER_TERMINATE(fn, T)                                                                 \
     static void fn##_typed(tr_ctx *ctx, T *state, const tr_exit *reason);                          \
@@ -235,7 +236,8 @@ void tr_server_terminate_(tr_ctx *ctx, void *base, const tr_exit *reason);
     {                                                                                              \
         fn##_typed(ctx, (T *)state, reason);                                                       \
     }                                                                                              \
-    static void fn##_typed(TR_SERVER_P_(tr_ctx *ctx), TR_SERVER_P_(T *state), TR_SERVER_P_(const tr_exit *reason))
+    static void fn##_typed(TR_SERVER_P_(tr_ctx *ctx), TR_SERVER_P_(T *state),                      \
+                           TR_SERVER_P_(const tr_exit *reason))
 
 #define TR_SERVER_THEN(fn, T)                                                                      \
     static int fn##_typed(tr_ctx *ctx, T *state, int status, const tr_msg *answer, void *cookie);  \
