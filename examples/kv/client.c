@@ -18,7 +18,6 @@ typedef struct client {
 static int next(tr_ctx *ctx, client *c);
 static char a_get; /* the cookie of a get's continuation (a put's: NULL) */
 
-
 TR_SERVER_THEN(on_answer, client)
 {
     if (status == TR_OK) {
