@@ -45,6 +45,15 @@ static uint32_t take_node_id(void)
     return id;
 }
 
+bool tri_node_id_local(uint32_t id)
+{
+    pthread_mutex_lock(&ids_mu);
+    bool found = false;
+    for (size_t i = 0; i < nids && !found; i++) found = ids[i] == id;
+    pthread_mutex_unlock(&ids_mu);
+    return found;
+}
+
 static void give_node_id(uint32_t id)
 {
     pthread_mutex_lock(&ids_mu);
