@@ -24,6 +24,7 @@ const char *tr_strerror(int err)
     case TR_ENOROUTE: return "no route to node";
     case TR_EPRESENT: return "child spec already present";
     case TR_EBUSY: return "child is running";
+    case TR_EBADMSG: return "malformed payload";
     }
     return "unknown error";
 }

@@ -70,6 +70,9 @@ struct tr_msg {
 
 /* Header plus inline payload fits the pool's largest class. */
 _Static_assert(sizeof(struct tr_msg) == 56, "message header layout");
+/* TR_MSG_ALIGN (msg.h): pool blocks are 64-aligned, and the header and a
+ * call's prefix (ref, deadline) are multiples of it, so is the payload */
+_Static_assert(sizeof(struct tr_msg) % TR_MSG_ALIGN == 0, "inline payload alignment");
 _Static_assert(sizeof(struct tr_msg) + TR_MSG_INLINE <= 128,
                "inline payload fits a 128-byte block");
 

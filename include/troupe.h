@@ -27,6 +27,8 @@
 #include "troupe/process.h"
 #include "troupe/args.h"
 #include "troupe/config.h"
+#include "troupe/pack.h"
+#include "troupe/server.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1
