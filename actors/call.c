@@ -53,7 +53,7 @@ static bool calls_rehash(tri_actor_ext *x, uint32_t cap)
     return true;
 }
 
-static bool calls_add(tri_actor_ext *x, uint64_t ref, uint64_t timer)
+static bool calls_add(tri_actor_ext *x, uint64_t ref, uint64_t timer, tr_call_fn fn, void *cookie)
 {
     if ((x->calls_used + 1) * 2 > x->calls_cap) {
         uint32_t live = 0;
@@ -65,34 +65,81 @@ static bool calls_add(tri_actor_ext *x, uint64_t ref, uint64_t timer)
     }
     uint32_t i = slot_of(ref, x->calls_cap);
     while (x->calls[i].ref != 0) i = (i + 1) & (x->calls_cap - 1);
-    x->calls[i] = (tri_call){ref, timer};
+    x->calls[i] = (tri_call){ref, timer, fn, cookie};
     x->calls_used++;
     return true;
 }
 
 /* ------------------------------------------------------------- caller */
 
-/* A call to `to`, or to `name` when it is not NULL. */
-static int call(tr_ctx *ctx, tr_pid to, const char *name, tr_atom type, const void *data,
-                size_t size, int64_t timeout_ms, tr_ref *out)
+/* What a call sends: a copy of data[0..size), or a message built with
+ * tr_msg_new (msg != NULL), whose payload block moves into the request. */
+typedef struct call_body {
+    tr_atom type;
+    const void *data;
+    size_t size;
+    tr_msg *msg;
+} call_body;
+
+/* The request for `b`, carrying ref and deadline; NULL when out of
+ * memory. Consumes b->msg in every case. */
+static tr_msg *build_request(call_body *b, uint64_t ref, int64_t deadline)
+{
+    tr_msg *src = b->msg;
+    b->msg = NULL;
+    if (!src) {
+        tr_msg *m = tri_msg_alloc_request(ref, deadline, b->type, b->size);
+        if (m && b->size) memcpy(m->data, b->data, b->size);
+        return m;
+    }
+    /* A request needs its ref and deadline in front of an inline payload,
+     * which tr_msg_new's block has no room for: a small payload is copied
+     * into a new block, a large one's own block is moved over. */
+    tr_msg *m = tri_msg_alloc_request(ref, deadline, src->type, src->outside ? 0 : src->size);
+    if (!m) {
+        tri_msg_free(src);
+        return NULL;
+    }
+    if (src->outside) {
+        m->size = src->size;
+        m->outside = 1;
+        m->data = src->data;
+        tri_pool_free(src, src->block); /* the header only: the payload is m's now */
+    } else {
+        if (src->size) memcpy(m->data, src->data, src->size);
+        tri_msg_free(src);
+    }
+    return m;
+}
+
+/* A call to `to`, or to `name` when it is not NULL; its answer goes to fn
+ * when fn is not NULL. */
+static int call(tr_ctx *ctx, tr_pid to, const char *name, call_body *b, int64_t timeout_ms,
+                tr_call_fn fn, void *cookie, tr_ref *out)
 {
     if (out) out->id = 0;
     tri_actor *a = tri_ctx(ctx);
-    if (!a) return tri_ctx_err(ctx);
+    int rc = a ? TR_OK : tri_ctx_err(ctx);
+    if (rc == TR_OK && (b->type.id == 0 || (b->size && !b->data && !b->msg) ||
+                        (name ? !*name : tr_pid_is_nil(to)) || timeout_ms < TR_INFINITY))
+        rc = TR_EINVAL;
+    if (rc == TR_OK && b->size > TR_MSG_MAX) rc = TR_ETOOBIG;
+    if (rc != TR_OK) {
+        tri_msg_free(b->msg);
+        return rc;
+    }
     tr_system *sys = a->sys;
-    if (type.id == 0 || (size && !data) || (name ? !*name : tr_pid_is_nil(to)) ||
-        timeout_ms < TR_INFINITY)
-        return TR_EINVAL;
-    if (size > TR_MSG_MAX) return TR_ETOOBIG;
     uint64_t ref = tri_next_ref(a);
-    if (!ref) return TR_ENOMEM;
+    if (!ref) {
+        tri_msg_free(b->msg);
+        return TR_ENOMEM;
+    }
     tri_actor_ext *x = a->ext;
     int64_t deadline = timeout_ms < 0 || timeout_ms > TRI_FOREVER_MS
                            ? INT64_MAX
                            : tri_now_ns(sys) + timeout_ms * 1000000;
-    tr_msg *m = tri_msg_alloc_request(ref, deadline, type, size);
+    tr_msg *m = build_request(b, ref, deadline);
     if (!m) return TR_ENOMEM;
-    if (size) memcpy(m->data, data, size);
     m->sender = tri_pid_of(a);
     uint64_t timer = 0;
     if (timeout_ms >= 0) { /* very long ones are clamped by the timer service */
@@ -105,13 +152,21 @@ static int call(tr_ctx *ctx, tr_pid to, const char *name, tr_atom type, const vo
     }
     /* In the table before the send: a dead callee's "down" may be pushed
      * into our mailbox before tri_deliver even returns. */
-    if (!calls_add(x, ref, timer)) {
+    if (!calls_add(x, ref, timer, fn, cookie)) {
         if (timer) tri_timer_cancel(sys, a, timer);
         tri_msg_free(m);
         return TR_ENOMEM;
     }
-    int rc = name ? tri_deliver_to_name(sys, name, m) : tri_deliver(sys, to, m);
-    if (rc == TR_OK) a->msgs_out++;
+    rc = name ? tri_deliver_to_name(sys, name, m) : tri_deliver(sys, to, m);
+    if (rc == TR_ENOENT && name && fn) {
+        /* no such local name: the continuation hears it as a remote name's
+         * would, a "down" (noproc), in a later turn */
+        tr_msg *down = tri_exit_msg(tr_down_atom(), TRI_CALL_REPLY, ref, TR_PID_NIL,
+                                    TR_EXIT_NOPROC, NULL);
+        rc = down ? tri_deliver(sys, tri_pid_of(a), down) : TR_ENOMEM;
+    } else if (rc == TR_OK) {
+        a->msgs_out++;
+    }
     if (rc != TR_OK) {
         tri_call *c = calls_find(x, ref);
         if (c) c->ref = DELETED;
@@ -125,7 +180,8 @@ static int call(tr_ctx *ctx, tr_pid to, const char *name, tr_atom type, const vo
 int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
             int64_t timeout_ms, tr_ref *out)
 {
-    return call(ctx, to, NULL, type, data, size, timeout_ms, out);
+    call_body b = {type, data, size, NULL};
+    return call(ctx, to, NULL, &b, timeout_ms, NULL, NULL, out);
 }
 
 int tr_call_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size,
@@ -135,7 +191,64 @@ int tr_call_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
         if (out) out->id = 0;
         return tri_ctx_any(ctx) ? TR_EINVAL : TR_ENOTACTOR;
     }
-    return call(ctx, TR_PID_NIL, name, type, data, size, timeout_ms, out);
+    call_body b = {type, data, size, NULL};
+    return call(ctx, TR_PID_NIL, name, &b, timeout_ms, NULL, NULL, out);
+}
+
+/* The body of a tr_call_msg: takes *msg (NULL: TR_EINVAL). */
+static bool msg_body(tr_msg **msg, call_body *b)
+{
+    tr_msg *m = msg ? *msg : NULL;
+    if (msg) *msg = NULL;
+    *b = (call_body){m ? m->type : (tr_atom){0}, NULL, m ? m->size : 0, m};
+    return m != NULL;
+}
+
+int tr_call_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_ref *out)
+{
+    call_body b;
+    if (!msg_body(msg, &b)) {
+        if (out) out->id = 0;
+        return tri_ctx_any(ctx) ? TR_EINVAL : TR_ENOTACTOR;
+    }
+    return call(ctx, to, NULL, &b, timeout_ms, NULL, NULL, out);
+}
+
+int tr_call_then(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
+                 int64_t timeout_ms, tr_call_fn fn, void *cookie)
+{
+    if (!fn) return tri_ctx_any(ctx) ? TR_EINVAL : TR_ENOTACTOR;
+    call_body b = {type, data, size, NULL};
+    return call(ctx, to, NULL, &b, timeout_ms, fn, cookie, NULL);
+}
+
+int tr_call_named_then(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
+                       size_t size, int64_t timeout_ms, tr_call_fn fn, void *cookie)
+{
+    if (!fn || !name) return tri_ctx_any(ctx) ? TR_EINVAL : TR_ENOTACTOR;
+    call_body b = {type, data, size, NULL};
+    return call(ctx, TR_PID_NIL, name, &b, timeout_ms, fn, cookie, NULL);
+}
+
+int tr_call_msg_then(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_call_fn fn,
+                     void *cookie)
+{
+    call_body b;
+    bool have = msg_body(msg, &b);
+    if (!have || !fn) {
+        tri_msg_free(b.msg);
+        return tri_ctx_any(ctx) ? TR_EINVAL : TR_ENOTACTOR;
+    }
+    return call(ctx, to, NULL, &b, timeout_ms, fn, cookie, NULL);
+}
+
+/* Runs a call's continuation with its answer, as a callback of its own. */
+static void run_continuation(tri_actor *a, tr_call_fn fn, void *cookie, int status,
+                             const tr_msg *answer)
+{
+    a->u.msgs_in++;
+    int rc = fn((tr_ctx *)a, a->state_mem, status, answer, cookie);
+    tri_after_callback(a, rc, "call continuation");
 }
 
 bool tri_call_accept(tri_actor *a, const tr_msg *reply)
@@ -144,7 +257,14 @@ bool tri_call_accept(tri_actor *a, const tr_msg *reply)
     if (!c) return false;
     if (c->timer) tri_timer_cancel(a->sys, a, c->timer);
     c->ref = DELETED;
-    return true;
+    if (!c->fn) return true;
+    /* copied out first: fn may make calls, which may rehash the table */
+    tr_call_fn fn = c->fn;
+    void *cookie = c->cookie;
+    /* as tr_call_sync: a "tr.down" answer is the callee's end */
+    run_continuation(a, fn, cookie, reply->type.id == tr_down_atom().id ? TR_ENOENT : TR_OK,
+                     reply);
+    return false;
 }
 
 void tri_call_timeout(tri_actor *a, uint64_t ref)
@@ -153,12 +273,19 @@ void tri_call_timeout(tri_actor *a, uint64_t ref)
     if (!c) return; /* the answer came first */
     c->ref = DELETED;
     if (a->state != TRI_ST_RUNNING) return;
+    tr_call_fn fn = c->fn;
+    void *cookie = c->cookie;
     tr_msg *m = tri_msg_alloc_call(TRI_CALL_REPLY, ref, tr_timeout_atom(), 0);
     if (!m) {
         tri_begin_stop(a, TR_EXIT_FAILURE, "out of memory delivering a call timeout");
         return;
     }
-    tri_handle_now(a, m);
+    if (!fn) {
+        tri_handle_now(a, m);
+        return;
+    }
+    run_continuation(a, fn, cookie, TR_ETIMEDOUT, m);
+    tri_msg_free(m);
 }
 
 /* ------------------------------------------------------------- callee

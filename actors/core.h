@@ -95,6 +95,8 @@ typedef struct tri_record {
 typedef struct tri_call {
     uint64_t ref;   /* 0: empty slot; UINT64_MAX: deleted */
     uint64_t timer; /* its timeout timer, 0: none */
+    tr_call_fn fn;  /* its continuation (tr_call_then), NULL: to handle */
+    void *cookie;   /* fn's; the caller's to free */
 } tri_call;
 
 /* A request this actor received and has not answered (callee side), in an
@@ -323,6 +325,8 @@ struct tr_system {
     _Atomic uint32_t inboxes_live;
     _Atomic uint32_t abandoned_live; /* abandoned actors not yet disposed of */
     _Atomic bool path_reading; /* sysmon reads a running actor's path: retirements wait */
+    /* counted among the proc thread's users (proc_os.c; under its lock) */
+    bool proc_used;
     /* the transport, once the system is a node (remote.c, transport.h) */
     _Atomic(struct tri_transport_ref *) transport;
 };
@@ -485,7 +489,9 @@ static inline tri_actor *tri_at(tr_system *sys, uint32_t ref)
 
 static inline uint32_t tri_ref(const tri_actor *a) { return a ? a->index + 1 : 0; }
 
-/* call.c */
+/* call.c: whether a reply, timeout or "down" is still awaited (the first
+ * one ends the call); a call with a continuation has it run here, and the
+ * message goes no further (false) */
 bool tri_call_accept(tri_actor *a, const tr_msg *reply);
 void tri_call_timeout(tri_actor *a, uint64_t ref);
 void tri_request_begin(tri_actor *a, const tr_msg *m);

@@ -37,6 +37,10 @@ enum tri_msg_kind {
     TRI_MSG_SPAWN_REPLY, /* a host to its stub: how the child's start went */
     TRI_MSG_REMOTE_STOP, /* a stub to its child's host: stop (or kill) it */
     TRI_MSG_CHILD_EXIT,  /* a host (or the transport) to a stub: it ended */
+    /* process children (proc_os.h has the payloads) */
+    TRI_MSG_PROC_STARTED, /* the proc thread to a process actor: exec'd, or errno */
+    TRI_MSG_PROC_EXIT,    /* the proc thread to a process actor: it was reaped */
+    TRI_MSG_PROC_TIMER,   /* a process actor to itself: start timeout, kill time */
 };
 
 /* tr_msg.call: the request/reply role of a user message. */
@@ -66,6 +70,9 @@ struct tr_msg {
 
 /* Header plus inline payload fits the pool's largest class. */
 _Static_assert(sizeof(struct tr_msg) == 56, "message header layout");
+/* TR_MSG_ALIGN (msg.h): pool blocks are 64-aligned, and the header and a
+ * call's prefix (ref, deadline) are multiples of it, so is the payload */
+_Static_assert(sizeof(struct tr_msg) % TR_MSG_ALIGN == 0, "inline payload alignment");
 _Static_assert(sizeof(struct tr_msg) + TR_MSG_INLINE <= 128,
                "inline payload fits a 128-byte block");
 

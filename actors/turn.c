@@ -4,6 +4,7 @@
 
 #include "core.h"
 #include "lifecycle.h"
+#include "process.h"
 #include "remote_child.h"
 
 /* The worker's ring, for an actor that used up its turn (sched.c). */
@@ -19,7 +20,8 @@ static bool handle_user(tri_actor *a, tr_msg *m)
         tri_dead_letter_to(a->sys, m, tri_pid_of(a), TR_DEAD_STOPPING);
         return false;
     }
-    if (m->call == TRI_CALL_REPLY && !tri_call_accept(a, m)) return true; /* lost its race */
+    if (m->call == TRI_CALL_REPLY && !tri_call_accept(a, m)) return true; /* lost its race, or
+                                                                         * its continuation ran */
     if (m->call == TRI_CALL_MONITOR && !tri_link_accept_down(a, m)) return true; /* demonitored */
     if (m->call == TRI_CALL_REQUEST && tri_inspect_answer(a, m)) return true; /* the runtime's */
     a->u.msgs_in++;
@@ -124,7 +126,7 @@ static bool handle_one(tri_actor *a, tr_msg *m)
         break;
     default:
         if (!tri_link_handle_sys(a, m) && !tri_root_handle_sys(a, m) &&
-            !tri_remote_child_handle_sys(a, m))
+            !tri_remote_child_handle_sys(a, m) && !tri_process_handle_sys(a, m))
             tri_log(TR_LOG_ERROR, "stray runtime message %d", m->kind);
         break;
     }

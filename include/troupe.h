@@ -24,8 +24,11 @@
 #include "troupe/supervisor.h"
 #include "troupe/behaviours.h"
 #include "troupe/node.h"
+#include "troupe/process.h"
 #include "troupe/args.h"
 #include "troupe/config.h"
+#include "troupe/pack.h"
+#include "troupe/server.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

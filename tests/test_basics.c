@@ -389,10 +389,10 @@ static void test_strerror_texts(void **state)
     static const int codes[] = {
         TR_ENOMEM, TR_EINVAL, TR_ENOENT, TR_ESTOPPED, TR_EFULL,   TR_ETIMEDOUT, TR_EFAILED,
         TR_ETOOBIG, TR_ENOTACTOR, TR_EEXIST, TR_EAGAIN, TR_ESTATE, TR_ENOROUTE,
-        TR_EPRESENT, TR_EBUSY,
+        TR_EPRESENT, TR_EBUSY, TR_EBADMSG,
     };
     enum { N = sizeof codes / sizeof *codes };
-    assert_int_equal(N, 15); /* TR_ENOMEM (-1) .. TR_EBUSY (-15) */
+    assert_int_equal(N, 16); /* TR_ENOMEM (-1) .. TR_EBADMSG (-16) */
     for (size_t i = 0; i < N; i++) {
         const char *s = tr_strerror(codes[i]);
         assert_non_null(s);
@@ -401,7 +401,7 @@ static void test_strerror_texts(void **state)
         for (size_t j = 0; j < i; j++) assert_string_not_equal(s, tr_strerror(codes[j]));
     }
     assert_string_not_equal(tr_strerror(TR_OK), "unknown error");
-    static const int unknown[] = {-16, -100, 1, 12, INT_MIN, INT_MAX};
+    static const int unknown[] = {-17, -100, 1, 12, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
         assert_string_equal(tr_strerror(unknown[i]), "unknown error");
 }

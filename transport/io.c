@@ -194,8 +194,11 @@ static void close_dealer(peer *p)
 
 static const char *pick_endpoint(peer *p)
 {
-    /* prefer inproc, then ipc, then tcp: the cheapest way to it */
-    for (int pass = 0; pass < 3; pass++)
+    /* prefer inproc, then ipc, then tcp: the cheapest way to it; inproc
+     * only to a node of this process (another process's inproc endpoint
+     * names nothing here, and dialling it would never connect) */
+    bool local = p->id && tri_node_id_local(p->id);
+    for (int pass = local ? 0 : 1; pass < 3; pass++)
         for (size_t i = 0; i < p->nendpoints; i++) {
             const char *e = p->endpoints[i];
             if ((pass == 0 && is_inproc(e)) || (pass == 1 && strncmp(e, "ipc://", 6) == 0) ||
@@ -769,7 +772,7 @@ static bool to_record(tr_pid to, const tr_msg *m, const char *name, int64_t now,
 static void finish_and_send(tr_node *n, peer *p, tri_wire_buf *b, uint64_t *load, bool *blocked)
 {
     size_t off, len;
-    tri_outq_settle(p, load);
+    tri_outq_settle(n, p, load);
     if (tri_wire_batch_count(p->enc) == 0) {
         tri_wire_batch_abort(p->enc);
         return;
@@ -812,7 +815,7 @@ static bool flush(tr_node *n, peer *p, tri_wire_buf *b)
         outq_item *it = tri_outq_pop(p);
         if (!it) {
             if (open) finish_and_send(n, p, b, &load, &blocked), open = false;
-            tri_outq_settle(p, &load);
+            tri_outq_settle(n, p, &load);
             if (blocked) return false;
             if (tri_outq_idle(p)) return true;
             continue;

@@ -98,6 +98,53 @@ tr_atom tr_down_atom(void);
 int tr_call_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size,
                   int64_t timeout_ms, tr_ref *out);
 
+/* tr_call_msg — tr_call with a message built by tr_msg_new (its type and
+ * payload), without copying a payload larger than TR_MSG_INLINE (a small
+ * one is copied once into the request, as cheap as a pointer move). Always
+ * takes ownership: *msg is set to NULL, also on error (it is then freed).
+ * Errors: as tr_call. Actor context only. */
+int tr_call_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_ref *out);
+
+/* ---------------------------------------------------- continuations
+ *
+ * A call with a continuation: instead of arriving in handle, the answer is
+ * handed to `fn`, in the caller's own turn (never concurrently with its
+ * other callbacks), exactly once, with `cookie` and the caller's state:
+ *   - status TR_OK: `answer` is the callee's reply (any type it chose);
+ *   - TR_ETIMEDOUT: the timeout passed first; `answer` is "tr.timeout";
+ *   - TR_ENOENT: the callee ended or never existed (noproc), or its node
+ *     was lost (noconnection); `answer` is "tr.down": tr_exit_info says
+ *     which and why.
+ * The runtime keeps the (fn, cookie) pair in the caller's table of calls,
+ * so the caller keeps no table of refs of its own. `answer` is valid
+ * during the call only; what `cookie` points to is the caller's (free it
+ * in fn: fn runs exactly once per successful tr_call_then, unless the
+ * caller ends first). fn returns as handle does: 0 to go on, negative (or
+ * tr_fail's result) to fail the actor.
+ *
+ * When the caller ends (or is stopping) before the answer, fn never runs
+ * and the pending pair is forgotten: free what a cookie owns in terminate
+ * if that matters. When tr_call_then returns an error, fn never runs. */
+typedef int (*tr_call_fn)(tr_ctx *ctx, void *state, int status, const tr_msg *answer,
+                          void *cookie);
+
+/* tr_call_then — tr_call whose answer goes to fn (above). Errors: as
+ * tr_call (TR_EINVAL also for a NULL fn). Actor context only. */
+int tr_call_then(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
+                 int64_t timeout_ms, tr_call_fn fn, void *cookie);
+
+/* tr_call_named_then — tr_call_named whose answer goes to fn. A local
+ * name no live actor has is not an error here: fn gets "tr.down" with
+ * noproc (TR_ENOENT), in a later turn, as for a name on another node.
+ * Errors: as tr_call_named otherwise. Actor context only. */
+int tr_call_named_then(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
+                       size_t size, int64_t timeout_ms, tr_call_fn fn, void *cookie);
+
+/* tr_call_msg_then — tr_call_msg whose answer goes to fn. Takes *msg as
+ * tr_call_msg does. Actor context only. */
+int tr_call_msg_then(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_call_fn fn,
+                     void *cookie);
+
 /* tr_call_sync — tr_call from a non-actor thread, waiting for the answer.
  * On TR_OK *reply is the callee's reply, owned by the caller (free it with
  * tr_msg_destroy). Errors: TR_ETIMEDOUT; TR_ENOENT when the callee ended

@@ -26,6 +26,7 @@ typedef enum tr_err {
     TR_ENOROUTE = -13,  /* the pid names a node this system cannot reach */
     TR_EPRESENT = -14,  /* a child spec with that id exists (not running) */
     TR_EBUSY = -15,     /* the child is running */
+    TR_EBADMSG = -16,   /* a payload is malformed or truncated (troupe/pack.h) */
 } tr_err;
 
 /* tr_strerror — a short static English description of an error code.

@@ -47,8 +47,18 @@ void tr_msg_destroy(tr_msg **msg);
 /* tr_msg_type — the message's type atom. */
 tr_atom tr_msg_type(const tr_msg *msg);
 
-/* tr_msg_data — the payload (NULL when the size is 0); valid as long as
- * the message is. */
+/* Every payload starts at an address aligned to TR_MSG_ALIGN bytes: enough
+ * for uint64_t, int64_t, double and pointers, so a handler may read a
+ * payload through a pointer to a struct of those (one the sender built
+ * with the same layout: a struct is not a stable encoding across
+ * compilers or nodes; troupe/pack.h is). Not guaranteed: more than 8
+ * (long double, max_align_t, SIMD types); copy such data out first. This
+ * holds for every message a handler, an inbox or tr_msg_buffer sees,
+ * whatever its size, role (request, reply) or origin (another node). */
+#define TR_MSG_ALIGN 8
+
+/* tr_msg_data — the payload (NULL when the size is 0), aligned to
+ * TR_MSG_ALIGN; valid as long as the message is. */
 const void *tr_msg_data(const tr_msg *msg);
 
 /* tr_msg_size — the payload size in bytes. */

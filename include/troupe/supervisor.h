@@ -33,6 +33,7 @@
 
 #include "troupe/actor.h"
 #include "troupe/call.h"
+#include "troupe/process.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -77,9 +78,14 @@ typedef struct tr_child_spec {
     const tr_behaviour *behaviour;
     const void *args;
     size_t args_size;
-    /* A child supervisor instead: its spec (deep-copied). Set exactly one
-     * of `behaviour` and `supervisor`; `type` follows from it. */
+    /* A child supervisor instead: its spec (deep-copied). */
     const struct tr_sup_spec *supervisor;
+    /* Or an OS process (troupe/process.h; deep-copied): a worker whose
+     * exit is its process's. Set exactly one of `behaviour`, `supervisor`
+     * and `process`; the child's type follows from it. Under a
+     * simple_one_for_one supervisor, start_child's args are more program
+     * arguments: NUL-separated strings appended to the template's. */
+    const tr_process_spec *process;
     tr_restart restart;
     /* TR_SHUTDOWN_DEFAULT: 5000 ms for a worker, infinity for a supervisor
      * (as OTP); TR_SHUTDOWN_BRUTAL, TR_SHUTDOWN_INFINITY or > 0 ms. */
@@ -98,7 +104,7 @@ typedef struct tr_child_spec {
     uint32_t capacity;
     tr_full_policy on_full;
     /* The node the child runs on (tr_spawn_opts.node; copied); NULL: this
-     * one. Workers only, and their behaviour must be registered by name
+     * one. Behaviour workers only, and their behaviour must be registered by name
      * (troupe/behaviours.h): a child supervisor's spec holds behaviour
      * pointers, which mean nothing in another process. The supervisor
      * sees the child's stub: a lost connection is the child's exit with
