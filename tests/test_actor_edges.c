@@ -215,9 +215,53 @@ static void test_answered_request_not_answered_again(void **state)
     assert_int_equal(tr_inbox_send(e->probe, caller, tr_atom_from("call"), &callee, sizeof callee),
                      TR_OK);
     t_expect(e, "replied");
+    /* an actor that answers, but not as a process actor does */
+    tr_process_info info;
+    assert_int_equal(tr_process_info_sync(e->sys, callee, &info, T_WAIT_MS), TR_ENOENT);
     stop_and_await_down(e, caller);
     stop_and_await_down(e, callee); /* a dead letter first would fail here */
     t_expect_none(e);
+}
+
+/* The process behaviour spawned with args that are not a process spec
+ * (troupe/process.h says not to): its start fails, saying so. */
+static void test_process_behaviour_with_bad_args(void **state)
+{
+    t_env *e = *state;
+    tr_pid p;
+    assert_int_equal(tr_system_spawn(e->sys, &tr_process_behaviour,
+                                     &(tr_spawn_opts){.args = "not a spec", .args_size = 10,
+                                                      .started_to = t_probe},
+                                     &p),
+                     TR_OK);
+    tr_pid who;
+    tr_start_status st;
+    tr_exit why;
+    assert_int_equal(tr_started_info(t_expect(e, "tr.started"), &who, &st, &why), TR_OK);
+    assert_true(tr_pid_eq(who, p));
+    assert_int_equal(st, TR_START_FAILED);
+    assert_non_null(why.text);
+    assert_non_null(strstr(why.text, "malformed process spec"));
+}
+
+/* tr_unpacker_msg reads a message's payload as tr_unpacker_init does. */
+static void test_unpacker_over_a_message(void **state)
+{
+    (void)state;
+    tr_msg *m = NULL;
+    assert_int_equal(tr_pack_msg(tr_atom_from("t"), &m, "u32 str", (uint32_t)7, "seven"), TR_OK);
+    tr_unpacker u;
+    tr_unpacker_msg(&u, m);
+    uint32_t n = 0;
+    const char *s = NULL;
+    tr_unpack_u32(&u, &n);
+    size_t len = 0;
+    tr_unpack_str(&u, &s, &len);
+    assert_int_equal(tr_unpacker_error(&u), TR_OK);
+    assert_int_equal(n, 7);
+    assert_string_equal(s, "seven");
+    assert_int_equal(len, 5);
+    tr_msg_destroy(&m);
 }
 
 static void test_log_level_names(void **state)
@@ -234,6 +278,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_call_named_null, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_named_at_node_without_transport, t_setup, t_teardown),
         cmocka_unit_test(test_log_level_names),
+        cmocka_unit_test_setup_teardown(test_process_behaviour_with_bad_args, t_setup, t_teardown),
+        cmocka_unit_test(test_unpacker_over_a_message),
         cmocka_unit_test(test_manual_clock_users_limit),
         cmocka_unit_test_setup_teardown(test_timer_never_early_real_clock, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(test_answered_request_not_answered_again, t_setup,
