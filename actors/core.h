@@ -120,6 +120,10 @@ typedef struct tri_actor_ext {
     tri_request *requests; /* unanswered requests (table) */
     uint32_t requests_cap, requests_used, requests_live, requests_prune_at;
     tr_pid started_to;   /* where "tr.started" goes; nil: nowhere */
+    /* Set at spawn, never changed: the actor's end goes here as a
+     * "tr.exit" instead of to its parent's strategy (the parent takes it
+     * as trapped): tri_spawn_reporting. Nil: none. */
+    tr_pid exit_to;
     uint8_t stop_kind;   /* the reason tr_stop_reason asked for */
     uint64_t restarts;   /* a supervisor's restarts (introspection) */
     char *exit_text;     /* failure reason */
@@ -440,6 +444,8 @@ int tri_deliver_timed(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms);
 void tri_push(tr_system *sys, tri_actor *a, tr_msg *m);
 int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
               const tr_spawn_opts *opts, tr_pid *out);
+/* tri_spawn_reporting (hooks.h) is tri_spawn under the root with the
+ * actor's exit going to `exit_to` (tri_actor_ext.exit_to). */
 int tri_send_sys(tr_system *sys, tri_actor *to, uint64_t serial, uint8_t kind,
                  const void *payload, size_t size);
 void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot);

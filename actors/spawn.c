@@ -43,8 +43,25 @@ static bool valid_name(const char *name)
     return n > 0 && n <= 255 && !strchr(name, '/');
 }
 
+static int spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
+                 const tr_spawn_opts *opts, tr_pid exit_to, tr_pid *out);
+
 int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
               const tr_spawn_opts *opts, tr_pid *out)
+{
+    return spawn(sys, parent, beh, opts, TR_PID_NIL, out);
+}
+
+int tri_spawn_reporting(tr_system *sys, const tr_behaviour *beh, const tr_spawn_opts *opts,
+                        tr_pid exit_to, tr_pid *out)
+{
+    if (out) *out = TR_PID_NIL;
+    if (!sys || tr_pid_is_nil(exit_to) || (opts && opts->node)) return TR_EINVAL;
+    return spawn(sys, NULL, beh, opts, exit_to, out);
+}
+
+static int spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
+                 const tr_spawn_opts *opts, tr_pid exit_to, tr_pid *out)
 {
     static const tr_spawn_opts defaults = {0};
     const tr_spawn_opts *o = opts ? opts : &defaults;
@@ -71,17 +88,21 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         if (state_mem) memset(state_mem, 0, beh->state_size);
     }
     if (o->name) name = tri_name_dup(o->name);
-    tri_actor_ext *ext = tr_pid_is_nil(o->started_to) ? NULL : calloc(1, sizeof *ext);
+    bool need_ext = !tr_pid_is_nil(o->started_to) || !tr_pid_is_nil(exit_to);
+    tri_actor_ext *ext = need_ext ? calloc(1, sizeof *ext) : NULL;
     tri_actor *a = NULL;
-    if (!init || (beh->state_size && !state_mem) || (o->name && !name) ||
-        (!tr_pid_is_nil(o->started_to) && !ext) || !(a = tri_slot_alloc(sys, TRI_SLOT_ACTOR))) {
+    if (!init || (beh->state_size && !state_mem) || (o->name && !name) || (need_ext && !ext) ||
+        !(a = tri_slot_alloc(sys, TRI_SLOT_ACTOR))) {
         tri_msg_free(init);
         tri_pool_free(state_mem, beh->state_size);
         tri_name_free(name);
         free(ext);
         return TR_ENOMEM;
     }
-    if (ext) ext->started_to = o->started_to;
+    if (ext) {
+        ext->started_to = o->started_to;
+        ext->exit_to = exit_to;
+    }
     if (o->args_size) memcpy(init->data, o->args, o->args_size);
     setup(a, parent ? parent : sys->root, beh, o, state_mem, name);
     a->ext = ext;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../actors/hooks.h"
 #include "sup_impl.h"
 
 static int encode_spec(const tr_sup_spec *spec, tri_buf *b, char *why, size_t ws)
@@ -35,8 +36,27 @@ int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opt
     return rc;
 }
 
+static int start(tr_system *sys, const tr_sup_spec *spec, const char *name, int64_t timeout_ms,
+                 tr_pid exit_to, tr_pid *out, char *why, size_t ws);
+
 int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
                         int64_t timeout_ms, tr_pid *out, char *why, size_t ws)
+{
+    return start(sys, spec, name, timeout_ms, TR_PID_NIL, out, why, ws);
+}
+
+int tr_supervisor_start_to(tr_system *sys, const tr_sup_spec *spec, const char *name,
+                           int64_t timeout_ms, tr_pid exit_to, tr_pid *out, char *why,
+                           size_t ws)
+{
+    if (why && ws) why[0] = '\0';
+    if (out) *out = TR_PID_NIL;
+    if (tr_pid_is_nil(exit_to)) return TR_EINVAL;
+    return start(sys, spec, name, timeout_ms, exit_to, out, why, ws);
+}
+
+static int start(tr_system *sys, const tr_sup_spec *spec, const char *name, int64_t timeout_ms,
+                 tr_pid exit_to, tr_pid *out, char *why, size_t ws)
 {
     if (why && ws) why[0] = '\0';
     if (!out) return TR_EINVAL;
@@ -57,7 +77,9 @@ int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *nam
                        .shutdown_ms = TR_SHUTDOWN_INFINITY,
                        .started_to = tr_inbox_pid(in)};
     tr_pid pid;
-    rc = tr_system_spawn(sys, &tr_supervisor_behaviour, &o, &pid);
+    rc = tr_pid_is_nil(exit_to) ? tr_system_spawn(sys, &tr_supervisor_behaviour, &o, &pid)
+                                : tri_spawn_reporting(sys, &tr_supervisor_behaviour, &o, exit_to,
+                                                      &pid);
     free(b.p);
     while (rc == TR_OK) {
         const tr_msg *m;

@@ -148,6 +148,24 @@ int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opt
 int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
                         int64_t timeout_ms, tr_pid *out, char *why, size_t why_size);
 
+/* tr_supervisor_start_to — tr_supervisor_start for a program that wants
+ * to react to its tree giving up without writing a trapping actor: the
+ * supervisor's end, whatever its reason, arrives at `exit_to` (usually an
+ * inbox's pid, troupe/inbox.h) as one "tr.exit" message — tr_exit_info
+ * gives its pid, its exit kind (TR_EXIT_SHUTDOWN with the reason's text
+ * when it reached its restart intensity, as OTP) and text — and it never
+ * fails the root: tr_system_run goes on (and returns TR_OK once the root
+ * is empty, as usual). Exactly one "tr.exit" comes for every call that
+ * spawned the supervisor: also after TR_EFAILED (its start failed) and
+ * TR_ETIMEDOUT (it was asked to stop), and when the system stops. The one
+ * exception: a supervisor abandoned by the root (killed while stuck in a
+ * callback) is not reported. Errors: TR_EINVAL (nil exit_to, or as
+ * tr_supervisor_start), as tr_supervisor_start otherwise. Any non-actor
+ * thread. */
+int tr_supervisor_start_to(tr_system *sys, const tr_sup_spec *spec, const char *name,
+                           int64_t timeout_ms, tr_pid exit_to, tr_pid *out, char *why,
+                           size_t why_size);
+
 /* ------------------------------------------------------- dynamic API */
 
 /* A child as which_children reports it. */
