@@ -532,6 +532,16 @@ tr_msg *tri_exit_msg(tr_atom type, uint8_t role, uint64_t ref, tr_pid who, tr_ex
 int tri_registry_init(tr_system *sys);
 bool tri_registry_valid_name(const char *name);
 void tri_registry_fini(tr_system *sys);
+/* tr_register whose waiters (tr_await_name) are not told yet: *woken gets
+ * them, for tri_registry_wake once the actor can take messages (its INIT
+ * is queued), or tri_registry_unwake when the spawn is undone. */
+struct tri_name_waiter;
+int tri_register_quiet(tr_system *sys, const char *name, tr_pid pid,
+                       struct tri_name_waiter **woken);
+void tri_registry_wake(tr_system *sys, struct tri_name_waiter *woken, tr_pid pid);
+void tri_registry_unwake(tr_system *sys, struct tri_name_waiter *woken);
+/* A TRI_MSG_NAME_TIMEOUT: the actor's turn. */
+bool tri_registry_handle_sys(tri_actor *a, tr_msg *m);
 
 /* inspect.c */
 bool tri_inspect_answer(tri_actor *a, const tr_msg *m);

@@ -37,6 +37,7 @@ enum tri_msg_kind {
     TRI_MSG_SPAWN_REPLY, /* a host to its stub: how the child's start went */
     TRI_MSG_REMOTE_STOP, /* a stub to its child's host: stop (or kill) it */
     TRI_MSG_CHILD_EXIT,  /* a host (or the transport) to a stub: it ended */
+    TRI_MSG_NAME_TIMEOUT, /* to an actor: its tr_await_name timed out (registry.c) */
 };
 
 /* tr_msg.call: the request/reply role of a user message. */
@@ -45,6 +46,8 @@ enum tri_call_role {
     TRI_CALL_REQUEST,
     TRI_CALL_REPLY,
     TRI_CALL_MONITOR, /* a monitor's "tr.down": the ref is the monitor's */
+    TRI_CALL_NOTICE,  /* a notice the receiver asked for ("tr.name"): handed
+                       * to it as is; the ref is the one its request returned */
 };
 
 struct tr_msg {

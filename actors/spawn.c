@@ -113,8 +113,9 @@ static int spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
     tr_pid pid = tri_pid_of(a);
     /* Named before anyone can send to it, and before its parent learns of
      * it: a clash undoes the spawn, nothing else has seen the pid. */
+    struct tri_name_waiter *woken = NULL; /* told once INIT is queued */
     if (o->register_as) {
-        int rc = tr_register(sys, o->register_as, pid);
+        int rc = tri_register_quiet(sys, o->register_as, pid, &woken);
         if (rc != TR_OK) {
             atomic_store_explicit(&a->live_serial, 0, memory_order_relaxed);
             atomic_store_explicit(&a->serial, 0, memory_order_release);
@@ -134,6 +135,7 @@ static int spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         tri_link_child_before(parent, a, o->before);
     } else if (tri_root_adopt(sys, a) != TR_OK) {
         /* The root is closing: undo. Nobody has seen the pid yet. */
+        tri_registry_unwake(sys, woken);
         atomic_store_explicit(&a->live_serial, 0, memory_order_relaxed);
         atomic_store_explicit(&a->serial, 0, memory_order_release);
         __atomic_store_n(&a->name, NULL, __ATOMIC_RELAXED);
@@ -153,6 +155,9 @@ static int spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         !tri_timer_after(sys, o->deadline_ms, a, serial, TRI_MSG_DEADLINE, NULL, 0))
         tri_log(TR_LOG_ERROR, "out of memory arming a deadline; the actor runs without it");
     tri_push(sys, a, init);
+    /* Only now: a waiter told of the name sends at once, and a message
+     * that overtook INIT would find the actor not started. */
+    if (woken) tri_registry_wake(sys, woken, pid);
     if (out) *out = pid;
     return TR_OK;
 }

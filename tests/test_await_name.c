@@ -1,0 +1,342 @@
+/* test_await_name.c — one-shot waits for a name (tr_await_name,
+ * tr_system_await_name): at once when registered, woken by the
+ * registration (tr_register or a spawn's register_as), timed out by the
+ * timer, exactly one notice per wait, and a supervised child's next
+ * incarnation found by its spec's name. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+
+/* svc: answers "ping" with "pong" to the probe (its pid as payload), and
+ * fails on "boom" */
+static int svc_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)st;
+    if (tr_msg_is(m, tr_atom_from("ping"))) {
+        tr_pid me = tr_self(ctx);
+        return t_report_val(ctx, "pong", &me, sizeof me);
+    }
+    if (tr_msg_is(m, tr_atom_from("boom"))) return tr_fail(ctx, "boom");
+    return 0;
+}
+
+static const tr_behaviour svc_b = {"svc", 0, NULL, svc_handle, NULL};
+
+/* late: registers itself under the name in its args when its timer
+ * fires (a registration that comes while others wait) */
+typedef struct late {
+    char name[64];
+} late;
+
+static int late_init(tr_ctx *ctx, void *st, const void *args, size_t n)
+{
+    late *l = st;
+    if (n >= sizeof l->name) return TR_EINVAL;
+    memcpy(l->name, args, n);
+    return tr_send_after(ctx, tr_self(ctx), 30, tr_atom_from("now"), NULL, 0, NULL);
+}
+
+static int late_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    late *l = st;
+    if (tr_msg_is(m, tr_atom_from("now"))) {
+        int rc = tr_register(tr_ctx_system(ctx), l->name, tr_self(ctx));
+        return t_report_int(ctx, "registered", rc);
+    }
+    return svc_handle(ctx, st, m);
+}
+
+static const tr_behaviour late_b = {"late", sizeof(late), late_init, late_handle, NULL};
+
+/* waiter: awaits the name in its args (timeout in the first 8 bytes),
+ * reports its ref ("waiting"), then every notice as {rc, pid, ref}; on a
+ * notice with a pid it pings that pid at once (nothing may be lost to an
+ * actor whose init has not run yet). */
+typedef struct notice_report {
+    int32_t rc;
+    uint32_t pad;
+    tr_pid pid;
+    uint64_t ref;
+    char name[32];
+} notice_report;
+
+static int waiter_init(tr_ctx *ctx, void *st, const void *args, size_t n)
+{
+    (void)st;
+    int64_t timeout;
+    if (n <= sizeof timeout) return TR_EINVAL;
+    memcpy(&timeout, args, sizeof timeout);
+    tr_ref ref;
+    int rc = tr_await_name(ctx, (const char *)args + sizeof timeout, timeout, &ref);
+    if (rc != TR_OK) return rc;
+    return t_report_u64(ctx, "waiting", ref.id);
+}
+
+static int waiter_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)st;
+    if (tr_msg_is(m, tr_atom_from("again"))) { /* payload: a name */
+        tr_ref ref;
+        int rc = tr_await_name(ctx, tr_msg_data(m), TR_INFINITY, &ref);
+        if (!T_CHECK(ctx, rc == TR_OK)) return 0;
+        return t_report_u64(ctx, "waiting", ref.id);
+    }
+    if (tr_msg_is(m, tr_atom_from("outside"))) { /* the outside form from a worker */
+        tr_pid pid;
+        return t_report_int(ctx, "outside_rc", tr_system_await_name(tr_ctx_system(ctx), "x", 0, &pid));
+    }
+    if (!tr_msg_is(m, tr_name_atom())) return 0;
+    notice_report r = {0};
+    tr_ref ref;
+    const char *name;
+    r.rc = tr_name_info(m, &ref, &r.pid, &name);
+    r.ref = ref.id;
+    if (!T_CHECK(ctx, tr_msg_ref(m).id == ref.id)) return 0;
+    if (!T_CHECK(ctx, tr_pid_eq(tr_msg_sender(m), r.pid))) return 0;
+    snprintf(r.name, sizeof r.name, "%s", name);
+    if (r.rc == TR_OK) tr_send(ctx, r.pid, tr_atom_from("ping"), NULL, 0);
+    return t_report_val(ctx, "notice", &r, sizeof r);
+}
+
+static const tr_behaviour waiter_b = {"waiter", 0, waiter_init, waiter_handle, NULL};
+
+static tr_pid spawn_waiter(t_env *e, const char *name, int64_t timeout, uint64_t *ref)
+{
+    char args[sizeof timeout + 64];
+    memcpy(args, &timeout, sizeof timeout);
+    size_t nl = strlen(name) + 1;
+    memcpy(args + sizeof timeout, name, nl);
+    tr_pid pid;
+    assert_int_equal(tr_system_spawn(e->sys, &waiter_b,
+                                     &(tr_spawn_opts){.args = args, .args_size = sizeof timeout + nl},
+                                     &pid),
+                     TR_OK);
+    *ref = t_expect_u64(e, "waiting");
+    return pid;
+}
+
+static notice_report expect_notice(t_env *e)
+{
+    const tr_msg *m = t_expect(e, "notice");
+    notice_report r;
+    assert_int_equal(tr_msg_size(m), sizeof r);
+    memcpy(&r, tr_msg_data(m), sizeof r);
+    return r;
+}
+
+/* ------------------------------------------------------ from an actor */
+
+static void actor_woken_by_spawn(void **state)
+{
+    t_env *e = *state;
+    uint64_t ref;
+    spawn_waiter(e, "svc", TR_INFINITY, &ref);
+    t_expect_none(e); /* nothing yet */
+    tr_pid svc;
+    assert_int_equal(tr_system_spawn(e->sys, &svc_b, &(tr_spawn_opts){.register_as = "svc"}, &svc),
+                     TR_OK);
+    notice_report r = expect_notice(e);
+    assert_int_equal(r.rc, TR_OK);
+    assert_true(tr_pid_eq(r.pid, svc));
+    assert_int_equal(r.ref, ref);
+    assert_string_equal(r.name, "svc");
+    /* the ping sent at once reached the new actor */
+    assert_true(tr_pid_eq(t_expect_pid(e, "pong"), svc));
+}
+
+static void actor_told_at_once(void **state)
+{
+    t_env *e = *state;
+    tr_pid svc;
+    assert_int_equal(tr_system_spawn(e->sys, &svc_b, &(tr_spawn_opts){.register_as = "svc"}, &svc),
+                     TR_OK);
+    uint64_t ref;
+    spawn_waiter(e, "svc", 0, &ref); /* timeout 0: it is there, so no timeout */
+    notice_report r = expect_notice(e);
+    assert_int_equal(r.rc, TR_OK);
+    assert_true(tr_pid_eq(r.pid, svc));
+    assert_int_equal(r.ref, ref);
+    assert_true(tr_pid_eq(t_expect_pid(e, "pong"), svc));
+    t_expect_none(e);
+}
+
+static void actor_times_out_once(void **state)
+{
+    t_env *e = *state;
+    uint64_t ref;
+    tr_pid w = spawn_waiter(e, "later", 100, &ref);
+    t_expect_none(e);
+    assert_int_equal(tr_clock_advance(e->clock, 99), TR_OK);
+    t_expect_none(e);
+    assert_int_equal(tr_clock_advance(e->clock, 1), TR_OK);
+    notice_report r = expect_notice(e);
+    assert_int_equal(r.rc, TR_ETIMEDOUT);
+    assert_true(tr_pid_is_nil(r.pid));
+    assert_int_equal(r.ref, ref);
+    assert_string_equal(r.name, "later");
+    /* registered after: no second notice for that wait */
+    tr_pid svc;
+    assert_int_equal(tr_system_spawn(e->sys, &svc_b, &(tr_spawn_opts){.register_as = "later"}, &svc),
+                     TR_OK);
+    /* a new wait of the same actor is told at once: a round trip that
+     * proves nothing else was on its way */
+    assert_int_equal(tr_system_send(e->sys, w, tr_atom_from("again"), "later", 6), TR_OK);
+    uint64_t ref2 = t_expect_u64(e, "waiting");
+    r = expect_notice(e);
+    assert_int_equal(r.rc, TR_OK);
+    assert_int_equal(r.ref, ref2);
+    assert_true(tr_pid_eq(t_expect_pid(e, "pong"), svc));
+    t_expect_none(e);
+}
+
+/* Many waits racing their timeouts against one registration: each ends
+ * exactly once, one way or the other. */
+#define RACERS 40
+static void actor_each_wait_ends_once(void **state)
+{
+    t_env *e = *state;
+    for (int i = 0; i < RACERS; i++) {
+        int64_t timeout = i % 8; /* 0 .. 7 ms */
+        char args[sizeof timeout + 5];
+        memcpy(args, &timeout, sizeof timeout);
+        memcpy(args + sizeof timeout, "race", 5);
+        assert_int_equal(tr_system_spawn(e->sys, &waiter_b,
+                                         &(tr_spawn_opts){.args = args, .args_size = sizeof args},
+                                         NULL),
+                         TR_OK);
+    }
+    tr_pid svc;
+    assert_int_equal(tr_system_spawn(e->sys, &svc_b, &(tr_spawn_opts){.register_as = "race"}, &svc),
+                     TR_OK);
+    int ok = 0, timed_out = 0, pongs = 0, waiting = 0;
+    while (ok + timed_out < RACERS || pongs < ok || waiting < RACERS) {
+        const tr_msg *m = t_recv(e);
+        if (tr_msg_is(m, tr_atom_from("pong"))) {
+            pongs++;
+            continue;
+        }
+        if (tr_msg_is(m, tr_atom_from("waiting"))) {
+            waiting++;
+            continue;
+        }
+        notice_report r;
+        assert_string_equal(tr_atom_name(tr_msg_type(m)), "notice");
+        memcpy(&r, tr_msg_data(m), sizeof r);
+        if (r.rc == TR_OK) ok++;
+        else timed_out++;
+    }
+    t_expect_none(e);
+    assert_int_equal(ok + timed_out, RACERS);
+}
+
+static void actor_errors(void **state)
+{
+    t_env *e = *state;
+    tr_ref ref = {7};
+    assert_int_equal(tr_await_name(NULL, "x", 0, &ref), TR_ENOTACTOR);
+    assert_int_equal(ref.id, 0);
+    /* an invalid name fails the waiter's init */
+    tr_pid w;
+    char args[8 + 8] = {0};
+    memcpy(args + 8, "a@b", 4); /* another node's */
+    assert_int_equal(tr_system_spawn(e->sys, &waiter_b,
+                                     &(tr_spawn_opts){.args = args, .args_size = sizeof args,
+                                                      .started_to = tr_inbox_pid(e->probe)},
+                                     &w),
+                     TR_OK);
+    const tr_msg *m = t_expect(e, "tr.started");
+    tr_start_status st;
+    assert_int_equal(tr_started_info(m, NULL, &st, NULL), TR_OK);
+    assert_int_equal(st, TR_START_FAILED);
+    assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_EFAILED);
+}
+
+/* --------------------------------------------------- from outside */
+
+static void outside_at_once_and_errors(void **state)
+{
+    t_env *e = *state;
+    tr_pid svc, got;
+    assert_int_equal(tr_system_spawn(e->sys, &svc_b, &(tr_spawn_opts){.register_as = "svc"}, &svc),
+                     TR_OK);
+    assert_int_equal(tr_system_await_name(e->sys, "svc", 0, &got), TR_OK);
+    assert_true(tr_pid_eq(got, svc));
+    assert_int_equal(tr_system_await_name(e->sys, "nobody", 0, &got), TR_ETIMEDOUT);
+    assert_true(tr_pid_is_nil(got));
+    assert_int_equal(tr_system_await_name(e->sys, "", 0, &got), TR_EINVAL);
+    assert_int_equal(tr_system_await_name(e->sys, "svc@elsewhere", 0, &got), TR_EINVAL);
+    assert_int_equal(tr_system_await_name(e->sys, NULL, 0, &got), TR_EINVAL);
+    assert_int_equal(tr_system_await_name(NULL, "svc", 0, &got), TR_EINVAL);
+    assert_int_equal(tr_system_await_name(e->sys, "svc", 0, NULL), TR_EINVAL);
+    /* from a worker: refused, it would block one */
+    uint64_t ref;
+    tr_pid w = spawn_waiter(e, "svc", 0, &ref);
+    expect_notice(e);
+    t_expect_pid(e, "pong");
+    assert_int_equal(tr_system_send(e->sys, w, tr_atom_from("outside"), NULL, 0), TR_OK);
+    assert_int_equal(t_expect_int(e, "outside_rc"), TR_ENOTACTOR);
+}
+
+static void outside_woken(void **state)
+{
+    t_env *e = *state;
+    tr_pid l, got;
+    assert_int_equal(tr_system_spawn(e->sys, &late_b,
+                                     &(tr_spawn_opts){.args = "late", .args_size = 5}, &l),
+                     TR_OK);
+    assert_int_equal(tr_system_await_name(e->sys, "late", T_WAIT_MS, &got), TR_OK);
+    assert_true(tr_pid_eq(got, l));
+    assert_int_equal(t_expect_int(e, "registered"), TR_OK);
+}
+
+static void outside_times_out(void **state)
+{
+    t_env *e = *state;
+    tr_pid got;
+    int64_t t0 = t_now_ms();
+    assert_int_equal(tr_system_await_name(e->sys, "never", 20, &got), TR_ETIMEDOUT);
+    assert_true(t_now_ms() - t0 >= 19);
+    assert_true(tr_pid_is_nil(got));
+}
+
+/* ------------------------------------------- a supervised child's name */
+
+static const tr_child_spec kv_spec = {
+    .id = "kv", .behaviour = &svc_b, .restart = TR_PERMANENT, .register_as = "kv"};
+
+static void next_incarnation(void **state)
+{
+    t_env *e = *state;
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 3, .period_ms = 5000,
+                        .children = &kv_spec, .nchildren = 1};
+    tr_pid sup, first, second;
+    assert_int_equal(tr_supervisor_start(e->sys, &spec, "sup", T_WAIT_MS, &sup, NULL, 0), TR_OK);
+    assert_int_equal(tr_system_await_name(e->sys, "kv", 0, &first), TR_OK);
+    tr_ref mon;
+    assert_int_equal(tr_inbox_monitor(e->probe, first, &mon), TR_OK);
+    assert_int_equal(tr_system_send(e->sys, first, tr_atom_from("boom"), NULL, 0), TR_OK);
+    t_expect(e, "tr.down");
+    /* whether the restart has happened yet or not, the wait finds it */
+    assert_int_equal(tr_system_await_name(e->sys, "kv", T_WAIT_MS, &second), TR_OK);
+    assert_false(tr_pid_eq(first, second));
+    assert_int_equal(tr_system_send(e->sys, second, tr_atom_from("ping"), NULL, 0), TR_OK);
+    assert_true(tr_pid_eq(t_expect_pid(e, "pong"), second));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(actor_woken_by_spawn, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(actor_told_at_once, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(actor_times_out_once, t_setup_clock, t_teardown),
+        cmocka_unit_test_setup_teardown(actor_each_wait_ends_once, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(actor_errors, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(outside_at_once_and_errors, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(outside_woken, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(outside_times_out, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(next_incarnation, t_setup, t_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
