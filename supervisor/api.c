@@ -220,6 +220,51 @@ int tr_sup_result(const tr_msg *m, int *rc, tr_pid *pid)
     return TR_OK;
 }
 
+int tr_sup_get_childspec(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
+{
+    tri_buf b = {0};
+    if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
+    return call(ctx, sup, tri_sup_atoms_get()->getspec, &b, out);
+}
+
+int tr_sup_childspec_decode(const tr_msg *m, tr_child_spec *out, tr_child_type *type)
+{
+    if (!m) return TR_EINVAL;
+    int rc;
+    if (tr_msg_is(m, tri_sup_atoms_get()->answer)) /* an error answer */
+        return tr_sup_result(m, &rc, NULL) == TR_OK && rc != TR_OK ? rc : TR_EINVAL;
+    struct tri_sup_childspec h;
+    size_t size = tr_msg_size(m);
+    if (!out || !tr_msg_is(m, tri_sup_atoms_get()->childspec) || size < sizeof h)
+        return TR_EINVAL;
+    const char *p = tr_msg_data(m);
+    memcpy(&h, p, sizeof h);
+    uint32_t lens[4] = {h.id_len, h.args_len, h.reg_len, h.node_len};
+    const char *parts[4];
+    size_t at = sizeof h;
+    for (int i = 0; i < 4; i++) {
+        if (lens[i] > size || at + lens[i] + 1 > size || p[at + lens[i]] != '\0') return TR_EINVAL;
+        parts[i] = p + at;
+        at += lens[i] + 1;
+    }
+    *out = (tr_child_spec){
+        .id = parts[0],
+        .behaviour = h.beh,
+        .args = h.args_len ? parts[1] : NULL,
+        .args_size = h.args_len,
+        .restart = (tr_restart)h.restart,
+        .shutdown_ms = h.shutdown_ms,
+        .significant = h.significant != 0,
+        .backoff = h.backoff,
+        .register_as = h.reg_len ? parts[2] : NULL,
+        .capacity = h.capacity,
+        .on_full = (tr_full_policy)h.on_full,
+        .node = h.node_len ? parts[3] : NULL,
+    };
+    if (type) *type = (tr_child_type)h.type;
+    return TR_OK;
+}
+
 /* ---------------------------------------------------------- sync forms */
 
 static int call_sync(tr_system *sys, tr_pid sup, tr_atom type, tri_buf *b,
@@ -306,5 +351,20 @@ int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
     int rc = call_sync(sys, sup, tri_sup_atoms_get()->count, &b, timeout_ms, &reply);
     if (rc == TR_OK) rc = tr_sup_counts_decode(reply, out);
     tr_msg_destroy(&reply);
+    return rc;
+}
+
+int tr_sup_get_childspec_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
+                              tr_child_spec *out, tr_child_type *type, tr_msg **answer)
+{
+    if (answer) *answer = NULL;
+    if (!out || !answer) return TR_EINVAL;
+    tri_buf b = {0};
+    if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
+    tr_msg *reply = NULL;
+    int rc = call_sync(sys, sup, tri_sup_atoms_get()->getspec, &b, timeout_ms, &reply);
+    if (rc == TR_OK) rc = tr_sup_childspec_decode(reply, out, type);
+    if (rc == TR_OK) *answer = reply;
+    else tr_msg_destroy(&reply);
     return rc;
 }

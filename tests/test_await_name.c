@@ -325,6 +325,109 @@ static void next_incarnation(void **state)
     assert_true(tr_pid_eq(t_expect_pid(e, "pong"), second));
 }
 
+/* ---------------------------------------------------- get_childspec */
+
+/* asker: on "ask" {sup pid, id} asks the supervisor for that child's spec
+ * and reports what came back: {rc, type, capacity} then the id and the
+ * registered name as strings */
+static int asker_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    (void)st;
+    if (tr_msg_is(m, tr_atom_from("ask"))) {
+        tr_pid sup;
+        memcpy(&sup, tr_msg_data(m), sizeof sup);
+        return tr_sup_get_childspec(ctx, sup, (const char *)tr_msg_data(m) + sizeof sup, NULL);
+    }
+    tr_child_spec c;
+    tr_child_type type = TR_WORKER;
+    int rc = tr_sup_childspec_decode(m, &c, &type);
+    int v[3] = {rc, (int)type, rc == TR_OK ? (int)c.capacity : -1};
+    t_report_val(ctx, "spec", v, sizeof v);
+    if (rc == TR_OK) {
+        t_report(ctx, "spec_id", c.id);
+        t_report(ctx, "spec_reg", c.register_as ? c.register_as : "(none)");
+    }
+    return 0;
+}
+
+static const tr_behaviour asker_b = {"asker", 0, NULL, asker_handle, NULL};
+
+static void get_childspec(void **state)
+{
+    t_env *e = *state;
+    static const tr_child_spec inner_kids[] = {{.id = "leaf", .behaviour = &svc_b}};
+    static const tr_sup_spec inner = {.strategy = TR_ONE_FOR_ONE, .children = inner_kids,
+                                      .nchildren = 1};
+    tr_child_spec kids[] = {
+        {.id = "kv", .behaviour = &svc_b, .args = "abc", .args_size = 4,
+         .restart = TR_TRANSIENT, .register_as = "kv", .capacity = 8,
+         .on_full = TR_FULL_DROP_OLDEST, .backoff = {.min_ms = 10, .max_ms = 100}},
+        {.id = "inner", .supervisor = &inner, .restart = TR_PERMANENT},
+    };
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .children = kids, .nchildren = 2};
+    tr_pid sup;
+    assert_int_equal(tr_supervisor_start(e->sys, &spec, "sup", T_WAIT_MS, &sup, NULL, 0), TR_OK);
+
+    tr_child_spec c;
+    tr_child_type type;
+    tr_msg *answer = NULL;
+    assert_int_equal(tr_sup_get_childspec_sync(e->sys, sup, "kv", T_WAIT_MS, &c, &type, &answer),
+                     TR_OK);
+    assert_non_null(answer);
+    assert_int_equal(type, TR_WORKER);
+    assert_string_equal(c.id, "kv");
+    assert_ptr_equal(c.behaviour, &svc_b);
+    assert_null(c.supervisor);
+    assert_int_equal(c.args_size, 4);
+    assert_memory_equal(c.args, "abc", 4);
+    assert_int_equal(c.restart, TR_TRANSIENT);
+    assert_int_equal(c.shutdown_ms, 5000); /* the default, resolved */
+    assert_string_equal(c.register_as, "kv");
+    assert_int_equal(c.capacity, 8);
+    assert_int_equal(c.on_full, TR_FULL_DROP_OLDEST);
+    assert_int_equal(c.backoff.min_ms, 10);
+    assert_int_equal(c.backoff.max_ms, 100);
+    assert_null(c.node);
+    tr_msg_destroy(&answer);
+
+    assert_int_equal(tr_sup_get_childspec_sync(e->sys, sup, "inner", T_WAIT_MS, &c, &type, &answer),
+                     TR_OK);
+    assert_int_equal(type, TR_SUPERVISOR);
+    assert_string_equal(c.id, "inner");
+    assert_null(c.behaviour);
+    assert_null(c.args);
+    assert_null(c.register_as);
+    assert_int_equal(c.shutdown_ms, TR_SHUTDOWN_INFINITY);
+    tr_msg_destroy(&answer);
+
+    assert_int_equal(tr_sup_get_childspec_sync(e->sys, sup, "nope", T_WAIT_MS, &c, &type, &answer),
+                     TR_ENOENT);
+    assert_null(answer);
+    assert_int_equal(tr_sup_get_childspec_sync(e->sys, sup, "kv", T_WAIT_MS, NULL, &type, &answer),
+                     TR_EINVAL);
+
+    /* from an actor */
+    tr_pid asker;
+    assert_int_equal(tr_system_spawn(e->sys, &asker_b, NULL, &asker), TR_OK);
+    char ask[sizeof sup + 8];
+    memcpy(ask, &sup, sizeof sup);
+    memcpy(ask + sizeof sup, "kv", 3);
+    assert_int_equal(tr_system_send(e->sys, asker, tr_atom_from("ask"), ask, sizeof sup + 3), TR_OK);
+    const tr_msg *m = t_expect(e, "spec");
+    int v[3];
+    memcpy(v, tr_msg_data(m), sizeof v);
+    assert_int_equal(v[0], TR_OK);
+    assert_int_equal(v[1], TR_WORKER);
+    assert_int_equal(v[2], 8);
+    t_expect_str(e, "spec_id", "kv");
+    t_expect_str(e, "spec_reg", "kv");
+    memcpy(ask + sizeof sup, "zz", 3);
+    assert_int_equal(tr_system_send(e->sys, asker, tr_atom_from("ask"), ask, sizeof sup + 3), TR_OK);
+    m = t_expect(e, "spec");
+    memcpy(v, tr_msg_data(m), sizeof v);
+    assert_int_equal(v[0], TR_ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(outside_woken, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(outside_times_out, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(next_incarnation, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(get_childspec, t_setup, t_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

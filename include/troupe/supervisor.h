@@ -224,6 +224,23 @@ int tr_sup_which_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
  * tr_call. Actor context only. */
 int tr_sup_count_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
 
+/* tr_sup_get_childspec — asks for a child's spec by id (OTP's
+ * get_childspec; a simple_one_for_one supervisor answers its template
+ * whatever the id). The answer, a "tr.sup.childspec" message (or "tr.sup"
+ * with TR_ENOENT when there is no such child), carries *out's reference:
+ * decode it with tr_sup_childspec_decode. It is answered at once, even
+ * while a restart is under way. Errors: as tr_call. Actor context only. */
+int tr_sup_get_childspec(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
+
+/* tr_sup_childspec_decode — reads get_childspec's answer into *out, whose
+ * strings and args point into the answer (valid while it lives), and
+ * *type (may be NULL). A worker's spec comes back as it was given (the
+ * default shutdown resolved: 5000 ms); a child supervisor's has a NULL
+ * behaviour, no args and a NULL `supervisor` (its nested spec is not
+ * returned): *type says TR_SUPERVISOR. Returns TR_OK, the supervisor's
+ * error (TR_ENOENT: no such child) or TR_EINVAL (not such an answer). */
+int tr_sup_childspec_decode(const tr_msg *answer, tr_child_spec *out, tr_child_type *type);
+
 /* tr_sup_result — decodes the "tr.sup" answer to start, terminate,
  * restart or delete_child: its result code, and the pid for
  * start/restart. Errors: TR_EINVAL (not such an answer). */
@@ -269,6 +286,15 @@ int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, s
  * simple_one_for_one supervisor), active, supervisors, workers. */
 int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
                                int64_t timeout_ms);
+
+/* tr_sup_get_childspec_sync — get_childspec from a non-actor thread: on
+ * TR_OK fills *out and *type (may be NULL) as tr_sup_childspec_decode
+ * does, pointing into *answer, which the caller frees with
+ * tr_msg_destroy once done with *out. On error *answer is NULL. Errors:
+ * TR_EINVAL (NULL out or answer), TR_ENOENT (no such child, or no such
+ * supervisor), as the other *_sync forms. */
+int tr_sup_get_childspec_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
+                              tr_child_spec *out, tr_child_type *type, tr_msg **answer);
 
 #ifdef __cplusplus
 }
