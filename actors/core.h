@@ -126,6 +126,14 @@ typedef struct tri_actor_ext {
     tr_pid exit_to;
     uint8_t stop_kind;   /* the reason tr_stop_reason asked for */
     uint64_t restarts;   /* a supervisor's restarts (introspection) */
+    /* introspection (inspect.c): the deepest its mailbox was seen (bounded
+     * mailboxes: at every pop; others: when inspected), children that
+     * ended abnormally, the last of them ("<path>: <kind>[: <text>]",
+     * malloc'd) and when (tri_now_ns) */
+    uint64_t peak_mailbox;
+    uint64_t child_failures;
+    char *last_failure;
+    int64_t last_failure_ns;
     char *exit_text;     /* failure reason */
     tri_record *records; /* failures in this subtree, deepest first */
     tri_record *records_tail;
@@ -183,7 +191,9 @@ struct tri_actor {
     uint32_t nchildren;
     uint8_t state;                /* enum tri_actor_state */
     uint8_t exit_kind;            /* tr_exit_kind once stopping */
-    uint16_t spare;
+    uint16_t named;               /* 1: it may hold names (registry.c);
+                                   * __atomic only: tr_register sets it
+                                   * from any thread */
     uint32_t flags;               /* TRI_F_* */
 } __attribute__((aligned(TRI_CACHE_LINE)));
 
@@ -540,11 +550,23 @@ int tri_register_quiet(tr_system *sys, const char *name, tr_pid pid,
                        struct tri_name_waiter **woken);
 void tri_registry_wake(tr_system *sys, struct tri_name_waiter *woken, tr_pid pid);
 void tri_registry_unwake(tr_system *sys, struct tri_name_waiter *woken);
+/* Releases the names of `a`, which is ending (its own turn), if it may
+ * hold any: before its watchers are told, so that one told of its end
+ * never resolves a name to it. */
+void tri_registry_release(tri_actor *a);
 /* A TRI_MSG_NAME_TIMEOUT: the actor's turn. */
 bool tri_registry_handle_sys(tri_actor *a, tr_msg *m);
 
 /* inspect.c */
 bool tri_inspect_answer(tri_actor *a, const tr_msg *m);
+/* A child of `a` ended abnormally: remembered for introspection. */
+void tri_note_child_failure(tri_actor *a, tr_pid who, const char *cpath, tr_exit_kind kind,
+                            const char *text);
+/* The walk (walk.c): "tr.walk", answered like "tr.inspect" by the runtime
+ * with "tr.walk.info": a tr_actor_info, a uint32_t count, then that many
+ * child pids (start order). */
+tr_atom tri_walk_atom(void);
+tr_atom tri_walk_info_atom(void);
 
 /* offload.c */
 int tri_offload_init(tr_system *sys, unsigned max_threads);

@@ -164,6 +164,12 @@ int tri_register_quiet(tr_system *sys, const char *name, tr_pid pid, waiter **wo
         return TR_EINVAL;
     tri_actor *a = tri_slot_lookup(sys, pid.slot);
     if (!a || a->kind != TRI_SLOT_ACTOR || !alive(sys, pid)) return TR_ENOENT;
+    /* Marked before the entry exists, so that the actor's end releases
+     * the name (tri_registry_release). Only a registration racing with
+     * that end itself can leave the name standing until the end is done
+     * (then `alive` fails, as before). */
+    __atomic_store_n(&a->named, 1, __ATOMIC_SEQ_CST);
+    if (!alive(sys, pid)) return TR_ENOENT;
     tri_registry *r = sys->registry;
     pthread_rwlock_wrlock(&r->lock);
     entry **p = find(r, name);
@@ -195,6 +201,29 @@ int tr_register(tr_system *sys, const char *name, tr_pid pid)
     int rc = tri_register_quiet(sys, name, pid, &woken);
     if (woken) tri_registry_wake(sys, woken, pid);
     return rc;
+}
+
+void tri_registry_release(tri_actor *a)
+{
+    if (!__atomic_load_n(&a->named, __ATOMIC_SEQ_CST)) return;
+    __atomic_store_n(&a->named, 0, __ATOMIC_SEQ_CST);
+    tr_system *sys = a->sys;
+    tr_pid pid = tri_pid_of(a);
+    tri_registry *r = sys->registry;
+    /* A scan: only actors that were ever named pay it, once, at their end. */
+    pthread_rwlock_wrlock(&r->lock);
+    for (size_t i = 0; i < r->nbuckets; i++)
+        for (entry **p = &r->buckets[i]; *p;) {
+            entry *e = *p;
+            if (tr_pid_eq(e->pid, pid)) {
+                *p = e->next;
+                free(e);
+                r->n--;
+            } else {
+                p = &e->next;
+            }
+        }
+    pthread_rwlock_unlock(&r->lock);
 }
 
 int tr_unregister(tr_system *sys, const char *name)
