@@ -13,11 +13,13 @@ tr_atom tr_inspect_atom(void)
     return tri_atom_cached(&id, "tr.inspect");
 }
 
-static tr_atom info_atom(void)
+tr_atom tr_info_atom(void)
 {
     static _Atomic uint32_t id;
     return tri_atom_cached(&id, "tr.info");
 }
+
+static tr_atom info_atom(void) { return tr_info_atom(); }
 
 /* Only the consumer may walk its queue: nodes after the tail are freed by
  * no one else. The tail itself is the message being handled. */

@@ -265,6 +265,51 @@ int tr_sup_childspec_decode(const tr_msg *m, tr_child_spec *out, tr_child_type *
     return TR_OK;
 }
 
+tr_atom tr_sup_atom(void) { return tri_sup_atoms_get()->answer; }
+tr_atom tr_sup_children_atom(void) { return tri_sup_atoms_get()->children; }
+tr_atom tr_sup_counts_atom(void) { return tri_sup_atoms_get()->counts; }
+tr_atom tr_sup_childspec_atom(void) { return tri_sup_atoms_get()->childspec; }
+
+const char *tr_restart_name(tr_restart r)
+{
+    switch (r) {
+    case TR_PERMANENT: return "permanent";
+    case TR_TRANSIENT: return "transient";
+    case TR_TEMPORARY: return "temporary";
+    }
+    return "unknown";
+}
+
+const char *tr_child_type_name(tr_child_type t)
+{
+    switch (t) {
+    case TR_WORKER: return "worker";
+    case TR_SUPERVISOR: return "supervisor";
+    }
+    return "unknown";
+}
+
+const char *tr_strategy_name(tr_strategy s)
+{
+    switch (s) {
+    case TR_ONE_FOR_ONE: return "one_for_one";
+    case TR_ONE_FOR_ALL: return "one_for_all";
+    case TR_REST_FOR_ONE: return "rest_for_one";
+    case TR_SIMPLE_ONE_FOR_ONE: return "simple_one_for_one";
+    }
+    return "unknown";
+}
+
+const char *tr_auto_shutdown_name(tr_auto_shutdown a)
+{
+    switch (a) {
+    case TR_AUTO_SHUTDOWN_NEVER: return "never";
+    case TR_AUTO_SHUTDOWN_ANY: return "any_significant";
+    case TR_AUTO_SHUTDOWN_ALL: return "all_significant";
+    }
+    return "unknown";
+}
+
 /* ---------------------------------------------------------- sync forms */
 
 static int call_sync(tr_system *sys, tr_pid sup, tr_atom type, tri_buf *b,

@@ -58,6 +58,9 @@ typedef struct tr_actor_info {
 /* tr_inspect_atom — "tr.inspect", the type of the request. */
 tr_atom tr_inspect_atom(void);
 
+/* tr_info_atom — "tr.info", the type of the answer. */
+tr_atom tr_info_atom(void);
+
 /* tr_info — fills *out about the calling actor. Actor context only.
  * Errors: TR_EINVAL (out is NULL), TR_ENOTACTOR (not the calling actor's
  * ctx in its callback; *out is zeroed). */

@@ -59,6 +59,17 @@ typedef enum tr_auto_shutdown {
     TR_AUTO_SHUTDOWN_ALL = 2, /* when all significant children have */
 } tr_auto_shutdown;
 
+/* Printable names, as OTP spells them ("unknown" for another value):
+ * tr_restart_name — "permanent", "transient", "temporary";
+ * tr_child_type_name — "worker", "supervisor";
+ * tr_strategy_name — "one_for_one", "one_for_all", "rest_for_one",
+ *   "simple_one_for_one";
+ * tr_auto_shutdown_name — "never", "any_significant", "all_significant". */
+const char *tr_restart_name(tr_restart restart);
+const char *tr_child_type_name(tr_child_type type);
+const char *tr_strategy_name(tr_strategy strategy);
+const char *tr_auto_shutdown_name(tr_auto_shutdown auto_shutdown);
+
 /* A restart delay growing from min_ms, doubled (with up to jitter*100 %
  * random extra) at each restart up to max_ms, and back to min_ms after
  * reset_ms without a restart. min_ms == 0: restart at once (OTP). */
@@ -253,6 +264,16 @@ int tr_sup_children_decode(const tr_msg *answer, tr_child_info *out, size_t max,
 
 /* tr_sup_counts_decode — reads count_children's answer. Errors: TR_EINVAL. */
 int tr_sup_counts_decode(const tr_msg *answer, tr_child_counts *out);
+
+/* The types of the supervisor's answers, to tell them apart in a handler:
+ * tr_sup_atom — "tr.sup" (start, terminate, restart, delete_child; an
+ *   error answer to get_childspec); tr_sup_children_atom —
+ *   "tr.sup.children"; tr_sup_counts_atom — "tr.sup.counts";
+ *   tr_sup_childspec_atom — "tr.sup.childspec". */
+tr_atom tr_sup_atom(void);
+tr_atom tr_sup_children_atom(void);
+tr_atom tr_sup_counts_atom(void);
+tr_atom tr_sup_childspec_atom(void);
 
 /* The same requests from a non-actor thread, waiting up to timeout_ms
  * (TR_INFINITY: forever). Each returns the supervisor's result code, or
