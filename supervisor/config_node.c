@@ -242,10 +242,10 @@ void tri_walk_node(walker *w, yaml_node_t *v)
         const keyset qks[] = {{qk, NULL}};
         tri_w_check_keys(w, x, "node.queue", "node.queue", qks, 1);
         yaml_node_t *y;
-        if ((y = tri_w_get(w, x, "messages")) && tri_w_int(w, y, "messages", 1, UINT32_MAX, &i64))
+        if ((y = tri_w_get(w, x, "messages")) && tri_w_int(w, y, "messages", 1, TR_NODE_QUEUE_MESSAGES_MAX, &i64))
             o->queue_messages = (uint32_t)i64;
         if ((y = tri_w_get(w, x, "bytes")))
-            tri_w_size(w, y, "bytes", 1, UINT64_MAX, "above 0", &o->queue_bytes);
+            tri_w_size(w, y, "bytes", 1, TR_NODE_QUEUE_BYTES_MAX, "from 1B to 512GiB", &o->queue_bytes);
     }
     if ((x = tri_w_get(w, v, "workers"))) {
         if (is_scalar(x) && strcmp(sval(x), "auto") == 0) {

@@ -129,6 +129,20 @@ static void test_two_nodes_send_call_name(void **state)
     tr_pid told;
     memcpy(&told, tr_msg_data(m), sizeof told);
     assert_true(tr_pid_eq(told, e1));
+    /* room in the queue to node 1 (tr_inbox_notify_room): it is empty, so
+     * "tr.room" comes at once, naming node 1; refusals */
+    assert_int_equal(tr_inbox_notify_room(c.in[0], e1), TR_OK);
+    m = expect_in(c.in[0], "tr.room");
+    uint32_t id;
+    assert_int_equal(tr_msg_size(m), sizeof id);
+    memcpy(&id, tr_msg_data(m), sizeof id);
+    assert_int_equal(id, e1.node);
+    assert_int_equal(tr_inbox_notify_room(c.in[0], probe0), TR_EINVAL); /* this node's */
+    assert_int_equal(tr_inbox_notify_room(NULL, e1), TR_EINVAL);
+    assert_int_equal(tr_node_notify_room(NULL, e1), TR_ENOTACTOR);
+    assert_int_equal(tr_inbox_notify_room(c.in[0], TR_PID_NIL), TR_EINVAL);
+    tr_pid nowhere = {e1.node ^ 0x5a5a5a5a, 1, 1};
+    assert_int_equal(tr_inbox_notify_room(c.in[0], nowhere), TR_ENOROUTE);
     cluster_free(&c);
 }
 

@@ -263,14 +263,21 @@ static void kid_forget(kid *k)
  * its wait status, or -1 if it still runs. */
 static int kid_wait(kid *k, int64_t ms)
 {
-    int fd = (int)syscall(SYS_pidfd_open, k->pid, 0);
-    assert_true(fd >= 0);
+    int st, fd = (int)syscall(SYS_pidfd_open, k->pid, 0);
+    if (fd < 0) { /* no pidfd (valgrind 3.19 knows no pidfd_open): ask, 1 ms apart */
+        assert_int_equal(errno, ENOSYS);
+        int64_t end = t_now_ms() + ms;
+        pid_t r;
+        while ((r = waitpid(k->pid, &st, WNOHANG)) == 0 && t_now_ms() < end) poll(NULL, 0, 1);
+        if (r != k->pid) return -1;
+        kid_forget(k);
+        return st;
+    }
     struct pollfd p = {fd, POLLIN, 0};
     int r;
     do r = poll(&p, 1, (int)ms);
     while (r < 0 && errno == EINTR);
     close(fd);
-    int st;
     if (r <= 0 || waitpid(k->pid, &st, WNOHANG) != k->pid) return -1;
     kid_forget(k);
     return st;
@@ -555,7 +562,10 @@ static void test_tcp_curve_both_ways(void **state)
     assert_int_equal(recv_int(t, "watching"), TR_OK);
     send_pid(t, ctl, "link", ours);
     assert_int_equal(recv_int(t, "linked"), TR_OK);
-    na_call call = {ours, 0};
+    na_call call;
+    memset(&call, 0, sizeof call); /* no padding bytes sent uninitialised */
+    call.to = ours;
+    call.hold = 0;
     assert_int_equal(tr_inbox_send(t->in, ctl, tr_atom_from("call"), &call, sizeof call), TR_OK);
     assert_int_equal(recv_int(t, "calling"), TR_OK);
     assert_string_equal(tr_msg_data(recv_on(t->in, "answered")), "x");
@@ -618,7 +628,10 @@ static void test_kill9_and_restart(void **state)
     assert_int_equal(recv_int(t, "watching"), TR_OK);
     send_pid(t, t->ctl, "link", echo);
     assert_int_equal(recv_int(t, "linked"), TR_OK);
-    na_call call = {echo, 1}; /* "hold": never answered */
+    na_call call; /* "hold": never answered */
+    memset(&call, 0, sizeof call); /* no padding bytes sent uninitialised */
+    call.to = echo;
+    call.hold = 1;
     assert_int_equal(tr_inbox_send(t->in, t->ctl, tr_atom_from("call"), &call, sizeof call), TR_OK);
     assert_int_equal(recv_int(t, "calling"), TR_OK);
     /* all of that is queued to the peer before this: once it echoes, the
@@ -920,8 +933,9 @@ static uint64_t queued_at_most(tnode *t, uint64_t accepted, uint64_t out0)
 /* A stopped receiver: sends succeed until the bounded queue is full (its
  * bytes bound with 4000-byte messages, its count bound with 8-byte ones),
  * then answer TR_EFULL; what was accepted, and the memory this process
- * holds for it, stay bounded; after the receiver goes on, every accepted
- * message arrives, in order, and none of the refused ones. */
+ * holds for it, stay bounded; a sender that asks (tr_inbox_notify_room)
+ * gets one "tr.room" once the receiver goes on; every accepted message
+ * arrives, in order, and none of the refused ones. */
 static void test_slow_receiver(void **state)
 {
     (void)state;
@@ -965,14 +979,32 @@ static void test_slow_receiver(void **state)
     assert_int_equal(s.refused_full, refused);
     assert_int_equal(s.peers_up, 1); /* slow is not down */
 #ifndef T_SANITIZED /* ASan's quarantine keeps what is freed; TSan shadows it */
-    /* what this process holds for the stopped peer stays small */
+    /* what this process holds for the stopped peer stays small (valgrind
+     * adds its own: not checked there) */
     int64_t grew = rss_kib() - rss0;
-    if (grew > 4096) fail_msg("RSS grew by %lld KiB while the peer was stopped", (long long)grew);
+    if (grew > 4096 && !t_under_valgrind())
+        fail_msg("RSS grew by %lld KiB while the peer was stopped", (long long)grew);
 #else
     (void)rss0;
 #endif
 
+    /* a sender that asks is told once there is room again: not while the
+     * peer is stopped (nothing drains), then once it goes on */
+    assert_int_equal(tr_inbox_notify_room(t->in, sink), TR_OK);
+    assert_int_equal(tr_inbox_notify_room(t->in, sink), TR_OK); /* once is once */
+    const tr_msg *m;
+    assert_int_equal(tr_inbox_recv(t->in, &m, 0), TR_ETIMEDOUT);
     assert_int_equal(kill(k->pid, SIGCONT), 0);
+    m = recv_on(t->in, "tr.room");
+    assert_true(tr_msg_is(m, tr_room_atom()));
+    uint32_t node;
+    assert_int_equal(tr_msg_size(m), sizeof node);
+    memcpy(&node, tr_msg_data(m), sizeof node);
+    assert_int_equal(node, sink.node);
+    assert_true(tr_pid_is_nil(tr_msg_sender(m)));
+    uint64_t room_seq = seq;
+    fill(t, sink, &seq, sizeof seq, &refused, bound, 0); /* there is room: half the queue */
+    assert_true(seq - room_seq >= 50);
     na_sink_report r = sink_report(t, sink);
     assert_int_equal(r.count, seq);
     assert_int_equal(r.next, seq);
@@ -1034,7 +1066,10 @@ static void test_ipc(void **state)
     for (uint64_t i = 0; i < 100; i++) send_n(t, echo, i);
     for (uint64_t i = 0; i < 100; i++) assert_int_equal(recv_u64(t, "back"), i);
     /* and a call the other way, to our echo */
-    na_call call = {t->echo, 0};
+    na_call call;
+    memset(&call, 0, sizeof call); /* no padding bytes sent uninitialised */
+    call.to = t->echo;
+    call.hold = 0;
     assert_int_equal(tr_inbox_send(t->in, ctl, tr_atom_from("call"), &call, sizeof call), TR_OK);
     assert_int_equal(recv_int(t, "calling"), TR_OK);
     assert_string_equal(tr_msg_data(recv_on(t->in, "answered")), "x");

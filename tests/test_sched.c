@@ -169,20 +169,14 @@ static int cmp_waited(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Under valgrind (its preload library in LD_PRELOAD) threads take turns
- * on one lock, and the scheduler's timing means nothing: the tests still
+/* Under valgrind the scheduler's timing means nothing: the tests still
  * run, for memcheck, but their bounds are not asserted. */
-static bool under_valgrind(void)
-{
-    const char *p = getenv("LD_PRELOAD");
-    return p && strstr(p, "vgpreload");
-}
 
 static void assert_bounded(const char *what, waits *ws, uint64_t bound)
 {
     qsort(ws->w, (size_t)ws->n, sizeof *ws->w, cmp_waited);
     waited median = ws->w[ws->n / 2], worst = ws->w[ws->n - 1];
-    if (under_valgrind()) {
+    if (t_under_valgrind()) {
         print_message("%s: median %llu hog callbacks (not checked under valgrind)\n", what,
                       (unsigned long long)median.callbacks);
         return;

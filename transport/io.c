@@ -769,7 +769,7 @@ static bool to_record(tr_pid to, const tr_msg *m, const char *name, int64_t now,
 static void finish_and_send(tr_node *n, peer *p, tri_wire_buf *b, uint64_t *load, bool *blocked)
 {
     size_t off, len;
-    tri_outq_settle(p, load);
+    tri_outq_settle(n, p, load);
     if (tri_wire_batch_count(p->enc) == 0) {
         tri_wire_batch_abort(p->enc);
         return;
@@ -812,7 +812,7 @@ static bool flush(tr_node *n, peer *p, tri_wire_buf *b)
         outq_item *it = tri_outq_pop(p);
         if (!it) {
             if (open) finish_and_send(n, p, b, &load, &blocked), open = false;
-            tri_outq_settle(p, &load);
+            tri_outq_settle(n, p, &load);
             if (blocked) return false;
             if (tri_outq_idle(p)) return true;
             continue;

@@ -182,6 +182,7 @@ static void node_free(tr_node *n)
         free_strs(p->endpoints, p->nendpoints);
         tri_book_free(p->book);
         tri_wire_dec_destroy((tri_wire_dec **)&p->dec);
+        free(p->room_waiters);
         free(p);
     }
     tri_peer_table_free(n);
@@ -191,6 +192,7 @@ static void node_free(tr_node *n)
     pthread_mutex_destroy(&n->mu);
     pthread_mutex_destroy(&n->names_mu);
     pthread_mutex_destroy(&n->ready_mu);
+    pthread_mutex_destroy(&n->room_mu);
     pthread_cond_destroy(&n->cv);
     free(n);
 }
@@ -292,6 +294,7 @@ int tr_node_start(tr_system *sys, const tr_node_opts *o, tr_node **out)
     pthread_mutex_init(&n->mu, NULL);
     pthread_mutex_init(&n->names_mu, NULL);
     pthread_mutex_init(&n->ready_mu, NULL);
+    pthread_mutex_init(&n->room_mu, NULL);
     pthread_cond_init(&n->cv, NULL);
     n->sys = sys;
     n->id = tr_system_node(sys);

@@ -25,8 +25,8 @@
 #define Q_COUNT_SHIFT 40
 #define Q_BYTES_MASK ((UINT64_C(1) << Q_COUNT_SHIFT) - 1)
 #define Q_ONE_MESSAGE (UINT64_C(1) << Q_COUNT_SHIFT)
-#define Q_MAX_MESSAGES (UINT32_C(1) << 23)
-#define Q_MAX_BYTES (UINT64_C(1) << 39)
+#define Q_MAX_MESSAGES TR_NODE_QUEUE_MESSAGES_MAX
+#define Q_MAX_BYTES TR_NODE_QUEUE_BYTES_MAX
 
 /* A peer's state as senders see it. */
 enum peer_state {
@@ -67,6 +67,11 @@ struct peer {
     _Atomic uint64_t q_load;
     peer *ready_next;      /* in the node's ready list (under ready_mu) */
     bool in_ready;         /* under ready_mu */
+    /* actors waiting for room in the queue (tr_node_notify_room), under
+     * the node's room_mu; `room_wanted` tells the I/O thread to look */
+    _Atomic bool room_wanted;
+    tr_pid *room_waiters;
+    size_t nroom, caproom;
     /* ---- the I/O thread's ---- */
     /* written by the I/O thread only, under names_mu (tri_peer_set_name;
      * id too, in tri_peer_rekey): senders' look-ups by name read both
@@ -152,6 +157,7 @@ struct tr_node {
      * an intrusive lock-free queue could not take a peer back while its
      * link is still the queue's tail. */
     pthread_mutex_t ready_mu;
+    pthread_mutex_t room_mu; /* every peer's room_waiters (a rare path) */
     peer *ready_head, *ready_tail;
     _Atomic bool ready_any;
     /* waking the I/O thread */
@@ -188,7 +194,7 @@ outq_item *tri_outq_pop(peer *p);
 bool tri_outq_marked_empty(peer *p);
 bool tri_outq_idle(peer *p);
 void tri_outq_done(peer *p, outq_item *it, uint64_t *load);
-void tri_outq_settle(peer *p, uint64_t *load);
+void tri_outq_settle(tr_node *n, peer *p, uint64_t *load);
 void tri_peer_table_free(tr_node *n);
 
 /* io.c */

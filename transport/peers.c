@@ -204,6 +204,92 @@ static void name_free(char *name)
     if (name) tri_pool_free(name, strlen(name) + 1);
 }
 
+/* ------------------------------------------------------ room notices */
+
+tr_atom tr_room_atom(void)
+{
+    static _Atomic uint32_t id;
+    return tri_atom_cached(&id, "tr.room");
+}
+
+/* Whether the queue is below half its bound in messages and in bytes: the
+ * low-water mark at which waiters are told (half, so that a sender woken
+ * has room for a good batch, not for one message). A peer that is down
+ * has room in that sense: a send no longer waits, it is a dead letter. */
+static bool has_room(const tr_node *n, peer *p)
+{
+    if (atomic_load_explicit(&p->state, memory_order_acquire) >= PEER_DOWN) return true;
+    uint64_t load = atomic_load_explicit(&p->q_load, memory_order_relaxed);
+    return (load >> Q_COUNT_SHIFT) < n->opts.queue_messages / 2 + 1 &&
+           (load & Q_BYTES_MASK) < n->opts.queue_bytes / 2 + 1;
+}
+
+/* Tells every waiter of `p` once, if there is room: a "tr.room" message
+ * whose payload is the peer's node id (uint32_t). The list is taken under
+ * room_mu, so a waiter registered once is told once, whoever (the I/O
+ * thread after a settle, or the registering actor) finds the room. */
+static void room_check(tr_node *n, peer *p)
+{
+    if (!has_room(n, p)) return;
+    pthread_mutex_lock(&n->room_mu);
+    tr_pid *w = p->room_waiters;
+    size_t k = p->nroom;
+    p->room_waiters = NULL;
+    p->nroom = p->caproom = 0;
+    atomic_store_explicit(&p->room_wanted, false, memory_order_relaxed);
+    pthread_mutex_unlock(&n->room_mu);
+    for (size_t i = 0; i < k; i++) {
+        tr_msg *m = tri_msg_alloc(TRI_MSG_USER, tr_room_atom(), sizeof p->id);
+        if (!m) continue; /* the waiter's next send tells it: TR_OK or TR_EFULL */
+        memcpy(m->data, &p->id, sizeof p->id);
+        m->sender = TR_PID_NIL;
+        m->dest_serial = w[i].serial;
+        tri_deliver_remote(n->sys, w[i], m);
+    }
+    free(w);
+}
+
+/* Registers `self` (an actor or an inbox of n's system) as waiting for
+ * room in the queue to `to`'s node. */
+static int room_wait(tr_node *n, tr_pid self, tr_pid to)
+{
+    if (!n || to.node == n->id || tr_pid_is_nil(to)) return TR_EINVAL;
+    peer *p = tri_peer_find(n, to.node);
+    if (!p) return TR_ENOROUTE;
+    pthread_mutex_lock(&n->room_mu);
+    bool known = false;
+    for (size_t i = 0; i < p->nroom && !known; i++) known = tr_pid_eq(p->room_waiters[i], self);
+    if (!known && p->nroom == p->caproom) {
+        size_t cap = p->caproom ? p->caproom * 2 : 4;
+        tr_pid *w = realloc(p->room_waiters, cap * sizeof *w);
+        if (!w) {
+            pthread_mutex_unlock(&n->room_mu);
+            return TR_ENOMEM;
+        }
+        p->room_waiters = w;
+        p->caproom = cap;
+    }
+    if (!known) p->room_waiters[p->nroom++] = self;
+    atomic_store_explicit(&p->room_wanted, true, memory_order_seq_cst);
+    pthread_mutex_unlock(&n->room_mu);
+    /* the queue may have drained before room_wanted was set: look now */
+    room_check(n, p);
+    return TR_OK;
+}
+
+int tr_node_notify_room(tr_ctx *ctx, tr_pid to)
+{
+    tr_system *sys = tr_ctx_system(ctx);
+    if (!sys) return TR_ENOTACTOR;
+    return room_wait(tr_node_of(sys), tr_self(ctx), to);
+}
+
+int tr_inbox_notify_room(struct tr_inbox *inbox, tr_pid to)
+{
+    if (!inbox) return TR_EINVAL;
+    return room_wait(tr_node_of(tri_inbox_system(inbox)), tr_inbox_pid(inbox), to);
+}
+
 /* Queues `m` for `to` (named: `name`, a pool block taken over). */
 static int enqueue(tr_node *n, peer *p, tr_pid to, tr_msg *m, char *name)
 {
@@ -324,11 +410,12 @@ void tri_outq_done(peer *p, outq_item *it, uint64_t *load)
 /* Uncounts what tri_outq_done gathered in *load: the I/O thread settles
  * once per frame rather than once per message (the senders' counter is
  * the one shared line they all write). */
-void tri_outq_settle(peer *p, uint64_t *load)
+void tri_outq_settle(tr_node *n, peer *p, uint64_t *load)
 {
     if (!*load) return;
     atomic_fetch_sub_explicit(&p->q_load, *load, memory_order_relaxed);
     *load = 0;
+    if (atomic_load_explicit(&p->room_wanted, memory_order_acquire)) room_check(n, p);
 }
 
 /* The I/O thread, for a peer that is down: everything queued becomes a
@@ -348,5 +435,5 @@ void tri_peer_dead_letters(tr_node *n, peer *p, tr_dead_reason why)
         tri_dead_letter_to(n->sys, it->m, it->to, why);
         tri_outq_done(p, it, &load);
     }
-    tri_outq_settle(p, &load);
+    tri_outq_settle(n, p, &load);
 }

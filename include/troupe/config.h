@@ -82,9 +82,9 @@
  *   heartbeat       map:  interval (default 1s), timeout (default 5s,
  *                            above interval)
  *   max_message     size     1B .. 64MiB; default 64MiB
- *   queue           map:  messages (1 .. 4294967295, default 100000),
- *                         bytes (size, default 64MiB): each peer's outbound
- *                         bound
+ *   queue           map:  messages (1 .. 8388608, default 100000),
+ *                         bytes (size 1B .. 512GiB, default 64MiB): each
+ *                         peer's outbound bound
  *   workers         int 1-256, or auto (one per CPU); default auto
  *   blocking_threads int 1-1024; default 4
  *   batch           int 1-65536: messages per actor turn; default 64

@@ -104,6 +104,10 @@ typedef struct tr_node_opts {
     uint64_t queue_bytes;
 } tr_node_opts;
 
+/* The largest queue_messages and queue_bytes tr_node_start accepts. */
+#define TR_NODE_QUEUE_MESSAGES_MAX (UINT32_C(1) << 23)
+#define TR_NODE_QUEUE_BYTES_MAX (UINT64_C(1) << 39)
+
 /* tr_node_start — makes `sys` a node named opts->name: binds its
  * endpoints, starts its I/O thread, connects to its seed peers (in the
  * background: tr_node_wait_peers waits for them). The node lives until
@@ -154,6 +158,33 @@ typedef struct tr_node_stats {
 /* tr_node_get_stats — fills *out. Any thread. Errors: TR_EINVAL. */
 int tr_node_get_stats(tr_node *node, tr_node_stats *out);
 
+/* tr_node_notify_room — what an actor does when a send to `to` (an actor
+ * on another node) answered TR_EFULL: the queue to that node is at its
+ * bound (queue_messages / queue_bytes) because the node, or the network,
+ * takes less than this node sends. An actor must not spin on TR_EFULL
+ * (retrying in a loop of its own messages costs a worker for nothing);
+ * instead it asks for one "tr.room" message (tr_room_atom(); payload: the
+ * node id, a uint32_t; sender nil), which arrives once the queue has
+ * drained below half its bound, or once the node is lost (its sends are
+ * then dead letters with reason "node down", no longer refused). Asking
+ * again before it arrives changes nothing; the notice is one-shot. Erlang
+ * suspends a process that sends to a busy distribution port; an actor
+ * cannot be suspended, so it is told instead.
+ * Errors: TR_ENOTACTOR (not an actor's ctx), TR_EINVAL (the system is not
+ * a node, or `to` is on this node), TR_ENOROUTE (no such node known),
+ * TR_ENOMEM. Actor context only. */
+int tr_node_notify_room(tr_ctx *ctx, tr_pid to);
+
+struct tr_inbox;
+
+/* tr_inbox_notify_room — the same for a non-actor thread: "tr.room"
+ * arrives in `inbox`. Errors: as tr_node_notify_room (TR_EINVAL for a
+ * NULL inbox). Any thread. */
+int tr_inbox_notify_room(struct tr_inbox *inbox, tr_pid to);
+
+/* The type of the message tr_node_notify_room asks for: "tr.room". */
+tr_atom tr_room_atom(void);
+
 /* tr_monitor_node — the calling actor receives a "tr.nodeup" message each
  * time a node (named `name`, or any node when NULL) connects and a
  * "tr.nodedown" message each time one is lost, until tr_demonitor_node;
@@ -165,7 +196,6 @@ int tr_monitor_node(tr_ctx *ctx, const char *name, tr_ref *out);
 int tr_demonitor_node(tr_ctx *ctx, tr_ref ref);
 
 /* tr_inbox_monitor_node — the same for a non-actor thread's inbox. */
-struct tr_inbox;
 int tr_inbox_monitor_node(struct tr_inbox *inbox, const char *name, tr_ref *out);
 
 /* A node event, as tr_node_event_info reads it. */
