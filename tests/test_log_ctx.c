@@ -83,7 +83,7 @@ static int restore(void **state)
 
 /* logger: "log" logs its payload with tr_log, "ctx" with tr_log_ctx,
  * "ctx_null" with tr_log_ctx(NULL); "dead" sends to the pid in its
- * payload (an ended actor: a dead letter the runtime logs at debug). Each
+ * payload (no actor: a dead letter the runtime logs at debug). Each
  * then reports "done". */
 static int logger_handle(tr_ctx *ctx, void *st, const tr_msg *m)
 {
@@ -165,16 +165,15 @@ static void line_sink_gets_path_from_log_ctx(void **state)
 }
 
 /* The runtime's own lines logged in an actor's turn carry it too: the
- * dead letter of a send to an ended actor, logged at debug. */
+ * dead letter of a send to no actor, logged at debug. */
 static void runtime_lines_have_context(void **state)
 {
     t_env *e = *state;
     tr_pid a = spawn_logger(e, "sender");
-    tr_pid gone = spawn_logger(e, "gone");
-    tr_ref mon;
-    assert_int_equal(tr_inbox_monitor(e->probe, gone, &mon), TR_OK);
-    assert_int_equal(tr_system_stop_child(e->sys, gone), TR_OK);
-    t_expect(e, "tr.down");
+    /* a pid no actor ever had: dead at once, in the sender's own turn (an
+     * actor that has just ended may still hold its slot, and its mailbox's
+     * consumer would drop the message later, elsewhere) */
+    tr_pid gone = {tr_system_node(e->sys), 1u << 20, 99};
     cap_reset();
     tr_log_set_record_handler(record_sink, NULL);
     tr_log_set_level(TR_LOG_DEBUG);
