@@ -1,9 +1,12 @@
 /* registry.c — names to pids, behind a reader-writer lock.
  *
- * Entries are not removed when their actor ends: a lookup checks that the
- * pid's slot still holds that incarnation (one atomic load), and an entry
- * found dead is simply overwritten by the next registration, or dropped
- * when the table grows. So ending an actor costs the registry nothing.
+ * An actor that was ever named removes its entries as it ends, before its
+ * watchers are told (tri_registry_release: an entry is also chained by
+ * pid, so that costs its own names, not a scan); an actor never named
+ * costs the registry nothing at its end. A lookup still checks that the
+ * pid's slot holds that incarnation (one atomic load): an entry left by a
+ * registration that raced with its actor's end is found dead, overwritten
+ * by the next registration, or dropped when the table grows.
  *
  * Waiting for a name (tr_await_name): waiters are kept per name, in a
  * table of their own under the same lock. A registration takes every
@@ -18,8 +21,11 @@
 #include "hooks.h"
 #include "transport.h"
 
+/* An entry is on two chains: its name's and its pid's (so that an
+ * actor's end finds its names without a scan). */
 typedef struct entry {
-    struct entry *next;
+    struct entry *next;     /* in buckets, by hash(name) */
+    struct entry *next_pid; /* in by_pid, by pid_hash(pid) */
     tr_pid pid;
     char name[];
 } entry;
@@ -39,6 +45,7 @@ typedef struct tri_name_waiter {
 struct tri_registry {
     pthread_rwlock_t lock;
     entry **buckets;
+    entry **by_pid; /* nbuckets too */
     size_t nbuckets, n;
     waiter *waiting[WAIT_BUCKETS]; /* by hash(name) */
     uint64_t next_ref;             /* refs of inbox waiters */
@@ -49,6 +56,26 @@ static uint64_t hash(const char *s)
     uint64_t h = 1469598103934665603ull;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
     return h;
+}
+
+static size_t pid_hash(tr_pid pid, size_t nbuckets)
+{
+    uint64_t h = (pid.serial ^ (uint64_t)pid.slot << 32) * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 32) & (nbuckets - 1);
+}
+
+static void pid_link(entry **by_pid, size_t nbuckets, entry *e)
+{
+    entry **b = &by_pid[pid_hash(e->pid, nbuckets)];
+    e->next_pid = *b;
+    *b = e;
+}
+
+static void pid_unlink(tri_registry *r, entry *e)
+{
+    entry **p = &r->by_pid[pid_hash(e->pid, r->nbuckets)];
+    while (*p && *p != e) p = &(*p)->next_pid;
+    if (*p) *p = e->next_pid;
 }
 
 static bool alive(tr_system *sys, tr_pid pid)
@@ -79,7 +106,10 @@ int tri_registry_init(tr_system *sys)
     if (!r) return TR_ENOMEM;
     r->nbuckets = 64;
     r->buckets = calloc(r->nbuckets, sizeof *r->buckets);
-    if (!r->buckets) {
+    r->by_pid = calloc(r->nbuckets, sizeof *r->by_pid);
+    if (!r->buckets || !r->by_pid) {
+        free(r->buckets);
+        free(r->by_pid);
         free(r);
         return TR_ENOMEM;
     }
@@ -98,6 +128,7 @@ void tri_registry_fini(tr_system *sys)
             free(e);
         }
     free(r->buckets);
+    free(r->by_pid);
     for (size_t i = 0; i < WAIT_BUCKETS; i++)
         for (waiter *w = r->waiting[i], *n; w; w = n) {
             n = w->next;
@@ -119,8 +150,12 @@ static entry **find(tri_registry *r, const char *name)
 static void grow(tr_system *sys, tri_registry *r)
 {
     size_t nb = r->nbuckets * 2;
-    entry **b = calloc(nb, sizeof *b);
-    if (!b) return; /* chains just get longer */
+    entry **b = calloc(nb, sizeof *b), **bp = calloc(nb, sizeof *bp);
+    if (!b || !bp) { /* chains just get longer */
+        free(b);
+        free(bp);
+        return;
+    }
     size_t n = 0;
     for (size_t i = 0; i < r->nbuckets; i++)
         for (entry *e = r->buckets[i], *next; e; e = next) {
@@ -132,10 +167,13 @@ static void grow(tr_system *sys, tri_registry *r)
             entry **s = &b[hash(e->name) & (nb - 1)];
             e->next = *s;
             *s = e;
+            pid_link(bp, nb, e);
             n++;
         }
     free(r->buckets);
+    free(r->by_pid);
     r->buckets = b;
+    r->by_pid = bp;
     r->nbuckets = nb;
     r->n = n;
 }
@@ -175,8 +213,13 @@ int tri_register_quiet(tr_system *sys, const char *name, tr_pid pid, waiter **wo
     entry **p = find(r, name);
     int rc = TR_OK;
     if (*p) {
-        if (alive(sys, (*p)->pid)) rc = TR_EEXIST;
-        else (*p)->pid = pid; /* its actor ended: the name is free */
+        if (alive(sys, (*p)->pid)) {
+            rc = TR_EEXIST;
+        } else { /* its actor ended: the name is free */
+            pid_unlink(r, *p);
+            (*p)->pid = pid;
+            pid_link(r->by_pid, r->nbuckets, *p);
+        }
     } else {
         size_t len = strlen(name);
         entry *e = malloc(sizeof *e + len + 1);
@@ -187,6 +230,7 @@ int tri_register_quiet(tr_system *sys, const char *name, tr_pid pid, waiter **wo
             e->pid = pid;
             memcpy(e->name, name, len + 1);
             *p = e;
+            pid_link(r->by_pid, r->nbuckets, e);
             if (++r->n > r->nbuckets) grow(sys, r);
         }
     }
@@ -210,19 +254,19 @@ void tri_registry_release(tri_actor *a)
     tr_system *sys = a->sys;
     tr_pid pid = tri_pid_of(a);
     tri_registry *r = sys->registry;
-    /* A scan: only actors that were ever named pay it, once, at their end. */
     pthread_rwlock_wrlock(&r->lock);
-    for (size_t i = 0; i < r->nbuckets; i++)
-        for (entry **p = &r->buckets[i]; *p;) {
-            entry *e = *p;
-            if (tr_pid_eq(e->pid, pid)) {
-                *p = e->next;
-                free(e);
-                r->n--;
-            } else {
-                p = &e->next;
-            }
+    for (entry **q = &r->by_pid[pid_hash(pid, r->nbuckets)]; *q;) {
+        entry *e = *q;
+        if (!tr_pid_eq(e->pid, pid)) {
+            q = &e->next_pid;
+            continue;
         }
+        *q = e->next_pid;
+        entry **p = find(r, e->name); /* names are unique: *p == e */
+        if (*p == e) *p = e->next;
+        free(e);
+        r->n--;
+    }
     pthread_rwlock_unlock(&r->lock);
 }
 
@@ -238,6 +282,7 @@ int tr_unregister(tr_system *sys, const char *name)
         entry *e = *p;
         if (alive(sys, e->pid)) rc = TR_OK;
         *p = e->next;
+        pid_unlink(r, e);
         free(e);
         r->n--;
     }

@@ -325,6 +325,46 @@ static void next_incarnation(void **state)
     assert_true(tr_pid_eq(t_expect_pid(e, "pong"), second));
 }
 
+/* An actor's names are gone before its watchers hear of its end: with
+ * enough names that the table grows, and an actor with two. */
+#define NAMED 200
+static void names_gone_before_down(void **state)
+{
+    t_env *e = *state;
+    static tr_pid pids[NAMED];
+    char name[32];
+    for (int i = 0; i < NAMED; i++) {
+        snprintf(name, sizeof name, "n%d", i);
+        assert_int_equal(tr_system_spawn(e->sys, &svc_b, &(tr_spawn_opts){.register_as = name},
+                                         &pids[i]),
+                         TR_OK);
+        assert_int_equal(tr_inbox_monitor(e->probe, pids[i], NULL), TR_OK);
+    }
+    assert_int_equal(tr_register(e->sys, "also0", pids[0]), TR_OK); /* a second name */
+    assert_int_equal(tr_register(e->sys, "gone", pids[1]), TR_OK);
+    assert_int_equal(tr_unregister(e->sys, "gone"), TR_OK);
+    for (int i = 0; i < NAMED; i++) assert_int_equal(tr_system_stop_child(e->sys, pids[i]), TR_OK);
+    for (int k = 0; k < NAMED; k++) {
+        tr_pid who, now;
+        tr_exit why;
+        assert_int_equal(tr_exit_info(t_expect(e, "tr.down"), &who, &why), TR_OK);
+        int i = 0;
+        while (i < NAMED && !tr_pid_eq(pids[i], who)) i++;
+        assert_true(i < NAMED);
+        snprintf(name, sizeof name, "n%d", i);
+        assert_int_equal(tr_whereis(e->sys, name, &now), TR_ENOENT);
+        if (i == 0) assert_int_equal(tr_whereis(e->sys, "also0", &now), TR_ENOENT);
+    }
+    /* free again */
+    tr_pid again;
+    assert_int_equal(tr_system_spawn(e->sys, &svc_b, &(tr_spawn_opts){.register_as = "n7"}, &again),
+                     TR_OK);
+    assert_int_equal(tr_register(e->sys, "also0", again), TR_OK);
+    tr_pid now;
+    assert_int_equal(tr_whereis(e->sys, "also0", &now), TR_OK);
+    assert_true(tr_pid_eq(now, again));
+}
+
 /* ---------------------------------------------------- get_childspec */
 
 /* asker: on "ask" {sup pid, id} asks the supervisor for that child's spec
@@ -441,6 +481,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(outside_times_out, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(next_incarnation, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(get_childspec, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(names_gone_before_down, t_setup, t_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
