@@ -13,8 +13,9 @@
  * allowlist each other (CURVE on the tcp link).
  *
  * Flow control: a sender whose queue to the peer is full gets TR_EFULL
- * (troupe never blocks an actor); the client then lets its turn end and
- * goes on at its next one, as any actor should. */
+ * (troupe never blocks an actor); the client then asks to be told when
+ * the queue has room (tr_node_notify_room) and goes on when "tr.room"
+ * comes, as any actor should. */
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -96,13 +97,13 @@ static int client_init(tr_ctx *ctx, void *st, const void *args, size_t n)
     return tr_send_named(ctx, "server@srv", A_HELLO, NULL, 0);
 }
 
-/* Throughput: as many as the peer's queue takes, then on at the next turn */
+/* Throughput: as many as the peer's queue takes, then on once it has room */
 static int pump(tr_ctx *ctx, client *c)
 {
     static const char payload[64] = "0123456789abcdef0123456789abcdef0123456789abcdef012345678901234";
     while (c->k < c->n) {
         int rc = tr_send(ctx, c->srv, A_DATA, payload, sizeof payload);
-        if (rc == TR_EFULL) return tr_send(ctx, tr_self(ctx), A_MORE, NULL, 0);
+        if (rc == TR_EFULL) return tr_node_notify_room(ctx, c->srv);
         if (rc) return rc;
         if (++c->k % 4096 == 0) return tr_send(ctx, tr_self(ctx), A_MORE, NULL, 0); /* fair turns */
     }
@@ -122,7 +123,7 @@ static int client_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         if (!c->pingpong) return pump(ctx, c);
         return tr_send(ctx, c->srv, A_PING, &c->k, sizeof c->k);
     }
-    if (t.id == A_MORE.id) return pump(ctx, c);
+    if (t.id == A_MORE.id || t.id == tr_room_atom().id) return pump(ctx, c);
     if (t.id == A_PONG.id) {
         int64_t got;
         memcpy(&got, tr_msg_data(m), sizeof got);

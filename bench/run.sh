@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every troupe benchmark and prints one result line per run on stdout:
-#   peer=troupe bench=<b> n=<N> seconds=<s> rate=<r> unit=<u>
-# (idle_memory: ... bytes_per_actor=<int> unit=bytes). Progress, failures
-# and the total time go to stderr. Workloads and sizes are those of
-# docs/benchmarks.md, the same as bench/peers/run.sh's.
+# Runs every troupe benchmark and prints one result line per result on
+# stdout:
+#   peer=troupe bench=<b> n=<N> seconds=<s> rate=<r> unit=<u> [key=value...]
+# (idle_memory: ... bytes_per_actor=<int> unit=bytes; latency lines add
+# p50_us= p99_us= max_us=). Progress, failures and the total time go to
+# stderr. Workloads and sizes are those of docs/benchmarks.md, the same as
+# bench/peers/run.sh's.
 #
-# Usage: bench/run.sh [--quick | --list]
+# Usage: bench/run.sh [--quick] [--list]
 #   --quick   every counted size divided by 10, as peers/run.sh --quick
 #   --list    print the workload names, one a line, and exit (compare.sh)
 # Environment (all optional):
@@ -24,30 +26,55 @@ ONLY=${TROUPE_ONLY:-}
 
 DIV=1
 LIST=0
-case "${1:-}" in
-  --quick) DIV=10 ;;
-  --list) LIST=1 ;;
-  "") ;;
-  *) echo "usage: $0 [--quick | --list]" >&2; exit 2 ;;
-esac
+for arg in "$@"; do
+  case "$arg" in
+    --quick) DIV=10 ;;
+    --list) LIST=1 ;;
+    *) echo "usage: $0 [--quick] [--list]" >&2; exit 2 ;;
+  esac
+done
 
 # ---------------------------------------------------------------- workloads
-# One line per workload: the program (bench/<name>.c, also the bench= name)
-# and its arguments, sized as in peers/run.sh. Adding a workload is one line
-# here (plus its program in bench/meson.build).
+# One line per workload, "name: program args...": the workload's name (what
+# --list prints, TROUPE_ONLY matches and compare.sh pairs with the peers'
+# bench= names), then bench/<program> and its arguments, sized as in
+# peers/run.sh. One program may serve several workloads (remote), and one
+# workload may print several lines (monitors: monitors and demonitors;
+# timers_fire: timers_arm_idle, timers_arm, timers_fire; hog_latency_*:
+# hog_latency_* and hog_timer_*). Adding a workload is one line here (plus
+# its program in bench/meson.build).
+HOG_ROUNDS=200 # samples per latency line; not divided by --quick (0.2 s)
 WORKLOADS=(
-  "pingpong $((1000000 / DIV))"
-  "counting $((10000000 / DIV))"
-  "ring $((10000000 / DIV)) 1000"
-  "fork_join_create $((1000000 / DIV))"
-  "big 1000 $((1000 / DIV))"
-  "idle_memory $((1000000 / DIV))"
-  "call $((1000000 / DIV))"
-  "restart $((100000 / DIV))"
+  # in-process
+  "pingpong: pingpong $((1000000 / DIV))"
+  "counting: counting $((10000000 / DIV))"
+  "ring: ring $((10000000 / DIV)) 1000"
+  "fork_join_create: fork_join_create $((1000000 / DIV))"
+  "big: big 1000 $((1000 / DIV))"
+  "idle_memory: idle_memory $((1000000 / DIV))"
+  "call: call $((1000000 / DIV))"
+  "restart: restart $((100000 / DIV))"
+  # scale with counts (issue 13)
+  "monitors: monitors $((100000 / DIV))"
+  "timers_fire: timers_fire $((1000000 / DIV))"
+  # latency under load (issue 11): H hogs of W us per message
+  "hog_latency_h2_w200: hog_latency 2 200 $HOG_ROUNDS"
+  "hog_latency_h4_w200: hog_latency 4 200 $HOG_ROUNDS"
+  "hog_latency_h2_w2000: hog_latency 2 2000 $HOG_ROUNDS"
+  "hog_latency_h4_w2000: hog_latency 4 2000 $HOG_ROUNDS"
+  # two OS processes over tcp on 127.0.0.1 (issue 12)
+  "remote_pingpong: remote pingpong $((100000 / DIV))"
+  "remote_pingpong_curve: remote pingpong $((100000 / DIV)) curve"
+  "remote_throughput: remote throughput $((1000000 / DIV))"
+  "remote_throughput_curve: remote throughput $((1000000 / DIV)) curve"
 )
 
+# wl_name LINE / wl_cmd LINE: the two halves of a workload line.
+wl_name() { echo "${1%%:*}"; }
+wl_cmd() { local c=${1#*:}; echo "${c# }"; }
+
 if [ $LIST -eq 1 ]; then
-  for w in "${WORKLOADS[@]}"; do echo "${w%% *}"; done
+  for w in "${WORKLOADS[@]}"; do wl_name "$w"; done
   exit 0
 fi
 
@@ -57,7 +84,10 @@ T_START=$(date +%s.%N)
 # A release build of its own, so that a debug build dir never leaks into the
 # numbers; ninja makes this a no-op when nothing changed.
 PROGS=()
-for w in "${WORKLOADS[@]}"; do PROGS+=("bench/${w%% *}"); done
+for w in "${WORKLOADS[@]}"; do
+  read -r -a cmd <<<"$(wl_cmd "$w")"
+  case " ${PROGS[*]} " in *" bench/${cmd[0]} "*) ;; *) PROGS+=("bench/${cmd[0]}") ;; esac
+done
 # A folder configured otherwise (by hand, or a sanitizer left on) is set
 # back to release first: its numbers would mean nothing.
 WANT_OPTS=(-Dbuildtype=release -Db_sanitize=none -Db_ndebug=if-release)
@@ -89,12 +119,14 @@ trap 'echo "# interrupted" >&2; exit 130' INT TERM
 FAILS=0
 FAIL_LIST=()
 
-# run_bench NAME ARGS...: runs the program under the timeout, prints its
-# result lines, records a failure on non-zero exit, timeout or no result.
+# run_bench NAME PROGRAM ARGS...: runs the program under the timeout, prints
+# its result lines, records a failure on non-zero exit, timeout or no result.
+# (timeout signals its whole process group, so remote's forked server node
+# goes with it.)
 run_bench() {
   local name=$1 out=$TMP/out err=$TMP/err rc
-  echo "# running troupe $*" >&2
-  timeout -k 5 "$TIMEOUT" "$BUILD/bench/$name" "${@:2}" >"$out" 2>"$err"
+  echo "# running troupe $name: ${*:2}" >&2
+  timeout -k 5 "$TIMEOUT" "$BUILD/bench/$2" "${@:3}" >"$out" 2>"$err"
   rc=$?
   grep '^peer=' "$out"
   if [ $rc -ne 0 ] || ! grep -q '^peer=' "$out"; then
@@ -112,9 +144,10 @@ if [ $DIV -ne 1 ]; then
   echo "# --quick: counted sizes divided by $DIV" >&2
 fi
 for w in "${WORKLOADS[@]}"; do
-  read -r -a cmd <<<"$w"
-  if [ -n "$ONLY" ] && ! echo "${cmd[0]}" | grep -Eq -- "$ONLY"; then continue; fi
-  for ((i = 0; i < REPEAT; i++)); do run_bench "${cmd[@]}"; done
+  name=$(wl_name "$w")
+  read -r -a cmd <<<"$(wl_cmd "$w")"
+  if [ -n "$ONLY" ] && ! echo "$name" | grep -Eq -- "$ONLY"; then continue; fi
+  for ((i = 0; i < REPEAT; i++)); do run_bench "$name" "${cmd[@]}"; done
 done
 
 T_END=$(date +%s.%N)

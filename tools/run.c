@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "publish.h"
 #include "troupe.h"
 
 #define START_TIMEOUT_MS   60000
@@ -40,7 +41,13 @@ static const char help[] =
     "mailbox depth, messages handled and restarts) and the tree goes on.\n"
     "\n"
     "A node section with a name makes the system a network node (troupe/node.h):\n"
-    "it binds its endpoints and connects to its peers before the tree starts.\n"
+    "it binds its endpoints and connects to its peers before the tree starts; a\n"
+    "tree with children on other nodes (node: KEY) waits up to 60 s for those\n"
+    "nodes to be up before it starts (exit 3 if one is not).\n"
+    "Its tree can then be looked at from elsewhere with `troupe tree ENDPOINT`:\n"
+    "the root supervisor is registered as \"troupe.tree\", and an actor registered\n"
+    "as \"troupe.tree.specs\" (the system root's child after the tree, stopped\n"
+    "before it) tells each child's behaviour and node.\n"
     "\n"
     "options:\n"
     "  -h, --help   this text\n"
@@ -171,6 +178,75 @@ static void *dump_thread(void *arg)
     return NULL;
 }
 
+/* ---------------------------------------------------------------- peers */
+
+/* Adds the nodes of `spec`'s remote children to names[] (distinct). */
+static void remote_nodes(const tr_sup_spec *spec, const char **names, size_t max, size_t *n,
+                         int depth)
+{
+    if (depth > 64) return;
+    for (size_t i = 0; i < spec->nchildren; i++) {
+        const tr_child_spec *c = &spec->children[i];
+        if (c->supervisor) remote_nodes(c->supervisor, names, max, n, depth + 1);
+        if (!c->node) continue;
+        bool seen = false;
+        for (size_t k = 0; k < *n && !seen; k++)
+            seen = !strcmp(names[k], c->node);
+        if (!seen && *n < max) names[(*n)++] = c->node;
+    }
+}
+
+/* A remote child is started on a node that must be up then (else it
+ * fails at once, noconnection): the tree waits for every node its
+ * children run on, as a node's boot waits for its mandatory peers
+ * (Erlang's sync_nodes_mandatory). Woken by node events; a stop signal
+ * is looked at every 100 ms. */
+static int wait_nodes(tr_system *sys, tr_node *node, const tr_sup_spec *tree, const char *file)
+{
+    const char *names[64];
+    size_t n = 0;
+    remote_nodes(tree, names, 64, &n, 0);
+    if (!n) return TR_OK;
+    tr_inbox *in;
+    int rc = tr_inbox_new(sys, &in);
+    if (rc == TR_OK) rc = tr_inbox_monitor_node(in, NULL, NULL);
+    int64_t waited = 0;
+    bool said = false;
+    while (rc == TR_OK && !g_stop_asked) {
+        size_t up = 0;
+        uint32_t id;
+        for (size_t i = 0; i < n; i++)
+            up += tr_node_id(node, names[i], &id) == TR_OK;
+        if (up == n) break;
+        if (waited >= START_TIMEOUT_MS) {
+            rc = TR_ETIMEDOUT;
+            break;
+        }
+        if (!said && waited >= 1000) {
+            char list[512] = "";
+            for (size_t i = 0, len = 0; i < n && len < sizeof list; i++)
+                if (tr_node_id(node, names[i], &id) != TR_OK)
+                    len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+                                            len ? ", " : "", names[i]);
+            tr_log(TR_LOG_WARN, "troupe run: %s: waiting for node(s) %s, where the tree's "
+                   "children run", file, list);
+            said = true;
+        }
+        const tr_msg *m;
+        if (tr_inbox_recv(in, &m, 100) == TR_ETIMEDOUT) waited += 100;
+    }
+    if (rc == TR_ETIMEDOUT) {
+        for (size_t i = 0; i < n; i++) {
+            uint32_t id;
+            if (tr_node_id(node, names[i], &id) != TR_OK)
+                fprintf(stderr, "troupe run: %s: node '%s' is not up after %d s\n", file,
+                        names[i], START_TIMEOUT_MS / 1000);
+        }
+    }
+    tr_inbox_destroy(&in);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- run */
 
 static void set_handlers(void (*stop)(int), void (*dump)(int))
@@ -198,8 +274,8 @@ static int run(tr_config *cfg, const char *file)
     }
 
     const tr_node_opts *node = tr_config_node(cfg);
+    tr_node *n = NULL; /* stopped by tr_system_destroy */
     if (node) {
-        tr_node *n; /* stopped by tr_system_destroy */
         if ((rc = tr_node_start(sys, node, &n)) != TR_OK) {
             fprintf(stderr, "troupe run: %s: cannot start node '%s': %s (see the log above)\n",
                     file, node->name, tr_strerror(rc));
@@ -219,12 +295,19 @@ static int run(tr_config *cfg, const char *file)
     atomic_store(&g_sys, sys);
     set_handlers(on_stop, on_dump);
 
-    char why[1024];
+    char why[1024] = "";
     dump_ctx d = {sys, TR_PID_NIL, file};
-    rc = tr_config_start(cfg, sys, START_TIMEOUT_MS, &d.root, why, sizeof why);
+    int waited = n ? wait_nodes(sys, n, tr_config_tree(cfg), file) : TR_OK;
+    if (waited != TR_OK || g_stop_asked)
+        rc = waited != TR_OK ? waited : TR_ESTOPPED;
+    else
+        rc = tr_config_start(cfg, sys, START_TIMEOUT_MS, &d.root, why, sizeof why);
     int status = EXIT_STOPPED;
     if (rc == TR_OK) {
         tr_log(TR_LOG_INFO, "troupe run: %s: tree '%s' started", file, tr_config_tree_name(cfg));
+        char pwhy[300];
+        if (troupe_publish_tree(sys, tr_config_tree(cfg), d.root, pwhy, sizeof pwhy) != TR_OK)
+            tr_log(TR_LOG_WARN, "troupe run: %s: %s (troupe tree cannot show it)", file, pwhy);
         pthread_t dumper;
         bool dumping = pthread_create(&dumper, NULL, dump_thread, &d) == 0;
         rc = tr_system_run(sys);
@@ -240,9 +323,16 @@ static int run(tr_config *cfg, const char *file)
             status = EXIT_FAILED;
         }
     } else if (g_stop_asked) {
-        /* a signal stopped the system while the tree was starting: the
-         * start's failure is that stop, which went in order */
+        /* a signal stopped the system while the tree was starting (or
+         * waiting for its nodes): the start's failure is that stop, which
+         * went in order */
+        tr_system_stop(sys);
         tr_system_wait(sys, -1);
+    } else if (waited != TR_OK) {
+        if (waited != TR_ETIMEDOUT) /* a timeout named its missing nodes above */
+            fprintf(stderr, "troupe run: %s: cannot wait for the tree's nodes: %s\n", file,
+                    tr_strerror(waited));
+        status = EXIT_START;
     } else {
         /* a located refusal ("file:line:col: error: ...") stands alone */
         if (strncmp(why, file, strlen(file)) == 0)

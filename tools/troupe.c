@@ -14,11 +14,15 @@ static int usage(FILE *to)
             "usage: troupe <command> [options]\n"
             "\n"
             "commands:\n"
-            "  demo [--orders N]   run the built-in example service (default 2000 orders)\n"
+            "  demo                run the built-in example: a service over two nodes\n"
+            "                      (troupe demo --help for its options)\n"
             "  keygen NAME         write a node's CURVE key pair: NAME.key, NAME.pub\n"
             "                      (troupe keygen -h for more)\n"
             "  run FILE            run a config's supervision tree (troupe run --help)\n"
             "  check FILE...       validate config files (troupe check --help)\n"
+            "  tree ENDPOINT       print a running node's live tree, as text, --json or\n"
+            "                      --dot (troupe tree --help); exit 0 printed, 1 usage\n"
+            "                      error, 3 cannot reach the node or it has no tree\n"
             "  version             print the version\n"
             "  help                this text\n");
     return to == stderr ? 2 : 0;
@@ -28,27 +32,11 @@ int main(int argc, char **argv)
 {
     if (argc < 2) return usage(stderr);
     const char *cmd = argv[1];
-    if (strcmp(cmd, "demo") == 0) {
-        unsigned long orders = 2000;
-        for (int i = 2; i < argc; i++) {
-            char *end;
-            if (strcmp(argv[i], "--orders") == 0) {
-                const char *v = i + 1 < argc ? argv[++i] : "";
-                orders = strtoul(v, &end, 10);
-                if (!*v || *end || *v == '-' || orders == 0 || orders > 1000000) {
-                    fprintf(stderr, "troupe demo: --orders wants a number from 1 to 1000000\n");
-                    return 2;
-                }
-            } else {
-                fprintf(stderr, "troupe demo: unknown option '%s'\n", argv[i]);
-                return 2;
-            }
-        }
-        return troupe_demo((unsigned)orders);
-    }
+    if (strcmp(cmd, "demo") == 0) return troupe_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "keygen") == 0) return troupe_keygen(argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0) return troupe_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return troupe_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "tree") == 0) return troupe_tree(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0) {
         printf("troupe %d.%d.%d\n", TROUPE_VERSION_MAJOR, TROUPE_VERSION_MINOR,
                TROUPE_VERSION_PATCH);

@@ -34,6 +34,11 @@ static char hints[2][MAX_OFFSET];
 
 static void frame_free(void *frame, void *hint)
 {
+    /* libzmq calls this once it is done with the bytes, on whichever
+     * thread drops the last reference; the buffer is then reused by any
+     * node's I/O thread (the pool is process-wide): acquire what the
+     * sender released, or TSan sees the next writer race the last one */
+    TRI_TSAN_ACQUIRE(frame);
     char *h = hint;
     bool pooled = h >= hints[1] && h < hints[1] + MAX_OFFSET;
     void *data = (char *)frame - (h - hints[pooled]);

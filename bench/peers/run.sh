@@ -5,6 +5,9 @@
 # Progress, failures and the total time go to stderr.
 #
 # Usage: ./run.sh [--quick]      (--quick: counted sizes divided by 10)
+# Labels ("<peer> <bench>", what PEERS_ONLY matches) are those of the
+# workloads; a label may print several lines (erlang monitors: monitors and
+# demonitors; erlang timers_fire: timers_arm_idle, timers_arm, timers_fire).
 # Environment (all optional):
 #   PEERS_TIMEOUT=120   per-benchmark timeout in seconds
 #   PEERS_REPEAT=1      run every benchmark this many times
@@ -52,6 +55,9 @@ BIG_W=1000; BIG_P=$((1000 / DIV))
 N_IDLE=$((1000000 / DIV))
 N_CALL=$((1000000 / DIV))
 N_RESTART=$((100000 / DIV))
+N_MONITORS=$((100000 / DIV))
+N_TIMERS=$((1000000 / DIV))
+HOG_ROUNDS=200 # rounds of 1 ms: not divided by --quick
 N_RPP=$((100000 / DIV))
 N_RTHR=$((1000000 / DIV))
 N_ZMQ_INPROC=$((10000000 / DIV))
@@ -141,6 +147,9 @@ local_bench() { # LABEL CMD...
 # ------------------------------------------------------------- Erlang setup
 ERL_LOCAL=(erl -noshell +S 2:2 +P 4194304 -pa "$BUILD/ebin"
            -run peers_bench main)
+ERL_SCALE=(erl -noshell +S 2:2 +P 4194304 -pa "$BUILD/ebin"
+           -run peers_scale main)
+ERL_HOG=(erl -noshell +S 2:2 -pa "$BUILD/ebin" -run peers_hog main)
 COOKIE="peers_bench_$$"
 ERL_DIST=(erl -noshell +S 2:2 -setcookie "$COOKIE"
           -kernel inet_dist_use_interface '{127,0,0,1}' -pa "$BUILD/ebin")
@@ -238,6 +247,17 @@ local_bench "erlang call" "${ERL_LOCAL[@]}" call $N_CALL
 local_bench "caf call" "$BUILD"/caf_local call $N_CALL
 # Erlang only: CAF 0.17 has no supervisors.
 local_bench "erlang restart" "${ERL_LOCAL[@]}" restart $N_RESTART
+# Scale with counts, Erlang only (the troupe side: bench/monitors.c and
+# bench/timers_fire.c). monitors prints bench=monitors and demonitors;
+# timers_fire prints timers_arm_idle, timers_arm and timers_fire.
+local_bench "erlang monitors" "${ERL_SCALE[@]}" monitors $N_MONITORS
+local_bench "erlang timers_fire" "${ERL_SCALE[@]}" timers_fire $N_TIMERS
+# Latency under load, Erlang only (troupe's side: bench/hog_latency.c):
+# prints hog_latency_hH_wW and hog_timer_hH_wW.
+for hw in "2 200" "4 200" "2 2000" "4 2000"; do
+  read -r hogs w <<<"$hw"
+  local_bench "erlang hog_latency_h${hogs}_w$w" "${ERL_HOG[@]}" "$hogs" "$w" $HOG_ROUNDS
+done
 
 # Two OS processes over TCP on 127.0.0.1.
 erlang_remote remote_pingpong $N_RPP
