@@ -1,5 +1,5 @@
-/* walk.c — tr_system_walk: the whole live tree, as its actors describe
- * themselves.
+/* walk.c — tr_system_walk: the whole live tree (or a subtree, maybe on
+ * another node), as its actors describe themselves.
  *
  * No thread but an actor's own may read its tree links, so the walker
  * asks: a "tr.walk" request to the root, answered by the runtime in the
@@ -108,9 +108,26 @@ static int visit_all(walker *w, tr_walk_fn visit, void *user)
     return rc;
 }
 
+static int walk(tr_system *sys, tr_pid top, tr_walk_fn visit, void *user, int64_t timeout_ms,
+                int gone_rc);
+
 int tr_system_walk(tr_system *sys, tr_walk_fn visit, void *user, int64_t timeout_ms)
 {
-    if (!sys || !visit) return TR_EINVAL;
+    if (!sys) return TR_EINVAL;
+    return walk(sys, sys->root_pid, visit, user, timeout_ms, TR_ESTOPPED);
+}
+
+int tr_system_walk_from(tr_system *sys, tr_pid top, tr_walk_fn visit, void *user,
+                        int64_t timeout_ms)
+{
+    if (!sys || tr_pid_is_nil(top)) return TR_EINVAL;
+    return walk(sys, top, visit, user, timeout_ms, TR_ENOENT);
+}
+
+static int walk(tr_system *sys, tr_pid top, tr_walk_fn visit, void *user, int64_t timeout_ms,
+                int gone_rc)
+{
+    if (!visit) return TR_EINVAL;
     if (tri_current_worker) return TR_ENOTACTOR; /* it would block a worker */
     walker w = {.sys = sys,
                 .deadline_ns = timeout_ms < 0 ? INT64_MAX
@@ -119,7 +136,7 @@ int tr_system_walk(tr_system *sys, tr_walk_fn visit, void *user, int64_t timeout
     if (rc != TR_OK) return rc;
     int64_t until = timeout_ms < 0 ? 0 : tri_mono_ns() + timeout_ms * 1000000;
     size_t pending = 0;
-    if (ask(&w, sys->root_pid, 0)) pending = 1;
+    if (ask(&w, top, 0)) pending = 1;
     else rc = TR_ENOMEM;
     while (pending && rc == TR_OK) {
         int64_t wait_ms = -1;
@@ -139,7 +156,7 @@ int tr_system_walk(tr_system *sys, tr_walk_fn visit, void *user, int64_t timeout
     }
     if (rc == TR_OK || rc == TR_ETIMEDOUT) {
         if (w.n == 0 || w.nodes[0].state != W_ANSWERED) {
-            if (rc == TR_OK) rc = TR_ESTOPPED; /* the root is gone */
+            if (rc == TR_OK) rc = gone_rc; /* the top is gone */
         } else {
             int vrc = visit_all(&w, visit, user);
             if (vrc != TR_OK) rc = vrc;

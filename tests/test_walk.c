@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "testutil.h"
+#include "nodeutil.h"
 
 static t_gate hold_gate;
 
@@ -201,6 +201,37 @@ static void walk_errors(void **state)
     assert_string_equal(tr_actor_status_name((tr_actor_status)99), "unknown");
 }
 
+/* A subtree, here and on another node. */
+static void walk_from_subtree_and_remote(void **state)
+{
+    t_env *e = *state;
+    tr_pid app = start_app(e);
+    seen s = {0};
+    assert_int_equal(tr_system_walk_from(e->sys, app, collect, &s, T_WAIT_MS), TR_OK);
+    assert_int_equal(s.n, 5);
+    assert_string_equal(s.line[0], "0 /root/app supervisor waiting 3");
+    assert_string_equal(s.line[4], "2 /root/app/inner/leaf worker waiting 0");
+    assert_int_equal(tr_system_walk_from(e->sys, TR_PID_NIL, collect, &s, T_WAIT_MS), TR_EINVAL);
+    tr_pid gone = {tr_system_node(e->sys), 1u << 20, 5};
+    seen g = {0};
+    assert_int_equal(tr_system_walk_from(e->sys, gone, collect, &g, T_WAIT_MS), TR_ENOENT);
+    assert_int_equal(g.n, 0);
+
+    cluster c = cluster_new();
+    cluster_mesh(&c, 2);
+    tr_sup_spec spec = {.strategy = TR_ONE_FOR_ONE, .intensity = 5, .period_ms = 5000,
+                        .children = app_kids, .nchildren = 3};
+    tr_pid far;
+    assert_int_equal(tr_supervisor_start(c.sys[1], &spec, "far", T_WAIT_MS, &far, NULL, 0), TR_OK);
+    seen r = {0};
+    assert_int_equal(tr_system_walk_from(c.sys[0], far, collect, &r, T_WAIT_MS), TR_OK);
+    assert_int_equal(r.n, 5);
+    assert_string_equal(r.line[0], "0 /root/far supervisor waiting 3");
+    assert_string_equal(r.line[3], "1 /root/far/inner supervisor waiting 1");
+    assert_int_equal(r.info[1].pid.node, far.node); /* the other node's pids */
+    cluster_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +240,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(peak_of_a_bounded_mailbox, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(stuck_actor_left_out, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(walk_errors, t_setup, t_teardown),
+        cmocka_unit_test_setup_teardown(walk_from_subtree_and_remote, t_setup, t_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

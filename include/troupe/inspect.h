@@ -107,6 +107,15 @@ typedef int (*tr_walk_fn)(void *user, const tr_walk_entry *entry);
  * non-actor thread. */
 int tr_system_walk(tr_system *sys, tr_walk_fn visit, void *user, int64_t timeout_ms);
 
+/* tr_system_walk_from — tr_system_walk over the subtree under `top` (an
+ * actor of this system, or of another node: its node's runtime answers
+ * for its actors as this one does, if it is of this version or later),
+ * `top` at depth 0. Errors as tr_system_walk, with TR_ENOENT when `top`
+ * does not answer (it has ended, or is stopping) instead of TR_ESTOPPED,
+ * and TR_EINVAL for a nil `top`. Any non-actor thread. */
+int tr_system_walk_from(tr_system *sys, tr_pid top, tr_walk_fn visit, void *user,
+                        int64_t timeout_ms);
+
 /* tr_system_inspect — asks `pid` and waits up to timeout_ms for the answer.
  * Errors: TR_ENOENT (no such actor), TR_ETIMEDOUT, TR_ENOTACTOR (from a
  * worker thread). Any non-actor thread. */
