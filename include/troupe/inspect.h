@@ -79,7 +79,8 @@ const char *tr_actor_status_name(tr_actor_status status);
 typedef struct tr_walk_entry {
     const tr_actor_info *info; /* path, pid, parent, behaviour, status,
                                 * mailbox, counters, children (its count) */
-    unsigned depth;            /* 0: the root; its children 1; ... */
+    unsigned depth;            /* 0: the walk's top (the root for
+                                * tr_system_walk); its children 1; ... */
     const tr_pid *children;    /* its children's pids, oldest first, as
                                 * it answered (the walk visits those that
                                 * answered too, after this entry) */
@@ -103,7 +104,9 @@ typedef int (*tr_walk_fn)(void *user, const tr_walk_entry *entry);
  * left out with their subtrees, and the walk visits what it has and
  * returns TR_ETIMEDOUT. Returns TR_OK, a visitor's nonzero value, or
  * TR_EINVAL (NULL sys or visit), TR_ENOTACTOR (from a worker thread: it
- * would block one), TR_ENOMEM, TR_ESTOPPED (the tree has ended). Any
+ * would block one), TR_ENOMEM, TR_ESTOPPED (the tree has ended). A
+ * remote child's stub (tr_spawn_opts.node) is visited as a leaf: the
+ * child's own subtree is on its node (tr_system_walk_from walks it). Any
  * non-actor thread. */
 int tr_system_walk(tr_system *sys, tr_walk_fn visit, void *user, int64_t timeout_ms);
 
