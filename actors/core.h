@@ -337,6 +337,8 @@ struct tr_system {
     _Atomic uint32_t inboxes_live;
     _Atomic uint32_t abandoned_live; /* abandoned actors not yet disposed of */
     _Atomic bool path_reading; /* sysmon reads a running actor's path: retirements wait */
+    /* counted among the proc thread's users (proc_os.c; under its lock) */
+    bool proc_used;
     /* the transport, once the system is a node (remote.c, transport.h) */
     _Atomic(struct tri_transport_ref *) transport;
 };

@@ -56,3 +56,32 @@ char *tr_pid_format(tr_pid pid, char *buf, size_t size)
     if (buf && size) snprintf(buf, size, "<%" PRIu32 ".%" PRIu32 ".%" PRIu64 ">", pid.node, pid.slot, pid.serial);
     return buf;
 }
+
+/* One decimal number (no sign, no space) ending at `end`, at most `max`. */
+static bool parse_num(const char **p, char end, uint64_t max, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (*s < '0' || *s > '9') return false;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (max - (uint64_t)(*s - '0')) / 10) return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (*s != end) return false;
+    *p = s + 1;
+    *out = v;
+    return true;
+}
+
+int tr_pid_parse(const char *text, tr_pid *out)
+{
+    uint64_t node, slot, serial;
+    if (out) *out = TR_PID_NIL;
+    if (!text || !out || *text != '<') return TR_EINVAL;
+    const char *p = text + 1;
+    if (!parse_num(&p, '.', UINT32_MAX, &node) || !parse_num(&p, '.', UINT32_MAX, &slot) ||
+        !parse_num(&p, '>', UINT64_MAX, &serial) || *p)
+        return TR_EINVAL;
+    *out = (tr_pid){(uint32_t)node, (uint32_t)slot, serial};
+    return TR_OK;
+}

@@ -37,6 +37,10 @@ enum tri_msg_kind {
     TRI_MSG_SPAWN_REPLY, /* a host to its stub: how the child's start went */
     TRI_MSG_REMOTE_STOP, /* a stub to its child's host: stop (or kill) it */
     TRI_MSG_CHILD_EXIT,  /* a host (or the transport) to a stub: it ended */
+    /* process children (proc_os.h has the payloads) */
+    TRI_MSG_PROC_STARTED, /* the proc thread to a process actor: exec'd, or errno */
+    TRI_MSG_PROC_EXIT,    /* the proc thread to a process actor: it was reaped */
+    TRI_MSG_PROC_TIMER,   /* a process actor to itself: start timeout, kill time */
     TRI_MSG_NAME_TIMEOUT, /* to an actor: its tr_await_name timed out (registry.c) */
 };
 

@@ -6,6 +6,7 @@
 
 #include "lifecycle.h"
 #include "pool.h"
+#include "proc_os.h"
 
 /* Node ids: a random 32-bit number per system (per node incarnation), so
  * that a pid names its actor in every process of a cluster, also inside
@@ -43,6 +44,15 @@ static uint32_t take_node_id(void)
     if (nids < capids) ids[nids++] = id;
     pthread_mutex_unlock(&ids_mu);
     return id;
+}
+
+bool tri_node_id_local(uint32_t id)
+{
+    pthread_mutex_lock(&ids_mu);
+    bool found = false;
+    for (size_t i = 0; i < nids && !found; i++) found = ids[i] == id;
+    pthread_mutex_unlock(&ids_mu);
+    return found;
 }
 
 static void give_node_id(uint32_t id)
@@ -269,6 +279,7 @@ void tr_system_destroy(tr_system **psys)
     if (inboxes)
         tri_log(TR_LOG_ERROR, "tr_system_destroy: %u inbox(es) still open; destroy them first",
                 inboxes);
+    tri_proc_release(sys); /* every process child has been reaped: see proc_os.h */
     tri_offload_fini(sys); /* before the workers: results may still be sent */
     tri_timers_stop(sys);
     tri_sched_stop(sys);

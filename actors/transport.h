@@ -51,6 +51,10 @@ int tri_transport_attach(tr_system *sys, const tri_transport_ops *ops, void *t, 
 /* The transport's context if `ops` is the system's transport, else NULL. */
 void *tri_transport_ctx(tr_system *sys, const tri_transport_ops *ops);
 
+/* Whether `id` is the node id of a system of this process (so that its
+ * inproc:// endpoints are reachable from here). Any thread. */
+bool tri_node_id_local(uint32_t id);
+
 /* The node's name, or NULL when the system is not a node. */
 const char *tri_node_name(const tr_system *sys);
 

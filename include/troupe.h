@@ -25,6 +25,7 @@
 #include "troupe/supervisor.h"
 #include "troupe/behaviours.h"
 #include "troupe/node.h"
+#include "troupe/process.h"
 #include "troupe/args.h"
 #include "troupe/config.h"
 

@@ -121,7 +121,7 @@ static int id_payload(const char *id, tr_pid pid, bool with_target, tri_buf *b)
 static int start_payload(const tr_child_spec *spec, tri_buf *b, tr_atom *type)
 {
     if (!spec) return TR_EINVAL;
-    if (!spec->behaviour && !spec->supervisor) {
+    if (!spec->behaviour && !spec->supervisor && !spec->process) {
         *type = tri_sup_atoms_get()->start_dyn;
         if (spec->args_size) tri_put(b, spec->args, spec->args_size);
     } else {

@@ -22,7 +22,8 @@ static const char *const SUP_KEYS[] = {"supervisor",    "strategy", "intensity",
                                        "auto_shutdown", "children", NULL};
 static const char *const CHILD_KEYS[] = {"restart", "shutdown", "significant", "register",
                                          "backoff", "node",     NULL};
-static const char *const WORKER_KEYS[] = {"name", "behaviour", "args", "mailbox", NULL};
+static const char *const WORKER_KEYS[] = {"name", "behaviour", "args", "mailbox", "process",
+                                          NULL};
 
 static const char *const STRATEGIES[] = {"one_for_one", "one_for_all", "rest_for_one",
                                          "simple_one_for_one", NULL};
@@ -114,8 +115,22 @@ static void walk_child(walker *w, yaml_node_t *m, const char *path, bool is_sup,
         walk_sup(w, m, path, c->id, false, depth + 1, nested);
         c->supervisor = nested;
     } else {
-        if (!(x = tri_w_get(w, m, "behaviour"))) {
-            ERR(w, m, "%s needs a 'behaviour' (the registered name of its callbacks)", owner);
+        yaml_node_t *proc = tri_w_get(w, m, "process");
+        if (proc) {
+            /* an OS process (troupe/process.h): no behaviour of its own */
+            char p[PATH_MAX_LEN];
+            tri_w_join_path(p, sizeof p, path, "process");
+            tri_walk_process(w, proc, p, c);
+            if ((x = tri_w_get(w, m, "behaviour")))
+                ERR(w, x, "behaviour: %s runs a process (its 'process'), not a behaviour", owner);
+            if ((x = tri_w_get(w, m, "args")))
+                ERR(w, x, "args: a process child's arguments go in process.args");
+            if ((x = tri_w_get(w, m, "node")))
+                ERR(w, x, "node: a process child runs on its supervisor's node (a troupe node "
+                          "child is process.kind: node)");
+        } else if (!(x = tri_w_get(w, m, "behaviour"))) {
+            ERR(w, m, "%s needs a 'behaviour' (the registered name of its callbacks) or a "
+                      "'process' (a program to run)", owner);
         } else {
             const char *b = tri_w_scalar(w, x, "behaviour", "a behaviour's registered name");
             if (b && !(c->behaviour = tr_behaviour_find(b))) {
@@ -126,7 +141,7 @@ static void walk_child(walker *w, yaml_node_t *m, const char *path, bool is_sup,
                     b, skipped ? ", which were not loaded" : "");
             }
         }
-        if ((x = tri_w_get(w, m, "args"))) tri_walk_args(w, x, c);
+        if (!proc && (x = tri_w_get(w, m, "args"))) tri_walk_args(w, x, c);
         if ((x = tri_w_get(w, m, "mailbox"))) {
             char p[PATH_MAX_LEN];
             tri_w_join_path(p, sizeof p, path, "mailbox");
@@ -189,7 +204,7 @@ static void walk_child(walker *w, yaml_node_t *m, const char *path, bool is_sup,
         tri_w_join_path(p, sizeof p, path, "backoff");
         walk_backoff(w, x, p, &c->backoff);
     }
-    if ((x = tri_w_get(w, m, "node"))) {
+    if ((x = tri_w_get(w, m, "node")) && !c->process) {
         const char *node =
             tri_w_name(w, x, "node", "", true, "a node name of 1 to 255 printable bytes");
         if (node && is_sup) ERR(w, x, "a child supervisor cannot run on another node");

@@ -121,5 +121,7 @@ void tri_w_check_file(walker *w, yaml_node_t *v, const char *key, const char *pa
 void tri_walk_node(walker *w, yaml_node_t *v);
 void tri_walk_tree(walker *w, yaml_node_t *v);
 void tri_walk_args(walker *w, yaml_node_t *v, tr_child_spec *c);
+/* config_process.c: a worker's `process:` map (`path` its place). */
+void tri_walk_process(walker *w, yaml_node_t *v, const char *path, tr_child_spec *c);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "spec.h"
+#include "../actors/process_spec.h"
 #include "troupe/behaviours.h"
 
 /* -------------------------------------------------------------- buffer */
@@ -77,8 +78,20 @@ int tri_child_check(const tr_child_spec *c, char *why, size_t ws)
 {
     if (!c->id || !*c->id || strlen(c->id) > 255 || strchr(c->id, '/'))
         return bad(why, ws, "child '%s': id must be 1 to 255 bytes without '/'", c->id);
-    if (!c->behaviour == !c->supervisor)
-        return bad(why, ws, "child '%s': set exactly one of behaviour and supervisor", c->id);
+    if ((c->behaviour != NULL) + (c->supervisor != NULL) + (c->process != NULL) != 1)
+        return bad(why, ws, "child '%s': set exactly one of behaviour, supervisor and process",
+                   c->id);
+    if (c->process) {
+        char pwhy[200];
+        if (tr_process_spec_check(c->process, pwhy, sizeof pwhy) != TR_OK) {
+            if (why && ws) snprintf(why, ws, "child '%s': %s", c->id, pwhy);
+            return TR_EINVAL;
+        }
+        if (c->args_size || c->args)
+            return bad(why, ws, "child '%s': a process child takes no args", c->id);
+        if (c->node)
+            return bad(why, ws, "child '%s': a process child runs on its supervisor's node", c->id);
+    }
     if (c->behaviour && !c->behaviour->handle)
         return bad(why, ws, "child '%s': behaviour has no handle callback", c->id);
     if (c->args_size && !c->args) return bad(why, ws, "child '%s': args_size without args", c->id);
@@ -152,17 +165,29 @@ int tr_sup_spec_check(const tr_sup_spec *spec, char *why, size_t why_size)
 
 /* ---------------------------------------------------------- encoding */
 
+/* What a child is: its byte in the encoding. A process child's args are
+ * its encoded process spec (actors/process_spec.h), as a supervisor
+ * child's are its encoded supervisor spec. */
+enum { CHILD_WORKER = 0, CHILD_SUP = 1, CHILD_PROCESS = 2 };
+
 void tri_encode_child(tri_buf *b, const tr_child_spec *c)
 {
     put_bytes(b, c->id, strlen(c->id));
-    uint8_t is_sup = c->supervisor != NULL;
-    tri_put(b, &is_sup, 1);
+    uint8_t what = c->supervisor ? CHILD_SUP : c->process ? CHILD_PROCESS : CHILD_WORKER;
+    bool is_sup = what == CHILD_SUP;
+    tri_put(b, &what, 1);
     if (is_sup) {
         tri_buf nested = {0};
         tri_encode_sup(&nested, c->supervisor);
         if (nested.oom) b->oom = true;
         put_bytes(b, nested.p, nested.n);
         free(nested.p);
+    } else if (what == CHILD_PROCESS) {
+        size_t n = 0;
+        void *enc = tri_process_encode(c->process, &n);
+        if (!enc) b->oom = true;
+        put_bytes(b, enc, enc ? n : 0);
+        free(enc);
     } else {
         tri_put(b, &c->behaviour, sizeof c->behaviour);
         put_bytes(b, c->args, c->args_size);
@@ -215,11 +240,14 @@ tri_child *tri_decode_child(tri_rd *r)
     }
     size_t idlen = 0;
     c->id = get_bytes(r, &idlen);
-    uint8_t is_sup = 0, restart = 0, sig = 0;
-    tri_get(r, &is_sup, 1);
-    if (is_sup) {
+    uint8_t what = 0, restart = 0, sig = 0;
+    tri_get(r, &what, 1);
+    if (what == CHILD_SUP) {
         c->beh = &tr_supervisor_behaviour;
         c->type = TR_SUPERVISOR;
+    } else if (what == CHILD_PROCESS) {
+        c->beh = &tr_process_behaviour;
+        c->type = TR_WORKER;
     } else {
         tri_get(r, &c->beh, sizeof c->beh);
         c->type = TR_WORKER;
@@ -245,7 +273,7 @@ tri_child *tri_decode_child(tri_rd *r)
     }
     c->restart = (tr_restart)restart;
     c->significant = sig != 0;
-    if (r->bad || !c->id || !c->beh || restart > TR_TEMPORARY) {
+    if (r->bad || !c->id || !c->beh || restart > TR_TEMPORARY || what > CHILD_PROCESS) {
         r->bad = true;
         tri_child_free(c);
         return NULL;

@@ -869,7 +869,11 @@ static void req_getspec(tr_ctx *ctx, sup *s, const tr_msg *m)
         .backoff = c->backoff,
         .capacity = c->capacity,
         .id_len = (uint32_t)strlen(c->id),
-        .args_len = c->type == TR_SUPERVISOR ? 0 : (uint32_t)c->args_size,
+        /* a child supervisor's and a process child's args are internal
+         * encodings of their specs: not returned */
+        .args_len = c->type == TR_SUPERVISOR || c->beh == &tr_process_behaviour
+                        ? 0
+                        : (uint32_t)c->args_size,
         .reg_len = c->register_as ? (uint32_t)strlen(c->register_as) : 0,
         .node_len = c->node ? (uint32_t)strlen(c->node) : 0,
         .type = (uint8_t)c->type,

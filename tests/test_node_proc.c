@@ -1054,9 +1054,11 @@ static void test_ipc(void **state)
     snprintf(mine, sizeof mine, "ipc://%s", at("test.sock"));
     kid *k = PEER(ep, "peer", theirs);
     assert_string_equal(ep, theirs);
-    const char *listen[] = {mine};
+    /* an inproc endpoint too, listed first: the peer must not dial it
+     * (another process's inproc names nothing there) but the ipc one */
+    const char *listen[] = {"inproc://test-node-proc-ipc", mine};
     tr_node_peer peer = {ep, NULL};
-    tr_node_opts o = {.name = "test", .listen = listen, .nlisten = 1, .peers = &peer, .npeers = 1};
+    tr_node_opts o = {.name = "test", .listen = listen, .nlisten = 2, .peers = &peer, .npeers = 1};
     tnode *t = tnode_start(&o);
     assert_int_equal(tr_node_wait_peers(t->node, 1, T_WAIT_MS), TR_OK);
     tr_pid echo = find(t, "echo@peer"), ctl = find(t, "ctl@peer");

@@ -42,7 +42,9 @@ static void put_children(FILE *out, const tr_sup_spec *spec, const char *prefix,
             put_line(out, path, "supervisor", troupe_strategy_name(c->supervisor->strategy), NULL);
             put_children(out, c->supervisor, path, depth + 1);
         } else {
-            const char *beh = c->behaviour ? tr_behaviour_name_of(c->behaviour) : NULL;
+            const char *beh = c->process     ? tr_process_behaviour.name /* an OS process */
+                              : c->behaviour ? tr_behaviour_name_of(c->behaviour)
+                                             : NULL;
             if (!line_safe(beh) && c->behaviour && line_safe(c->behaviour->name))
                 beh = c->behaviour->name; /* a C tree's unregistered behaviour */
             put_line(out, path, line_safe(beh) ? beh : "-", NULL, c->node);

@@ -48,6 +48,8 @@ static const char help[] =
     "the root supervisor is registered as \"troupe.tree\", and an actor registered\n"
     "as \"troupe.tree.specs\" (the system root's child after the tree, stopped\n"
     "before it) tells each child's behaviour and node.\n"
+    "Started as a node child of another node (TROUPE_PARENT_PID and the rest set,\n"
+    "troupe/process.h), it reports ready to that parent once the tree has started.\n"
     "\n"
     "options:\n"
     "  -h, --help   this text\n"
@@ -303,6 +305,15 @@ static int run(tr_config *cfg, const char *file)
     else
         rc = tr_config_start(cfg, sys, START_TIMEOUT_MS, &d.root, why, sizeof why);
     int status = EXIT_STOPPED;
+    /* started as a node child (troupe/process.h): tell the parent */
+    if (rc == TR_OK && getenv(TR_ENV_PARENT_PID) &&
+        (rc = tr_node_report_ready(sys, d.root, START_TIMEOUT_MS)) != TR_OK) {
+        snprintf(why, sizeof why, "cannot report ready to node %s: %s",
+                 getenv(TR_ENV_PARENT_NODE) ? getenv(TR_ENV_PARENT_NODE) : "?", tr_strerror(rc));
+        rc = TR_EFAILED;
+        tr_system_stop(sys);
+        tr_system_wait(sys, -1);
+    }
     if (rc == TR_OK) {
         tr_log(TR_LOG_INFO, "troupe run: %s: tree '%s' started", file, tr_config_tree_name(cfg));
         char pwhy[300];

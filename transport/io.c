@@ -194,8 +194,11 @@ static void close_dealer(peer *p)
 
 static const char *pick_endpoint(peer *p)
 {
-    /* prefer inproc, then ipc, then tcp: the cheapest way to it */
-    for (int pass = 0; pass < 3; pass++)
+    /* prefer inproc, then ipc, then tcp: the cheapest way to it; inproc
+     * only to a node of this process (another process's inproc endpoint
+     * names nothing here, and dialling it would never connect) */
+    bool local = p->id && tri_node_id_local(p->id);
+    for (int pass = local ? 0 : 1; pass < 3; pass++)
         for (size_t i = 0; i < p->nendpoints; i++) {
             const char *e = p->endpoints[i];
             if ((pass == 0 && is_inproc(e)) || (pass == 1 && strncmp(e, "ipc://", 6) == 0) ||

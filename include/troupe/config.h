@@ -105,7 +105,8 @@
  *                   none; exactly one (the template) for simple_one_for_one
  * A worker child is a map with `name`:
  *   name            string   its id among its siblings (1-255 bytes, no '/')
- *   behaviour       string   a registered behaviour's name (required)
+ *   behaviour       string   a registered behaviour's name (required, unless
+ *                   `process` is given)
  *   args            any YAML value, handed to init as troupe/args.h bytes;
  *                   default none (init gets size 0)
  *   mailbox         map:  capacity  int 1 .. 1073741823 (default unbounded)
@@ -128,7 +129,23 @@
  *                   a node (a node: section, started before the tree by
  *                   `troupe run`); tr_config_start refuses the tree
  *                   otherwise, with the child's file:line:col.
- * OS-process children are not supported yet: their keys are unknown keys.
+ * A worker may run an OS process instead of a behaviour (troupe/process.h:
+ * its exit is the process's, its output is logged line by line):
+ *   process         map, instead of `behaviour` (and without `args`, `node`):
+ *     program       string: a path, or a name looked up in PATH (required)
+ *     args          list of strings (or one): its arguments; default none
+ *     env           map of NAME: value added to the inherited environment
+ *     cwd           string: its working directory; default the runtime's
+ *     kind          plain (default: any program) or node (a troupe node
+ *                   that reports ready, such as `troupe run` of a config
+ *                   whose node name is `node`; the system must be a node
+ *                   listening on ipc:// or loopback tcp://)
+ *     node          string: kind node only (required there): its node name
+ *     start_timeout duration > 0: kind node only; default 10s
+ *   For example:
+ *       - name: parser
+ *         process: {program: /usr/libexec/parser, args: [--strict]}
+ *         shutdown: 2s
  *
  * ------------------------------------------------------------ behaviours
  *

@@ -42,6 +42,11 @@ static inline bool tr_pid_eq(tr_pid a, tr_pid b)
  * `size`, always NUL-terminated when size > 0) and returns buf. */
 char *tr_pid_format(tr_pid pid, char *buf, size_t size);
 
+/* tr_pid_parse — reads tr_pid_format's text ("<node.slot.serial>", all
+ * decimal, nothing after it) into *out. Errors: TR_EINVAL (malformed or
+ * out of range; *out is then nil). Any thread. */
+int tr_pid_parse(const char *text, tr_pid *out);
+
 #ifdef __cplusplus
 }
 #endif

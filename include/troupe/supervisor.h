@@ -33,6 +33,7 @@
 
 #include "troupe/actor.h"
 #include "troupe/call.h"
+#include "troupe/process.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,9 +89,14 @@ typedef struct tr_child_spec {
     const tr_behaviour *behaviour;
     const void *args;
     size_t args_size;
-    /* A child supervisor instead: its spec (deep-copied). Set exactly one
-     * of `behaviour` and `supervisor`; `type` follows from it. */
+    /* A child supervisor instead: its spec (deep-copied). */
     const struct tr_sup_spec *supervisor;
+    /* Or an OS process (troupe/process.h; deep-copied): a worker whose
+     * exit is its process's. Set exactly one of `behaviour`, `supervisor`
+     * and `process`; the child's type follows from it. Under a
+     * simple_one_for_one supervisor, start_child's args are more program
+     * arguments: NUL-separated strings appended to the template's. */
+    const tr_process_spec *process;
     tr_restart restart;
     /* TR_SHUTDOWN_DEFAULT: 5000 ms for a worker, infinity for a supervisor
      * (as OTP); TR_SHUTDOWN_BRUTAL, TR_SHUTDOWN_INFINITY or > 0 ms. */
@@ -109,7 +115,7 @@ typedef struct tr_child_spec {
     uint32_t capacity;
     tr_full_policy on_full;
     /* The node the child runs on (tr_spawn_opts.node; copied); NULL: this
-     * one. Workers only, and their behaviour must be registered by name
+     * one. Behaviour workers only, and their behaviour must be registered by name
      * (troupe/behaviours.h): a child supervisor's spec holds behaviour
      * pointers, which mean nothing in another process. The supervisor
      * sees the child's stub: a lost connection is the child's exit with
@@ -248,7 +254,9 @@ int tr_sup_get_childspec(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
  * *type (may be NULL). A worker's spec comes back as it was given (the
  * default shutdown resolved: 5000 ms); a child supervisor's has a NULL
  * behaviour, no args and a NULL `supervisor` (its nested spec is not
- * returned): *type says TR_SUPERVISOR. Returns TR_OK, the supervisor's
+ * returned): *type says TR_SUPERVISOR; a process child's has behaviour
+ * &tr_process_behaviour, no args and a NULL `process` (its process spec
+ * is not returned either). Returns TR_OK, the supervisor's
  * error (TR_ENOENT: no such child) or TR_EINVAL (not such an answer). */
 int tr_sup_childspec_decode(const tr_msg *answer, tr_child_spec *out, tr_child_type *type);
 
