@@ -9,6 +9,7 @@
 #ifndef TROUPE_H
 #define TROUPE_H
 
+#include "troupe/version.h"
 #include "troupe/error.h"
 #include "troupe/log.h"
 #include "troupe/atom.h"
