@@ -122,8 +122,20 @@ typedef struct tri_actor_ext {
     tri_request *requests; /* unanswered requests (table) */
     uint32_t requests_cap, requests_used, requests_live, requests_prune_at;
     tr_pid started_to;   /* where "tr.started" goes; nil: nowhere */
+    /* Set at spawn, never changed: the actor's end goes here as a
+     * "tr.exit" instead of to its parent's strategy (the parent takes it
+     * as trapped): tri_spawn_reporting. Nil: none. */
+    tr_pid exit_to;
     uint8_t stop_kind;   /* the reason tr_stop_reason asked for */
     uint64_t restarts;   /* a supervisor's restarts (introspection) */
+    /* introspection (inspect.c): the deepest its mailbox was seen (bounded
+     * mailboxes: at every pop; others: when inspected), children that
+     * ended abnormally, the last of them ("<path>: <kind>[: <text>]",
+     * malloc'd) and when (tri_now_ns) */
+    uint64_t peak_mailbox;
+    uint64_t child_failures;
+    char *last_failure;
+    int64_t last_failure_ns;
     char *exit_text;     /* failure reason */
     tri_record *records; /* failures in this subtree, deepest first */
     tri_record *records_tail;
@@ -181,7 +193,9 @@ struct tri_actor {
     uint32_t nchildren;
     uint8_t state;                /* enum tri_actor_state */
     uint8_t exit_kind;            /* tr_exit_kind once stopping */
-    uint16_t spare;
+    uint16_t named;               /* 1: it may hold names (registry.c);
+                                   * __atomic only: tr_register sets it
+                                   * from any thread */
     uint32_t flags;               /* TRI_F_* */
 } __attribute__((aligned(TRI_CACHE_LINE)));
 
@@ -444,6 +458,8 @@ int tri_deliver_timed(tr_system *sys, tr_pid to, tr_msg *m, int64_t timeout_ms);
 void tri_push(tr_system *sys, tri_actor *a, tr_msg *m);
 int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
               const tr_spawn_opts *opts, tr_pid *out);
+/* tri_spawn_reporting (hooks.h) is tri_spawn under the root with the
+ * actor's exit going to `exit_to` (tri_actor_ext.exit_to). */
 int tri_send_sys(tr_system *sys, tri_actor *to, uint64_t serial, uint8_t kind,
                  const void *payload, size_t size);
 void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot);
@@ -532,9 +548,31 @@ tr_msg *tri_exit_msg(tr_atom type, uint8_t role, uint64_t ref, tr_pid who, tr_ex
 int tri_registry_init(tr_system *sys);
 bool tri_registry_valid_name(const char *name);
 void tri_registry_fini(tr_system *sys);
+/* tr_register whose waiters (tr_await_name) are not told yet: *woken gets
+ * them, for tri_registry_wake once the actor can take messages (its INIT
+ * is queued), or tri_registry_unwake when the spawn is undone. */
+struct tri_name_waiter;
+int tri_register_quiet(tr_system *sys, const char *name, tr_pid pid,
+                       struct tri_name_waiter **woken);
+void tri_registry_wake(tr_system *sys, struct tri_name_waiter *woken, tr_pid pid);
+void tri_registry_unwake(tr_system *sys, struct tri_name_waiter *woken);
+/* Releases the names of `a`, which is ending (its own turn), if it may
+ * hold any: before its watchers are told, so that one told of its end
+ * never resolves a name to it. */
+void tri_registry_release(tri_actor *a);
+/* A TRI_MSG_NAME_TIMEOUT: the actor's turn. */
+bool tri_registry_handle_sys(tri_actor *a, tr_msg *m);
 
 /* inspect.c */
 bool tri_inspect_answer(tri_actor *a, const tr_msg *m);
+/* A child of `a` ended abnormally: remembered for introspection. */
+void tri_note_child_failure(tri_actor *a, tr_pid who, const char *cpath, tr_exit_kind kind,
+                            const char *text);
+/* The walk (walk.c): "tr.walk", answered like "tr.inspect" by the runtime
+ * with "tr.walk.info": a tr_actor_info, a uint32_t count, then that many
+ * child pids (start order). */
+tr_atom tri_walk_atom(void);
+tr_atom tri_walk_info_atom(void);
 
 /* offload.c */
 int tri_offload_init(tr_system *sys, unsigned max_threads);

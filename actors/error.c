@@ -29,6 +29,29 @@ const char *tr_strerror(int err)
     return "unknown error";
 }
 
+const char *tr_err_name(int err)
+{
+    switch (err) {
+    case TR_OK: return "TR_OK";
+    case TR_ENOMEM: return "TR_ENOMEM";
+    case TR_EINVAL: return "TR_EINVAL";
+    case TR_ENOENT: return "TR_ENOENT";
+    case TR_ESTOPPED: return "TR_ESTOPPED";
+    case TR_EFULL: return "TR_EFULL";
+    case TR_ETIMEDOUT: return "TR_ETIMEDOUT";
+    case TR_EFAILED: return "TR_EFAILED";
+    case TR_ETOOBIG: return "TR_ETOOBIG";
+    case TR_ENOTACTOR: return "TR_ENOTACTOR";
+    case TR_EEXIST: return "TR_EEXIST";
+    case TR_EAGAIN: return "TR_EAGAIN";
+    case TR_ESTATE: return "TR_ESTATE";
+    case TR_ENOROUTE: return "TR_ENOROUTE";
+    case TR_EPRESENT: return "TR_EPRESENT";
+    case TR_EBUSY: return "TR_EBUSY";
+    }
+    return "TR_E?";
+}
+
 char *tr_pid_format(tr_pid pid, char *buf, size_t size)
 {
     if (buf && size) snprintf(buf, size, "<%" PRIu32 ".%" PRIu32 ".%" PRIu64 ">", pid.node, pid.slot, pid.serial);

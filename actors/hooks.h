@@ -18,4 +18,12 @@ void tri_count_restart(tr_ctx *ctx);
  * erlang:is_process_alive. Any thread. */
 bool tri_pid_alive(tr_system *sys, tr_pid pid);
 
+/* tr_system_spawn whose actor's end, whatever its reason, is sent to
+ * `exit_to` as one "tr.exit" (tr_exit_info: the actor's pid, kind, text)
+ * and never fails the root: the root takes it as trapped. `exit_to` must
+ * not be nil; opts->node must be NULL (TR_EINVAL). Errors as
+ * tr_system_spawn. Any thread. */
+int tri_spawn_reporting(tr_system *sys, const tr_behaviour *beh, const tr_spawn_opts *opts,
+                        tr_pid exit_to, tr_pid *out);
+
 #endif

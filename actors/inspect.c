@@ -1,4 +1,7 @@
-/* inspect.c — answering "tr.inspect" from inside the actor's own turn. */
+/* inspect.c — answering "tr.inspect" (and the walk's "tr.walk") from
+ * inside the actor's own turn, and the counters it reports. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
@@ -10,11 +13,13 @@ tr_atom tr_inspect_atom(void)
     return tri_atom_cached(&id, "tr.inspect");
 }
 
-static tr_atom info_atom(void)
+tr_atom tr_info_atom(void)
 {
     static _Atomic uint32_t id;
     return tri_atom_cached(&id, "tr.info");
 }
+
+static tr_atom info_atom(void) { return tr_info_atom(); }
 
 /* Only the consumer may walk its queue: nodes after the tail are freed by
  * no one else. The tail itself is the message being handled. */
@@ -43,19 +48,100 @@ int tr_info(tr_ctx *ctx, tr_actor_info *out)
     out->messages_in = a->u.msgs_in;
     out->messages_out = a->msgs_out;
     out->children = a->nchildren;
+    const tr_behaviour *beh = a->beh;
+    snprintf(out->behaviour, sizeof out->behaviour, "%s", beh && beh->name ? beh->name : "");
+    /* an unbounded mailbox keeps no count: what we see now is all we know */
+    if (out->mailbox && tri_ext(a) && out->mailbox > a->ext->peak_mailbox)
+        a->ext->peak_mailbox = out->mailbox;
     if (a->ext) {
         out->links = tri_peers_count(&a->ext->links);
         out->monitors = tri_peers_count(&a->ext->monitors);
         out->watchers = tri_peers_count(&a->ext->watchers);
         out->restarts = a->ext->restarts;
         out->requests = a->ext->requests_live;
+        out->peak_mailbox = a->ext->peak_mailbox;
+        out->child_failures = a->ext->child_failures;
+        if (a->ext->last_failure) {
+            snprintf(out->last_failure, sizeof out->last_failure, "%s", a->ext->last_failure);
+            out->last_failure_ms = a->ext->last_failure_ns / 1000000;
+            if (out->last_failure_ms == 0) out->last_failure_ms = 1; /* 0 means none */
+        }
     }
     return TR_OK;
+}
+
+void tri_note_child_failure(tri_actor *a, tr_pid who, const char *cpath, tr_exit_kind kind,
+                            const char *text)
+{
+    tri_actor_ext *x = tri_ext(a);
+    if (!x) return;
+    x->child_failures++;
+    char pid[TR_PID_STRLEN], line[1024];
+    if (!cpath || !*cpath) { /* an abandoned child: its path is not read */
+        tr_pid_format(who, pid, sizeof pid);
+        cpath = pid;
+    }
+    snprintf(line, sizeof line, "%s: %s%s%s", cpath, tr_exit_kind_name(kind), text ? ": " : "",
+             text ? text : "");
+    char *copy = strdup(line);
+    if (!copy) return; /* the count stays right; the text is the old one */
+    free(x->last_failure);
+    x->last_failure = copy;
+    x->last_failure_ns = tri_now_ns(a->sys);
+}
+
+const char *tr_actor_status_name(tr_actor_status status)
+{
+    switch (status) {
+    case TR_STATUS_RUNNING: return "running";
+    case TR_STATUS_WAITING: return "waiting";
+    case TR_STATUS_STOPPING: return "stopping";
+    }
+    return "unknown";
+}
+
+tr_atom tri_walk_atom(void)
+{
+    static _Atomic uint32_t id;
+    return tri_atom_cached(&id, "tr.walk");
+}
+
+tr_atom tri_walk_info_atom(void)
+{
+    static _Atomic uint32_t id;
+    return tri_atom_cached(&id, "tr.walk.info");
+}
+
+/* The walk's answer: tr_info, then the children (the actor's own links,
+ * read in its own turn). */
+static void walk_answer(tri_actor *a, const tr_msg *m)
+{
+    tr_actor_info info;
+    tr_info((tr_ctx *)a, &info);
+    uint32_t n = a->nchildren;
+    size_t size = sizeof info + sizeof n + (size_t)n * sizeof(tr_pid);
+    char *buf = malloc(size);
+    if (!buf) return; /* the walker's deadline covers it */
+    memcpy(buf, &info, sizeof info);
+    uint32_t k = 0;
+    for (tri_actor *c = tri_at(a->sys, a->first_child); c && k < n;
+         c = tri_at(a->sys, c->next_sib)) {
+        tr_pid pid = tri_pid_of(c);
+        memcpy(buf + sizeof info + sizeof n + (size_t)k++ * sizeof pid, &pid, sizeof pid);
+    }
+    memcpy(buf + sizeof info, &k, sizeof k);
+    tr_reply((tr_ctx *)a, m, tri_walk_info_atom(), buf,
+             sizeof info + sizeof k + (size_t)k * sizeof(tr_pid));
+    free(buf);
 }
 
 /* Called for a request of type "tr.inspect": the runtime answers. */
 bool tri_inspect_answer(tri_actor *a, const tr_msg *m)
 {
+    if (m->type.id == tri_walk_atom().id) {
+        walk_answer(a, m);
+        return true;
+    }
     if (m->type.id != tr_inspect_atom().id) return false;
     tr_actor_info info;
     tr_info((tr_ctx *)a, &info);

@@ -29,6 +29,7 @@ static void ext_free(tri_actor_ext *x)
         free(r);
     }
     free(x->exit_text);
+    free(x->last_failure);
     free(x);
 }
 
@@ -394,6 +395,7 @@ static void finish(tri_actor *a)
         reason = (tr_exit){TR_EXIT_KILLED, NULL};
     }
     if (a->flags & TRI_F_TIMERS) tri_timers_drop_owner(sys, a); /* timers die with it */
+    tri_registry_release(a); /* its names go before anyone hears of its end */
     if (!(a->flags & TRI_F_STARTED_SENT)) tri_send_started(a, TR_START_FAILED);
     if (a->ext) {
         tri_calls_end(a, &reason); /* answer what it will never answer */
@@ -690,6 +692,18 @@ static void child_gone(tri_actor *a, tr_pid who, tr_exit_kind kind, bool request
                        tri_actor_ext *cx, const char *cpath)
 {
     bool abnormal = kind == TR_EXIT_FAILURE || (!requested && kind != TR_EXIT_NORMAL);
+    if (abnormal) tri_note_child_failure(a, who, cpath, kind, cx ? cx->exit_text : NULL);
+    if (cx && !tr_pid_is_nil(cx->exit_to)) {
+        /* Its end was promised elsewhere (tri_spawn_reporting): taken as
+         * trapped here, whatever our state, so it never fails us. */
+        tr_msg *m = tri_exit_msg(tr_exit_atom(), TRI_CALL_NONE, 0, who, kind, cx->exit_text);
+        if (m) tri_deliver(a->sys, cx->exit_to, m);
+        else tri_log(TR_LOG_ERROR, "out of memory reporting an actor's exit; it is lost");
+        ext_free(cx);
+        if (a->state == TRI_ST_STOPPING) tri_continue_stop(a);
+        else if (a->flags & TRI_F_IS_ROOT) tri_root_after_exit(a);
+        return;
+    }
     if (a->state == TRI_ST_STOPPING) {
         if (kind == TR_EXIT_FAILURE) records_take(a, cx);
         ext_free(cx);

@@ -41,6 +41,7 @@ enum tri_msg_kind {
     TRI_MSG_PROC_STARTED, /* the proc thread to a process actor: exec'd, or errno */
     TRI_MSG_PROC_EXIT,    /* the proc thread to a process actor: it was reaped */
     TRI_MSG_PROC_TIMER,   /* a process actor to itself: start timeout, kill time */
+    TRI_MSG_NAME_TIMEOUT, /* to an actor: its tr_await_name timed out (registry.c) */
 };
 
 /* tr_msg.call: the request/reply role of a user message. */
@@ -49,6 +50,8 @@ enum tri_call_role {
     TRI_CALL_REQUEST,
     TRI_CALL_REPLY,
     TRI_CALL_MONITOR, /* a monitor's "tr.down": the ref is the monitor's */
+    TRI_CALL_NOTICE,  /* a notice the receiver asked for ("tr.name"): handed
+                       * to it as is; the ref is the one its request returned */
 };
 
 struct tr_msg {

@@ -333,16 +333,16 @@ static void stub_on_reply(tri_actor *a, stub *s, const tr_msg *m)
     }
     s->child = r.child;
     s->phase = STUB_RUNNING;
+    /* the start notice first: what the held messages cause (answers from
+     * the child) must not reach anyone before the child is known started */
+    bool running = a->state == TRI_ST_RUNNING;
+    if (running && (a->flags & TRI_F_INIT_OK)) tri_send_started(a, TR_START_OK);
     for (uint32_t i = 0; i < s->nheld; i++) {
         forward(a, s, s->held[i]);
         tri_msg_free(s->held[i]);
     }
     s->nheld = 0;
-    if (a->state == TRI_ST_RUNNING) {
-        if (a->flags & TRI_F_INIT_OK) tri_send_started(a, TR_START_OK);
-    } else {
-        tri_continue_stop(a); /* it was asked to stop meanwhile: now it can */
-    }
+    if (!running) tri_continue_stop(a); /* it was asked to stop meanwhile: now it can */
 }
 
 static void stub_on_exit(tri_actor *a, stub *s, const tr_msg *m)

@@ -149,6 +149,7 @@ void tri_root_free(tri_actor *root)
             free(r);
         }
         free(root->ext->exit_text);
+        free(root->ext->last_failure);
         free(root->ext);
         root->ext = NULL;
     }

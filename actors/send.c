@@ -205,6 +205,12 @@ void tri_msg_popped(tri_actor *a, tr_msg *m, bool *dropit)
     if (!m->counted) return;
     uint32_t n = atomic_fetch_sub_explicit(&a->mb_count, 1, memory_order_seq_cst);
     uint32_t bound = atomic_load_explicit(&a->bound, memory_order_relaxed);
+    /* n was the depth: its peak, for introspection (the actor's own ext,
+     * while it lives) */
+    if (m->dest_serial == atomic_load_explicit(&a->live_serial, memory_order_relaxed) &&
+        TRI_UNLIKELY(!a->ext || n > a->ext->peak_mailbox) && tri_ext(a) &&
+        n > a->ext->peak_mailbox)
+        a->ext->peak_mailbox = n;
     if (tri_bound_policy(bound) == TR_FULL_DROP_OLDEST && n > tri_bound_cap(bound) &&
         m->dest_serial == atomic_load_explicit(&a->live_serial, memory_order_relaxed))
         *dropit = true; /* more than capacity queued: this, the oldest, goes */

@@ -43,8 +43,25 @@ static bool valid_name(const char *name)
     return n > 0 && n <= 255 && !strchr(name, '/');
 }
 
+static int spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
+                 const tr_spawn_opts *opts, tr_pid exit_to, tr_pid *out);
+
 int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
               const tr_spawn_opts *opts, tr_pid *out)
+{
+    return spawn(sys, parent, beh, opts, TR_PID_NIL, out);
+}
+
+int tri_spawn_reporting(tr_system *sys, const tr_behaviour *beh, const tr_spawn_opts *opts,
+                        tr_pid exit_to, tr_pid *out)
+{
+    if (out) *out = TR_PID_NIL;
+    if (!sys || tr_pid_is_nil(exit_to) || (opts && opts->node)) return TR_EINVAL;
+    return spawn(sys, NULL, beh, opts, exit_to, out);
+}
+
+static int spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
+                 const tr_spawn_opts *opts, tr_pid exit_to, tr_pid *out)
 {
     static const tr_spawn_opts defaults = {0};
     const tr_spawn_opts *o = opts ? opts : &defaults;
@@ -71,17 +88,21 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         if (state_mem) memset(state_mem, 0, beh->state_size);
     }
     if (o->name) name = tri_name_dup(o->name);
-    tri_actor_ext *ext = tr_pid_is_nil(o->started_to) ? NULL : calloc(1, sizeof *ext);
+    bool need_ext = !tr_pid_is_nil(o->started_to) || !tr_pid_is_nil(exit_to);
+    tri_actor_ext *ext = need_ext ? calloc(1, sizeof *ext) : NULL;
     tri_actor *a = NULL;
-    if (!init || (beh->state_size && !state_mem) || (o->name && !name) ||
-        (!tr_pid_is_nil(o->started_to) && !ext) || !(a = tri_slot_alloc(sys, TRI_SLOT_ACTOR))) {
+    if (!init || (beh->state_size && !state_mem) || (o->name && !name) || (need_ext && !ext) ||
+        !(a = tri_slot_alloc(sys, TRI_SLOT_ACTOR))) {
         tri_msg_free(init);
         tri_pool_free(state_mem, beh->state_size);
         tri_name_free(name);
         free(ext);
         return TR_ENOMEM;
     }
-    if (ext) ext->started_to = o->started_to;
+    if (ext) {
+        ext->started_to = o->started_to;
+        ext->exit_to = exit_to;
+    }
     if (o->args_size) memcpy(init->data, o->args, o->args_size);
     setup(a, parent ? parent : sys->root, beh, o, state_mem, name);
     a->ext = ext;
@@ -92,8 +113,9 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
     tr_pid pid = tri_pid_of(a);
     /* Named before anyone can send to it, and before its parent learns of
      * it: a clash undoes the spawn, nothing else has seen the pid. */
+    struct tri_name_waiter *woken = NULL; /* told once INIT is queued */
     if (o->register_as) {
-        int rc = tr_register(sys, o->register_as, pid);
+        int rc = tri_register_quiet(sys, o->register_as, pid, &woken);
         if (rc != TR_OK) {
             atomic_store_explicit(&a->live_serial, 0, memory_order_relaxed);
             atomic_store_explicit(&a->serial, 0, memory_order_release);
@@ -113,6 +135,7 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         tri_link_child_before(parent, a, o->before);
     } else if (tri_root_adopt(sys, a) != TR_OK) {
         /* The root is closing: undo. Nobody has seen the pid yet. */
+        tri_registry_unwake(sys, woken);
         atomic_store_explicit(&a->live_serial, 0, memory_order_relaxed);
         atomic_store_explicit(&a->serial, 0, memory_order_release);
         __atomic_store_n(&a->name, NULL, __ATOMIC_RELAXED);
@@ -132,6 +155,9 @@ int tri_spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
         !tri_timer_after(sys, o->deadline_ms, a, serial, TRI_MSG_DEADLINE, NULL, 0))
         tri_log(TR_LOG_ERROR, "out of memory arming a deadline; the actor runs without it");
     tri_push(sys, a, init);
+    /* Only now: a waiter told of the name sends at once, and a message
+     * that overtook INIT would find the actor not started. */
+    if (woken) tri_registry_wake(sys, woken, pid);
     if (out) *out = pid;
     return TR_OK;
 }

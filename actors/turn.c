@@ -126,7 +126,8 @@ static bool handle_one(tri_actor *a, tr_msg *m)
         break;
     default:
         if (!tri_link_handle_sys(a, m) && !tri_root_handle_sys(a, m) &&
-            !tri_remote_child_handle_sys(a, m) && !tri_process_handle_sys(a, m))
+            !tri_remote_child_handle_sys(a, m) && !tri_process_handle_sys(a, m) &&
+            !tri_registry_handle_sys(a, m))
             tri_log(TR_LOG_ERROR, "stray runtime message %d", m->kind);
         break;
     }

@@ -1,12 +1,15 @@
 /* troupe.h — the umbrella header: the only one programs include.
  *
  * troupe is an actor-model message runtime for C: supervised actor trees
- * with structured lifetime and in-process mailboxes (carrying them between
- * nodes over ZeroMQ is the transport's, still to come). See README.md for
- * an overview and each header for its functions. */
+ * with structured lifetime (supervisor.h), mailboxes reached in this
+ * process or on other nodes over ZeroMQ (node.h), OS-process children
+ * (process.h), trees defined in YAML (config.h), servers and typed
+ * payloads (server.h, pack.h). See README.md for an overview and each
+ * header for its functions. */
 #ifndef TROUPE_H
 #define TROUPE_H
 
+#include "troupe/version.h"
 #include "troupe/error.h"
 #include "troupe/log.h"
 #include "troupe/atom.h"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../actors/hooks.h"
 #include "sup_impl.h"
 
 static int encode_spec(const tr_sup_spec *spec, tri_buf *b, char *why, size_t ws)
@@ -35,8 +36,27 @@ int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opt
     return rc;
 }
 
+static int start(tr_system *sys, const tr_sup_spec *spec, const char *name, int64_t timeout_ms,
+                 tr_pid exit_to, tr_pid *out, char *why, size_t ws);
+
 int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
                         int64_t timeout_ms, tr_pid *out, char *why, size_t ws)
+{
+    return start(sys, spec, name, timeout_ms, TR_PID_NIL, out, why, ws);
+}
+
+int tr_supervisor_start_to(tr_system *sys, const tr_sup_spec *spec, const char *name,
+                           int64_t timeout_ms, tr_pid exit_to, tr_pid *out, char *why,
+                           size_t ws)
+{
+    if (why && ws) why[0] = '\0';
+    if (out) *out = TR_PID_NIL;
+    if (tr_pid_is_nil(exit_to)) return TR_EINVAL;
+    return start(sys, spec, name, timeout_ms, exit_to, out, why, ws);
+}
+
+static int start(tr_system *sys, const tr_sup_spec *spec, const char *name, int64_t timeout_ms,
+                 tr_pid exit_to, tr_pid *out, char *why, size_t ws)
 {
     if (why && ws) why[0] = '\0';
     if (!out) return TR_EINVAL;
@@ -57,7 +77,9 @@ int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *nam
                        .shutdown_ms = TR_SHUTDOWN_INFINITY,
                        .started_to = tr_inbox_pid(in)};
     tr_pid pid;
-    rc = tr_system_spawn(sys, &tr_supervisor_behaviour, &o, &pid);
+    rc = tr_pid_is_nil(exit_to) ? tr_system_spawn(sys, &tr_supervisor_behaviour, &o, &pid)
+                                : tri_spawn_reporting(sys, &tr_supervisor_behaviour, &o, exit_to,
+                                                      &pid);
     free(b.p);
     while (rc == TR_OK) {
         const tr_msg *m;
@@ -198,6 +220,96 @@ int tr_sup_result(const tr_msg *m, int *rc, tr_pid *pid)
     return TR_OK;
 }
 
+int tr_sup_get_childspec(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
+{
+    tri_buf b = {0};
+    if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
+    return call(ctx, sup, tri_sup_atoms_get()->getspec, &b, out);
+}
+
+int tr_sup_childspec_decode(const tr_msg *m, tr_child_spec *out, tr_child_type *type)
+{
+    if (!m) return TR_EINVAL;
+    int rc;
+    if (tr_msg_is(m, tri_sup_atoms_get()->answer)) /* an error answer */
+        return tr_sup_result(m, &rc, NULL) == TR_OK && rc != TR_OK ? rc : TR_EINVAL;
+    struct tri_sup_childspec h;
+    size_t size = tr_msg_size(m);
+    if (!out || !tr_msg_is(m, tri_sup_atoms_get()->childspec) || size < sizeof h)
+        return TR_EINVAL;
+    const char *p = tr_msg_data(m);
+    memcpy(&h, p, sizeof h);
+    uint32_t lens[4] = {h.id_len, h.args_len, h.reg_len, h.node_len};
+    const char *parts[4];
+    size_t at = sizeof h;
+    for (int i = 0; i < 4; i++) {
+        if (lens[i] > size || at + lens[i] + 1 > size || p[at + lens[i]] != '\0') return TR_EINVAL;
+        parts[i] = p + at;
+        at += lens[i] + 1;
+    }
+    *out = (tr_child_spec){
+        .id = parts[0],
+        .behaviour = h.beh,
+        .args = h.args_len ? parts[1] : NULL,
+        .args_size = h.args_len,
+        .restart = (tr_restart)h.restart,
+        .shutdown_ms = h.shutdown_ms,
+        .significant = h.significant != 0,
+        .backoff = h.backoff,
+        .register_as = h.reg_len ? parts[2] : NULL,
+        .capacity = h.capacity,
+        .on_full = (tr_full_policy)h.on_full,
+        .node = h.node_len ? parts[3] : NULL,
+    };
+    if (type) *type = (tr_child_type)h.type;
+    return TR_OK;
+}
+
+tr_atom tr_sup_atom(void) { return tri_sup_atoms_get()->answer; }
+tr_atom tr_sup_children_atom(void) { return tri_sup_atoms_get()->children; }
+tr_atom tr_sup_counts_atom(void) { return tri_sup_atoms_get()->counts; }
+tr_atom tr_sup_childspec_atom(void) { return tri_sup_atoms_get()->childspec; }
+
+const char *tr_restart_name(tr_restart r)
+{
+    switch (r) {
+    case TR_PERMANENT: return "permanent";
+    case TR_TRANSIENT: return "transient";
+    case TR_TEMPORARY: return "temporary";
+    }
+    return "unknown";
+}
+
+const char *tr_child_type_name(tr_child_type t)
+{
+    switch (t) {
+    case TR_WORKER: return "worker";
+    case TR_SUPERVISOR: return "supervisor";
+    }
+    return "unknown";
+}
+
+const char *tr_strategy_name(tr_strategy s)
+{
+    switch (s) {
+    case TR_ONE_FOR_ONE: return "one_for_one";
+    case TR_ONE_FOR_ALL: return "one_for_all";
+    case TR_REST_FOR_ONE: return "rest_for_one";
+    case TR_SIMPLE_ONE_FOR_ONE: return "simple_one_for_one";
+    }
+    return "unknown";
+}
+
+const char *tr_auto_shutdown_name(tr_auto_shutdown a)
+{
+    switch (a) {
+    case TR_AUTO_SHUTDOWN_NEVER: return "never";
+    case TR_AUTO_SHUTDOWN_ANY: return "any_significant";
+    case TR_AUTO_SHUTDOWN_ALL: return "all_significant";
+    }
+    return "unknown";
+}
+
 /* ---------------------------------------------------------- sync forms */
 
 static int call_sync(tr_system *sys, tr_pid sup, tr_atom type, tri_buf *b,
@@ -284,5 +396,20 @@ int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
     int rc = call_sync(sys, sup, tri_sup_atoms_get()->count, &b, timeout_ms, &reply);
     if (rc == TR_OK) rc = tr_sup_counts_decode(reply, out);
     tr_msg_destroy(&reply);
+    return rc;
+}
+
+int tr_sup_get_childspec_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
+                              tr_child_spec *out, tr_child_type *type, tr_msg **answer)
+{
+    if (answer) *answer = NULL;
+    if (!out || !answer) return TR_EINVAL;
+    tri_buf b = {0};
+    if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
+    tr_msg *reply = NULL;
+    int rc = call_sync(sys, sup, tri_sup_atoms_get()->getspec, &b, timeout_ms, &reply);
+    if (rc == TR_OK) rc = tr_sup_childspec_decode(reply, out, type);
+    if (rc == TR_OK) *answer = reply;
+    else tr_msg_destroy(&reply);
     return rc;
 }

@@ -13,7 +13,19 @@
  *   "tr.sup.delete"     payload: id bytes
  *   "tr.sup.which"      answered with "tr.sup.children": tr_child_info[]
  *   "tr.sup.count"      answered with "tr.sup.counts": tr_child_counts
+ *   "tr.sup.getspec"    payload: id bytes; answered with "tr.sup.childspec":
+ *                       struct tri_sup_childspec, then id, args,
+ *                       register_as and node, each with a NUL after it
+ *                       (or "tr.sup" with an error code)
  * The others are answered with "tr.sup": struct tri_sup_answer. */
+struct tri_sup_childspec {
+    const tr_behaviour *beh; /* NULL for a child supervisor */
+    int64_t shutdown_ms;
+    tr_backoff backoff;
+    uint32_t capacity;
+    uint32_t id_len, args_len, reg_len, node_len; /* reg_len, node_len 0: none */
+    uint8_t type, restart, significant, on_full;
+};
 struct tri_sup_target {
     tr_pid pid;
 };
@@ -26,8 +38,8 @@ struct tri_sup_answer {
 
 /* The supervisor's message types, interned once. */
 typedef struct tri_sup_atoms {
-    tr_atom start, start_dyn, terminate, restart, del, which, count; /* requests */
-    tr_atom answer, children, counts;                                 /* answers */
+    tr_atom start, start_dyn, terminate, restart, del, which, count, getspec; /* requests */
+    tr_atom answer, children, counts, childspec;                               /* answers */
     tr_atom backoff, plan, ended;                                     /* to itself */
 } tri_sup_atoms;
 

@@ -68,6 +68,8 @@ static void intern_atoms(void)
     atoms.del = tr_atom_from("tr.sup.delete");
     atoms.which = tr_atom_from("tr.sup.which");
     atoms.count = tr_atom_from("tr.sup.count");
+    atoms.getspec = tr_atom_from("tr.sup.getspec");
+    atoms.childspec = tr_atom_from("tr.sup.childspec");
     atoms.answer = tr_atom_from("tr.sup");
     atoms.children = tr_atom_from("tr.sup.children");
     atoms.counts = tr_atom_from("tr.sup.counts");
@@ -852,6 +854,49 @@ static void req_count(tr_ctx *ctx, sup *s, const tr_msg *m)
     tr_reply(ctx, m, atoms.counts, &k, sizeof k);
 }
 
+/* OTP's get_childspec: a child's spec by id (a simple_one_for_one
+ * supervisor's template, whatever the id). Reads the spec only, so it is
+ * answered at once, even while a restart is under way. */
+static void req_getspec(tr_ctx *ctx, sup *s, const tr_msg *m)
+{
+    tr_request req = tr_msg_request(m);
+    const char *id = id_of(m, 0);
+    tri_child *c = dynamic(s) ? s->tmpl : id ? by_id(s, id, NULL) : NULL;
+    if (!c) return answer(ctx, req, TR_ENOENT, TR_PID_NIL);
+    struct tri_sup_childspec h = {
+        .beh = c->type == TR_SUPERVISOR ? NULL : c->beh,
+        .shutdown_ms = c->shutdown_ms,
+        .backoff = c->backoff,
+        .capacity = c->capacity,
+        .id_len = (uint32_t)strlen(c->id),
+        /* a child supervisor's and a process child's args are internal
+         * encodings of their specs: not returned */
+        .args_len = c->type == TR_SUPERVISOR || c->beh == &tr_process_behaviour
+                        ? 0
+                        : (uint32_t)c->args_size,
+        .reg_len = c->register_as ? (uint32_t)strlen(c->register_as) : 0,
+        .node_len = c->node ? (uint32_t)strlen(c->node) : 0,
+        .type = (uint8_t)c->type,
+        .restart = (uint8_t)c->restart,
+        .significant = c->significant,
+        .on_full = c->on_full,
+    };
+    size_t n = sizeof h + h.id_len + h.args_len + h.reg_len + h.node_len + 4;
+    char *buf = malloc(n), *p = buf;
+    if (!buf) return answer(ctx, req, TR_ENOMEM, TR_PID_NIL);
+    memcpy(p, &h, sizeof h);
+    p += sizeof h;
+    const void *parts[4] = {c->id, c->args, c->register_as, c->node};
+    uint32_t lens[4] = {h.id_len, h.args_len, h.reg_len, h.node_len};
+    for (int i = 0; i < 4; i++) {
+        if (lens[i]) memcpy(p, parts[i], lens[i]);
+        p[lens[i]] = '\0';
+        p += lens[i] + 1;
+    }
+    tr_reply(ctx, m, atoms.childspec, buf, n);
+    free(buf);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static void sup_handle_ended(tr_ctx *ctx, sup *s, const tr_msg *m)
@@ -969,6 +1014,7 @@ static int sup_handle(tr_ctx *ctx, void *state, const tr_msg *m)
     }
     if (t.id == atoms.which.id) req_which(ctx, s, m);
     else if (t.id == atoms.count.id) req_count(ctx, s, m);
+    else if (t.id == atoms.getspec.id) req_getspec(ctx, s, m);
     else if (busy(s)) defer(s, m);
     else dispatch(ctx, s, m, tr_msg_request(m));
     return 0;

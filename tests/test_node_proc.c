@@ -957,7 +957,8 @@ static void test_slow_receiver(void **state)
      * ZeroMQ's pipe (at this bound 2 frames, each at most a 96 KiB
      * buffer), and the kernel's socket buffers at both ends. */
     uint64_t kernel = sysctl_max("/proc/sys/net/ipv4/tcp_wmem") + sysctl_max("/proc/sys/net/ipv4/tcp_rmem");
-    uint64_t bound = ((64 << 10) + 2 * (96 << 10) + kernel) / 4000 + 100;
+    uint64_t room = (64 << 10) + 2 * (96 << 10) + kernel;
+    uint64_t bound = room / 4000 + 100, small_bound = room / 8 + 100; /* messages of each size */
     int64_t rss0 = rss_kib();
     uint64_t out0 = local_stats(t).messages_out;
     uint64_t seq = 0, refused = 0;
@@ -969,9 +970,9 @@ static void test_slow_receiver(void **state)
     /* then until the way is full */
     big += fill(t, sink, &seq, 4000, &refused, bound, 30);
     /* 8-byte messages: the count bound, 100 */
-    uint64_t small = fill(t, sink, &seq, sizeof seq, &refused, bound, 0);
+    uint64_t small = fill(t, sink, &seq, sizeof seq, &refused, small_bound, 0);
     assert_true(queued_at_most(t, seq, out0) <= 100);
-    small += fill(t, sink, &seq, sizeof seq, &refused, bound, 30);
+    small += fill(t, sink, &seq, sizeof seq, &refused, small_bound, 30);
     print_message("stopped receiver: %llu 4000-byte and %llu 8-byte messages accepted, %llu "
                   "refused\n",
                   (unsigned long long)big, (unsigned long long)small, (unsigned long long)refused);

@@ -123,6 +123,10 @@ typedef enum tr_full_policy {
                           * sender gets TR_EFULL: actors never block) */
 } tr_full_policy;
 
+/* tr_full_policy_name — "fail", "drop newest", "drop oldest" or "block"
+ * ("unknown" for another value). */
+const char *tr_full_policy_name(tr_full_policy policy);
+
 /* Special tr_spawn_opts.shutdown_ms values. */
 #define TR_SHUTDOWN_DEFAULT 0   /* 5000 ms */
 #define TR_SHUTDOWN_BRUTAL (-1) /* stopped by force at once */
@@ -251,6 +255,10 @@ int tr_started_info(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_
 
 /* tr_started_atom — "tr.started". */
 tr_atom tr_started_atom(void);
+
+/* tr_start_status_name — "ok", "ignored" or "failed" ("unknown" for
+ * another value). */
+const char *tr_start_status_name(tr_start_status status);
 
 /* tr_defer_started — called in init: the actor is not "started" when init
  * returns but when it calls tr_notify_started (a supervisor: once all its

@@ -33,6 +33,11 @@ typedef enum tr_err {
  * Never returns NULL; unknown codes give "unknown error". Thread-safe. */
 const char *tr_strerror(int err);
 
+/* tr_err_name — the code's name as written in this header ("TR_OK",
+ * "TR_ENOMEM", ...), for logs and test output; unknown codes give
+ * "TR_E?". Never NULL. Thread-safe. */
+const char *tr_err_name(int err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -212,6 +212,10 @@ typedef struct tr_node_event {
  * Errors: TR_EINVAL. */
 int tr_node_event_info(const tr_msg *msg, tr_node_event *out);
 
+/* tr_nodeup_atom — "tr.nodeup"; tr_nodedown_atom — "tr.nodedown". */
+tr_atom tr_nodeup_atom(void);
+tr_atom tr_nodedown_atom(void);
+
 /* tr_node_stop — tells every peer this node is going (they see it down at
  * once, reason "bye"), closes its sockets and joins its I/O thread; sends
  * to other nodes then become dead letters. Sets *node to NULL. Called by

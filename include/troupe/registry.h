@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "troupe/actor.h"
+#include "troupe/call.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,6 +55,44 @@ int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
 /* tr_system_send_named — the same from any thread (sender TR_PID_NIL). */
 int tr_system_send_named(tr_system *sys, const char *name, tr_atom type, const void *data,
                          size_t size);
+
+/* ------------------------------------------------- waiting for a name
+ *
+ * A one-shot wait for a name to be registered, instead of polling
+ * tr_whereis: for a client that starts before its server, or that wants
+ * the next incarnation of a supervised child registered by its child spec
+ * (tr_child_spec.register_as). Local names only ("name", or "name@<this
+ * node's name>"). Each wait ends exactly once. */
+
+/* tr_name_atom — "tr.name", the type of the notice tr_await_name sends. */
+tr_atom tr_name_atom(void);
+
+/* tr_await_name — asks for one "tr.name" notice, carrying the reference
+ * set in *out (tr_msg_ref): as soon as `name` stands for a live actor —
+ * at once if it does now — with that actor's pid (also the notice's
+ * sender, tr_msg_sender); or, if timeout_ms (>= 0; TR_INFINITY: never)
+ * passes first, with no pid. The name is resolved when it is registered
+ * (by tr_register, or by a spawn's register_as before its init runs):
+ * messages sent to the pid then wait for the actor's init. Read the
+ * notice with tr_name_info. A wait of an actor that ends is dropped with
+ * it. Errors: TR_EINVAL (not a valid local name), TR_ENOMEM, TR_ENOTACTOR
+ * / TR_ESTOPPED (as tr_send). Actor context only. */
+int tr_await_name(tr_ctx *ctx, const char *name, int64_t timeout_ms, tr_ref *out);
+
+/* tr_name_info — reads a "tr.name" notice: *ref (its wait's reference),
+ * *pid (the actor registered, or nil when the wait timed out) and *name
+ * (points into the message); each may be NULL. Returns TR_OK when the name
+ * was registered, TR_ETIMEDOUT when the wait timed out, TR_EINVAL when
+ * `msg` is no such notice. */
+int tr_name_info(const tr_msg *msg, tr_ref *ref, tr_pid *pid, const char **name);
+
+/* tr_system_await_name — tr_await_name from a non-actor thread: waits up
+ * to timeout_ms (0: do not wait; negative: forever) until `name` stands
+ * for a live actor, and sets *out to it. Never polls: the registration
+ * wakes the thread. Errors: TR_ETIMEDOUT, TR_EINVAL (NULL sys or out, not
+ * a valid local name), TR_ENOTACTOR (from a worker thread: it would block
+ * one), TR_ENOMEM. Any non-actor thread. */
+int tr_system_await_name(tr_system *sys, const char *name, int64_t timeout_ms, tr_pid *out);
 
 #ifdef __cplusplus
 }

@@ -60,6 +60,17 @@ typedef enum tr_auto_shutdown {
     TR_AUTO_SHUTDOWN_ALL = 2, /* when all significant children have */
 } tr_auto_shutdown;
 
+/* Printable names, as OTP spells them ("unknown" for another value):
+ * tr_restart_name — "permanent", "transient", "temporary";
+ * tr_child_type_name — "worker", "supervisor";
+ * tr_strategy_name — "one_for_one", "one_for_all", "rest_for_one",
+ *   "simple_one_for_one";
+ * tr_auto_shutdown_name — "never", "any_significant", "all_significant". */
+const char *tr_restart_name(tr_restart restart);
+const char *tr_child_type_name(tr_child_type type);
+const char *tr_strategy_name(tr_strategy strategy);
+const char *tr_auto_shutdown_name(tr_auto_shutdown auto_shutdown);
+
 /* A restart delay growing from min_ms, doubled (with up to jitter*100 %
  * random extra) at each restart up to max_ms, and back to min_ms after
  * reset_ms without a restart. min_ms == 0: restart at once (OTP). */
@@ -154,6 +165,24 @@ int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opt
 int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
                         int64_t timeout_ms, tr_pid *out, char *why, size_t why_size);
 
+/* tr_supervisor_start_to — tr_supervisor_start for a program that wants
+ * to react to its tree giving up without writing a trapping actor: the
+ * supervisor's end, whatever its reason, arrives at `exit_to` (usually an
+ * inbox's pid, troupe/inbox.h) as one "tr.exit" message — tr_exit_info
+ * gives its pid, its exit kind (TR_EXIT_SHUTDOWN with the reason's text
+ * when it reached its restart intensity, as OTP) and text — and it never
+ * fails the root: tr_system_run goes on (and returns TR_OK once the root
+ * is empty, as usual). Exactly one "tr.exit" comes for every call that
+ * spawned the supervisor: also after TR_EFAILED (its start failed) and
+ * TR_ETIMEDOUT (it was asked to stop), and when the system stops. The one
+ * exception: a supervisor abandoned by the root (killed while stuck in a
+ * callback) is not reported. Errors: TR_EINVAL (nil exit_to, or as
+ * tr_supervisor_start), as tr_supervisor_start otherwise. Any non-actor
+ * thread. */
+int tr_supervisor_start_to(tr_system *sys, const tr_sup_spec *spec, const char *name,
+                           int64_t timeout_ms, tr_pid exit_to, tr_pid *out, char *why,
+                           size_t why_size);
+
 /* ------------------------------------------------------- dynamic API */
 
 /* A child as which_children reports it. */
@@ -212,6 +241,25 @@ int tr_sup_which_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
  * tr_call. Actor context only. */
 int tr_sup_count_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
 
+/* tr_sup_get_childspec — asks for a child's spec by id (OTP's
+ * get_childspec; a simple_one_for_one supervisor answers its template
+ * whatever the id). The answer, a "tr.sup.childspec" message (or "tr.sup"
+ * with TR_ENOENT when there is no such child), carries *out's reference:
+ * decode it with tr_sup_childspec_decode. It is answered at once, even
+ * while a restart is under way. Errors: as tr_call. Actor context only. */
+int tr_sup_get_childspec(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
+
+/* tr_sup_childspec_decode — reads get_childspec's answer into *out, whose
+ * strings and args point into the answer (valid while it lives), and
+ * *type (may be NULL). A worker's spec comes back as it was given (the
+ * default shutdown resolved: 5000 ms); a child supervisor's has a NULL
+ * behaviour, no args and a NULL `supervisor` (its nested spec is not
+ * returned): *type says TR_SUPERVISOR; a process child's has behaviour
+ * &tr_process_behaviour, no args and a NULL `process` (its process spec
+ * is not returned either). Returns TR_OK, the supervisor's
+ * error (TR_ENOENT: no such child) or TR_EINVAL (not such an answer). */
+int tr_sup_childspec_decode(const tr_msg *answer, tr_child_spec *out, tr_child_type *type);
+
 /* tr_sup_result — decodes the "tr.sup" answer to start, terminate,
  * restart or delete_child: its result code, and the pid for
  * start/restart. Errors: TR_EINVAL (not such an answer). */
@@ -224,6 +272,16 @@ int tr_sup_children_decode(const tr_msg *answer, tr_child_info *out, size_t max,
 
 /* tr_sup_counts_decode — reads count_children's answer. Errors: TR_EINVAL. */
 int tr_sup_counts_decode(const tr_msg *answer, tr_child_counts *out);
+
+/* The types of the supervisor's answers, to tell them apart in a handler:
+ * tr_sup_atom — "tr.sup" (start, terminate, restart, delete_child; an
+ *   error answer to get_childspec); tr_sup_children_atom —
+ *   "tr.sup.children"; tr_sup_counts_atom — "tr.sup.counts";
+ *   tr_sup_childspec_atom — "tr.sup.childspec". */
+tr_atom tr_sup_atom(void);
+tr_atom tr_sup_children_atom(void);
+tr_atom tr_sup_counts_atom(void);
+tr_atom tr_sup_childspec_atom(void);
 
 /* The same requests from a non-actor thread, waiting up to timeout_ms
  * (TR_INFINITY: forever). Each returns the supervisor's result code, or
@@ -257,6 +315,15 @@ int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, s
  * simple_one_for_one supervisor), active, supervisors, workers. */
 int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
                                int64_t timeout_ms);
+
+/* tr_sup_get_childspec_sync — get_childspec from a non-actor thread: on
+ * TR_OK fills *out and *type (may be NULL) as tr_sup_childspec_decode
+ * does, pointing into *answer, which the caller frees with
+ * tr_msg_destroy once done with *out. On error *answer is NULL. Errors:
+ * TR_EINVAL (NULL out or answer), TR_ENOENT (no such child, or no such
+ * supervisor), as the other *_sync forms. */
+int tr_sup_get_childspec_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
+                              tr_child_spec *out, tr_child_type *type, tr_msg **answer);
 
 #ifdef __cplusplus
 }

@@ -99,6 +99,10 @@ typedef enum tr_dead_reason {
  * down", "no route", "too big", "peer queue full" or "abandoned". */
 const char *tr_dead_reason_name(tr_dead_reason reason);
 
+/* tr_dead_letter_atom — "tr.dead_letter", the type of the copies
+ * tr_system_dead_letters_to forwards. */
+tr_atom tr_dead_letter_atom(void);
+
 /* What tr_dead_letter_info reads out of a "tr.dead_letter" message. */
 typedef struct tr_dead_letter {
     tr_pid to;      /* whom it was for */
