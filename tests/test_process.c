@@ -525,9 +525,13 @@ static void test_node_child(void **state)
     tr_msg_destroy(&reply);
     r = expect_report(e, "exit");
     assert_int_equal(r.kind, TR_EXIT_FAILURE);
+    /* what ends it first: the root's failure over the link ("node K:
+     * ...") or the process's own exit that follows it; on a slow machine
+     * (valgrind) either may come first */
     char want[128];
     snprintf(want, sizeof want, "node %s: ", kid_name);
-    assert_true(strncmp(r.text, want, strlen(want)) == 0);
+    if (strncmp(r.text, want, strlen(want)) != 0 && strncmp(r.text, "exited with status", 18) != 0)
+        fail_msg("exit reason \"%s\"", r.text);
     assert_true(pid_gone(pi.os_pid, true, T_WAIT_MS));
 }
 

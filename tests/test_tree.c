@@ -301,6 +301,24 @@ static void test_tree_refusals(void **state)
     assert_int_equal(pr_troupe_run((const char *[]){"help", NULL}, &t), 0);
     want(t->obuf, "  tree ENDPOINT ");
     pr_free(t);
+    /* the conventional spellings: -h, --help, --version, -V */
+    assert_int_equal(pr_troupe_run((const char *[]){"-h", NULL}, &t), 0);
+    want(t->obuf, "exit status:");
+    pr_free(t);
+    assert_int_equal(pr_troupe_run((const char *[]){"--help", NULL}, &t), 0);
+    want(t->obuf, "usage: troupe <command>");
+    pr_free(t);
+    for (int i = 0; i < 2; i++) {
+        const char *flag = i ? "-V" : "--version";
+        assert_int_equal(pr_troupe_run((const char *[]){flag, NULL}, &t), 0);
+        char v[64];
+        snprintf(v, sizeof v, "troupe %s\n", tr_version());
+        assert_string_equal(t->obuf, v);
+        pr_free(t);
+    }
+    assert_int_equal(pr_troupe_run((const char *[]){"--nope", NULL}, &t), 2);
+    want(t->ebuf, "unknown command '--nope'");
+    pr_free(t);
 
     /* nobody there: 3 after the timeout */
     int64_t t0 = t_now_ms();

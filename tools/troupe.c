@@ -23,8 +23,13 @@ static int usage(FILE *to)
             "  tree ENDPOINT       print a running node's live tree, as text, --json or\n"
             "                      --dot (troupe tree --help); exit 0 printed, 1 usage\n"
             "                      error, 3 cannot reach the node or it has no tree\n"
-            "  version             print the version\n"
-            "  help                this text\n");
+            "  version             print the version (also --version, -V)\n"
+            "  help                this text (also --help, -h)\n"
+            "\n"
+            "exit status: 0 done; 2 usage error; each command documents the others\n"
+            "in its --help (run: 1 config errors, 3 could not start, 4 a failure\n"
+            "reached the root; check: 1 errors; tree: 3 unreachable; demo: 1 could\n"
+            "not complete).\n");
     return to == stderr ? 2 : 0;
 }
 
@@ -37,12 +42,12 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) return troupe_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return troupe_check(argc - 1, argv + 1);
     if (strcmp(cmd, "tree") == 0) return troupe_tree(argc - 1, argv + 1);
-    if (strcmp(cmd, "version") == 0) {
-        printf("troupe %d.%d.%d\n", TROUPE_VERSION_MAJOR, TROUPE_VERSION_MINOR,
-               TROUPE_VERSION_PATCH);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("troupe %s\n", tr_version());
         return 0;
     }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) return usage(stdout);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+        return usage(stdout);
     fprintf(stderr, "troupe: unknown command '%s'\n", cmd);
     return usage(stderr);
 }
