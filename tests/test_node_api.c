@@ -122,7 +122,7 @@ static void make_keys(char *dir, size_t n, char *key_path, size_t kn)
 
 static void remove_keys(const char *dir)
 {
-    char p[PATH_MAX];
+    char p[PATH_MAX + 16]; /* room for the file name after any dir */
     snprintf(p, sizeof p, "%s/a.key", dir);
     unlink(p);
     snprintf(p, sizeof p, "%s/a.pub", dir);
