@@ -10,7 +10,7 @@
 #                               written on a copy of the tree, and its first program
 #   tools/dev.sh fuzz [SECONDS] the libFuzzer targets (clang, build-fuzz/), each for
 #                               SECONDS (default 20) from its seed corpus; any crash
-#                               fails (not run by .ci/run)
+#                               fails (.ci/run runs it with the default)
 #   tools/dev.sh stress [SECONDS] the randomized stress test (tests/test_stress.c) alone
 #                               for SECONDS (default 60) in build/, build-asan/ and
 #                               build-tsan/ in turn, a fresh seed each (not run by
