@@ -299,27 +299,36 @@ int tr_pack(void *buf, size_t cap, size_t *len, const char *picture, ...)
     return rc;
 }
 
-int tr_pack_msg(tr_atom type, tr_msg **out, const char *picture, ...)
+int tr_vpack_msg(tr_atom type, tr_msg **out, const char *picture, va_list ap)
 {
     if (!out) return TR_EINVAL;
     *out = NULL;
     /* twice over the arguments: measure, then fill a message that size */
-    va_list ap, again;
-    va_start(ap, picture);
-    va_copy(again, ap);
+    va_list measure, fill;
+    va_copy(measure, ap);
+    va_copy(fill, ap);
     size_t len;
     tr_msg *m = NULL;
-    int rc = tr_vpack(NULL, 0, &len, picture, ap);
+    int rc = tr_vpack(NULL, 0, &len, picture, measure);
     if (rc == TR_OK) rc = tr_msg_new(type, len, &m);
-    if (rc == TR_OK) rc = tr_vpack(tr_msg_buffer(m), len, &len, picture, again);
-    va_end(again);
-    va_end(ap);
+    if (rc == TR_OK) rc = tr_vpack(tr_msg_buffer(m), len, &len, picture, fill);
+    va_end(fill);
+    va_end(measure);
     if (rc != TR_OK) {
         tr_msg_destroy(&m);
         return rc;
     }
     *out = m;
     return TR_OK;
+}
+
+int tr_pack_msg(tr_atom type, tr_msg **out, const char *picture, ...)
+{
+    va_list ap;
+    va_start(ap, picture);
+    int rc = tr_vpack_msg(type, out, picture, ap);
+    va_end(ap);
+    return rc;
 }
 
 static int vunpack(tr_unpacker *u, const char *picture, va_list ap)

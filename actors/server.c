@@ -203,20 +203,12 @@ int tr_answer_pack(tr_answer *a, tr_atom type, const char *picture, ...)
 {
     answer_clear(a);
     a->state = 0;
-    va_list ap, again;
+    va_list ap;
     va_start(ap, picture);
-    va_copy(again, ap);
-    size_t len;
-    tr_msg *m = NULL;
-    int rc = tr_vpack(NULL, 0, &len, picture, ap); /* measure, then fill */
-    if (rc == TR_OK) rc = tr_msg_new(type, len, &m);
-    if (rc == TR_OK) rc = tr_vpack(tr_msg_buffer(m), len, &len, picture, again);
-    va_end(again);
+    tr_msg *m;
+    int rc = tr_vpack_msg(type, &m, picture, ap);
     va_end(ap);
-    if (rc != TR_OK) {
-        tr_msg_destroy(&m);
-        return rc;
-    }
+    if (rc != TR_OK) return rc;
     a->packed = m;
     a->type = type;
     a->state = 1;

@@ -188,6 +188,10 @@ int tr_vunpack(const void *data, size_t size, const char *picture, va_list ap);
  * tr_msg_new. */
 int tr_pack_msg(tr_atom type, tr_msg **out, const char *picture, ...);
 
+/* tr_vpack_msg — tr_pack_msg with a va_list (left for the caller to
+ * va_end; it is copied, not consumed twice). */
+int tr_vpack_msg(tr_atom type, tr_msg **out, const char *picture, va_list ap);
+
 /* tr_unpack — reads the values `picture` names from data[0..size), which
  * they must fill exactly. Pointers it sets point into data. Errors:
  * TR_EINVAL (a bad picture), TR_EBADMSG (malformed, short, or bytes left
