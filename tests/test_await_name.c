@@ -162,6 +162,33 @@ static void actor_told_at_once(void **state)
     t_expect_none(e);
 }
 
+/* A waiter that ended while it waited (no timeout) is dropped when the
+ * next wait for that name comes: the next waiter is told once, and the
+ * registry keeps nothing of the dead one (teardown checks). */
+static void ended_waiter_dropped(void **state)
+{
+    t_env *e = *state;
+    uint64_t ref;
+    tr_pid gone = spawn_waiter(e, "later", TR_INFINITY, &ref);
+    tr_ref mon;
+    assert_int_equal(tr_inbox_monitor(e->probe, gone, &mon), TR_OK);
+    assert_int_equal(tr_system_stop_child(e->sys, gone), TR_OK);
+    t_expect(e, "tr.down");
+    uint64_t ref2;
+    spawn_waiter(e, "later", TR_INFINITY, &ref2);
+    tr_pid svc;
+    assert_int_equal(tr_system_spawn(e->sys, &svc_b, &(tr_spawn_opts){.register_as = "later"}, &svc),
+                     TR_OK);
+    notice_report r = expect_notice(e);
+    assert_int_equal(r.rc, TR_OK);
+    assert_int_equal(r.ref, ref2);
+    assert_true(tr_pid_eq(r.pid, svc));
+    assert_true(tr_pid_eq(t_expect_pid(e, "pong"), svc));
+    t_expect_none(e);
+    /* and one still waiting when the system goes: freed with it */
+    spawn_waiter(e, "never", TR_INFINITY, &ref);
+}
+
 static void actor_times_out_once(void **state)
 {
     t_env *e = *state;
@@ -474,6 +501,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(actor_woken_by_spawn, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(actor_told_at_once, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(actor_times_out_once, t_setup_clock, t_teardown),
+        cmocka_unit_test_setup_teardown(ended_waiter_dropped, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(actor_each_wait_ends_once, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(actor_errors, t_setup, t_teardown),
         cmocka_unit_test_setup_teardown(outside_at_once_and_errors, t_setup, t_teardown),
