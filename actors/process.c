@@ -29,7 +29,11 @@
 #define INFO_TYPE "tr.process.info"
 
 enum phase { P_IDLE, P_ASKED, P_RUNNING, P_GONE };
-enum { TIMER_START = 1, TIMER_KILL = 2 };
+enum { TIMER_START = 1, TIMER_KILL = 2, TIMER_TERM = 3 };
+
+/* How long a node child whose connection broke has to end by itself before
+ * it is sent SIGTERM (a node that stops closes its connection first). */
+#define LOST_GRACE_MS 1000
 
 typedef struct proc {
     uint64_t id; /* the proc thread's handle */
@@ -40,6 +44,7 @@ typedef struct proc {
     tr_pid root; /* a node child's root, once ready */
     tr_ref node_mon;    /* node children: its node's up events, until ready */
     bool pending;       /* a ready message came before its node was up here */
+    bool conn_lost;     /* its root's link broke: its process says why */
     tr_pid pending_root;
     char program[256]; /* for reasons (cut) */
     char node_name[256];
@@ -246,14 +251,27 @@ static void on_ready(tr_ctx *ctx, tri_actor *a, proc *p, const tr_msg *m)
     p->pending_root = root;
 }
 
+static void send_signal(proc *p, int sig);
+
 /* The child's root ended (its link): the actor ends as the child did. */
 static void on_root_exit(tr_ctx *ctx, proc *p, const tr_exit *why)
 {
+    tri_actor *a = (tri_actor *)ctx;
     switch (why->kind) {
     case TR_EXIT_FAILURE:
         tr_fail(ctx, "node %s: %s", p->node_name, why->text ? why->text : "failed");
         break;
     case TR_EXIT_NOCONNECTION:
+        if (p->phase == P_RUNNING) {
+            /* A node that ends closes its connections as it goes, and its
+             * root's last exit signal may be lost with them: its process
+             * says how it ended (status 0: normally). One still there after
+             * a grace is asked to go, and made to at the shutdown time. */
+            p->conn_lost = true;
+            uint8_t what = TIMER_TERM;
+            tri_timer_after(a->sys, LOST_GRACE_MS, a, tri_serial(a), TRI_MSG_PROC_TIMER, &what, 1);
+            break;
+        }
         tr_fail(ctx, "node %s: connection lost", p->node_name);
         break;
     case TR_EXIT_NOPROC:
@@ -397,6 +415,13 @@ static void on_proc_exit(tri_actor *a, proc *p, const tr_msg *m)
         tri_begin_stop(a, TR_EXIT_NORMAL, NULL);
         return;
     }
+    bool ours = e.code != CLD_EXITED &&
+                ((p->term_sent && e.status == SIGTERM) || (p->kill_sent && e.status == SIGKILL));
+    if (p->conn_lost && ours) { /* we ended it: its connection was lost */
+        snprintf(why, sizeof why, "node %s: connection lost", p->node_name);
+        tri_begin_stop(a, TR_EXIT_FAILURE, why);
+        return;
+    }
     tri_begin_stop(a, TR_EXIT_FAILURE, text);
 }
 
@@ -406,6 +431,11 @@ static void on_timer(tri_actor *a, proc *p, const tr_msg *m)
     uint8_t what = *(const uint8_t *)m->data;
     if (what == TIMER_KILL && !p->kill_sent) {
         send_signal(p, SIGKILL);
+    } else if (what == TIMER_TERM && !p->term_sent && !p->kill_sent) {
+        send_signal(p, SIGTERM);
+        uint8_t kill_what = TIMER_KILL;
+        tri_timer_after(a->sys, a->shutdown_ms > 0 ? a->shutdown_ms : 5000, a, tri_serial(a),
+                        TRI_MSG_PROC_TIMER, &kill_what, 1);
     } else if (what == TIMER_START && !p->ready && a->state == TRI_ST_RUNNING) {
         char why[600];
         snprintf(why, sizeof why, "node %s (%s) did not report ready within %lld ms",

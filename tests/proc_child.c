@@ -141,9 +141,11 @@ static int top_init(tr_ctx *ctx, void *st, const void *args, size_t size)
     return tr_spawn(ctx, &echo_beh, &o, NULL);
 }
 
+/* "quit": the root ends normally (and with it the node's tree) */
 static int top_handle(tr_ctx *ctx, void *st, const tr_msg *m)
 {
-    (void)ctx, (void)st, (void)m;
+    (void)st;
+    if (!strcmp(tr_atom_name(tr_msg_type(m)), "quit")) tr_stop(ctx);
     return 0;
 }
 

@@ -535,6 +535,27 @@ static void test_node_child(void **state)
     assert_true(pid_gone(pi.os_pid, true, T_WAIT_MS));
 }
 
+/* A node child whose root ends normally: the child's exit is normal too
+ * (by its root's link or by its process's exit 0, whichever comes first),
+ * so a transient or temporary child is not restarted. */
+static void test_node_child_ends_normally(void **state)
+{
+    t_env *e = *state;
+    make_node(e);
+    tr_process_spec ps = {.program = child_prog(), .args = (const char *const[]){"node"},
+                          .nargs = 1, .kind = TR_PROCESS_NODE, .node_name = kid_name};
+    tr_pid child;
+    start_host(e, &ps, 5000, &child);
+    report r = expect_report(e, "started");
+    assert_int_equal(r.status, TR_START_OK);
+    tr_process_info pi;
+    assert_int_equal(tr_process_info_sync(e->sys, child, &pi, T_WAIT_MS), TR_OK);
+    assert_int_equal(tr_system_send(e->sys, pi.child_root, tr_atom_from("quit"), NULL, 0), TR_OK);
+    r = expect_report(e, "exit");
+    if (r.kind != TR_EXIT_NORMAL) fail_msg("exit %s: %s", tr_exit_kind_name(r.kind), r.text);
+    assert_true(pid_gone(pi.os_pid, true, T_WAIT_MS));
+}
+
 /* A node child needs a node to report to; and one that never reports
  * ready fails its start at its start timeout. */
 static void test_node_child_start_failures(void **state)
@@ -756,6 +777,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill9_no_orphan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pid_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_child, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_child_ends_normally, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_child_start_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_own_kill_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_plain, setup, teardown),

@@ -60,10 +60,14 @@
  * and, once its node is up and its tree started, calls
  * tr_node_report_ready (`troupe run` does so by itself when these are set).
  * The process actor then links itself with the child's root: the end of
- * the child's tree, or the loss of the connection, ends the process actor
- * (a failure "node <name>: <reason>", or the child's exit kind), which
- * stops the process. The child's actors are reached by name@node or by pid
- * like any remote actor; tr_process_info tells the child's root pid. */
+ * the child's tree ends the process actor (a failure "node <name>:
+ * <reason>", or the child's exit kind), which stops the process. A lost
+ * connection is left to the process to explain, since a node that stops
+ * closes its connections as it goes: its exit says how it ended (status 0:
+ * normal); one still running a second later is sent SIGTERM, then SIGKILL
+ * at the shutdown time, and the child fails "node <name>: connection
+ * lost". The child's actors are reached by name@node or by pid like any
+ * remote actor; tr_process_info tells the child's root pid. */
 #ifndef TROUPE_PROCESS_H
 #define TROUPE_PROCESS_H
 
