@@ -65,7 +65,8 @@ typedef enum tr_auto_shutdown {
  * tr_child_type_name — "worker", "supervisor";
  * tr_strategy_name — "one_for_one", "one_for_all", "rest_for_one",
  *   "simple_one_for_one";
- * tr_auto_shutdown_name — "never", "any_significant", "all_significant". */
+ * tr_auto_shutdown_name — "never", "any_significant", "all_significant".
+ * Static strings, never NULL; any thread. */
 const char *tr_restart_name(tr_restart restart);
 const char *tr_child_type_name(tr_child_type type);
 const char *tr_strategy_name(tr_strategy strategy);
@@ -277,7 +278,8 @@ int tr_sup_counts_decode(const tr_msg *answer, tr_child_counts *out);
  * tr_sup_atom — "tr.sup" (start, terminate, restart, delete_child; an
  *   error answer to get_childspec); tr_sup_children_atom —
  *   "tr.sup.children"; tr_sup_counts_atom — "tr.sup.counts";
- *   tr_sup_childspec_atom — "tr.sup.childspec". */
+ *   tr_sup_childspec_atom — "tr.sup.childspec". Any thread; the atoms are
+ *   interned once and never change. */
 tr_atom tr_sup_atom(void);
 tr_atom tr_sup_children_atom(void);
 tr_atom tr_sup_counts_atom(void);
