@@ -223,6 +223,17 @@ static inline bool tri_abandoned(const tri_actor *a)
                atomic_load_explicit((_Atomic uint64_t *)&a->live_serial, memory_order_relaxed);
 }
 
+/* Whether `a`'s parent asked it to stop (a request it times: at the
+ * child's shutdown time it sends a kill), rather than `a` stopping by
+ * itself. */
+static inline bool tri_stop_requested(const tri_actor *a)
+{
+    uint64_t sig = atomic_load_explicit((_Atomic uint64_t *)&a->signal, memory_order_acquire);
+    return (sig & (TRI_SIG_STOP | TRI_SIG_KILL)) &&
+           sig >> TRI_SIG_SHIFT ==
+               atomic_load_explicit((_Atomic uint64_t *)&a->live_serial, memory_order_relaxed);
+}
+
 /* The slot table: chunks of TRI_CHUNK slots, and two free lists. */
 #define TRI_CHUNK_BITS 10
 #define TRI_CHUNK (1u << TRI_CHUNK_BITS)

@@ -334,10 +334,12 @@ static bool proc_settle(tri_actor *a, bool kill)
         if (!p->kill_sent) send_signal(p, SIGKILL);
     } else if (!p->term_sent && !p->kill_sent) {
         send_signal(p, SIGTERM);
-        /* bounded by our own shutdown time too: a process that ignores
-         * SIGTERM while the actor stops by itself (no parent timing it) */
+        /* Bounded by our own shutdown time too when the actor stops by
+         * itself. Not when its parent asked: the parent times that stop
+         * and kills at the same deadline, and its kill must be the one
+         * told (the exit is then "killed", as OTP reports it). */
         uint8_t what = TIMER_KILL;
-        if (a->shutdown_ms > 0)
+        if (a->shutdown_ms > 0 && !tri_stop_requested(a))
             tri_timer_after(a->sys, a->shutdown_ms, a, tri_serial(a), TRI_MSG_PROC_TIMER, &what, 1);
     }
     return false;
