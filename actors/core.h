@@ -172,7 +172,7 @@ struct tri_actor {
     uint8_t parent_flags;      /* TRI_PF_*, the parent's */
     uint16_t pad0;
     uint64_t stop_timer;       /* the parent's timer killing this child */
-    uint64_t pad1;
+    _Atomic uintptr_t hold;    /* TRI_HOLD_*: a spawn not yet done (spawn.c) */
     tri_mailbox mb;            /* mb.head ends line 0; mb.tail starts line 1 */
     /* ---- lines 1-2: the actor's own ---- */
     _Atomic uint64_t live_serial; /* == serial while alive, 0 once ended */
@@ -222,6 +222,18 @@ static inline bool tri_abandoned(const tri_actor *a)
            sig >> TRI_SIG_SHIFT ==
                atomic_load_explicit((_Atomic uint64_t *)&a->live_serial, memory_order_relaxed);
 }
+
+/* The hold word: between pushing an actor's INIT and finishing its
+ * setup (registering its name, linking it to its parent, arming its
+ * deadline) the spawner holds the actor, so that no worker runs it while
+ * the spawner still writes its fields, and no message sent by name in
+ * that window runs before init. INIT goes in first, so it stays first.
+ * A worker that pops a held INIT puts it back (tri_mailbox_unpop), marks
+ * the hold WAITING and ends the turn without marking the mailbox empty;
+ * the spawner, done, clears the hold and schedules the actor when it
+ * holds the mailbox's schedule token (its INIT push found the mailbox
+ * empty) or finds WAITING. */
+enum { TRI_HOLD_NONE = 0, TRI_HOLD_SPAWNING = 1, TRI_HOLD_WAITING = 2 };
 
 /* Whether `a`'s parent asked it to stop (a request it times: at the
  * child's shutdown time it sends a kill), rather than `a` stopping by

@@ -80,6 +80,23 @@ static inline bool tri_mailbox_park(tri_mailbox *mb)
     return true;
 }
 
+/* Consumer only, right after a pop that returned a node, with the `spent`
+ * that pop gave (not freed): puts that node back, so that the next pop
+ * returns it again. Pop leaves the chain untouched, only moving `tail`
+ * (possibly across the stub), so stepping back is restoring `tail` and
+ * whether the stub lies ahead. */
+static inline void tri_mailbox_unpop(tri_mailbox *mb, tri_node *spent)
+{
+    if (!spent) { /* the stub was the tail, and points at the node */
+        mb->tail = &mb->stub;
+        mb->stub_queued = false;
+        return;
+    }
+    mb->tail = spent;
+    if (atomic_load_explicit(&spent->next, memory_order_relaxed) == &mb->stub)
+        mb->stub_queued = true;
+}
+
 /* Consumer only, when pop returned NULL and park returned false. Sets the
  * empty bit if no producer has come in since; returns false when one has
  * (the caller must go on popping, as nobody else will schedule it). */

@@ -37,6 +37,16 @@ static void setup(tri_actor *a, tri_actor *parent, const tr_behaviour *beh,
                           memory_order_relaxed);
 }
 
+/* Ends the spawner's hold (core.h): schedules the actor when the spawner
+ * holds the mailbox's token (`token`: its INIT push found it empty) or a
+ * worker met INIT meanwhile and handed the token back. The exchange
+ * publishes every field the spawner wrote to that worker's successor. */
+static void release_hold(tr_system *sys, tri_actor *a, bool token)
+{
+    uintptr_t was = atomic_exchange_explicit(&a->hold, TRI_HOLD_NONE, memory_order_acq_rel);
+    if (token || was == TRI_HOLD_WAITING) tri_schedule(sys, a);
+}
+
 static bool valid_name(const char *name)
 {
     size_t n = strnlen(name, 256);
@@ -110,53 +120,48 @@ static int spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
     atomic_store_explicit(&a->live_serial, serial, memory_order_relaxed);
     atomic_store_explicit(&a->serial, serial, memory_order_release);
     init->dest_serial = serial;
+    if (parent) init->sender = tri_pid_of(parent);
     tr_pid pid = tri_pid_of(a);
-    /* Named before anyone can send to it, and before its parent learns of
-     * it: a clash undoes the spawn, nothing else has seen the pid. */
-    struct tri_name_waiter *woken = NULL; /* told once INIT is queued */
-    if (o->register_as) {
-        int rc = tri_register_quiet(sys, o->register_as, pid, &woken);
-        if (rc != TR_OK) {
-            atomic_store_explicit(&a->live_serial, 0, memory_order_relaxed);
-            atomic_store_explicit(&a->serial, 0, memory_order_release);
-            __atomic_store_n(&a->name, NULL, __ATOMIC_RELAXED);
-            a->ext = NULL;
-            tri_slot_release(sys, a);
-            tri_msg_free(init);
-            tri_pool_free(state_mem, beh->state_size);
-            tri_name_free(name);
-            free(ext);
-            return rc;
-        }
-    }
-
-    if (parent) {
-        init->sender = tri_pid_of(parent);
+    /* INIT first, held (core.h, the hold word): whatever reaches the actor
+     * from here on (a send by name, its deadline) queues behind INIT, and
+     * no worker runs it until release_hold. The push publishes the fields
+     * written so far to a worker still draining an earlier incarnation's
+     * letters; release_hold's schedule publishes the rest. */
+    atomic_store_explicit(&a->hold, TRI_HOLD_SPAWNING, memory_order_relaxed);
+    bool token = tri_mailbox_push(&a->mb, &init->node);
+    /* Named before its parent learns of it: a clash undoes the spawn, and
+     * nothing else has seen the pid. */
+    struct tri_name_waiter *woken = NULL; /* told once the hold is released */
+    int rc = TR_OK;
+    if (o->register_as) rc = tri_register_quiet(sys, o->register_as, pid, &woken);
+    if (rc == TR_OK && parent) {
         tri_link_child_before(parent, a, o->before);
-    } else if (tri_root_adopt(sys, a) != TR_OK) {
-        /* The root is closing: undo. Nobody has seen the pid yet. */
-        tri_registry_unwake(sys, woken);
+    } else if (rc == TR_OK && tri_root_adopt(sys, a) != TR_OK) {
+        tri_registry_unwake(sys, woken); /* the root is closing */
+        rc = TR_ESTOPPED;
+    }
+    if (rc != TR_OK) {
+        /* Undo: INIT, and anything sent by name meanwhile, become stale
+         * letters of an ended incarnation, drained by a worker. */
         atomic_store_explicit(&a->live_serial, 0, memory_order_relaxed);
         atomic_store_explicit(&a->serial, 0, memory_order_release);
         __atomic_store_n(&a->name, NULL, __ATOMIC_RELAXED);
         a->ext = NULL;
+        release_hold(sys, a, token);
         tri_slot_release(sys, a);
-        tri_msg_free(init);
         tri_pool_free(state_mem, beh->state_size);
         tri_name_free(name);
         free(ext);
-        return TR_ESTOPPED;
+        return rc;
     }
     tri_count(sys, TRI_N_SPAWNED);
     /* After the link/adopt, so the EXIT of an actor whose deadline passes
-     * at once cannot overtake its ADOPT; before INIT, while nothing runs
-     * the actor and its fields are still ours to write. */
+     * at once cannot overtake its ADOPT. */
     if (o->deadline_ms > 0 &&
         !tri_timer_after(sys, o->deadline_ms, a, serial, TRI_MSG_DEADLINE, NULL, 0))
         tri_log(TR_LOG_ERROR, "out of memory arming a deadline; the actor runs without it");
-    tri_push(sys, a, init);
-    /* Only now: a waiter told of the name sends at once, and a message
-     * that overtook INIT would find the actor not started. */
+    release_hold(sys, a, token);
+    /* A waiter told of the name may send at once: behind INIT anyway. */
     if (woken) tri_registry_wake(sys, woken, pid);
     if (out) *out = pid;
     return TR_OK;

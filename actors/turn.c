@@ -153,8 +153,8 @@ void tri_run_turn(tri_worker *w, tri_actor *a)
     for (;;) {
         tri_node *spent;
         tri_node *n = tri_mailbox_pop(&a->mb, &spent);
-        if (spent) tri_msg_free(tri_msg_of(spent));
         if (!n) {
+            if (spent) tri_msg_free(tri_msg_of(spent));
             if (tri_mailbox_park(&a->mb)) continue;
             if (tri_mailbox_mark_empty(&a->mb)) {
                 turn_done(w, handled);
@@ -174,6 +174,25 @@ void tri_run_turn(tri_worker *w, tri_actor *a)
             continue;
         }
         tr_msg *m = tri_msg_of(n);
+        if (TRI_UNLIKELY(m->kind == TRI_MSG_INIT) &&
+            atomic_load_explicit(&a->hold, memory_order_acquire) == TRI_HOLD_SPAWNING) {
+            /* Its spawner is not done with it (core.h, the hold word):
+             * INIT goes back before the spawner may hear of it, and the
+             * spawner schedules the actor again. Released meanwhile: the
+             * next pop returns INIT again, to run now. */
+            tri_mailbox_unpop(&a->mb, spent);
+            uintptr_t h = TRI_HOLD_SPAWNING;
+            if (!atomic_compare_exchange_strong_explicit(&a->hold, &h, TRI_HOLD_WAITING,
+                                                         memory_order_acq_rel,
+                                                         memory_order_acquire))
+                continue;
+            turn_done(w, handled); /* `a` is the spawner's again: not touched */
+            atomic_store_explicit(&w->n_done,
+                                  atomic_load_explicit(&w->n_done, memory_order_relaxed) + 1,
+                                  memory_order_release);
+            return;
+        }
+        if (spent) tri_msg_free(tri_msg_of(spent));
         if (m->counted) { /* a bounded mailbox's message */
             bool dropit;
             tri_msg_popped(a, m, &dropit);
