@@ -27,7 +27,7 @@ static bool valid_name(const char *s)
     return true;
 }
 
-int tr_behaviour_register(const char *name, const tr_behaviour *beh)
+tr_err tr_behaviour_register(const char *name, const tr_behaviour *beh)
 {
     if (!valid_name(name) || !beh || !beh->handle) return TR_EINVAL;
     pthread_mutex_lock(&mu);

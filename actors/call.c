@@ -177,14 +177,14 @@ static int call(tr_ctx *ctx, tr_pid to, const char *name, call_body *b, int64_t 
     return TR_OK;
 }
 
-int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
+tr_err tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
             int64_t timeout_ms, tr_ref *out)
 {
     call_body b = {type, data, size, NULL};
     return call(ctx, to, NULL, &b, timeout_ms, NULL, NULL, out);
 }
 
-int tr_call_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size,
+tr_err tr_call_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size,
                   int64_t timeout_ms, tr_ref *out)
 {
     if (!name) {
@@ -204,7 +204,7 @@ static bool msg_body(tr_msg **msg, call_body *b)
     return m != NULL;
 }
 
-int tr_call_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_ref *out)
+tr_err tr_call_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_ref *out)
 {
     call_body b;
     if (!msg_body(msg, &b)) {
@@ -214,7 +214,7 @@ int tr_call_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_ref
     return call(ctx, to, NULL, &b, timeout_ms, NULL, NULL, out);
 }
 
-int tr_call_then(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
+tr_err tr_call_then(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
                  int64_t timeout_ms, tr_call_fn fn, void *cookie)
 {
     if (!fn) return tri_ctx_any(ctx) ? TR_EINVAL : TR_ENOTACTOR;
@@ -222,7 +222,7 @@ int tr_call_then(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t 
     return call(ctx, to, NULL, &b, timeout_ms, fn, cookie, NULL);
 }
 
-int tr_call_named_then(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
+tr_err tr_call_named_then(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
                        size_t size, int64_t timeout_ms, tr_call_fn fn, void *cookie)
 {
     if (!fn || !name) return tri_ctx_any(ctx) ? TR_EINVAL : TR_ENOTACTOR;
@@ -230,7 +230,7 @@ int tr_call_named_then(tr_ctx *ctx, const char *name, tr_atom type, const void *
     return call(ctx, TR_PID_NIL, name, &b, timeout_ms, fn, cookie, NULL);
 }
 
-int tr_call_msg_then(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_call_fn fn,
+tr_err tr_call_msg_then(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_call_fn fn,
                      void *cookie)
 {
     call_body b;
@@ -410,7 +410,7 @@ static bool forget_request(tri_actor *a, tr_pid caller, uint64_t ref)
     return true;
 }
 
-int tr_request_drop(tr_ctx *ctx, tr_request req)
+tr_err tr_request_drop(tr_ctx *ctx, tr_request req)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);
@@ -433,7 +433,7 @@ static int send_reply(tri_actor *a, tr_pid caller, uint64_t ref, tr_atom type, c
     return rc;
 }
 
-int tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data, size_t size)
+tr_err tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);
@@ -441,7 +441,7 @@ int tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data,
     return send_reply(a, request->sender, tri_msg_ref(request), type, data, size);
 }
 
-int tr_reply_to(tr_ctx *ctx, tr_request req, tr_atom type, const void *data, size_t size)
+tr_err tr_reply_to(tr_ctx *ctx, tr_request req, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);
@@ -549,13 +549,13 @@ static int call_sync(tr_system *sys, tr_pid to, const char *name, tr_atom type, 
     return rc;
 }
 
-int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
+tr_err tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
                  int64_t timeout_ms, tr_msg **reply)
 {
     return call_sync(sys, to, NULL, type, data, size, timeout_ms, reply);
 }
 
-int tr_call_named_sync(tr_system *sys, const char *name, tr_atom type, const void *data,
+tr_err tr_call_named_sync(tr_system *sys, const char *name, tr_atom type, const void *data,
                        size_t size, int64_t timeout_ms, tr_msg **reply)
 {
     if (!name) {
@@ -565,7 +565,7 @@ int tr_call_named_sync(tr_system *sys, const char *name, tr_atom type, const voi
     return call_sync(sys, TR_PID_NIL, name, type, data, size, timeout_ms, reply);
 }
 
-int tr_system_whereis(tr_system *sys, const char *name, int64_t timeout_ms, tr_pid *out)
+tr_err tr_system_whereis(tr_system *sys, const char *name, int64_t timeout_ms, tr_pid *out)
 {
     if (!out) return TR_EINVAL;
     *out = TR_PID_NIL;

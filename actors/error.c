@@ -74,7 +74,7 @@ static bool parse_num(const char **p, char end, uint64_t max, uint64_t *out)
     return true;
 }
 
-int tr_pid_parse(const char *text, tr_pid *out)
+tr_err tr_pid_parse(const char *text, tr_pid *out)
 {
     uint64_t node, slot, serial;
     if (out) *out = TR_PID_NIL;

@@ -19,7 +19,7 @@ void tri_count_restart(tr_ctx *ctx);
 bool tri_pid_alive(tr_system *sys, tr_pid pid);
 
 /* tr_system_spawn whose actor's end, whatever its reason, is sent to
- * `exit_to` as one "tr.exit" (tr_exit_info: the actor's pid, kind, text)
+ * `exit_to` as one "tr.exit" (tr_exit_decode: the actor's pid, kind, text)
  * and never fails the root: the root takes it as trapped. `exit_to` must
  * not be nil; opts->node must be NULL (TR_EINVAL). Errors as
  * tr_system_spawn. Any thread. */

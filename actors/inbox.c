@@ -68,7 +68,7 @@ void tri_inbox_wake(tr_system *sys, tri_actor *a)
     pthread_mutex_unlock(&st->mu);
 }
 
-int tr_inbox_new(tr_system *sys, tr_inbox **out)
+tr_err tr_inbox_new(tr_system *sys, tr_inbox **out)
 {
     if (!out) return TR_EINVAL;
     *out = NULL;
@@ -131,7 +131,7 @@ static bool forget_monitor_of(tr_inbox *in, uint64_t ref, tr_pid *target)
 
 static bool forget_monitor(tr_inbox *in, uint64_t ref) { return forget_monitor_of(in, ref, NULL); }
 
-int tr_inbox_monitor(tr_inbox *in, tr_pid target, tr_ref *out)
+tr_err tr_inbox_monitor(tr_inbox *in, tr_pid target, tr_ref *out)
 {
     if (out) out->id = 0;
     if (!in || tr_pid_is_nil(target)) return TR_EINVAL;
@@ -154,7 +154,7 @@ int tr_inbox_monitor(tr_inbox *in, tr_pid target, tr_ref *out)
     return TR_OK;
 }
 
-int tr_inbox_demonitor(tr_inbox *in, tr_ref ref)
+tr_err tr_inbox_demonitor(tr_inbox *in, tr_ref ref)
 {
     if (!in) return TR_EINVAL;
     tr_pid target;
@@ -163,13 +163,13 @@ int tr_inbox_demonitor(tr_inbox *in, tr_ref ref)
     return TR_OK;
 }
 
-int tr_inbox_send(tr_inbox *in, tr_pid to, tr_atom type, const void *data, size_t size)
+tr_err tr_inbox_send(tr_inbox *in, tr_pid to, tr_atom type, const void *data, size_t size)
 {
     if (!in) return TR_EINVAL;
     return tri_send_from(in->sys, in->pid, to, type, data, size);
 }
 
-int tr_inbox_reply(tr_inbox *in, const tr_msg *req, tr_atom type, const void *data, size_t size)
+tr_err tr_inbox_reply(tr_inbox *in, const tr_msg *req, tr_atom type, const void *data, size_t size)
 {
     if (!in || !req || req->call != TRI_CALL_REQUEST || type.id == 0 || (size && !data))
         return TR_EINVAL;
@@ -181,7 +181,7 @@ int tr_inbox_reply(tr_inbox *in, const tr_msg *req, tr_atom type, const void *da
     return tri_deliver(in->sys, req->sender, m);
 }
 
-int tr_inbox_recv(tr_inbox *in, const tr_msg **msg, int64_t timeout_ms)
+tr_err tr_inbox_recv(tr_inbox *in, const tr_msg **msg, int64_t timeout_ms)
 {
     if (msg) *msg = NULL;
     if (!in || !msg) return TR_EINVAL;

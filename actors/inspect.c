@@ -32,7 +32,7 @@ static uint64_t queued(tri_actor *a)
     return n;
 }
 
-int tr_info(tr_ctx *ctx, tr_actor_info *out)
+tr_err tr_info(tr_ctx *ctx, tr_actor_info *out)
 {
     if (!out) return TR_EINVAL;
     memset(out, 0, sizeof *out);
@@ -149,7 +149,7 @@ bool tri_inspect_answer(tri_actor *a, const tr_msg *m)
     return true;
 }
 
-int tr_actor_info_decode(const tr_msg *answer, tr_actor_info *out)
+tr_err tr_actor_info_decode(const tr_msg *answer, tr_actor_info *out)
 {
     if (!answer || !out || answer->type.id != info_atom().id || answer->size != sizeof *out)
         return TR_EINVAL;
@@ -157,7 +157,7 @@ int tr_actor_info_decode(const tr_msg *answer, tr_actor_info *out)
     return TR_OK;
 }
 
-int tr_system_inspect(tr_system *sys, tr_pid pid, tr_actor_info *out, int64_t timeout_ms)
+tr_err tr_system_inspect(tr_system *sys, tr_pid pid, tr_actor_info *out, int64_t timeout_ms)
 {
     if (!sys || !out) return TR_EINVAL;
     tr_msg *reply = NULL;

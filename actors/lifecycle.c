@@ -361,7 +361,7 @@ void tri_request_stop(tri_actor *parent, tri_actor *c)
     }
 }
 
-int tr_stop_child(tr_ctx *ctx, tr_pid child)
+tr_err tr_stop_child(tr_ctx *ctx, tr_pid child)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);
@@ -590,7 +590,7 @@ static void deliver_exit(tri_actor *a, tr_pid who, tr_exit_kind kind, const char
     tri_handle_now(a, m);
 }
 
-int tr_exit_info(const tr_msg *msg, tr_pid *who, tr_exit *reason)
+tr_err tr_exit_decode(const tr_msg *msg, tr_pid *who, tr_exit *reason)
 {
     size_t head = sizeof(tr_pid) + sizeof(uint32_t);
     if (!msg || (msg->type.id != tr_exit_atom().id && msg->type.id != tr_down_atom().id) ||
@@ -817,7 +817,7 @@ void tri_send_started(tri_actor *a, tr_start_status status)
     tri_deliver(a->sys, a->ext->started_to, m);
 }
 
-int tr_started_info(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_exit *reason)
+tr_err tr_started_decode(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_exit *reason)
 {
     uint32_t head[2];
     size_t fixed = sizeof(tr_pid) + sizeof head;
@@ -835,7 +835,7 @@ int tr_started_info(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_
     return TR_OK;
 }
 
-int tr_fail(tr_ctx *ctx, const char *fmt, ...)
+tr_err tr_fail(tr_ctx *ctx, const char *fmt, ...)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);

@@ -104,7 +104,7 @@ int tri_monitor_send(tr_system *sys, tr_pid watcher, tr_pid target, uint64_t ref
 
 /* -------------------------------------------------------- public API */
 
-int tr_monitor(tr_ctx *ctx, tr_pid target, tr_ref *out)
+tr_err tr_monitor(tr_ctx *ctx, tr_pid target, tr_ref *out)
 {
     if (out) out->id = 0;
     tri_actor *a = tri_ctx(ctx);
@@ -122,7 +122,7 @@ int tr_monitor(tr_ctx *ctx, tr_pid target, tr_ref *out)
     return TR_OK;
 }
 
-int tr_demonitor(tr_ctx *ctx, tr_ref ref)
+tr_err tr_demonitor(tr_ctx *ctx, tr_ref ref)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);
@@ -135,7 +135,7 @@ int tr_demonitor(tr_ctx *ctx, tr_ref ref)
     return TR_OK;
 }
 
-int tr_link(tr_ctx *ctx, tr_pid other)
+tr_err tr_link(tr_ctx *ctx, tr_pid other)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);
@@ -150,7 +150,7 @@ int tr_link(tr_ctx *ctx, tr_pid other)
     return rc;
 }
 
-int tr_unlink(tr_ctx *ctx, tr_pid other)
+tr_err tr_unlink(tr_ctx *ctx, tr_pid other)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);
@@ -167,7 +167,7 @@ void tr_trap_exits(tr_ctx *ctx, bool on)
     else a->flags &= (uint32_t)~TRI_F_TRAP_EXITS;
 }
 
-int tr_send_exit(tr_ctx *ctx, tr_pid target, tr_exit_kind kind, const char *text)
+tr_err tr_send_exit(tr_ctx *ctx, tr_pid target, tr_exit_kind kind, const char *text)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);

@@ -62,7 +62,7 @@ tr_msg *tri_msg_alloc_request(uint64_t ref, int64_t deadline_ns, tr_atom type, s
     return m;
 }
 
-int tr_msg_new(tr_atom type, size_t size, tr_msg **out)
+tr_err tr_msg_new(tr_atom type, size_t size, tr_msg **out)
 {
     if (!out) return TR_EINVAL;
     *out = NULL;

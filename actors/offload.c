@@ -104,7 +104,7 @@ void tri_offload_fini(tr_system *sys)
     sys->offload = NULL;
 }
 
-int tr_offload(tr_ctx *ctx, tr_job job)
+tr_err tr_offload(tr_ctx *ctx, tr_job job)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);

@@ -118,7 +118,7 @@ void tr_pack_bytes(tr_packer *p, const void *data, size_t n)
 }
 
 size_t tr_packer_len(const tr_packer *p) { return p->len; }
-int tr_packer_error(const tr_packer *p) { return p->err; }
+tr_err tr_packer_error(const tr_packer *p) { return p->err; }
 
 /* ------------------------------------------------------------ reader */
 
@@ -212,9 +212,9 @@ void tr_unpack_bytes(tr_unpacker *u, const void **out, size_t *len)
 }
 
 size_t tr_unpacker_left(const tr_unpacker *u) { return u->err ? 0 : u->size - u->pos; }
-int tr_unpacker_error(const tr_unpacker *u) { return u->err; }
+tr_err tr_unpacker_error(const tr_unpacker *u) { return u->err; }
 
-int tr_unpacker_end(const tr_unpacker *u)
+tr_err tr_unpacker_end(const tr_unpacker *u)
 {
     if (u->err) return u->err;
     return u->pos == u->size ? TR_OK : TR_EBADMSG;
@@ -279,7 +279,7 @@ static int vpack(tr_packer *p, const char *picture, va_list ap)
     return p->err;
 }
 
-int tr_vpack(void *buf, size_t cap, size_t *len, const char *picture, va_list ap)
+tr_err tr_vpack(void *buf, size_t cap, size_t *len, const char *picture, va_list ap)
 {
     if (len) *len = 0;
     if (!len || (!buf && cap)) return TR_EINVAL;
@@ -290,7 +290,7 @@ int tr_vpack(void *buf, size_t cap, size_t *len, const char *picture, va_list ap
     return rc;
 }
 
-int tr_pack(void *buf, size_t cap, size_t *len, const char *picture, ...)
+tr_err tr_pack(void *buf, size_t cap, size_t *len, const char *picture, ...)
 {
     va_list ap;
     va_start(ap, picture);
@@ -299,7 +299,7 @@ int tr_pack(void *buf, size_t cap, size_t *len, const char *picture, ...)
     return rc;
 }
 
-int tr_vpack_msg(tr_atom type, tr_msg **out, const char *picture, va_list ap)
+tr_err tr_vpack_msg(tr_atom type, tr_msg **out, const char *picture, va_list ap)
 {
     if (!out) return TR_EINVAL;
     *out = NULL;
@@ -322,7 +322,7 @@ int tr_vpack_msg(tr_atom type, tr_msg **out, const char *picture, va_list ap)
     return TR_OK;
 }
 
-int tr_pack_msg(tr_atom type, tr_msg **out, const char *picture, ...)
+tr_err tr_pack_msg(tr_atom type, tr_msg **out, const char *picture, ...)
 {
     va_list ap;
     va_start(ap, picture);
@@ -358,14 +358,14 @@ static int vunpack(tr_unpacker *u, const char *picture, va_list ap)
     return tr_unpacker_end(u);
 }
 
-int tr_vunpack(const void *data, size_t size, const char *picture, va_list ap)
+tr_err tr_vunpack(const void *data, size_t size, const char *picture, va_list ap)
 {
     tr_unpacker u;
     tr_unpacker_init(&u, data, size);
     return vunpack(&u, picture, ap);
 }
 
-int tr_unpack(const void *data, size_t size, const char *picture, ...)
+tr_err tr_unpack(const void *data, size_t size, const char *picture, ...)
 {
     va_list ap;
     va_start(ap, picture);
@@ -374,7 +374,7 @@ int tr_unpack(const void *data, size_t size, const char *picture, ...)
     return rc;
 }
 
-int tr_unpack_msg(const tr_msg *msg, const char *picture, ...)
+tr_err tr_unpack_msg(const tr_msg *msg, const char *picture, ...)
 {
     va_list ap;
     va_start(ap, picture);

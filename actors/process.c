@@ -299,7 +299,7 @@ static int proc_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         return 0;
     }
     tr_node_event ev;
-    if (tr_node_event_info(m, &ev) == TR_OK) {
+    if (tr_node_event_decode(m, &ev) == TR_OK) {
         if (ev.up && p->pending && !p->ready && p->phase == P_RUNNING &&
             strcmp(ev.name, p->node_name) == 0) {
             p->pending = false;
@@ -309,7 +309,7 @@ static int proc_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     }
     tr_pid who;
     tr_exit why;
-    if (t.id == tr_exit_atom().id && tr_exit_info(m, &who, &why) == TR_OK) {
+    if (t.id == tr_exit_atom().id && tr_exit_decode(m, &who, &why) == TR_OK) {
         if (p->ready && tr_pid_eq(who, p->root)) on_root_exit(ctx, p, &why);
         return 0;
     }
@@ -476,7 +476,7 @@ const tr_behaviour tr_process_behaviour = {
 
 /* ---------------------------------------------------------------- API */
 
-int tr_spawn_process(tr_ctx *ctx, const tr_process_spec *spec, const tr_spawn_opts *opts,
+tr_err tr_spawn_process(tr_ctx *ctx, const tr_process_spec *spec, const tr_spawn_opts *opts,
                      tr_pid *out)
 {
     if (out) *out = TR_PID_NIL;
@@ -493,7 +493,7 @@ int tr_spawn_process(tr_ctx *ctx, const tr_process_spec *spec, const tr_spawn_op
     return rc;
 }
 
-int tr_process_info_sync(tr_system *sys, tr_pid pid, tr_process_info *out, int64_t timeout_ms)
+tr_err tr_process_info_sync(tr_system *sys, tr_pid pid, tr_process_info *out, int64_t timeout_ms)
 {
     if (!sys || !out) return TR_EINVAL;
     tr_msg *reply = NULL;

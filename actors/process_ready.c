@@ -30,7 +30,7 @@ static int wait_parent(tr_system *sys, tr_node *n, const char *name, const char 
     return rc;
 }
 
-int tr_node_report_ready(tr_system *sys, tr_pid root, int64_t timeout_ms)
+tr_err tr_node_report_ready(tr_system *sys, tr_pid root, int64_t timeout_ms)
 {
     const char *endpoint = getenv(TR_ENV_PARENT_ENDPOINT), *parent = getenv(TR_ENV_PARENT_NODE),
                *pid_text = getenv(TR_ENV_PARENT_PID), *me = getenv(TR_ENV_NODE_NAME);

@@ -34,7 +34,7 @@ static bool printable_name(const char *s)
     return true;
 }
 
-int tr_process_spec_check(const tr_process_spec *s, char *why, size_t ws)
+tr_err tr_process_spec_check(const tr_process_spec *s, char *why, size_t ws)
 {
     if (why && ws) why[0] = '\0';
     if (!s) return bad(why, ws, "no process spec");

@@ -239,7 +239,7 @@ int tri_register_quiet(tr_system *sys, const char *name, tr_pid pid, waiter **wo
     return rc;
 }
 
-int tr_register(tr_system *sys, const char *name, tr_pid pid)
+tr_err tr_register(tr_system *sys, const char *name, tr_pid pid)
 {
     waiter *woken;
     int rc = tri_register_quiet(sys, name, pid, &woken);
@@ -270,7 +270,7 @@ void tri_registry_release(tri_actor *a)
     pthread_rwlock_unlock(&r->lock);
 }
 
-int tr_unregister(tr_system *sys, const char *name)
+tr_err tr_unregister(tr_system *sys, const char *name)
 {
     if (!sys || !name) return TR_EINVAL;
     if (!valid(name)) return TR_ENOENT;
@@ -304,7 +304,7 @@ static int split(const char *full, char *name, const char **node)
     return TR_OK;
 }
 
-int tr_whereis(tr_system *sys, const char *name, tr_pid *out)
+tr_err tr_whereis(tr_system *sys, const char *name, tr_pid *out)
 {
     if (!out) return TR_EINVAL;
     *out = TR_PID_NIL;
@@ -359,7 +359,7 @@ static int send_named(tr_system *sys, tr_pid from, const char *full, tr_atom typ
     return tri_deliver_to_name(sys, full, m);
 }
 
-int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size)
+tr_err tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size)
 {
     tr_pid to;
     tri_actor *a = tri_ctx(ctx);
@@ -375,7 +375,7 @@ int tr_send_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
     return rc;
 }
 
-int tr_system_send_named(tr_system *sys, const char *name, tr_atom type, const void *data,
+tr_err tr_system_send_named(tr_system *sys, const char *name, tr_atom type, const void *data,
                          size_t size)
 {
     if (!sys || !name) return TR_EINVAL;
@@ -412,7 +412,7 @@ static tr_msg *notice(uint64_t ref, const char *name, tr_pid pid, int status)
     return m;
 }
 
-int tr_name_info(const tr_msg *m, tr_ref *ref, tr_pid *pid, const char **name)
+tr_err tr_name_decode(const tr_msg *m, tr_ref *ref, tr_pid *pid, const char **name)
 {
     struct name_notice n;
     if (!m || m->type.id != tr_name_atom().id || m->call != TRI_CALL_NOTICE ||
@@ -524,7 +524,7 @@ static waiter *waiter_new(const char *name, tr_pid to, uint64_t ref, bool inbox)
     return w;
 }
 
-int tr_await_name(tr_ctx *ctx, const char *name, int64_t timeout_ms, tr_ref *out)
+tr_err tr_await_name(tr_ctx *ctx, const char *name, int64_t timeout_ms, tr_ref *out)
 {
     if (out) out->id = 0;
     tri_actor *a = tri_ctx(ctx);
@@ -581,7 +581,7 @@ bool tri_registry_handle_sys(tri_actor *a, tr_msg *m)
     return true;
 }
 
-int tr_system_await_name(tr_system *sys, const char *name, int64_t timeout_ms, tr_pid *out)
+tr_err tr_system_await_name(tr_system *sys, const char *name, int64_t timeout_ms, tr_pid *out)
 {
     if (!out) return TR_EINVAL;
     *out = TR_PID_NIL;
@@ -612,7 +612,7 @@ int tr_system_await_name(tr_system *sys, const char *name, int64_t timeout_ms, t
             /* else a registration took it: its notice is on its way */
             if (!mine) rc = tr_inbox_recv(in, &m, -1);
         }
-        if (rc == TR_OK && tr_name_info(m, NULL, out, NULL) != TR_OK) rc = TR_EINVAL;
+        if (rc == TR_OK && tr_name_decode(m, NULL, out, NULL) != TR_OK) rc = TR_EINVAL;
     }
     tr_inbox_destroy(&in);
     return rc;

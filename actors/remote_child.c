@@ -476,14 +476,14 @@ static int host_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     tr_pid who;
     tr_exit reason;
     tr_start_status status;
-    if (tr_started_info(m, &who, &status, &reason) == TR_OK) {
+    if (tr_started_decode(m, &who, &status, &reason) == TR_OK) {
         if (!tr_pid_eq(who, h->child)) return 0;
         if (status == TR_START_OK) tell_start(a, h, 0, NULL);
         else if (status == TR_START_IGNORED) tell_start(a, h, 1, NULL);
         else tell_start(a, h, TR_EFAILED, reason.text);
         return 0;
     }
-    if (tr_msg_type(m).id == tr_exit_atom().id && tr_exit_info(m, &who, &reason) == TR_OK) {
+    if (tr_msg_type(m).id == tr_exit_atom().id && tr_exit_decode(m, &who, &reason) == TR_OK) {
         if (!tr_pid_eq(who, h->child)) return 0;
         tell_start(a, h, TR_EFAILED, reason.text); /* ended before its notice */
         tell_exit(a, h, reason.kind, reason.text);
@@ -493,7 +493,7 @@ static int host_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     }
     if (m->call == TRI_CALL_MONITOR && tri_msg_ref(m) == h->mon.id && !h->told_exit) {
         /* the parent is gone, or its node is unreachable: no orphans */
-        tr_exit_info(m, &who, &reason);
+        tr_exit_decode(m, &who, &reason);
         tri_log(TR_LOG_INFO, "the parent of a child of node %s is gone (%s): killing the child",
                 h->from, tr_exit_kind_name(reason.kind));
         kill_child(a, h, true);

@@ -155,7 +155,7 @@ void tri_root_free(tri_actor *root)
     }
 }
 
-int tr_system_stop_child(tr_system *sys, tr_pid child)
+tr_err tr_system_stop_child(tr_system *sys, tr_pid child)
 {
     if (!sys || tr_pid_is_nil(child)) return TR_EINVAL;
     pthread_mutex_lock(&sys->root_mu);

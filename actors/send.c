@@ -82,7 +82,7 @@ void tri_dead_letter(tr_system *sys, tr_msg *m, uint32_t slot)
     tri_dead_letter_to(sys, m, (tr_pid){sys->node, slot, m->dest_serial}, TR_DEAD_NO_ACTOR);
 }
 
-int tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber)
+tr_err tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber)
 {
     if (!sys) return TR_EINVAL;
     pthread_mutex_lock(&sys->dl_mu);
@@ -92,7 +92,7 @@ int tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber)
     return TR_OK;
 }
 
-int tr_dead_letter_info(const tr_msg *msg, tr_dead_letter *out)
+tr_err tr_dead_letter_decode(const tr_msg *msg, tr_dead_letter *out)
 {
     struct dl_head h;
     if (!msg || !out || msg->type.id != dead_letter_atom().id || msg->size < sizeof h)
@@ -349,7 +349,7 @@ int tri_muted_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_
     return muted_send(a, to, m);
 }
 
-int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
+tr_err tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
 {
     tri_actor *a = tri_ctx(ctx);
     if (TRI_UNLIKELY(!a)) return tri_muted_send(ctx, to, type, data, size);
@@ -358,7 +358,7 @@ int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size)
     return rc;
 }
 
-int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
+tr_err tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
 {
     tri_actor *a = tri_ctx(ctx);
     if (TRI_UNLIKELY(!a)) {
@@ -385,13 +385,13 @@ int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg)
     return rc;
 }
 
-int tr_system_send(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size)
+tr_err tr_system_send(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size)
 {
     if (!sys) return TR_EINVAL;
     return send_copy(sys, TR_PID_NIL, to, type, data, size, -1);
 }
 
-int tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
+tr_err tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
                          int64_t timeout_ms)
 {
     if (!sys) return TR_EINVAL;
@@ -399,7 +399,7 @@ int tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *da
     return send_copy(sys, TR_PID_NIL, to, type, data, size, timeout_ms < 0 ? -1 : timeout_ms);
 }
 
-int tr_system_send_msg(tr_system *sys, tr_pid to, tr_msg **msg)
+tr_err tr_system_send_msg(tr_system *sys, tr_pid to, tr_msg **msg)
 {
     if (!sys) {
         if (msg) tr_msg_destroy(msg);

@@ -188,7 +188,7 @@ int tr_server_handle_(tr_ctx *ctx, void *vb, const tr_msg *msg)
     return rc;
 }
 
-int tr_answer_set(tr_answer *a, tr_atom type, const void *data, size_t size)
+tr_err tr_answer_set(tr_answer *a, tr_atom type, const void *data, size_t size)
 {
     if (type.id == 0 || (size && !data)) return TR_EINVAL;
     answer_clear(a);
@@ -199,7 +199,7 @@ int tr_answer_set(tr_answer *a, tr_atom type, const void *data, size_t size)
     return TR_OK;
 }
 
-int tr_answer_pack(tr_answer *a, tr_atom type, const char *picture, ...)
+tr_err tr_answer_pack(tr_answer *a, tr_atom type, const char *picture, ...)
 {
     answer_clear(a);
     a->state = 0;
@@ -222,7 +222,7 @@ tr_request tr_server_defer(tr_answer *a)
     return tr_msg_request(a->request);
 }
 
-int tr_server_reply(tr_ctx *ctx, tr_request token, tr_atom type, const void *data, size_t size)
+tr_err tr_server_reply(tr_ctx *ctx, tr_request token, tr_atom type, const void *data, size_t size)
 {
     return tr_reply_to(ctx, token, type, data, size);
 }

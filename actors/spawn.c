@@ -167,7 +167,7 @@ static int spawn(tr_system *sys, tri_actor *parent, const tr_behaviour *beh,
     return TR_OK;
 }
 
-int tr_spawn(tr_ctx *ctx, const tr_behaviour *beh, const tr_spawn_opts *opts, tr_pid *out)
+tr_err tr_spawn(tr_ctx *ctx, const tr_behaviour *beh, const tr_spawn_opts *opts, tr_pid *out)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) {
@@ -177,7 +177,7 @@ int tr_spawn(tr_ctx *ctx, const tr_behaviour *beh, const tr_spawn_opts *opts, tr
     return tri_spawn(a->sys, a, beh, opts, out);
 }
 
-int tr_system_spawn(tr_system *sys, const tr_behaviour *beh, const tr_spawn_opts *opts,
+tr_err tr_system_spawn(tr_system *sys, const tr_behaviour *beh, const tr_spawn_opts *opts,
                     tr_pid *out)
 {
     if (!sys) {

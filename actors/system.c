@@ -105,7 +105,7 @@ static int make_root(tr_system *sys)
     return TR_OK;
 }
 
-int tr_system_new(const tr_system_opts *opts, tr_system **out)
+tr_err tr_system_new(const tr_system_opts *opts, tr_system **out)
 {
     static const tr_system_opts defaults = {0};
     const tr_system_opts *o = opts ? opts : &defaults;
@@ -193,7 +193,7 @@ static int wait_end(tr_system *sys, int64_t timeout_ms)
     return rc;
 }
 
-int tr_system_run(tr_system *sys)
+tr_err tr_system_run(tr_system *sys)
 {
     if (!sys) return TR_EINVAL;
     if (atomic_exchange(&sys->run_called, true)) return TR_ESTATE;
@@ -201,7 +201,7 @@ int tr_system_run(tr_system *sys)
     return wait_end(sys, -1);
 }
 
-int tr_system_wait(tr_system *sys, int64_t timeout_ms)
+tr_err tr_system_wait(tr_system *sys, int64_t timeout_ms)
 {
     if (!sys) return TR_EINVAL;
     if (tri_current_worker) return TR_ENOTACTOR;
@@ -210,7 +210,7 @@ int tr_system_wait(tr_system *sys, int64_t timeout_ms)
 
 /* Async-signal-safe: an atomic store and a write(2) in tri_timers_poke. The
  * timer thread turns the flag into a ROOT_STOP message. */
-int tr_system_stop(tr_system *sys)
+tr_err tr_system_stop(tr_system *sys)
 {
     if (!sys) return TR_EINVAL;
     atomic_store_explicit(&sys->stop_requested, true, memory_order_seq_cst);
@@ -229,7 +229,7 @@ const char *tr_system_report(tr_system *sys)
 
 uint32_t tr_system_node(const tr_system *sys) { return sys ? sys->node : 0; }
 
-int tr_system_get_stats(tr_system *sys, tr_system_stats *out)
+tr_err tr_system_get_stats(tr_system *sys, tr_system_stats *out)
 {
     if (!sys || !out) return TR_EINVAL;
     uint64_t sent = atomic_load(&sys->sent), spawned = atomic_load(&sys->actors_spawned),

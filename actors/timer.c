@@ -159,7 +159,7 @@ struct tr_clock {
     unsigned nusers;
 };
 
-int tr_clock_manual_new(tr_clock **out)
+tr_err tr_clock_manual_new(tr_clock **out)
 {
     if (!out) return TR_EINVAL;
     *out = NULL;
@@ -178,7 +178,7 @@ int64_t tr_clock_now_ms(const tr_clock *c)
     return atomic_load((_Atomic int64_t *)&c->now_ns) / 1000000;
 }
 
-int tr_clock_advance(tr_clock *c, int64_t ms)
+tr_err tr_clock_advance(tr_clock *c, int64_t ms)
 {
     if (!c || ms < 0) return TR_EINVAL;
     pthread_mutex_lock(&c->mu);
@@ -924,20 +924,20 @@ static int start_public(tr_ctx *ctx, tr_pid to, int64_t delay_ms, int64_t period
     return TR_OK;
 }
 
-int tr_send_after(tr_ctx *ctx, tr_pid to, int64_t delay_ms, tr_atom type, const void *data,
+tr_err tr_send_after(tr_ctx *ctx, tr_pid to, int64_t delay_ms, tr_atom type, const void *data,
                   size_t size, tr_timer *out)
 {
     return start_public(ctx, to, delay_ms, 0, type, data, size, out);
 }
 
-int tr_send_every(tr_ctx *ctx, tr_pid to, int64_t period_ms, tr_atom type, const void *data,
+tr_err tr_send_every(tr_ctx *ctx, tr_pid to, int64_t period_ms, tr_atom type, const void *data,
                   size_t size, tr_timer *out)
 {
     if (period_ms <= 0) return TR_EINVAL;
     return start_public(ctx, to, period_ms, period_ms, type, data, size, out);
 }
 
-int tr_timer_cancel(tr_ctx *ctx, tr_timer timer)
+tr_err tr_timer_cancel(tr_ctx *ctx, tr_timer timer)
 {
     tri_actor *a = tri_ctx(ctx);
     if (!a) return tri_ctx_err(ctx);

@@ -111,13 +111,13 @@ static int visit_all(walker *w, tr_walk_fn visit, void *user)
 static int walk(tr_system *sys, tr_pid top, tr_walk_fn visit, void *user, int64_t timeout_ms,
                 int gone_rc);
 
-int tr_system_walk(tr_system *sys, tr_walk_fn visit, void *user, int64_t timeout_ms)
+tr_err tr_system_walk(tr_system *sys, tr_walk_fn visit, void *user, int64_t timeout_ms)
 {
     if (!sys) return TR_EINVAL;
     return walk(sys, sys->root_pid, visit, user, timeout_ms, TR_ESTOPPED);
 }
 
-int tr_system_walk_from(tr_system *sys, tr_pid top, tr_walk_fn visit, void *user,
+tr_err tr_system_walk_from(tr_system *sys, tr_pid top, tr_walk_fn visit, void *user,
                         int64_t timeout_ms)
 {
     if (!sys || tr_pid_is_nil(top)) return TR_EINVAL;

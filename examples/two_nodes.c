@@ -119,7 +119,7 @@ static int client(const char *endpoint, pid_t server)
     const tr_msg *down;
     tr_pid who;
     tr_exit why;
-    if ((rc = tr_inbox_recv(me, &down, 5000)) != TR_OK || tr_exit_info(down, &who, &why) != TR_OK) {
+    if ((rc = tr_inbox_recv(me, &down, 5000)) != TR_OK || tr_exit_decode(down, &who, &why) != TR_OK) {
         failed("waiting for the monitor", rc);
         goto out;
     }

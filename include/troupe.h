@@ -33,8 +33,4 @@
 #include "troupe/pack.h"
 #include "troupe/server.h"
 
-#define TROUPE_VERSION_MAJOR 0
-#define TROUPE_VERSION_MINOR 1
-#define TROUPE_VERSION_PATCH 0
-
 #endif

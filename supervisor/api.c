@@ -18,7 +18,7 @@ static int encode_spec(const tr_sup_spec *spec, tri_buf *b, char *why, size_t ws
     return TR_OK;
 }
 
-int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opts *opts,
+tr_err tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opts *opts,
                         tr_pid *out)
 {
     if (out) *out = TR_PID_NIL;
@@ -39,13 +39,13 @@ int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opt
 static int start(tr_system *sys, const tr_sup_spec *spec, const char *name, int64_t timeout_ms,
                  tr_pid exit_to, tr_pid *out, char *why, size_t ws);
 
-int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
+tr_err tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
                         int64_t timeout_ms, tr_pid *out, char *why, size_t ws)
 {
     return start(sys, spec, name, timeout_ms, TR_PID_NIL, out, why, ws);
 }
 
-int tr_supervisor_start_to(tr_system *sys, const tr_sup_spec *spec, const char *name,
+tr_err tr_supervisor_start_to(tr_system *sys, const tr_sup_spec *spec, const char *name,
                            int64_t timeout_ms, tr_pid exit_to, tr_pid *out, char *why,
                            size_t ws)
 {
@@ -88,7 +88,7 @@ static int start(tr_system *sys, const tr_sup_spec *spec, const char *name, int6
         tr_pid who;
         tr_start_status st;
         tr_exit reason;
-        if (tr_started_info(m, &who, &st, &reason) != TR_OK || !tr_pid_eq(who, pid)) continue;
+        if (tr_started_decode(m, &who, &st, &reason) != TR_OK || !tr_pid_eq(who, pid)) continue;
         if (st == TR_START_OK) {
             *out = pid;
         } else {
@@ -140,7 +140,7 @@ static int call(tr_ctx *ctx, tr_pid sup, tr_atom type, tri_buf *b, tr_ref *out)
     return rc;
 }
 
-int tr_sup_start_child(tr_ctx *ctx, tr_pid sup, const tr_child_spec *spec, tr_ref *out)
+tr_err tr_sup_start_child(tr_ctx *ctx, tr_pid sup, const tr_child_spec *spec, tr_ref *out)
 {
     tri_buf b = {0};
     tr_atom type;
@@ -152,28 +152,28 @@ int tr_sup_start_child(tr_ctx *ctx, tr_pid sup, const tr_child_spec *spec, tr_re
     return call(ctx, sup, type, &b, out);
 }
 
-int tr_sup_terminate_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_pid pid, tr_ref *out)
+tr_err tr_sup_terminate_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_pid pid, tr_ref *out)
 {
     tri_buf b = {0};
     if (id_payload(id, pid, true, &b)) return TR_ENOMEM;
     return call(ctx, sup, tri_sup_atoms_get()->terminate, &b, out);
 }
 
-int tr_sup_restart_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
+tr_err tr_sup_restart_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
 {
     tri_buf b = {0};
     if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
     return call(ctx, sup, tri_sup_atoms_get()->restart, &b, out);
 }
 
-int tr_sup_delete_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
+tr_err tr_sup_delete_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
 {
     tri_buf b = {0};
     if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
     return call(ctx, sup, tri_sup_atoms_get()->del, &b, out);
 }
 
-int tr_sup_which_children(tr_ctx *ctx, tr_pid sup, tr_ref *out)
+tr_err tr_sup_which_children(tr_ctx *ctx, tr_pid sup, tr_ref *out)
 {
     tri_buf b = {0};
     tri_put(&b, "", 1);
@@ -181,7 +181,7 @@ int tr_sup_which_children(tr_ctx *ctx, tr_pid sup, tr_ref *out)
     return call(ctx, sup, tri_sup_atoms_get()->which, &b, out);
 }
 
-int tr_sup_count_children(tr_ctx *ctx, tr_pid sup, tr_ref *out)
+tr_err tr_sup_count_children(tr_ctx *ctx, tr_pid sup, tr_ref *out)
 {
     tri_buf b = {0};
     tri_put(&b, "", 1);
@@ -189,7 +189,7 @@ int tr_sup_count_children(tr_ctx *ctx, tr_pid sup, tr_ref *out)
     return call(ctx, sup, tri_sup_atoms_get()->count, &b, out);
 }
 
-int tr_sup_children_decode(const tr_msg *answer, tr_child_info *out, size_t max, size_t *n)
+tr_err tr_sup_children_decode(const tr_msg *answer, tr_child_info *out, size_t max, size_t *n)
 {
     if (!answer || !n || (max && !out) || !tr_msg_is(answer, tri_sup_atoms_get()->children) ||
         tr_msg_size(answer) % sizeof *out != 0)
@@ -200,7 +200,7 @@ int tr_sup_children_decode(const tr_msg *answer, tr_child_info *out, size_t max,
     return TR_OK;
 }
 
-int tr_sup_counts_decode(const tr_msg *answer, tr_child_counts *out)
+tr_err tr_sup_counts_decode(const tr_msg *answer, tr_child_counts *out)
 {
     if (!answer || !out || !tr_msg_is(answer, tri_sup_atoms_get()->counts) ||
         tr_msg_size(answer) != sizeof *out)
@@ -209,7 +209,7 @@ int tr_sup_counts_decode(const tr_msg *answer, tr_child_counts *out)
     return TR_OK;
 }
 
-int tr_sup_result(const tr_msg *m, int *rc, tr_pid *pid)
+tr_err tr_sup_result_decode(const tr_msg *m, int *rc, tr_pid *pid)
 {
     struct tri_sup_answer a;
     if (!m || !tr_msg_is(m, tri_sup_atoms_get()->answer) || tr_msg_size(m) != sizeof a)
@@ -220,19 +220,19 @@ int tr_sup_result(const tr_msg *m, int *rc, tr_pid *pid)
     return TR_OK;
 }
 
-int tr_sup_get_childspec(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
+tr_err tr_sup_get_childspec(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out)
 {
     tri_buf b = {0};
     if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
     return call(ctx, sup, tri_sup_atoms_get()->getspec, &b, out);
 }
 
-int tr_sup_childspec_decode(const tr_msg *m, tr_child_spec *out, tr_child_type *type)
+tr_err tr_sup_childspec_decode(const tr_msg *m, tr_child_spec *out, tr_child_type *type)
 {
     if (!m) return TR_EINVAL;
     int rc;
     if (tr_msg_is(m, tri_sup_atoms_get()->answer)) /* an error answer */
-        return tr_sup_result(m, &rc, NULL) == TR_OK && rc != TR_OK ? rc : TR_EINVAL;
+        return tr_sup_result_decode(m, &rc, NULL) == TR_OK && rc != TR_OK ? rc : TR_EINVAL;
     struct tri_sup_childspec h;
     size_t size = tr_msg_size(m);
     if (!out || !tr_msg_is(m, tri_sup_atoms_get()->childspec) || size < sizeof h)
@@ -330,12 +330,12 @@ static int result_sync(tr_system *sys, tr_pid sup, tr_atom type, tri_buf *b,
     tr_msg *reply = NULL;
     int rc = call_sync(sys, sup, type, b, timeout_ms, &reply);
     int result = rc;
-    if (rc == TR_OK && tr_sup_result(reply, &result, pid) != TR_OK) result = TR_EINVAL;
+    if (rc == TR_OK && tr_sup_result_decode(reply, &result, pid) != TR_OK) result = TR_EINVAL;
     tr_msg_destroy(&reply);
     return result;
 }
 
-int tr_sup_start_child_sync(tr_system *sys, tr_pid sup, const tr_child_spec *spec,
+tr_err tr_sup_start_child_sync(tr_system *sys, tr_pid sup, const tr_child_spec *spec,
                             int64_t timeout_ms, tr_pid *pid)
 {
     tri_buf b = {0};
@@ -349,7 +349,7 @@ int tr_sup_start_child_sync(tr_system *sys, tr_pid sup, const tr_child_spec *spe
     return result_sync(sys, sup, type, &b, timeout_ms, pid);
 }
 
-int tr_sup_terminate_child_sync(tr_system *sys, tr_pid sup, const char *id, tr_pid pid,
+tr_err tr_sup_terminate_child_sync(tr_system *sys, tr_pid sup, const char *id, tr_pid pid,
                                 int64_t timeout_ms)
 {
     tri_buf b = {0};
@@ -357,7 +357,7 @@ int tr_sup_terminate_child_sync(tr_system *sys, tr_pid sup, const char *id, tr_p
     return result_sync(sys, sup, tri_sup_atoms_get()->terminate, &b, timeout_ms, NULL);
 }
 
-int tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
+tr_err tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
                               tr_pid *pid)
 {
     tri_buf b = {0};
@@ -365,14 +365,14 @@ int tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_
     return result_sync(sys, sup, tri_sup_atoms_get()->restart, &b, timeout_ms, pid);
 }
 
-int tr_sup_delete_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms)
+tr_err tr_sup_delete_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms)
 {
     tri_buf b = {0};
     if (id_payload(id, TR_PID_NIL, false, &b)) return TR_ENOMEM;
     return result_sync(sys, sup, tri_sup_atoms_get()->del, &b, timeout_ms, NULL);
 }
 
-int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, size_t max,
+tr_err tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, size_t max,
                                size_t *n, int64_t timeout_ms)
 {
     if (!n || (max && !out)) return TR_EINVAL;
@@ -386,7 +386,7 @@ int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, s
     return rc;
 }
 
-int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
+tr_err tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
                                int64_t timeout_ms)
 {
     if (!out) return TR_EINVAL;
@@ -399,7 +399,7 @@ int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
     return rc;
 }
 
-int tr_sup_get_childspec_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
+tr_err tr_sup_get_childspec_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
                               tr_child_spec *out, tr_child_type *type, tr_msg **answer)
 {
     if (answer) *answer = NULL;

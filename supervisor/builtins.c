@@ -136,7 +136,7 @@ static void register_all(void)
     if (once_rc == TR_OK) once_rc = tr_behaviour_register("troupe.ticker", &tr_ticker_behaviour);
 }
 
-int tr_builtins_register(void)
+tr_err tr_builtins_register(void)
 {
     pthread_once(&once, register_all);
     return once_rc;

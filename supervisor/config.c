@@ -176,7 +176,7 @@ void tri_config_meta(tr_config *cfg, const tri_child_meta *m)
     cfg->meta[cfg->nmeta++] = *m;
 }
 
-int tr_config_locate(const tr_config *cfg, const char *path, tr_config_error *out)
+tr_err tr_config_locate(const tr_config *cfg, const char *path, tr_config_error *out)
 {
     if (!cfg || !path || !out) return TR_EINVAL;
     for (size_t i = 0; i < cfg->nlocs; i++)
@@ -230,7 +230,7 @@ static int finish(tr_config *cfg, tr_config **out)
     return cfg->nerr ? TR_EINVAL : TR_OK;
 }
 
-int tr_config_parse(const char *name, const char *text, size_t size, unsigned flags,
+tr_err tr_config_parse(const char *name, const char *text, size_t size, unsigned flags,
                     tr_config **out)
 {
     if (!out) return TR_EINVAL;
@@ -245,7 +245,7 @@ int tr_config_parse(const char *name, const char *text, size_t size, unsigned fl
     return finish(cfg, out);
 }
 
-int tr_config_load(const char *path, unsigned flags, tr_config **out)
+tr_err tr_config_load(const char *path, unsigned flags, tr_config **out)
 {
     if (!out) return TR_EINVAL;
     *out = NULL;
@@ -363,7 +363,7 @@ const char *tr_config_child_node(const tr_config *cfg, const tr_child_spec *chil
 
 /* ------------------------------------------------------------- starting */
 
-int tr_config_start(const tr_config *cfg, tr_system *sys, int64_t timeout_ms, tr_pid *out,
+tr_err tr_config_start(const tr_config *cfg, tr_system *sys, int64_t timeout_ms, tr_pid *out,
                     char *why, size_t ws)
 {
     if (why && ws) why[0] = '\0';

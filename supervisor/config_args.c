@@ -316,7 +316,7 @@ static int walk(const tr_args_value *start, const char *path, tr_args_value *out
     return TR_OK;
 }
 
-int tr_args_get(const void *args, size_t size, const char *path, tr_args_value *out)
+tr_err tr_args_get(const void *args, size_t size, const char *path, tr_args_value *out)
 {
     if (!out || (!args && size)) return TR_EINVAL;
     if (size && !is_magic(args, (const unsigned char *)args + size)) return TR_EINVAL;
@@ -325,7 +325,7 @@ int tr_args_get(const void *args, size_t size, const char *path, tr_args_value *
     return walk(&root, path, out);
 }
 
-int tr_args_value_get(const tr_args_value *base, const char *path, tr_args_value *out)
+tr_err tr_args_value_get(const tr_args_value *base, const char *path, tr_args_value *out)
 {
     if (!base || !out) return TR_EINVAL;
     if (base->type != TR_ARGS_MAP && base->type != TR_ARGS_LIST) return TR_EINVAL;
@@ -343,7 +343,7 @@ static int get_typed(const void *args, size_t size, const char *path, tr_args_ty
     return v->type == type ? TR_OK : TR_EINVAL;
 }
 
-int tr_args_str(const void *args, size_t size, const char *path, const char **out, size_t *len)
+tr_err tr_args_str(const void *args, size_t size, const char *path, const char **out, size_t *len)
 {
     tr_args_value v;
     int rc = get_typed(args, size, path, TR_ARGS_STR, &v);
@@ -353,7 +353,7 @@ int tr_args_str(const void *args, size_t size, const char *path, const char **ou
     return TR_OK;
 }
 
-int tr_args_int(const void *args, size_t size, const char *path, int64_t *out)
+tr_err tr_args_int(const void *args, size_t size, const char *path, int64_t *out)
 {
     tr_args_value v;
     int rc = get_typed(args, size, path, TR_ARGS_INT, &v);
@@ -361,7 +361,7 @@ int tr_args_int(const void *args, size_t size, const char *path, int64_t *out)
     return rc;
 }
 
-int tr_args_float(const void *args, size_t size, const char *path, double *out)
+tr_err tr_args_float(const void *args, size_t size, const char *path, double *out)
 {
     tr_args_value v;
     int rc = tr_args_get(args, size, path, &v);
@@ -374,7 +374,7 @@ int tr_args_float(const void *args, size_t size, const char *path, double *out)
     return TR_OK;
 }
 
-int tr_args_bool(const void *args, size_t size, const char *path, bool *out)
+tr_err tr_args_bool(const void *args, size_t size, const char *path, bool *out)
 {
     tr_args_value v;
     int rc = get_typed(args, size, path, TR_ARGS_BOOL, &v);
@@ -382,7 +382,7 @@ int tr_args_bool(const void *args, size_t size, const char *path, bool *out)
     return rc;
 }
 
-int tr_args_value_duration(const tr_args_value *v, int64_t *ms)
+tr_err tr_args_value_duration(const tr_args_value *v, int64_t *ms)
 {
     if (!v) return TR_EINVAL;
     int64_t r;
@@ -405,7 +405,7 @@ int tr_args_value_duration(const tr_args_value *v, int64_t *ms)
     return TR_OK;
 }
 
-int tr_args_value_size(const tr_args_value *v, uint64_t *bytes)
+tr_err tr_args_value_size(const tr_args_value *v, uint64_t *bytes)
 {
     if (!v) return TR_EINVAL;
     uint64_t r;
@@ -419,14 +419,14 @@ int tr_args_value_size(const tr_args_value *v, uint64_t *bytes)
     return TR_OK;
 }
 
-int tr_args_duration(const void *args, size_t size, const char *path, int64_t *ms)
+tr_err tr_args_duration(const void *args, size_t size, const char *path, int64_t *ms)
 {
     tr_args_value v;
     int rc = tr_args_get(args, size, path, &v);
     return rc ? rc : tr_args_value_duration(&v, ms);
 }
 
-int tr_args_size(const void *args, size_t size, const char *path, uint64_t *bytes)
+tr_err tr_args_size(const void *args, size_t size, const char *path, uint64_t *bytes)
 {
     tr_args_value v;
     int rc = tr_args_get(args, size, path, &v);
@@ -435,7 +435,7 @@ int tr_args_size(const void *args, size_t size, const char *path, uint64_t *byte
 
 /* ------------------------------------------------------------ iterating */
 
-int tr_args_iter_value(tr_args_iter *it, const tr_args_value *c)
+tr_err tr_args_iter_value(tr_args_iter *it, const tr_args_value *c)
 {
     if (!it || !c) return TR_EINVAL;
     memset(it, 0, sizeof *it);
@@ -457,7 +457,7 @@ int tr_args_iter_value(tr_args_iter *it, const tr_args_value *c)
     return TR_OK;
 }
 
-int tr_args_iter_init(tr_args_iter *it, const void *args, size_t size, const char *path)
+tr_err tr_args_iter_init(tr_args_iter *it, const void *args, size_t size, const char *path)
 {
     if (!it) return TR_EINVAL;
     memset(it, 0, sizeof *it);
@@ -468,7 +468,7 @@ int tr_args_iter_init(tr_args_iter *it, const void *args, size_t size, const cha
     return tr_args_iter_value(it, &v);
 }
 
-int tr_args_iter_next(tr_args_iter *it, const char **key, tr_args_value *value)
+tr_err tr_args_iter_next(tr_args_iter *it, const char **key, tr_args_value *value)
 {
     if (!it) return TR_EINVAL;
     tr_args_value v;
@@ -521,7 +521,7 @@ int tr_args_iter_next(tr_args_iter *it, const char **key, tr_args_value *value)
     }
 }
 
-int tr_args_count(const void *args, size_t size, const char *path, size_t *out)
+tr_err tr_args_count(const void *args, size_t size, const char *path, size_t *out)
 {
     tr_args_value v;
     int rc;
@@ -594,7 +594,7 @@ static int check_value(checker *c, rd *r, int depth)
     return TR_OK;
 }
 
-int tr_args_check(const void *args, size_t size, char *why, size_t ws)
+tr_err tr_args_check(const void *args, size_t size, char *why, size_t ws)
 {
     if (why && ws) why[0] = '\0';
     checker c = {args, why, ws};

@@ -22,7 +22,7 @@ struct tr_args_builder {
     int depth;
 };
 
-int tr_args_builder_new(tr_args_builder **out)
+tr_err tr_args_builder_new(tr_args_builder **out)
 {
     if (!out) return TR_EINVAL;
     *out = calloc(1, sizeof **out);
@@ -96,7 +96,7 @@ static int begin_value(tr_args_builder *b, const char *key)
     return b->err;
 }
 
-int tr_args_put_null(tr_args_builder *b, const char *key)
+tr_err tr_args_put_null(tr_args_builder *b, const char *key)
 {
     if (!b) return TR_EINVAL;
     if (begin_value(b, key)) return b->err;
@@ -104,7 +104,7 @@ int tr_args_put_null(tr_args_builder *b, const char *key)
     return b->err;
 }
 
-int tr_args_put_bool(tr_args_builder *b, const char *key, bool v)
+tr_err tr_args_put_bool(tr_args_builder *b, const char *key, bool v)
 {
     if (!b) return TR_EINVAL;
     if (begin_value(b, key)) return b->err;
@@ -112,7 +112,7 @@ int tr_args_put_bool(tr_args_builder *b, const char *key, bool v)
     return b->err;
 }
 
-int tr_args_put_int(tr_args_builder *b, const char *key, int64_t v)
+tr_err tr_args_put_int(tr_args_builder *b, const char *key, int64_t v)
 {
     if (!b) return TR_EINVAL;
     if (begin_value(b, key)) return b->err;
@@ -122,7 +122,7 @@ int tr_args_put_int(tr_args_builder *b, const char *key, int64_t v)
     return b->err;
 }
 
-int tr_args_put_float(tr_args_builder *b, const char *key, double v)
+tr_err tr_args_put_float(tr_args_builder *b, const char *key, double v)
 {
     if (!b) return TR_EINVAL;
     if (begin_value(b, key)) return b->err;
@@ -146,7 +146,7 @@ int tri_args_put_strn(tr_args_builder *b, const char *key, const char *s, size_t
     return b->err;
 }
 
-int tr_args_put_str(tr_args_builder *b, const char *key, const char *s)
+tr_err tr_args_put_str(tr_args_builder *b, const char *key, const char *s)
 {
     if (!s) return b ? (b->err = b->err ? b->err : TR_EINVAL) : TR_EINVAL;
     return tri_args_put_strn(b, key, s, strlen(s));
@@ -165,9 +165,9 @@ static int begin_container(tr_args_builder *b, const char *key, bool is_map)
     return TR_OK;
 }
 
-int tr_args_begin_map(tr_args_builder *b, const char *key) { return begin_container(b, key, true); }
+tr_err tr_args_begin_map(tr_args_builder *b, const char *key) { return begin_container(b, key, true); }
 
-int tr_args_begin_list(tr_args_builder *b, const char *key)
+tr_err tr_args_begin_list(tr_args_builder *b, const char *key)
 {
     return begin_container(b, key, false);
 }
@@ -178,7 +178,7 @@ static void put_u32_at(unsigned char *p, uint32_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-int tr_args_end(tr_args_builder *b)
+tr_err tr_args_end(tr_args_builder *b)
 {
     if (!b) return TR_EINVAL;
     if (b->err) return b->err;
@@ -191,7 +191,7 @@ int tr_args_end(tr_args_builder *b)
     return TR_OK;
 }
 
-int tr_args_finish(tr_args_builder *b, void **out, size_t *size)
+tr_err tr_args_finish(tr_args_builder *b, void **out, size_t *size)
 {
     if (!b || !out || !size) return TR_EINVAL;
     int rc = b->err ? b->err : b->depth ? TR_EINVAL : TR_OK;

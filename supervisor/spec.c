@@ -157,7 +157,7 @@ int tri_spec_check(const tr_sup_spec *s, char *why, size_t ws)
     return TR_OK;
 }
 
-int tr_sup_spec_check(const tr_sup_spec *spec, char *why, size_t why_size)
+tr_err tr_sup_spec_check(const tr_sup_spec *spec, char *why, size_t why_size)
 {
     if (why && why_size) why[0] = '\0';
     return tri_spec_check(spec, why, why_size);

@@ -558,7 +558,7 @@ static void on_started(tr_ctx *ctx, sup *s, const tr_msg *m)
     tr_pid who;
     tr_start_status st;
     tr_exit why;
-    if (tr_started_info(m, &who, &st, &why) != TR_OK) return;
+    if (tr_started_decode(m, &who, &st, &why) != TR_OK) return;
     tri_child *c = by_pid(s, who, NULL);
     if (!c || c->status != C_STARTING) return; /* stale: stopped meanwhile */
     if (st == TR_START_OK) {
@@ -653,7 +653,7 @@ static void on_child_exit(tr_ctx *ctx, sup *s, const tr_msg *m)
 {
     tr_pid who;
     tr_exit why;
-    if (tr_exit_info(m, &who, &why) != TR_OK) return;
+    if (tr_exit_decode(m, &who, &why) != TR_OK) return;
     tri_child *c = by_pid(s, who, NULL);
     if (!c) return; /* already dealt with (a failed start) */
     if (c->status == C_STOPPING) { /* we asked for this */

@@ -122,7 +122,7 @@ static int ctl_notice(tr_ctx *ctx, ctl_st *c, const tr_msg *m)
     bool answer = c->call_ref && tr_msg_ref(m).id == c->call_ref;
     tr_pid who;
     tr_exit why;
-    if (tr_exit_info(m, &who, &why) == TR_OK) {
+    if (tr_exit_decode(m, &who, &why) == TR_OK) {
         if (!answer && is_kid(c, who)) return 0; /* our own children's ends */
         na_saw s = {who, (uint32_t)why.kind,
                     answer ? NA_SAW_CALL : tr_msg_is(m, tr_down_atom()) ? NA_SAW_DOWN : NA_SAW_EXIT};

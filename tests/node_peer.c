@@ -98,7 +98,7 @@ int main(int argc, char **argv)
         const tr_msg *m;
         if (tr_inbox_recv(in, &m, -1) != TR_OK) continue;
         tr_node_event ev;
-        if (tr_node_event_info(m, &ev) == TR_OK) {
+        if (tr_node_event_decode(m, &ev) == TR_OK) {
             if (ev.up) printf("up %s %u\n", ev.name, ev.node);
             else printf("down %s %u %s\n", ev.name, ev.node, ev.reason);
         } else if (tr_msg_is(m, tr_atom_from("stop"))) {

@@ -54,7 +54,7 @@ static void test_message_to_root_is_dead(void **state)
             parent = t_pidv(m);
             got_parent = true;
         } else {
-            assert_int_equal(tr_dead_letter_info(m, &d), TR_OK);
+            assert_int_equal(tr_dead_letter_decode(m, &d), TR_OK);
             got_dead = true;
         }
     }
@@ -237,7 +237,7 @@ static void test_process_behaviour_with_bad_args(void **state)
     tr_pid who;
     tr_start_status st;
     tr_exit why;
-    assert_int_equal(tr_started_info(t_expect(e, "tr.started"), &who, &st, &why), TR_OK);
+    assert_int_equal(tr_started_decode(t_expect(e, "tr.started"), &who, &st, &why), TR_OK);
     assert_true(tr_pid_eq(who, p));
     assert_int_equal(st, TR_START_FAILED);
     assert_non_null(why.text);

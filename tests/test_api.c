@@ -342,7 +342,7 @@ static int nursery_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
     }
     if (tr_msg_is(m, tr_exit_atom())) {
         tr_exit why;
-        int rc = tr_exit_info(m, NULL, &why);
+        int rc = tr_exit_decode(m, NULL, &why);
         return t_report_int(ctx, "exit", rc == TR_OK ? (int)why.kind : rc);
     }
     return 0;
@@ -401,7 +401,7 @@ static void test_abandoned_ctx(void **state)
         m = t_recv(e);
         if (!tr_msg_is(m, tr_atom_from("tr.dead_letter"))) break;
         tr_dead_letter d;
-        assert_int_equal(tr_dead_letter_info(m, &d), TR_OK);
+        assert_int_equal(tr_dead_letter_decode(m, &d), TR_OK);
         assert_int_equal(d.reason, TR_DEAD_ABANDONED);
         assert_string_equal(tr_dead_reason_name(d.reason), "abandoned");
         assert_true(tr_pid_eq(d.from, child));
@@ -805,18 +805,18 @@ static void test_plain_functions(void **state)
     tr_child_info ci[2];
     tr_child_counts cc;
     size_t n = 99;
-    assert_int_equal(tr_exit_info(NULL, &who, &why), TR_EINVAL);
-    assert_int_equal(tr_exit_info(other, &who, &why), TR_EINVAL);
-    assert_int_equal(tr_started_info(NULL, &who, &ss, &why), TR_EINVAL);
-    assert_int_equal(tr_started_info(other, &who, &ss, &why), TR_EINVAL);
-    assert_int_equal(tr_dead_letter_info(NULL, &dl), TR_EINVAL);
+    assert_int_equal(tr_exit_decode(NULL, &who, &why), TR_EINVAL);
+    assert_int_equal(tr_exit_decode(other, &who, &why), TR_EINVAL);
+    assert_int_equal(tr_started_decode(NULL, &who, &ss, &why), TR_EINVAL);
+    assert_int_equal(tr_started_decode(other, &who, &ss, &why), TR_EINVAL);
+    assert_int_equal(tr_dead_letter_decode(NULL, &dl), TR_EINVAL);
     assert_int_equal(tr_actor_info_decode(other, NULL), TR_EINVAL);
     assert_int_equal(tr_sup_counts_decode(other, NULL), TR_EINVAL);
-    assert_int_equal(tr_dead_letter_info(other, &dl), TR_EINVAL);
+    assert_int_equal(tr_dead_letter_decode(other, &dl), TR_EINVAL);
     assert_int_equal(tr_actor_info_decode(NULL, &info), TR_EINVAL);
     assert_int_equal(tr_actor_info_decode(other, &info), TR_EINVAL);
-    assert_int_equal(tr_sup_result(NULL, &rc, &who), TR_EINVAL);
-    assert_int_equal(tr_sup_result(other, &rc, &who), TR_EINVAL);
+    assert_int_equal(tr_sup_result_decode(NULL, &rc, &who), TR_EINVAL);
+    assert_int_equal(tr_sup_result_decode(other, &rc, &who), TR_EINVAL);
     assert_int_equal(tr_sup_children_decode(NULL, ci, 2, &n), TR_EINVAL);
     assert_int_equal(tr_sup_children_decode(other, ci, 2, &n), TR_EINVAL);
     assert_int_equal(tr_sup_counts_decode(NULL, &cc), TR_EINVAL);
@@ -827,13 +827,13 @@ static void test_plain_functions(void **state)
     tr_msg *fake;
     assert_int_equal(tr_msg_new(tr_exit_atom(), 3, &fake), TR_OK);
     memcpy(tr_msg_buffer(fake), "ab", 3);
-    assert_int_equal(tr_exit_info(fake, &who, &why), TR_EINVAL);
+    assert_int_equal(tr_exit_decode(fake, &who, &why), TR_EINVAL);
     tr_msg_destroy(&fake);
     assert_int_equal(tr_msg_new(tr_started_atom(), 2, &fake), TR_OK);
-    assert_int_equal(tr_started_info(fake, &who, &ss, &why), TR_EINVAL);
+    assert_int_equal(tr_started_decode(fake, &who, &ss, &why), TR_EINVAL);
     tr_msg_destroy(&fake);
     assert_int_equal(tr_msg_new(tr_atom_from("tr.dead_letter"), 4, &fake), TR_OK);
-    assert_int_equal(tr_dead_letter_info(fake, &dl), TR_EINVAL);
+    assert_int_equal(tr_dead_letter_decode(fake, &dl), TR_EINVAL);
     tr_msg_destroy(&fake);
     assert_int_equal(tr_msg_new(tr_atom_from("tr.info"), 4, &fake), TR_OK);
     assert_int_equal(tr_actor_info_decode(fake, &info), TR_EINVAL);

@@ -91,7 +91,7 @@ static int waiter_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     notice_report r = {0};
     tr_ref ref;
     const char *name;
-    r.rc = tr_name_info(m, &ref, &r.pid, &name);
+    r.rc = tr_name_decode(m, &ref, &r.pid, &name);
     r.ref = ref.id;
     if (!T_CHECK(ctx, tr_msg_ref(m).id == ref.id)) return 0;
     if (!T_CHECK(ctx, tr_pid_eq(tr_msg_sender(m), r.pid))) return 0;
@@ -275,7 +275,7 @@ static void actor_errors(void **state)
                      TR_OK);
     const tr_msg *m = t_expect(e, "tr.started");
     tr_start_status st;
-    assert_int_equal(tr_started_info(m, NULL, &st, NULL), TR_OK);
+    assert_int_equal(tr_started_decode(m, NULL, &st, NULL), TR_OK);
     assert_int_equal(st, TR_START_FAILED);
     assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_EFAILED);
 }
@@ -374,7 +374,7 @@ static void names_gone_before_down(void **state)
     for (int k = 0; k < NAMED; k++) {
         tr_pid who, now;
         tr_exit why;
-        assert_int_equal(tr_exit_info(t_expect(e, "tr.down"), &who, &why), TR_OK);
+        assert_int_equal(tr_exit_decode(t_expect(e, "tr.down"), &who, &why), TR_OK);
         int i = 0;
         while (i < NAMED && !tr_pid_eq(pids[i], who)) i++;
         assert_true(i < NAMED);

@@ -66,7 +66,7 @@ static int trapper_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
     if (tr_msg_is(m, tr_exit_atom())) {
         tr_pid who;
         tr_exit why;
-        int rc = tr_exit_info(m, &who, &why);
+        int rc = tr_exit_decode(m, &who, &why);
         if (rc != TR_OK) return rc;
         char line[256];
         snprintf(line, sizeof line, "%s: %s", tr_exit_kind_name(why.kind),
@@ -770,7 +770,7 @@ static void test_inbox_monitor(void **state)
     assert_int_equal(tr_msg_ref(m).id, r1.id);
     tr_pid who;
     tr_exit why;
-    assert_int_equal(tr_exit_info(m, &who, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(m, &who, &why), TR_OK);
     assert_true(tr_pid_eq(who, a));
     assert_int_equal(why.kind, TR_EXIT_NORMAL);
     assert_int_equal(tr_inbox_demonitor(e->probe, r1), TR_ENOENT); /* it fired */
@@ -779,7 +779,7 @@ static void test_inbox_monitor(void **state)
     assert_int_equal(tr_inbox_monitor(e->probe, a, &r3), TR_OK);
     m = t_expect(e, "tr.down");
     assert_int_equal(tr_msg_ref(m).id, r3.id);
-    assert_int_equal(tr_exit_info(m, &who, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(m, &who, &why), TR_OK);
     assert_int_equal(why.kind, TR_EXIT_NOPROC);
     assert_true(tr_pid_eq(who, a));
 

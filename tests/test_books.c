@@ -173,7 +173,7 @@ static void test_stopping_actor_takes_dead_letters(void **state)
     for (;;) { /* the refused inspection's dead letter, then ours */
         const tr_msg *m = t_expect(e, "tr.dead_letter");
         tr_dead_letter dl;
-        assert_int_equal(tr_dead_letter_info(m, &dl), TR_OK);
+        assert_int_equal(tr_dead_letter_decode(m, &dl), TR_OK);
         assert_true(tr_pid_eq(dl.to, p));
         assert_int_equal(dl.reason, TR_DEAD_STOPPING);
         if (dl.type.id == tr_inspect_atom().id) {

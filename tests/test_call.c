@@ -132,7 +132,7 @@ static int client_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
     if (tr_msg_size(m) == sizeof(uint64_t)) a.value = t_u64(m);
     tr_pid who;
     tr_exit why;
-    if (tr_exit_info(m, &who, &why) == TR_OK) a.exit_kind = why.kind;
+    if (tr_exit_decode(m, &who, &why) == TR_OK) a.exit_kind = why.kind;
     a.reply_rc = tr_reply(ctx, m, tr_atom_from("back"), NULL, 0);
     return tr_send(ctx, t_probe, tr_atom_from("answer"), &a, sizeof a);
 }
@@ -516,7 +516,7 @@ static void test_call_sync(void **state)
     assert_string_equal(tr_atom_name(tr_msg_type(r)), "tr.down");
     tr_pid who;
     tr_exit why;
-    assert_int_equal(tr_exit_info(r, &who, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(r, &who, &why), TR_OK);
     assert_int_equal(why.kind, TR_EXIT_NOPROC);
     assert_true(tr_pid_eq(who, c));
     tr_msg_destroy(&r);

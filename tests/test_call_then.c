@@ -58,7 +58,7 @@ static const tr_behaviour server_beh = {
 /* What a continuation saw, reported to the probe as "answer". */
 typedef struct answer {
     int status;
-    int exit_kind; /* for "tr.down": tr_exit_info's kind */
+    int exit_kind; /* for "tr.down": tr_exit_decode's kind */
     uint64_t cookie;
     uint64_t value; /* the reply's u64, if it has one */
     char type[24];
@@ -79,7 +79,7 @@ static answer describe(int status, const tr_msg *m, void *cookie)
     if (tr_msg_size(m) >= sizeof a.value) memcpy(&a.value, tr_msg_data(m), sizeof a.value);
     tr_pid who;
     tr_exit why;
-    if (tr_exit_info(m, &who, &why) == TR_OK) a.exit_kind = (int)why.kind;
+    if (tr_exit_decode(m, &who, &why) == TR_OK) a.exit_kind = (int)why.kind;
     return a;
 }
 
@@ -409,7 +409,7 @@ static void test_continuation_failure_fails_caller(void **state)
     const tr_msg *d = t_expect(e, "tr.down");
     tr_pid who;
     tr_exit why;
-    assert_int_equal(tr_exit_info(d, &who, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(d, &who, &why), TR_OK);
     assert_true(tr_pid_eq(who, c));
     assert_int_equal(why.kind, TR_EXIT_FAILURE);
     assert_non_null(why.text);

@@ -38,7 +38,7 @@ static const tr_msg *expect_end(tr_inbox *in, const char *type, tr_pid who, tr_e
 {
     const tr_msg *m = expect_in(in, type);
     tr_pid from;
-    assert_int_equal(tr_exit_info(m, &from, reason), TR_OK);
+    assert_int_equal(tr_exit_decode(m, &from, reason), TR_OK);
     if (!tr_pid_is_nil(who)) assert_true(tr_pid_eq(from, who));
     assert_string_equal(tr_exit_kind_name(reason->kind), tr_exit_kind_name(kind));
     return m;

@@ -67,7 +67,7 @@ static int node_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
     if (strcmp(t, "tr.exit") == 0) {
         tr_pid who;
         tr_exit why;
-        int rc = tr_exit_info(m, &who, &why);
+        int rc = tr_exit_decode(m, &who, &why);
         if (!T_CHECK(ctx, rc == TR_OK) || !T_CHECK(ctx, tr_pid_eq(who, tr_msg_sender(m))))
             return 0;
         char line[256];
@@ -465,7 +465,7 @@ static int kid_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
         tr_stop_children_together(ctx, true);
     } else if (tr_msg_is(m, tr_exit_atom())) {
         tr_exit why;
-        if (!T_CHECK(ctx, tr_exit_info(m, NULL, &why) == TR_OK)) return 0;
+        if (!T_CHECK(ctx, tr_exit_decode(m, NULL, &why) == TR_OK)) return 0;
         report_exit(ctx, "exit", "", &why);
     }
     return 0;
@@ -519,7 +519,7 @@ static tr_start_status expect_started(t_env *e, tr_pid who, tr_exit *why, char *
     tr_pid w;
     tr_start_status st;
     tr_exit r;
-    assert_int_equal(tr_started_info(m, &w, &st, &r), TR_OK);
+    assert_int_equal(tr_started_decode(m, &w, &st, &r), TR_OK);
     assert_true(tr_pid_eq(w, who));
     assert_true(tr_pid_eq(tr_msg_sender(m), who));
     if (why) *why = r;
@@ -595,7 +595,7 @@ static tr_pid spawn_started(t_env *e, tr_pid boss, const char *name, int mode,
         assert_string_equal(tr_atom_name(tr_msg_type(m)), "tr.started");
         assert_false(got_started);
         got_started = true;
-        assert_int_equal(tr_started_info(m, &who, status, why), TR_OK);
+        assert_int_equal(tr_started_decode(m, &who, status, why), TR_OK);
         snprintf(text, ts, "%s", why->text ? why->text : "");
     }
     assert_true(tr_pid_eq(who, pid));

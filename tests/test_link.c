@@ -27,7 +27,7 @@ static void report_seen(tr_ctx *ctx, const char *as, const tr_msg *m)
     memset(&s, 0, sizeof s);
     snprintf(s.type, sizeof s.type, "%s", tr_atom_name(tr_msg_type(m)));
     tr_exit why;
-    if (tr_exit_info(m, &s.who, &why) == TR_OK) {
+    if (tr_exit_decode(m, &s.who, &why) == TR_OK) {
         s.kind = why.kind;
         snprintf(s.text, sizeof s.text, "%s", why.text ? why.text : "");
     }

@@ -228,7 +228,7 @@ static void test_stale_pid_never_reaches_new_actor(void **state)
     uint32_t v = 0x5eed;
     assert_int_equal(tr_system_send(e->sys, old, tr_atom_from("x"), &v, sizeof v), TR_OK);
     tr_dead_letter d;
-    assert_int_equal(tr_dead_letter_info(t_expect(e, "tr.dead_letter"), &d), TR_OK);
+    assert_int_equal(tr_dead_letter_decode(t_expect(e, "tr.dead_letter"), &d), TR_OK);
     assert_true(tr_pid_eq(d.to, old));
     assert_int_equal(d.reason, TR_DEAD_NO_ACTOR);
     assert_int_equal(d.size, sizeof v);

@@ -85,7 +85,7 @@ static int watcher_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         return tr_send(ctx, who, tr_atom_from("fail"), NULL, 0);
     }
     tr_exit why;
-    if (tr_exit_info(m, &who, &why) == TR_OK) {
+    if (tr_exit_decode(m, &who, &why) == TR_OK) {
         uint32_t k[2] = {(uint32_t)why.kind, tr_msg_is(m, tr_down_atom())};
         return tr_send(ctx, report, tr_atom_from(tr_msg_is_request(m) ? "?" : "saw"), k, sizeof k);
     }
@@ -168,7 +168,7 @@ static void test_names_across_nodes(void **state)
                      TR_ENOENT);
     tr_pid who;
     tr_exit why;
-    assert_int_equal(tr_exit_info(reply, &who, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(reply, &who, &why), TR_OK);
     assert_int_equal(why.kind, TR_EXIT_NOPROC);
     tr_msg_destroy(&reply);
     /* whereis: there, here by the node's own name, nowhere */
@@ -287,7 +287,7 @@ static void test_node_down(void **state)
     while (!down_event || downs + exits < 3) {
         const tr_msg *m;
         assert_int_equal(tr_inbox_recv(c.in[0], &m, T_WAIT_MS), TR_OK);
-        if (tr_node_event_info(m, &ev) == TR_OK) {
+        if (tr_node_event_decode(m, &ev) == TR_OK) {
             assert_false(ev.up);
             assert_string_equal(ev.name, "n1");
             down_event = true;
@@ -346,7 +346,7 @@ static void test_sixteen_node_mesh(void **state)
     stop_node(&c, 15);
     for (int i = 0; i < 15; i++) {
         tr_node_event ev;
-        assert_int_equal(tr_node_event_info(expect_in(c.in[i], "tr.nodedown"), &ev), TR_OK);
+        assert_int_equal(tr_node_event_decode(expect_in(c.in[i], "tr.nodedown"), &ev), TR_OK);
         assert_string_equal(ev.name, "n15");
         assert_int_equal(tr_node_wait_peers(c.node[i], 14, T_WAIT_MS), TR_OK);
     }

@@ -271,7 +271,7 @@ static void test_connect_to_self_and_nowhere(void **state)
     tr_log_set_handler(NULL, NULL);
 }
 
-/* tr_node_event_info refuses what is not a well-formed node event. */
+/* tr_node_event_decode refuses what is not a well-formed node event. */
 static void test_node_event_info_malformed(void **state)
 {
     (void)state;
@@ -285,13 +285,13 @@ static void test_node_event_info_malformed(void **state)
     assert_int_equal(tr_msg_new(tr_atom_from("tr.nodeup"), sizeof bad, &m), TR_OK);
     memcpy(tr_msg_buffer(m), &bad, sizeof bad);
     tr_node_event ev;
-    assert_int_equal(tr_node_event_info(m, &ev), TR_EINVAL);
+    assert_int_equal(tr_node_event_decode(m, &ev), TR_EINVAL);
     tr_msg_destroy(&m);
     assert_int_equal(tr_msg_new(tr_atom_from("tr.nodedown"), 3, &m), TR_OK); /* too short */
-    assert_int_equal(tr_node_event_info(m, &ev), TR_EINVAL);
+    assert_int_equal(tr_node_event_decode(m, &ev), TR_EINVAL);
     tr_msg_destroy(&m);
     assert_int_equal(tr_msg_new(tr_atom_from("other"), sizeof bad, &m), TR_OK);
-    assert_int_equal(tr_node_event_info(m, &ev), TR_EINVAL);
+    assert_int_equal(tr_node_event_decode(m, &ev), TR_EINVAL);
     tr_msg_destroy(&m);
 }
 
@@ -331,7 +331,7 @@ static int nodemon_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         return 0;
     }
     tr_node_event ev;
-    if (tr_node_event_info(m, &ev) == TR_OK) {
+    if (tr_node_event_decode(m, &ev) == TR_OK) {
         char text[300];
         snprintf(text, sizeof text, "%s:%s", ev.up ? "up" : "down", ev.name);
         return tr_send(ctx, to, tr_atom_from("ev"), text, strlen(text) + 1);
@@ -372,7 +372,7 @@ static int events_until_pong(one *o, tr_pid a, bool up, const char *name, const 
         const tr_msg *m = NULL;
         assert_int_equal(tr_inbox_recv(o->in, &m, T_WAIT_MS), TR_OK);
         tr_node_event ev;
-        if (!pinged && tr_node_event_info(m, &ev) == TR_OK) { /* the inbox's own */
+        if (!pinged && tr_node_event_decode(m, &ev) == TR_OK) { /* the inbox's own */
             assert_int_equal(ev.up, up);
             assert_string_equal(ev.name, name);
             assert_int_equal(tr_system_send(o->sys, a, tr_atom_from("ping"), NULL, 0), TR_OK);
@@ -543,7 +543,7 @@ static tr_dead_letter expect_dead(tr_inbox *in)
 {
     const tr_msg *m = expect_in(in, "tr.dead_letter");
     tr_dead_letter d;
-    assert_int_equal(tr_dead_letter_info(m, &d), TR_OK);
+    assert_int_equal(tr_dead_letter_decode(m, &d), TR_OK);
     return d;
 }
 
@@ -589,14 +589,14 @@ static void test_unroutable_dead_letters(void **state)
     assert_int_equal(tr_call_sync(o0.sys, nowhere, tr_atom_from("q"), NULL, 0, T_WAIT_MS, &reply),
                      TR_ENOENT);
     tr_exit why;
-    assert_int_equal(tr_exit_info(reply, NULL, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(reply, NULL, &why), TR_OK);
     assert_int_equal(why.kind, TR_EXIT_NOCONNECTION);
     tr_msg_destroy(&reply);
     assert_int_equal(expect_dead(o0.in).reason, TR_DEAD_NO_ROUTE);
     assert_int_equal(tr_call_named_sync(o0.sys, "who@nosuchnode", tr_atom_from("q"), NULL, 0,
                                         T_WAIT_MS, &reply),
                      TR_ENOENT);
-    assert_int_equal(tr_exit_info(reply, NULL, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(reply, NULL, &why), TR_OK);
     assert_int_equal(why.kind, TR_EXIT_NOCONNECTION);
     tr_msg_destroy(&reply);
     assert_int_equal(expect_dead(o0.in).reason, TR_DEAD_NO_ROUTE);

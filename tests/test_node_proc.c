@@ -427,7 +427,7 @@ static tr_node_event node_event(tnode *t, bool up, const char *name)
 {
     tr_node_event ev;
     const tr_msg *m = recv_on(t->ev, up ? "tr.nodeup" : "tr.nodedown");
-    assert_int_equal(tr_node_event_info(m, &ev), TR_OK);
+    assert_int_equal(tr_node_event_decode(m, &ev), TR_OK);
     assert_string_equal(ev.name, name);
     ev.reason = NULL; /* points into the message */
     return ev;
@@ -659,7 +659,7 @@ static void test_kill9_and_restart(void **state)
     /* the old incarnation's pid: a dead letter here, never the new echo's */
     send_n(t, echo, 7);
     tr_dead_letter dl;
-    assert_int_equal(tr_dead_letter_info(recv_on(t->dl, "tr.dead_letter"), &dl), TR_OK);
+    assert_int_equal(tr_dead_letter_decode(recv_on(t->dl, "tr.dead_letter"), &dl), TR_OK);
     assert_true(tr_pid_eq(dl.to, echo));
     assert_int_equal(dl.reason, TR_DEAD_NODE_DOWN);
     tr_pid echo2 = find(t, "echo@peer");

@@ -54,7 +54,7 @@ static int spawner_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     }
     if (tr_msg_is(m, tr_atom_from("ping"))) return t_report(ctx, "pong", "");
     tr_exit why;
-    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_info(m, NULL, &why) == TR_OK) {
+    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_decode(m, NULL, &why) == TR_OK) {
         char text[600];
         snprintf(text, sizeof text, "%s%s%s", tr_exit_kind_name(why.kind), why.text ? ": " : "",
                  why.text ? why.text : "");
@@ -97,7 +97,7 @@ static tr_pid spawn_child(t_env *e, tr_process_kind kind, const char *program, c
             continue;
         }
         tr_exit why;
-        assert_int_equal(tr_started_info(m, child, st, &why), TR_OK);
+        assert_int_equal(tr_started_decode(m, child, st, &why), TR_OK);
         snprintf(text, ts, "%s", why.text ? why.text : "");
         started = true;
     }

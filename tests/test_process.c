@@ -178,12 +178,12 @@ static int host_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     tr_pid who;
     tr_start_status status;
     tr_exit why;
-    if (tr_started_info(m, &who, &status, &why) == TR_OK) {
+    if (tr_started_decode(m, &who, &status, &why) == TR_OK) {
         r.status = (int)status;
         r.kind = (int)why.kind;
         snprintf(r.text, sizeof r.text, "%s", why.text ? why.text : "");
         t_report_val(ctx, "started", &r, sizeof r);
-    } else if (tr_msg_type(m).id == tr_exit_atom().id && tr_exit_info(m, &who, &why) == TR_OK) {
+    } else if (tr_msg_type(m).id == tr_exit_atom().id && tr_exit_decode(m, &who, &why) == TR_OK) {
         r.status = -1;
         r.kind = (int)why.kind;
         snprintf(r.text, sizeof r.text, "%s", why.text ? why.text : "");

@@ -143,7 +143,7 @@ static int parent_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     }
     tr_pid who;
     tr_exit why;
-    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_info(m, &who, &why) == TR_OK) {
+    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_decode(m, &who, &why) == TR_OK) {
         char buf[600];
         uint32_t k = (uint32_t)why.kind;
         memcpy(buf, &k, sizeof k);
@@ -161,7 +161,7 @@ static tr_start_status expect_started(tr_inbox *in, tr_pid who, tr_exit *why)
 {
     tr_pid got;
     tr_start_status st;
-    assert_int_equal(tr_started_info(expect_in(in, "tr.started"), &got, &st, why), TR_OK);
+    assert_int_equal(tr_started_decode(expect_in(in, "tr.started"), &got, &st, why), TR_OK);
     assert_true(tr_pid_eq(got, who));
     return st;
 }
@@ -268,7 +268,7 @@ static void test_stop_reaches_the_child(void **state)
     assert_int_equal(expect_bye(c.in[0], 7)[2], TR_EXIT_SHUTDOWN);
     tr_pid who;
     tr_exit why;
-    assert_int_equal(tr_exit_info(expect_in(c.in[0], "tr.down"), &who, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(expect_in(c.in[0], "tr.down"), &who, &why), TR_OK);
     assert_true(tr_pid_eq(who, stub));
     assert_int_equal(why.kind, TR_EXIT_SHUTDOWN);
     /* the child and its host are gone from node 1 */
@@ -327,7 +327,7 @@ static void test_lost_connection_kills_the_child(void **state)
     tr_node_stop(&c.node[1]); /* node 1's systems live on, unconnected */
     tr_pid who;
     tr_exit why;
-    assert_int_equal(tr_exit_info(expect_in(c.in[0], "tr.down"), &who, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(expect_in(c.in[0], "tr.down"), &who, &why), TR_OK);
     assert_true(tr_pid_eq(who, stub));
     assert_int_equal(why.kind, TR_EXIT_NOCONNECTION);
     /* on node 1 the child ends, killed (its terminate still runs) */
@@ -336,7 +336,7 @@ static void test_lost_connection_kills_the_child(void **state)
     while (!down) {
         assert_int_equal(tr_inbox_recv(c.in[1], &m, T_WAIT_MS), TR_OK);
         if (tr_msg_is(m, tr_atom_from("bye"))) continue; /* to node 0: undeliverable */
-        assert_int_equal(tr_exit_info(m, &who, &why), TR_OK);
+        assert_int_equal(tr_exit_decode(m, &who, &why), TR_OK);
         assert_true(tr_pid_eq(who, r));
         assert_int_equal(why.kind, TR_EXIT_KILLED);
         down = true;

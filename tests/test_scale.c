@@ -141,7 +141,7 @@ static int watcher_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
         else if (s->seen[i]) s->r.dups++;
         else {
             s->seen[i] = 1;
-            if (tr_exit_info(m, &who, &why) != TR_OK || !tr_pid_eq(who, s->t.pids[i]) ||
+            if (tr_exit_decode(m, &who, &why) != TR_OK || !tr_pid_eq(who, s->t.pids[i]) ||
                 why.kind != TR_EXIT_NORMAL)
                 s->r.mismatched++;
         }
@@ -322,7 +322,7 @@ static int linker_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
         tr_pid who;
         tr_exit why;
         long i = -1;
-        if (tr_exit_info(m, &who, &why) == TR_OK) i = find_keyed(s->by_serial, s->t.n, who.serial);
+        if (tr_exit_decode(m, &who, &why) == TR_OK) i = find_keyed(s->by_serial, s->t.n, who.serial);
         if (i < 0 || i % 2 == 0 || why.kind != TR_EXIT_FAILURE) s->r.wrong++;
         if (++s->r.exits == s->t.n / 2) linker_report(ctx, s, "exits");
         return 0;

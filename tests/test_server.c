@@ -130,7 +130,7 @@ TR_SERVER_CAST(ctr_down, counter)
 {
     tr_pid who;
     tr_exit why;
-    if (tr_exit_info(msg, &who, &why) != TR_OK) return tr_fail(ctx, "bad down");
+    if (tr_exit_decode(msg, &who, &why) != TR_OK) return tr_fail(ctx, "bad down");
     return t_report_int(ctx, "ctr.down", (int)why.kind);
 }
 
@@ -327,7 +327,7 @@ static void test_unexpected_fails_when_strict(void **state)
     const tr_msg *d = t_expect(e, "tr.down");
     tr_pid who;
     tr_exit why;
-    assert_int_equal(tr_exit_info(d, &who, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(d, &who, &why), TR_OK);
     assert_non_null(why.text);
     assert_non_null(strstr(why.text, "unexpected message nobody.knows"));
     assert_int_equal(tr_system_wait(e->sys, T_WAIT_MS), TR_EFAILED);

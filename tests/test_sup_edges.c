@@ -319,7 +319,7 @@ static int owner_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         return 0;
     }
     tr_exit why;
-    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_info(m, NULL, &why) == TR_OK)
+    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_decode(m, NULL, &why) == TR_OK)
         return t_report(ctx, "exit", tr_exit_kind_name(why.kind));
     return 0;
 }

@@ -371,7 +371,7 @@ static void expect_down(t_env *e, tr_pid who, tr_exit_kind kind)
     const tr_msg *m = t_expect(e, "tr.down");
     tr_pid w;
     tr_exit why;
-    assert_int_equal(tr_exit_info(m, &w, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(m, &w, &why), TR_OK);
     assert_true(tr_pid_eq(w, who));
     assert_int_equal(why.kind, kind);
 }
@@ -425,7 +425,7 @@ static void test_shutdown_time_does_not_wait_for_callbacks(void **state)
         }
         tr_pid who;
         tr_exit why;
-        assert_int_equal(tr_exit_info(m, &who, &why), TR_OK);
+        assert_int_equal(tr_exit_decode(m, &who, &why), TR_OK);
         assert_true(tr_pid_eq(who, kids[0]) || tr_pid_eq(who, kids[1]));
         assert_int_equal(why.kind, TR_EXIT_SHUTDOWN);
         downs++;
@@ -1682,7 +1682,7 @@ static int boss_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
         tr_pid who;
         tr_start_status st;
         tr_exit why;
-        rc = tr_started_info(m, &who, &st, &why);
+        rc = tr_started_decode(m, &who, &st, &why);
         boss_say(ctx, "started %ld %s", rc ? rc : (long)st,
                  tr_pid_eq(who, b->sup) ? "sup" : "other");
         return 0;
@@ -1709,7 +1709,7 @@ static int boss_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
     if (strcmp(t, "tr.sup") == 0) {
         int result = 1;
         tr_pid pid = tr_self(ctx);
-        rc = tr_sup_result(m, &result, &pid);
+        rc = tr_sup_result_decode(m, &result, &pid);
         boss_say(ctx, rc ? "undecodable %ld %s" : "res %ld %s", rc ? rc : result,
                  tr_pid_is_nil(pid) ? "nil" : "pid");
         return 0;
@@ -1732,7 +1732,7 @@ static int boss_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
     } else if (strcmp(t, "delete") == 0) {
         rc = tr_sup_delete_child(ctx, b->sup, id, &ref);
     } else if (strcmp(t, "not_an_answer") == 0) {
-        rc = tr_sup_result(m, NULL, NULL);
+        rc = tr_sup_result_decode(m, NULL, NULL);
         boss_say(ctx, "decode %ld %s", rc, "");
         return 0;
     } else {
@@ -1756,7 +1756,7 @@ static void boss_do(t_env *e, tr_pid boss, const char *op, const char *id, const
 
 /* An actor starts a supervisor (tr_supervisor_spawn: refused for a bad
  * spec; its start reported to started_to) and sends it every dynamic
- * request as a message, decoding the answers with tr_sup_result. */
+ * request as a message, decoding the answers with tr_sup_result_decode. */
 static void test_supervisor_driven_by_an_actor(void **state)
 {
     t_env *e = env(state);
@@ -2240,9 +2240,9 @@ static void test_sync_api_errors(void **state)
     assert_int_equal(tr_msg_new(tr_atom_from("tr.sup"), 3, &m), TR_OK);
     memset(tr_msg_buffer(m), 0, 3);
     int rc = 1;
-    assert_int_equal(tr_sup_result(m, &rc, NULL), TR_EINVAL); /* wrong size */
+    assert_int_equal(tr_sup_result_decode(m, &rc, NULL), TR_EINVAL); /* wrong size */
     assert_int_equal(rc, 1);
-    assert_int_equal(tr_sup_result(NULL, &rc, NULL), TR_EINVAL);
+    assert_int_equal(tr_sup_result_decode(NULL, &rc, NULL), TR_EINVAL);
     assert_int_equal(tr_sup_children_decode(m, info, 2, &n), TR_EINVAL); /* wrong type */
     assert_int_equal(tr_sup_counts_decode(m, &k), TR_EINVAL);
     tr_msg_destroy(&m);
@@ -2284,7 +2284,7 @@ static void test_malformed_requests(void **state)
         assert_int_equal(tr_call_sync(e->sys, to, tr_atom_from(types[i]), "junk", 4, T_WAIT_MS, &r),
                          TR_OK);
         int rc = 0;
-        assert_int_equal(tr_sup_result(r, &rc, NULL), TR_OK);
+        assert_int_equal(tr_sup_result_decode(r, &rc, NULL), TR_OK);
         assert_int_equal(rc, TR_EINVAL);
         tr_msg_destroy(&r);
     }
@@ -2354,7 +2354,7 @@ static void test_significant_restart_then_shutdown(void **state)
     EXPECT(e, "stop /root/sup/sig shutdown", "stop /root/sup/a shutdown");
     const tr_msg *m = t_expect(e, "tr.down");
     tr_exit why;
-    assert_int_equal(tr_exit_info(m, NULL, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(m, NULL, &why), TR_OK);
     assert_int_equal(why.kind, TR_EXIT_SHUTDOWN);
     assert_string_equal(why.text, "a significant child ended (auto_shutdown)");
 }
@@ -2382,7 +2382,7 @@ static void test_significant_all_waits_for_the_last(void **state)
     EXPECT(e, "stop /root/sup/y failure: crash");
     const tr_msg *m = t_expect(e, "tr.down");
     tr_exit why;
-    assert_int_equal(tr_exit_info(m, NULL, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(m, NULL, &why), TR_OK);
     assert_int_equal(why.kind, TR_EXIT_SHUTDOWN);
 }
 

@@ -414,7 +414,7 @@ static void test_shutdown_timeout_then_kill(void **state)
     atomic_store(&release_stuck, 1);
     const tr_msg *m = t_expect(e, "tr.down"); /* terminate's report was muted */
     tr_exit why;
-    assert_int_equal(tr_exit_info(m, NULL, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(m, NULL, &why), TR_OK);
     assert_int_equal(why.kind, TR_EXIT_KILLED);
     assert_int_equal(tr_msg_ref(m).id, mon.id);
     tr_log_set_handler(NULL, NULL);

@@ -96,7 +96,7 @@ static tr_system_stats stats(t_env *e)
 static tr_dead_letter expect_dead_letter(t_env *e)
 {
     tr_dead_letter d;
-    assert_int_equal(tr_dead_letter_info(t_expect(e, "tr.dead_letter"), &d), TR_OK);
+    assert_int_equal(tr_dead_letter_decode(t_expect(e, "tr.dead_letter"), &d), TR_OK);
     return d;
 }
 
@@ -221,7 +221,7 @@ static int trapper_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
         return t_report_int(ctx, "spawned", rc);
     }
     tr_exit why;
-    if (tr_exit_info(m, NULL, &why) == TR_OK) return t_report(ctx, "exit", tr_exit_kind_name(why.kind));
+    if (tr_exit_decode(m, NULL, &why) == TR_OK) return t_report(ctx, "exit", tr_exit_kind_name(why.kind));
     return 0;
 }
 
@@ -620,7 +620,7 @@ static void test_dead_letter_stopping(void **state)
                      TR_ENOENT);
     tr_pid who;
     tr_exit why;
-    assert_int_equal(tr_exit_info(reply, &who, &why), TR_OK);
+    assert_int_equal(tr_exit_decode(reply, &who, &why), TR_OK);
     assert_true(tr_pid_eq(who, p));
     tr_msg_destroy(&reply);
     d = expect_dead_letter(e);
@@ -1038,7 +1038,7 @@ static int trap_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
     }
     tr_pid who;
     tr_exit why;
-    if (tr_exit_info(m, &who, &why) == TR_OK) return t_report(ctx, "exit", why.text ? why.text : "");
+    if (tr_exit_decode(m, &who, &why) == TR_OK) return t_report(ctx, "exit", why.text ? why.text : "");
     return 0;
 }
 

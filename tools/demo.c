@@ -353,7 +353,7 @@ static void say_down(const demo *d, const tr_msg *m)
 {
     tr_pid who;
     tr_exit why = {0};
-    tr_exit_info(m, &who, &why);
+    tr_exit_decode(m, &who, &why);
     bool cashiers = tr_pid_eq(who, d->cashiers);
     fprintf(stderr,
             "troupe demo: %s ended before the orders were done: %s%s%s\n"

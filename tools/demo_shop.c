@@ -228,7 +228,7 @@ static int front_handle(tr_ctx *ctx, void *vs, const tr_msg *m)
         tr_pid who;
         tr_exit why;
         s->t.answered++;
-        if (tr_exit_info(m, &who, &why) == TR_OK && why.kind == TR_EXIT_NOPROC)
+        if (tr_exit_decode(m, &who, &why) == TR_OK && why.kind == TR_EXIT_NOPROC)
             s->t.lost_restarting++;
         else if (why.kind == TR_EXIT_NOCONNECTION)
             s->t.lost_noconnection++;

@@ -578,7 +578,7 @@ static int join(session *s, const opts *o, char *name, size_t name_size, char *w
             return EXIT_UNREACHABLE;
         }
         tr_node_event ev;
-        if (tr_node_event_info(m, &ev) == TR_OK && ev.up) {
+        if (tr_node_event_decode(m, &ev) == TR_OK && ev.up) {
             snprintf(name, name_size, "%s", ev.name);
             return EXIT_OK;
         }

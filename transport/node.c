@@ -70,7 +70,7 @@ void tri_node_event(tr_node *n, peer *p, bool up, const char *reason)
     pthread_mutex_unlock(&n->mu);
 }
 
-int tr_node_event_info(const tr_msg *msg, tr_node_event *out)
+tr_err tr_node_event_decode(const tr_msg *msg, tr_node_event *out)
 {
     struct event_head h;
     if (!msg || !out || (!tr_msg_is(msg, nodeup_atom()) && !tr_msg_is(msg, nodedown_atom())))
@@ -121,7 +121,7 @@ static int unsubscribe(tr_node *n, tr_pid pid, uint64_t ref)
     return rc;
 }
 
-int tr_monitor_node(tr_ctx *ctx, const char *name, tr_ref *out)
+tr_err tr_monitor_node(tr_ctx *ctx, const char *name, tr_ref *out)
 {
     if (out) out->id = 0;
     tr_system *sys = tr_ctx_system(ctx);
@@ -136,7 +136,7 @@ int tr_monitor_node(tr_ctx *ctx, const char *name, tr_ref *out)
     return rc;
 }
 
-int tr_demonitor_node(tr_ctx *ctx, tr_ref ref)
+tr_err tr_demonitor_node(tr_ctx *ctx, tr_ref ref)
 {
     tr_system *sys = tr_ctx_system(ctx);
     if (!sys) return TR_ENOTACTOR;
@@ -144,7 +144,7 @@ int tr_demonitor_node(tr_ctx *ctx, tr_ref ref)
     return n ? unsubscribe(n, tr_self(ctx), ref.id) : TR_ENOENT;
 }
 
-int tr_inbox_monitor_node(struct tr_inbox *in, const char *name, tr_ref *out)
+tr_err tr_inbox_monitor_node(struct tr_inbox *in, const char *name, tr_ref *out)
 {
     static _Atomic uint64_t next_ref = 1ull << 62; /* apart from tr_inbox_monitor's refs */
     if (out) out->id = 0;
@@ -272,7 +272,7 @@ static int copy_opts(tr_node *n, const tr_node_opts *o)
 
 tr_node *tr_node_of(tr_system *sys) { return sys ? tri_transport_ctx(sys, &node_ops) : NULL; }
 
-int tr_node_start(tr_system *sys, const tr_node_opts *o, tr_node **out)
+tr_err tr_node_start(tr_system *sys, const tr_node_opts *o, tr_node **out)
 {
     if (out) *out = NULL;
     if (!sys || !o || !out) return TR_EINVAL;
@@ -334,7 +334,7 @@ fail:
     return rc;
 }
 
-int tr_node_connect(tr_node *n, const tr_node_peer *peer)
+tr_err tr_node_connect(tr_node *n, const tr_node_peer *peer)
 {
     if (!n || !peer || !peer->endpoint || !*peer->endpoint) return TR_EINVAL;
     if (atomic_load(&n->stopping)) return TR_ESTOPPED;
@@ -422,7 +422,7 @@ const char *tr_node_endpoint(const tr_node *n, size_t i)
     return n && i < n->nlisten ? n->bound[i] : NULL;
 }
 
-int tr_node_id(tr_node *n, const char *name, uint32_t *id)
+tr_err tr_node_id(tr_node *n, const char *name, uint32_t *id)
 {
     if (!n || !name || !id) return TR_EINVAL;
     peer *p = tri_peer_find_name(n, name);
@@ -431,7 +431,7 @@ int tr_node_id(tr_node *n, const char *name, uint32_t *id)
     return TR_OK;
 }
 
-int tr_node_wait_peers(tr_node *n, size_t want, int64_t timeout_ms)
+tr_err tr_node_wait_peers(tr_node *n, size_t want, int64_t timeout_ms)
 {
     if (!n) return TR_EINVAL;
     if (tri_current_worker) return TR_ENOTACTOR;
@@ -449,7 +449,7 @@ int tr_node_wait_peers(tr_node *n, size_t want, int64_t timeout_ms)
     return rc;
 }
 
-int tr_node_get_stats(tr_node *n, tr_node_stats *out)
+tr_err tr_node_get_stats(tr_node *n, tr_node_stats *out)
 {
     if (!n || !out) return TR_EINVAL;
     pthread_mutex_lock(&n->mu);

@@ -277,14 +277,14 @@ static int room_wait(tr_node *n, tr_pid self, tr_pid to)
     return TR_OK;
 }
 
-int tr_node_notify_room(tr_ctx *ctx, tr_pid to)
+tr_err tr_node_notify_room(tr_ctx *ctx, tr_pid to)
 {
     tr_system *sys = tr_ctx_system(ctx);
     if (!sys) return TR_ENOTACTOR;
     return room_wait(tr_node_of(sys), tr_self(ctx), to);
 }
 
-int tr_inbox_notify_room(struct tr_inbox *inbox, tr_pid to)
+tr_err tr_inbox_notify_room(struct tr_inbox *inbox, tr_pid to)
 {
     if (!inbox) return TR_EINVAL;
     return room_wait(tr_node_of(tri_inbox_system(inbox)), tr_inbox_pid(inbox), to);

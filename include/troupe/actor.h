@@ -36,6 +36,8 @@
 #ifndef TROUPE_ACTOR_H
 #define TROUPE_ACTOR_H
 
+#include "error.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -110,7 +112,7 @@ typedef struct tr_behaviour {
 /* tr_spawn_opts.flags */
 enum {
     /* Children's exits reach this actor as "tr.exit" messages (read them
-     * with tr_exit_info) instead of failing it. Like trap_exit in OTP. */
+     * with tr_exit_decode) instead of failing it. Like trap_exit in OTP. */
     TR_SPAWN_TRAP_EXITS = 1u << 0,
 };
 
@@ -152,7 +154,7 @@ typedef struct tr_spawn_opts {
      * fail_after. */
     int64_t deadline_ms;
     /* If not nil, the runtime tells this actor (or inbox) how the new
-     * actor's start went, in one "tr.started" message (tr_started_info):
+     * actor's start went, in one "tr.started" message (tr_started_decode):
      * after init returned 0 (or, if init called tr_defer_started, when the
      * actor calls tr_notify_started), after init ignored, or, if it ends
      * before either, with its exit reason. Exactly one per spawn. */
@@ -200,7 +202,7 @@ typedef struct tr_spawn_opts {
  * meanwhile wait in its mailbox. Errors: TR_EINVAL (no handle callback,
  * bad name), TR_EEXIST (register_as is taken), TR_ENOMEM, TR_ESTOPPED (the
  * caller is stopping). */
-int tr_spawn(tr_ctx *ctx, const tr_behaviour *behaviour,
+tr_err tr_spawn(tr_ctx *ctx, const tr_behaviour *behaviour,
              const tr_spawn_opts *opts, tr_pid *out);
 
 /* tr_send — sends `size` bytes of `data` (copied) as a message of `type`.
@@ -208,13 +210,13 @@ int tr_spawn(tr_ctx *ctx, const tr_behaviour *behaviour,
  * an actor that has ended is not an error: the message is counted as a dead
  * letter. Errors: TR_EINVAL (nil pid, type {0}), TR_ETOOBIG, TR_ENOMEM,
  * TR_ENOROUTE (a pid of another node, with no transport). */
-int tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data,
+tr_err tr_send(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data,
             size_t size);
 
 /* tr_send_msg — sends a message built with tr_msg_new, without copying.
  * Always takes ownership: *msg is set to NULL, also on error (the message
  * is then freed). Errors as tr_send. */
-int tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg);
+tr_err tr_send_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg);
 
 /* tr_self — the calling actor's pid. */
 tr_pid tr_self(const tr_ctx *ctx);
@@ -248,10 +250,10 @@ typedef enum tr_start_status {
     TR_START_FAILED = 2,  /* it ended before it had started; see reason */
 } tr_start_status;
 
-/* tr_started_info — decodes a "tr.started" message: which actor, how its
+/* tr_started_decode — decodes a "tr.started" message: which actor, how its
  * start went and, when it failed, why (text points into the message).
  * Errors: TR_EINVAL. */
-int tr_started_info(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_exit *reason);
+tr_err tr_started_decode(const tr_msg *msg, tr_pid *who, tr_start_status *status, tr_exit *reason);
 
 /* tr_started_atom — "tr.started". */
 tr_atom tr_started_atom(void);
@@ -274,7 +276,7 @@ void tr_notify_started(tr_ctx *ctx);
  * `return tr_fail(ctx, "bad key %s", k);` reads naturally. The first call
  * in a callback wins; in terminate it does nothing (the actor is already
  * ending, with the reason terminate was given). */
-int tr_fail(tr_ctx *ctx, const char *fmt, ...)
+tr_err tr_fail(tr_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* tr_stop_child — asks a child of the calling actor to shut down: the child
@@ -282,13 +284,13 @@ int tr_fail(tr_ctx *ctx, const char *fmt, ...)
  * if that takes longer than its shutdown time. Its exit arrives like any
  * child exit, but never fails the caller. Errors: TR_ENOENT (not a live
  * child of the caller). */
-int tr_stop_child(tr_ctx *ctx, tr_pid child);
+tr_err tr_stop_child(tr_ctx *ctx, tr_pid child);
 
-/* tr_exit_info — decodes a "tr.exit" message (a child's exit, delivered
+/* tr_exit_decode — decodes a "tr.exit" message (a child's exit, delivered
  * to actors spawned with TR_SPAWN_TRAP_EXITS) or a "tr.down" message (see
  * troupe/call.h). Sets *who and *reason; reason->text points into the
  * message. Errors: TR_EINVAL (not such a message). */
-int tr_exit_info(const tr_msg *msg, tr_pid *who, tr_exit *reason);
+tr_err tr_exit_decode(const tr_msg *msg, tr_pid *who, tr_exit *reason);
 
 /* tr_exit_atom — the type of child-exit messages ("tr.exit"). */
 tr_atom tr_exit_atom(void);

@@ -48,6 +48,8 @@
 #ifndef TROUPE_ARGS_H
 #define TROUPE_ARGS_H
 
+#include "error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,16 +98,16 @@ const char *tr_args_type_name(tr_args_type type);
  * every length). size 0 is valid (no args: every lookup is TR_ENOENT).
  * Errors: TR_EINVAL, with the reason and byte offset written into `why`
  * (if not NULL). */
-int tr_args_check(const void *args, size_t size, char *why, size_t why_size);
+tr_err tr_args_check(const void *args, size_t size, char *why, size_t why_size);
 
 /* tr_args_get — the value at `path` (NULL: the root, a map). Errors:
  * TR_ENOENT (no such key or index), TR_EINVAL (malformed bytes, a bad
  * path, or a path that goes through a scalar). */
-int tr_args_get(const void *args, size_t size, const char *path, tr_args_value *out);
+tr_err tr_args_get(const void *args, size_t size, const char *path, tr_args_value *out);
 
 /* tr_args_value_get — as tr_args_get, relative to a map or list value
  * (one that tr_args_get or iteration returned). */
-int tr_args_value_get(const tr_args_value *base, const char *path, tr_args_value *out);
+tr_err tr_args_value_get(const tr_args_value *base, const char *path, tr_args_value *out);
 
 /* Typed getters: the value at `path` converted to the C type. They fail
  * with TR_ENOENT when the path names nothing (so a caller can apply a
@@ -114,30 +116,30 @@ int tr_args_value_get(const tr_args_value *base, const char *path, tr_args_value
 
 /* tr_args_str — a string (not converted from other types). *len (may be
  * NULL) gets its length. */
-int tr_args_str(const void *args, size_t size, const char *path, const char **out, size_t *len);
+tr_err tr_args_str(const void *args, size_t size, const char *path, const char **out, size_t *len);
 /* tr_args_int — an int. */
-int tr_args_int(const void *args, size_t size, const char *path, int64_t *out);
+tr_err tr_args_int(const void *args, size_t size, const char *path, int64_t *out);
 /* tr_args_float — a float, or an int converted. */
-int tr_args_float(const void *args, size_t size, const char *path, double *out);
+tr_err tr_args_float(const void *args, size_t size, const char *path, double *out);
 /* tr_args_bool — a bool. */
-int tr_args_bool(const void *args, size_t size, const char *path, bool *out);
+tr_err tr_args_bool(const void *args, size_t size, const char *path, bool *out);
 /* tr_args_duration — a duration string ("250ms", "5s", "1m", "1h30m",
  * "0") in milliseconds, or "infinity" as TR_INFINITY (-1). A duration
  * with a part below one millisecond ("500us") is TR_EINVAL: use the
  * value's string if you need microseconds. A bare number is TR_EINVAL
  * (which unit?), except 0. */
-int tr_args_duration(const void *args, size_t size, const char *path, int64_t *ms);
+tr_err tr_args_duration(const void *args, size_t size, const char *path, int64_t *ms);
 /* tr_args_size — a size string ("64KiB", "1MiB", "10kB", "512B") or a
  * non-negative int, in bytes. */
-int tr_args_size(const void *args, size_t size, const char *path, uint64_t *bytes);
+tr_err tr_args_size(const void *args, size_t size, const char *path, uint64_t *bytes);
 /* tr_args_count — the entries of a map (NULL path: of the root, keys
  * overridden by a later layer counted once) or the items of a list. */
-int tr_args_count(const void *args, size_t size, const char *path, size_t *out);
+tr_err tr_args_count(const void *args, size_t size, const char *path, size_t *out);
 
 /* tr_args_value_duration, tr_args_value_size — the same conversions of a
  * value already in hand (from iteration). Errors: TR_EINVAL. */
-int tr_args_value_duration(const tr_args_value *v, int64_t *ms);
-int tr_args_value_size(const tr_args_value *v, uint64_t *bytes);
+tr_err tr_args_value_duration(const tr_args_value *v, int64_t *ms);
+tr_err tr_args_value_size(const tr_args_value *v, uint64_t *bytes);
 
 /* Iteration over a map's entries (in order, keys overridden by a later
  * layer skipped) or a list's items. The iterator holds no resources. */
@@ -151,16 +153,16 @@ typedef struct tr_args_iter {
 
 /* tr_args_iter_init — starts iterating the map or list at `path` (NULL:
  * the root). Errors: as tr_args_get; TR_EINVAL when it names a scalar. */
-int tr_args_iter_init(tr_args_iter *it, const void *args, size_t size, const char *path);
+tr_err tr_args_iter_init(tr_args_iter *it, const void *args, size_t size, const char *path);
 
 /* tr_args_iter_value — starts iterating a map or list value in hand. */
-int tr_args_iter_value(tr_args_iter *it, const tr_args_value *container);
+tr_err tr_args_iter_value(tr_args_iter *it, const tr_args_value *container);
 
 /* tr_args_iter_next — the next entry: *key (may be NULL; NULL for list
  * items; NUL-terminated, pointing into the args) and *value. Returns
  * TR_OK, TR_ENOENT at the end, TR_EINVAL on malformed bytes (iteration
  * then stays at its end). */
-int tr_args_iter_next(tr_args_iter *it, const char **key, tr_args_value *value);
+tr_err tr_args_iter_next(tr_args_iter *it, const char **key, tr_args_value *value);
 
 /* -------------------------------------------------------------- builder */
 
@@ -173,26 +175,26 @@ int tr_args_iter_next(tr_args_iter *it, const char **key, tr_args_value *value);
 typedef struct tr_args_builder tr_args_builder;
 
 /* tr_args_builder_new — an empty builder. Errors: TR_EINVAL, TR_ENOMEM. */
-int tr_args_builder_new(tr_args_builder **out);
+tr_err tr_args_builder_new(tr_args_builder **out);
 
 /* tr_args_put_* — add one value. Errors: TR_EINVAL (a key where none is
  * allowed or none where one is needed, a key too long), TR_ENOMEM. */
-int tr_args_put_null(tr_args_builder *b, const char *key);
-int tr_args_put_bool(tr_args_builder *b, const char *key, bool v);
-int tr_args_put_int(tr_args_builder *b, const char *key, int64_t v);
-int tr_args_put_float(tr_args_builder *b, const char *key, double v);
-int tr_args_put_str(tr_args_builder *b, const char *key, const char *s); /* copied */
-int tr_args_begin_map(tr_args_builder *b, const char *key);
-int tr_args_begin_list(tr_args_builder *b, const char *key);
+tr_err tr_args_put_null(tr_args_builder *b, const char *key);
+tr_err tr_args_put_bool(tr_args_builder *b, const char *key, bool v);
+tr_err tr_args_put_int(tr_args_builder *b, const char *key, int64_t v);
+tr_err tr_args_put_float(tr_args_builder *b, const char *key, double v);
+tr_err tr_args_put_str(tr_args_builder *b, const char *key, const char *s); /* copied */
+tr_err tr_args_begin_map(tr_args_builder *b, const char *key);
+tr_err tr_args_begin_list(tr_args_builder *b, const char *key);
 /* tr_args_end — closes the innermost open map or list. Errors: TR_EINVAL
  * (none is open). */
-int tr_args_end(tr_args_builder *b);
+tr_err tr_args_end(tr_args_builder *b);
 
 /* tr_args_finish — hands the bytes over: *out (malloc'd; free() it) and
  * *size. Every map and list must be closed. The builder is empty again
  * afterwards. Errors: the first error of the builder, TR_EINVAL (a map or
  * list left open), TR_ENOMEM. */
-int tr_args_finish(tr_args_builder *b, void **out, size_t *size);
+tr_err tr_args_finish(tr_args_builder *b, void **out, size_t *size);
 
 /* tr_args_builder_destroy — frees the builder and sets *b to NULL. Accepts
  * NULL and a pointer to NULL. */

@@ -9,6 +9,8 @@
 #ifndef TROUPE_BEHAVIOURS_H
 #define TROUPE_BEHAVIOURS_H
 
+#include "error.h"
+
 #include "troupe/actor.h"
 
 #ifdef __cplusplus
@@ -21,7 +23,7 @@ extern "C" {
  * again is a no-op. Errors: TR_EINVAL (bad name, NULL behaviour, no handle
  * callback), TR_EEXIST (the name stands for another behaviour), TR_ENOMEM.
  * Thread-safe. */
-int tr_behaviour_register(const char *name, const tr_behaviour *behaviour);
+tr_err tr_behaviour_register(const char *name, const tr_behaviour *behaviour);
 
 /* tr_behaviour_find — the behaviour registered as `name`, or NULL.
  * Thread-safe. */

@@ -6,7 +6,7 @@
  *   - the callee's reply (tr_reply / tr_reply_to), of the type it chose;
  *   - "tr.timeout" when the timeout passed first;
  *   - "tr.down" when the callee ended (or never existed) before answering:
- *     at once, not at the timeout. Decode its reason with tr_exit_info.
+ *     at once, not at the timeout. Decode its reason with tr_exit_decode.
  * A reply that loses the race with its timeout is dropped by the runtime;
  * the caller never sees both.
  *
@@ -23,6 +23,8 @@
  * TR_INFINITY timeouts that is every one of them. */
 #ifndef TROUPE_CALL_H
 #define TROUPE_CALL_H
+
+#include "error.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,28 +54,28 @@ typedef struct tr_request {
  * *out to its reference. timeout_ms: >= 0, or TR_INFINITY. The answer
  * arrives later as a message (see above). Errors: as tr_send; a dead callee
  * is not an error (the answer is "tr.down"). Actor context only. */
-int tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
+tr_err tr_call(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
             int64_t timeout_ms, tr_ref *out);
 
 /* tr_reply — answers `request` (a message this actor is handling or
  * handled) with a message of `type`. Errors: TR_EINVAL (not a request), as
  * tr_send otherwise. Answering twice sends twice; the caller keeps the
  * first. Actor context only. */
-int tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data, size_t size);
+tr_err tr_reply(tr_ctx *ctx, const tr_msg *request, tr_atom type, const void *data, size_t size);
 
 /* tr_msg_request — the token to answer a request later with tr_reply_to;
  * all zero when `msg` is not a request. */
 tr_request tr_msg_request(const tr_msg *msg);
 
 /* tr_reply_to — answers a request by its token. Actor context only. */
-int tr_reply_to(tr_ctx *ctx, tr_request request, tr_atom type, const void *data, size_t size);
+tr_err tr_reply_to(tr_ctx *ctx, tr_request request, tr_atom type, const void *data, size_t size);
 
 /* tr_request_drop — declines a request without answering it: the runtime
  * forgets it (no "tr.down" for it when the callee ends); its caller gets
  * its own timeout, or waits forever with TR_INFINITY. Errors: TR_EINVAL
  * (a zero token), TR_ENOENT (not an unanswered request of this actor),
  * TR_ENOTACTOR. Actor context only. */
-int tr_request_drop(tr_ctx *ctx, tr_request request);
+tr_err tr_request_drop(tr_ctx *ctx, tr_request request);
 
 /* tr_msg_is_request — whether `msg` is a request (expects an answer). */
 bool tr_msg_is_request(const tr_msg *msg);
@@ -95,7 +97,7 @@ tr_atom tr_down_atom(void);
  * "tr.down", noproc; the node lost: "tr.down", noconnection). Errors: as
  * tr_call, TR_EINVAL (a malformed "name@node"), TR_ENOROUTE (not a node).
  * Actor context only. */
-int tr_call_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size,
+tr_err tr_call_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data, size_t size,
                   int64_t timeout_ms, tr_ref *out);
 
 /* tr_call_msg — tr_call with a message built by tr_msg_new (its type and
@@ -103,7 +105,7 @@ int tr_call_named(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
  * one is copied once into the request, as cheap as a pointer move). Always
  * takes ownership: *msg is set to NULL, also on error (it is then freed).
  * Errors: as tr_call. Actor context only. */
-int tr_call_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_ref *out);
+tr_err tr_call_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_ref *out);
 
 /* ---------------------------------------------------- continuations
  *
@@ -113,7 +115,7 @@ int tr_call_msg(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_ref
  *   - status TR_OK: `answer` is the callee's reply (any type it chose);
  *   - TR_ETIMEDOUT: the timeout passed first; `answer` is "tr.timeout";
  *   - TR_ENOENT: the callee ended or never existed (noproc), or its node
- *     was lost (noconnection); `answer` is "tr.down": tr_exit_info says
+ *     was lost (noconnection); `answer` is "tr.down": tr_exit_decode says
  *     which and why.
  * The runtime keeps the (fn, cookie) pair in the caller's table of calls,
  * so the caller keeps no table of refs of its own. `answer` is valid
@@ -130,19 +132,19 @@ typedef int (*tr_call_fn)(tr_ctx *ctx, void *state, int status, const tr_msg *an
 
 /* tr_call_then — tr_call whose answer goes to fn (above). Errors: as
  * tr_call (TR_EINVAL also for a NULL fn). Actor context only. */
-int tr_call_then(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
+tr_err tr_call_then(tr_ctx *ctx, tr_pid to, tr_atom type, const void *data, size_t size,
                  int64_t timeout_ms, tr_call_fn fn, void *cookie);
 
 /* tr_call_named_then — tr_call_named whose answer goes to fn. A local
  * name no live actor has is not an error here: fn gets "tr.down" with
  * noproc (TR_ENOENT), in a later turn, as for a name on another node.
  * Errors: as tr_call_named otherwise. Actor context only. */
-int tr_call_named_then(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
+tr_err tr_call_named_then(tr_ctx *ctx, const char *name, tr_atom type, const void *data,
                        size_t size, int64_t timeout_ms, tr_call_fn fn, void *cookie);
 
 /* tr_call_msg_then — tr_call_msg whose answer goes to fn. Takes *msg as
  * tr_call_msg does. Actor context only. */
-int tr_call_msg_then(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_call_fn fn,
+tr_err tr_call_msg_then(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, tr_call_fn fn,
                      void *cookie);
 
 /* tr_call_sync — tr_call from a non-actor thread, waiting for the answer.
@@ -151,12 +153,12 @@ int tr_call_msg_then(tr_ctx *ctx, tr_pid to, tr_msg **msg, int64_t timeout_ms, t
  * or did not exist (*reply is then the "tr.down" message, also owned by
  * the caller); TR_ENOTACTOR from a worker thread (it would block one); as
  * tr_send otherwise. Any non-actor thread. */
-int tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
+tr_err tr_call_sync(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
                  int64_t timeout_ms, tr_msg **reply);
 
 /* tr_call_named_sync — tr_call_named from a non-actor thread, waiting for
  * the answer, as tr_call_sync. */
-int tr_call_named_sync(tr_system *sys, const char *name, tr_atom type, const void *data,
+tr_err tr_call_named_sync(tr_system *sys, const char *name, tr_atom type, const void *data,
                        size_t size, int64_t timeout_ms, tr_msg **reply);
 
 #ifdef __cplusplus

@@ -194,6 +194,8 @@
 #ifndef TROUPE_CONFIG_H
 #define TROUPE_CONFIG_H
 
+#include "error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -233,7 +235,7 @@ TROUPE_PLUGIN_EXPORT int troupe_plugin_init(const tr_plugin_info *info);
  * ("troupe.echo", "troupe.ticker") in the behaviour table; later calls do
  * nothing. The loader calls it; C programs that look the built-ins up by
  * name call it first. Thread-safe. Errors: TR_ENOMEM. */
-int tr_builtins_register(void);
+tr_err tr_builtins_register(void);
 
 /* The built-in behaviours' tables, for C trees. */
 extern const tr_behaviour tr_echo_behaviour;
@@ -262,12 +264,12 @@ enum {
  * tr_config_error_count/tr_config_error_get. TR_ENOMEM: *out is NULL.
  * Free *out with tr_config_destroy. Thread-safe (plugins are loaded under
  * a process-wide lock). */
-int tr_config_load(const char *path, unsigned flags, tr_config **out);
+tr_err tr_config_load(const char *path, unsigned flags, tr_config **out);
 
 /* tr_config_parse — the same from `size` bytes of `text` (not necessarily
  * NUL-terminated); `name` (copied; "<string>" if NULL) stands for the
  * file in errors and relative paths. */
-int tr_config_parse(const char *name, const char *text, size_t size, unsigned flags,
+tr_err tr_config_parse(const char *name, const char *text, size_t size, unsigned flags,
                     tr_config **out);
 
 /* tr_config_destroy — frees a config and sets *cfg to NULL; every pointer
@@ -329,7 +331,7 @@ const char *tr_config_child_node(const tr_config *cfg, const tr_child_spec *chil
  * "tree.children[0].restart", "plugins[2]". Covers the sections troupe
  * reads (not the insides of args). Fills *out (its message and text NULL).
  * Errors: TR_ENOENT (not in the file), TR_EINVAL. */
-int tr_config_locate(const tr_config *cfg, const char *path, tr_config_error *out);
+tr_err tr_config_locate(const tr_config *cfg, const char *path, tr_config_error *out);
 
 /* tr_config_format_error — writes "file:line:col: error: <message>" for a
  * position found with tr_config_locate, like the loader's own errors
@@ -347,7 +349,7 @@ char *tr_config_format_error(const tr_config_error *where, const char *message, 
  * node: `why` then says "file:line:col: error: child '<id>' runs on node
  * '<node>', but this system is not a node ..."), and as tr_supervisor_start (TR_EFAILED with
  * the reason in `why`, TR_ETIMEDOUT, ...). Any non-actor thread. */
-int tr_config_start(const tr_config *cfg, tr_system *sys, int64_t timeout_ms, tr_pid *out,
+tr_err tr_config_start(const tr_config *cfg, tr_system *sys, int64_t timeout_ms, tr_pid *out,
                     char *why, size_t why_size);
 
 #ifdef __cplusplus

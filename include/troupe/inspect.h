@@ -9,6 +9,8 @@
 #ifndef TROUPE_INSPECT_H
 #define TROUPE_INSPECT_H
 
+#include "error.h"
+
 #include <stdint.h>
 
 #include "troupe/actor.h"
@@ -64,10 +66,10 @@ tr_atom tr_info_atom(void);
 /* tr_info — fills *out about the calling actor. Actor context only.
  * Errors: TR_EINVAL (out is NULL), TR_ENOTACTOR (not the calling actor's
  * ctx in its callback; *out is zeroed). */
-int tr_info(tr_ctx *ctx, tr_actor_info *out);
+tr_err tr_info(tr_ctx *ctx, tr_actor_info *out);
 
 /* tr_actor_info_decode — reads a "tr.info" answer. Errors: TR_EINVAL. */
-int tr_actor_info_decode(const tr_msg *answer, tr_actor_info *out);
+tr_err tr_actor_info_decode(const tr_msg *answer, tr_actor_info *out);
 
 /* tr_actor_status_name — "running", "waiting" or "stopping" ("unknown"
  * for another value). */
@@ -108,7 +110,7 @@ typedef int (*tr_walk_fn)(void *user, const tr_walk_entry *entry);
  * remote child's stub (tr_spawn_opts.node) is visited as a leaf: the
  * child's own subtree is on its node (tr_system_walk_from walks it). Any
  * non-actor thread. */
-int tr_system_walk(tr_system *sys, tr_walk_fn visit, void *user, int64_t timeout_ms);
+tr_err tr_system_walk(tr_system *sys, tr_walk_fn visit, void *user, int64_t timeout_ms);
 
 /* tr_system_walk_from — tr_system_walk over the subtree under `top` (an
  * actor of this system, or of another node: its node's runtime answers
@@ -116,13 +118,13 @@ int tr_system_walk(tr_system *sys, tr_walk_fn visit, void *user, int64_t timeout
  * `top` at depth 0. Errors as tr_system_walk, with TR_ENOENT when `top`
  * does not answer (it has ended, or is stopping) instead of TR_ESTOPPED,
  * and TR_EINVAL for a nil `top`. Any non-actor thread. */
-int tr_system_walk_from(tr_system *sys, tr_pid top, tr_walk_fn visit, void *user,
+tr_err tr_system_walk_from(tr_system *sys, tr_pid top, tr_walk_fn visit, void *user,
                         int64_t timeout_ms);
 
 /* tr_system_inspect — asks `pid` and waits up to timeout_ms for the answer.
  * Errors: TR_ENOENT (no such actor), TR_ETIMEDOUT, TR_ENOTACTOR (from a
  * worker thread). Any non-actor thread. */
-int tr_system_inspect(tr_system *sys, tr_pid pid, tr_actor_info *out, int64_t timeout_ms);
+tr_err tr_system_inspect(tr_system *sys, tr_pid pid, tr_actor_info *out, int64_t timeout_ms);
 
 #ifdef __cplusplus
 }

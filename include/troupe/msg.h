@@ -11,6 +11,8 @@
 #ifndef TROUPE_MSG_H
 #define TROUPE_MSG_H
 
+#include "error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +35,7 @@ typedef struct tr_msg tr_msg;
  * On success *out owns the message until it is sent (tr_send_msg and
  * friends) or destroyed. Errors: TR_EINVAL (type is {0}), TR_ETOOBIG,
  * TR_ENOMEM. Any thread. */
-int tr_msg_new(tr_atom type, size_t size, tr_msg **out);
+tr_err tr_msg_new(tr_atom type, size_t size, tr_msg **out);
 
 /* tr_msg_buffer — the writable payload of an unsent message (NULL when the
  * size is 0). Writing to a message after it was sent is undefined. */
@@ -69,7 +71,7 @@ size_t tr_msg_size(const tr_msg *msg);
 tr_pid tr_msg_sender(const tr_msg *msg);
 
 /* tr_msg_is — whether the message has type `type`. */
-static inline int tr_msg_is(const tr_msg *msg, tr_atom type)
+static inline bool tr_msg_is(const tr_msg *msg, tr_atom type)
 {
     return tr_msg_type(msg).id == type.id;
 }

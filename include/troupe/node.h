@@ -43,6 +43,8 @@
 #ifndef TROUPE_NODE_H
 #define TROUPE_NODE_H
 
+#include "error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,11 +119,11 @@ typedef struct tr_node_opts {
  * (a key file is missing, malformed or readable by others; a non-loopback
  * tcp endpoint without keys and without insecure), TR_ENOMEM. Any
  * non-actor thread. */
-int tr_node_start(tr_system *sys, const tr_node_opts *opts, tr_node **out);
+tr_err tr_node_start(tr_system *sys, const tr_node_opts *opts, tr_node **out);
 
 /* tr_node_connect — connects to one more peer (as a seed). Returns at
  * once. Errors: TR_EINVAL, TR_ESTOPPED. Any thread. */
-int tr_node_connect(tr_node *node, const tr_node_peer *peer);
+tr_err tr_node_connect(tr_node *node, const tr_node_peer *peer);
 
 /* tr_node_of — the node a system is, or NULL. Any thread. */
 tr_node *tr_node_of(tr_system *sys);
@@ -135,11 +137,11 @@ const char *tr_node_endpoint(const tr_node *node, size_t i);
 
 /* tr_node_id — the id a connected (or once connected) node of that name
  * has here. Errors: TR_ENOENT (no such node is up). Any thread. */
-int tr_node_id(tr_node *node, const char *name, uint32_t *id);
+tr_err tr_node_id(tr_node *node, const char *name, uint32_t *id);
 
 /* tr_node_wait_peers — waits up to timeout_ms until at least `n` other
  * nodes are up. Errors: TR_ETIMEDOUT. Any non-actor thread. */
-int tr_node_wait_peers(tr_node *node, size_t n, int64_t timeout_ms);
+tr_err tr_node_wait_peers(tr_node *node, size_t n, int64_t timeout_ms);
 
 /* Counters of a node. */
 typedef struct tr_node_stats {
@@ -156,7 +158,7 @@ typedef struct tr_node_stats {
 } tr_node_stats;
 
 /* tr_node_get_stats — fills *out. Any thread. Errors: TR_EINVAL. */
-int tr_node_get_stats(tr_node *node, tr_node_stats *out);
+tr_err tr_node_get_stats(tr_node *node, tr_node_stats *out);
 
 /* tr_node_notify_room — what an actor does when a send to `to` (an actor
  * on another node) answered TR_EFULL: the queue to that node is at its
@@ -173,14 +175,14 @@ int tr_node_get_stats(tr_node *node, tr_node_stats *out);
  * Errors: TR_ENOTACTOR (not an actor's ctx), TR_EINVAL (the system is not
  * a node, or `to` is on this node), TR_ENOROUTE (no such node known),
  * TR_ENOMEM. Actor context only. */
-int tr_node_notify_room(tr_ctx *ctx, tr_pid to);
+tr_err tr_node_notify_room(tr_ctx *ctx, tr_pid to);
 
 struct tr_inbox;
 
 /* tr_inbox_notify_room — the same for a non-actor thread: "tr.room"
  * arrives in `inbox`. Errors: as tr_node_notify_room (TR_EINVAL for a
  * NULL inbox). Any thread. */
-int tr_inbox_notify_room(struct tr_inbox *inbox, tr_pid to);
+tr_err tr_inbox_notify_room(struct tr_inbox *inbox, tr_pid to);
 
 /* The type of the message tr_node_notify_room asks for: "tr.room". */
 tr_atom tr_room_atom(void);
@@ -188,17 +190,17 @@ tr_atom tr_room_atom(void);
 /* tr_monitor_node — the calling actor receives a "tr.nodeup" message each
  * time a node (named `name`, or any node when NULL) connects and a
  * "tr.nodedown" message each time one is lost, until tr_demonitor_node;
- * read them with tr_node_event_info. As net_kernel:monitor_nodes. Errors:
+ * read them with tr_node_event_decode. As net_kernel:monitor_nodes. Errors:
  * TR_ESTATE (the system is not a node), TR_ENOMEM. Actor context only. */
-int tr_monitor_node(tr_ctx *ctx, const char *name, tr_ref *out);
+tr_err tr_monitor_node(tr_ctx *ctx, const char *name, tr_ref *out);
 
 /* tr_demonitor_node — stops those messages. Errors: TR_ENOENT. */
-int tr_demonitor_node(tr_ctx *ctx, tr_ref ref);
+tr_err tr_demonitor_node(tr_ctx *ctx, tr_ref ref);
 
 /* tr_inbox_monitor_node — the same for a non-actor thread's inbox. */
-int tr_inbox_monitor_node(struct tr_inbox *inbox, const char *name, tr_ref *out);
+tr_err tr_inbox_monitor_node(struct tr_inbox *inbox, const char *name, tr_ref *out);
 
-/* A node event, as tr_node_event_info reads it. */
+/* A node event, as tr_node_event_decode reads it. */
 typedef struct tr_node_event {
     bool up;          /* "tr.nodeup" (true) or "tr.nodedown" */
     uint32_t node;    /* its id (tr_pid.node of its actors) */
@@ -208,9 +210,9 @@ typedef struct tr_node_event {
                          * message */
 } tr_node_event;
 
-/* tr_node_event_info — decodes a "tr.nodeup"/"tr.nodedown" message.
+/* tr_node_event_decode — decodes a "tr.nodeup"/"tr.nodedown" message.
  * Errors: TR_EINVAL. */
-int tr_node_event_info(const tr_msg *msg, tr_node_event *out);
+tr_err tr_node_event_decode(const tr_msg *msg, tr_node_event *out);
 
 /* tr_nodeup_atom — "tr.nodeup"; tr_nodedown_atom — "tr.nodedown". */
 tr_atom tr_nodeup_atom(void);

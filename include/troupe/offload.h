@@ -11,6 +11,8 @@
 #ifndef TROUPE_OFFLOAD_H
 #define TROUPE_OFFLOAD_H
 
+#include "error.h"
+
 #include "troupe/actor.h"
 
 #ifdef __cplusplus
@@ -32,7 +34,7 @@ typedef struct tr_job {
  * Errors: TR_EINVAL (no run function), TR_ENOMEM, TR_EAGAIN (no thread
  * could be started), TR_ESTOPPED (the system is being destroyed); on error
  * cleanup has not been called. Actor context only. */
-int tr_offload(tr_ctx *ctx, tr_job job);
+tr_err tr_offload(tr_ctx *ctx, tr_job job);
 
 #ifdef __cplusplus
 }

@@ -65,6 +65,8 @@
 #ifndef TROUPE_PACK_H
 #define TROUPE_PACK_H
 
+#include "error.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -130,7 +132,7 @@ size_t tr_packer_len(const tr_packer *p);
 
 /* tr_packer_error — the sticky error: TR_OK, TR_ETOOBIG (no room, or more
  * than TR_MSG_MAX), TR_EINVAL (a bad argument). */
-int tr_packer_error(const tr_packer *p);
+tr_err tr_packer_error(const tr_packer *p);
 
 /* tr_unpacker_init — a reader over data[0..size) (not copied: it must
  * outlive the reader and what the reader hands out). */
@@ -165,41 +167,41 @@ void tr_unpack_bytes(tr_unpacker *u, const void **out, size_t *len);
 size_t tr_unpacker_left(const tr_unpacker *u);
 
 /* tr_unpacker_error — the sticky error: TR_OK or TR_EBADMSG. */
-int tr_unpacker_error(const tr_unpacker *u);
+tr_err tr_unpacker_error(const tr_unpacker *u);
 
 /* tr_unpacker_end — TR_OK when everything was read without error;
  * TR_EBADMSG on an error or when bytes are left over. */
-int tr_unpacker_end(const tr_unpacker *u);
+tr_err tr_unpacker_end(const tr_unpacker *u);
 
 /* tr_pack — packs the values `picture` names (see above) into
  * buf[0..cap) and sets *len to their size. buf NULL with cap 0 only
  * measures. Errors: TR_EINVAL (a bad picture or argument), TR_ETOOBIG (no
  * room: *len is the size needed). */
-int tr_pack(void *buf, size_t cap, size_t *len, const char *picture, ...);
+tr_err tr_pack(void *buf, size_t cap, size_t *len, const char *picture, ...);
 
 /* tr_vpack, tr_vunpack — tr_pack and tr_unpack with a va_list (for
  * wrappers of their own: va_copy it to use it twice). */
-int tr_vpack(void *buf, size_t cap, size_t *len, const char *picture, va_list ap);
-int tr_vunpack(const void *data, size_t size, const char *picture, va_list ap);
+tr_err tr_vpack(void *buf, size_t cap, size_t *len, const char *picture, va_list ap);
+tr_err tr_vunpack(const void *data, size_t size, const char *picture, va_list ap);
 
 /* tr_pack_msg — packs the values `picture` names into a new unsent
  * message of `type`, sized exactly (send it with tr_send_msg or
  * tr_call_msg: no copy). On success *out owns it. Errors: as tr_pack and
  * tr_msg_new. */
-int tr_pack_msg(tr_atom type, tr_msg **out, const char *picture, ...);
+tr_err tr_pack_msg(tr_atom type, tr_msg **out, const char *picture, ...);
 
 /* tr_vpack_msg — tr_pack_msg with a va_list (left for the caller to
  * va_end; it is copied, not consumed twice). */
-int tr_vpack_msg(tr_atom type, tr_msg **out, const char *picture, va_list ap);
+tr_err tr_vpack_msg(tr_atom type, tr_msg **out, const char *picture, va_list ap);
 
 /* tr_unpack — reads the values `picture` names from data[0..size), which
  * they must fill exactly. Pointers it sets point into data. Errors:
  * TR_EINVAL (a bad picture), TR_EBADMSG (malformed, short, or bytes left
  * over); the outputs are then unspecified. */
-int tr_unpack(const void *data, size_t size, const char *picture, ...);
+tr_err tr_unpack(const void *data, size_t size, const char *picture, ...);
 
 /* tr_unpack_msg — tr_unpack over a message's payload. */
-int tr_unpack_msg(const tr_msg *msg, const char *picture, ...);
+tr_err tr_unpack_msg(const tr_msg *msg, const char *picture, ...);
 
 #ifdef __cplusplus
 }

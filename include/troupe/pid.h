@@ -8,6 +8,8 @@
 #ifndef TROUPE_PID_H
 #define TROUPE_PID_H
 
+#include "error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,7 +47,7 @@ char *tr_pid_format(tr_pid pid, char *buf, size_t size);
 /* tr_pid_parse — reads tr_pid_format's text ("<node.slot.serial>", all
  * decimal, nothing after it) into *out. Errors: TR_EINVAL (malformed or
  * out of range; *out is then nil). Any thread. */
-int tr_pid_parse(const char *text, tr_pid *out);
+tr_err tr_pid_parse(const char *text, tr_pid *out);
 
 #ifdef __cplusplus
 }

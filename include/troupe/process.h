@@ -71,6 +71,8 @@
 #ifndef TROUPE_PROCESS_H
 #define TROUPE_PROCESS_H
 
+#include "error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -128,7 +130,7 @@ extern const tr_behaviour tr_process_behaviour;
  * arrays, env entries of the form KEY=VALUE, a kind, a node name for a
  * node child, a start timeout >= 0. Writes the reason into why (if not
  * NULL). Errors: TR_EINVAL. Any thread. */
-int tr_process_spec_check(const tr_process_spec *spec, char *why, size_t why_size);
+tr_err tr_process_spec_check(const tr_process_spec *spec, char *why, size_t why_size);
 
 /* tr_spawn_process — starts a process child of the calling actor: an
  * actor (its pid in *out) standing for the program's OS process. opts as
@@ -138,7 +140,7 @@ int tr_process_spec_check(const tr_process_spec *spec, char *why, size_t why_siz
  * opts->started_to) says how the start went (see above). Errors:
  * TR_EINVAL (a bad spec, args or node set), as tr_spawn otherwise.
  * Actor context only. */
-int tr_spawn_process(tr_ctx *ctx, const tr_process_spec *spec, const tr_spawn_opts *opts,
+tr_err tr_spawn_process(tr_ctx *ctx, const tr_process_spec *spec, const tr_spawn_opts *opts,
                      tr_pid *out);
 
 /* What a process actor tells about itself. */
@@ -153,7 +155,7 @@ typedef struct tr_process_info {
  * actor, or an actor that answered something else), TR_ETIMEDOUT (also:
  * an actor that is not a process actor and does not answer), TR_ENOTACTOR
  * (called on a worker), TR_EINVAL. */
-int tr_process_info_sync(tr_system *sys, tr_pid pid, tr_process_info *out, int64_t timeout_ms);
+tr_err tr_process_info_sync(tr_system *sys, tr_pid pid, tr_process_info *out, int64_t timeout_ms);
 
 /* tr_node_report_ready — for a program started as a node child: once its
  * node is up (tr_node_start, named $TROUPE_NODE_NAME) and its tree has
@@ -165,7 +167,7 @@ int tr_process_info_sync(tr_system *sys, tr_pid pid, tr_process_info *out, int64
  * does not name a parent: not started as a node child), TR_ESTATE (the
  * system is not a node, or its name is not $TROUPE_NODE_NAME), TR_EINVAL
  * (a malformed variable), TR_ETIMEDOUT, TR_ENOMEM. Any non-actor thread. */
-int tr_node_report_ready(tr_system *sys, tr_pid root, int64_t timeout_ms);
+tr_err tr_node_report_ready(tr_system *sys, tr_pid root, int64_t timeout_ms);
 
 #ifdef __cplusplus
 }

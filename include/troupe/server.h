@@ -50,6 +50,8 @@
 #ifndef TROUPE_SERVER_H
 #define TROUPE_SERVER_H
 
+#include "error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,11 +116,11 @@ typedef struct tr_server_def {
  * must stay valid until the handler returns; the reply copies them) as a
  * message of `type`. Returns TR_OK, or TR_EINVAL (type {0}, NULL data
  * with size > 0) and then the request gets the default answer. */
-int tr_answer_set(tr_answer *answer, tr_atom type, const void *data, size_t size);
+tr_err tr_answer_set(tr_answer *answer, tr_atom type, const void *data, size_t size);
 
 /* tr_answer_pack — the reply, its payload packed now from a picture
  * (troupe/pack.h). Errors: as tr_pack_msg (the answer is then not set). */
-int tr_answer_pack(tr_answer *answer, tr_atom type, const char *picture, ...);
+tr_err tr_answer_pack(tr_answer *answer, tr_atom type, const char *picture, ...);
 
 /* tr_server_defer — the handler will not answer now: the layer sends
  * nothing when it returns, and the returned token answers the request
@@ -130,7 +132,7 @@ tr_request tr_server_defer(tr_answer *answer);
 
 /* tr_server_reply — answers a deferred request (tr_reply_to). Errors: as
  * tr_reply_to. Actor context only (any callback of the server). */
-int tr_server_reply(tr_ctx *ctx, tr_request token, tr_atom type, const void *data, size_t size);
+tr_err tr_server_reply(tr_ctx *ctx, tr_request token, tr_atom type, const void *data, size_t size);
 
 /* tr_server_ok_atom — "tr.ok", the answer of a call handler that set
  * none. */

@@ -20,12 +20,14 @@
  * restart_child, delete_child, which_children, count_children) is a set of
  * requests: from an actor, send them with the tr_sup_* functions, which
  * return a call reference; the answer arrives as a message carrying it
- * (decode start/terminate/restart/delete answers with tr_sup_result,
+ * (decode start/terminate/restart/delete answers with tr_sup_result_decode,
  * which_children's with tr_sup_children_decode, count_children's with
  * tr_sup_counts_decode; "tr.down" if the supervisor is gone). From a
  * non-actor thread, use the *_sync forms, which wait. */
 #ifndef TROUPE_SUPERVISOR_H
 #define TROUPE_SUPERVISOR_H
+
+#include "error.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -147,14 +149,14 @@ extern const tr_behaviour tr_supervisor_behaviour;
 /* tr_sup_spec_check — validates a spec (and nested ones) without starting
  * anything. On error, writes a message naming the offending child into
  * why (if not NULL). Errors: TR_EINVAL. */
-int tr_sup_spec_check(const tr_sup_spec *spec, char *why, size_t why_size);
+tr_err tr_sup_spec_check(const tr_sup_spec *spec, char *why, size_t why_size);
 
 /* tr_supervisor_spawn — starts a supervisor as a child of the calling
  * actor (name: the tree path element). Returns at once; its start is
  * reported to opts->started_to when given (a "tr.started" message, failed
  * with the reason when a child could not start). Errors: TR_EINVAL (a bad
  * spec: see tr_sup_spec_check), as tr_spawn otherwise. Actor context. */
-int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opts *opts,
+tr_err tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opts *opts,
                         tr_pid *out);
 
 /* tr_supervisor_start — starts a supervisor under the root from a
@@ -163,13 +165,13 @@ int tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_opt
  * writes the reason ("failed to start child <id>: <reason>"). Errors:
  * TR_EINVAL, TR_ETIMEDOUT (the supervisor is then asked to stop: nothing is
  * left running that the caller does not know of), TR_ESTOPPED, TR_ENOMEM. */
-int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
+tr_err tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *name,
                         int64_t timeout_ms, tr_pid *out, char *why, size_t why_size);
 
 /* tr_supervisor_start_to — tr_supervisor_start for a program that wants
  * to react to its tree giving up without writing a trapping actor: the
  * supervisor's end, whatever its reason, arrives at `exit_to` (usually an
- * inbox's pid, troupe/inbox.h) as one "tr.exit" message — tr_exit_info
+ * inbox's pid, troupe/inbox.h) as one "tr.exit" message — tr_exit_decode
  * gives its pid, its exit kind (TR_EXIT_SHUTDOWN with the reason's text
  * when it reached its restart intensity, as OTP) and text — and it never
  * fails the root: tr_system_run goes on (and returns TR_OK once the root
@@ -180,7 +182,7 @@ int tr_supervisor_start(tr_system *sys, const tr_sup_spec *spec, const char *nam
  * callback) is not reported. Errors: TR_EINVAL (nil exit_to, or as
  * tr_supervisor_start), as tr_supervisor_start otherwise. Any non-actor
  * thread. */
-int tr_supervisor_start_to(tr_system *sys, const tr_sup_spec *spec, const char *name,
+tr_err tr_supervisor_start_to(tr_system *sys, const tr_sup_spec *spec, const char *name,
                            int64_t timeout_ms, tr_pid exit_to, tr_pid *out, char *why,
                            size_t why_size);
 
@@ -218,29 +220,29 @@ typedef struct tr_child_counts {
 /* tr_sup_start_child — adds `spec` and starts it (for a simple_one_for_one
  * supervisor: starts a child of its template with `spec->args` appended to
  * the template's args; other fields of `spec` are ignored). */
-int tr_sup_start_child(tr_ctx *ctx, tr_pid sup, const tr_child_spec *spec, tr_ref *out);
+tr_err tr_sup_start_child(tr_ctx *ctx, tr_pid sup, const tr_child_spec *spec, tr_ref *out);
 /* tr_sup_terminate_child — stops a child; its spec stays, unless
  * temporary. As OTP: a supervisor names its children by `id` (a pid with
  * no id is TR_ENOENT and the child keeps running); a simple_one_for_one
  * supervisor by `pid` only (an id is TR_EINVAL), and a pid that has
  * already ended answers TR_OK (it is gone either way) while a live pid
  * that is not its child is TR_ENOENT. */
-int tr_sup_terminate_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_pid pid, tr_ref *out);
+tr_err tr_sup_terminate_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_pid pid, tr_ref *out);
 /* tr_sup_restart_child — starts again a stopped child from its spec. */
-int tr_sup_restart_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
+tr_err tr_sup_restart_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
 /* tr_sup_delete_child — removes a stopped child's spec. */
-int tr_sup_delete_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
+tr_err tr_sup_delete_child(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
 
 /* tr_sup_which_children — asks for the children (as tr_sup_which_children_
  * sync below); the answer is a "tr.sup.children" message carrying *out's
  * reference: decode it with tr_sup_children_decode. Errors: as tr_call.
  * Actor context only. */
-int tr_sup_which_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
+tr_err tr_sup_which_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
 
 /* tr_sup_count_children — asks for OTP's count_children; the answer is a
  * "tr.sup.counts" message: decode it with tr_sup_counts_decode. Errors: as
  * tr_call. Actor context only. */
-int tr_sup_count_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
+tr_err tr_sup_count_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
 
 /* tr_sup_get_childspec — asks for a child's spec by id (OTP's
  * get_childspec; a simple_one_for_one supervisor answers its template
@@ -248,7 +250,7 @@ int tr_sup_count_children(tr_ctx *ctx, tr_pid sup, tr_ref *out);
  * with TR_ENOENT when there is no such child), carries *out's reference:
  * decode it with tr_sup_childspec_decode. It is answered at once, even
  * while a restart is under way. Errors: as tr_call. Actor context only. */
-int tr_sup_get_childspec(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
+tr_err tr_sup_get_childspec(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
 
 /* tr_sup_childspec_decode — reads get_childspec's answer into *out, whose
  * strings and args point into the answer (valid while it lives), and
@@ -259,20 +261,20 @@ int tr_sup_get_childspec(tr_ctx *ctx, tr_pid sup, const char *id, tr_ref *out);
  * &tr_process_behaviour, no args and a NULL `process` (its process spec
  * is not returned either). Returns TR_OK, the supervisor's
  * error (TR_ENOENT: no such child) or TR_EINVAL (not such an answer). */
-int tr_sup_childspec_decode(const tr_msg *answer, tr_child_spec *out, tr_child_type *type);
+tr_err tr_sup_childspec_decode(const tr_msg *answer, tr_child_spec *out, tr_child_type *type);
 
-/* tr_sup_result — decodes the "tr.sup" answer to start, terminate,
+/* tr_sup_result_decode — decodes the "tr.sup" answer to start, terminate,
  * restart or delete_child: its result code, and the pid for
  * start/restart. Errors: TR_EINVAL (not such an answer). */
-int tr_sup_result(const tr_msg *answer, int *rc, tr_pid *pid);
+tr_err tr_sup_result_decode(const tr_msg *answer, int *rc, tr_pid *pid);
 
 /* tr_sup_children_decode — reads which_children's answer: up to `max`
  * entries into `out` (spec order), *n set to how many children there are.
  * Errors: TR_EINVAL (not such an answer, or NULL n / out with max > 0). */
-int tr_sup_children_decode(const tr_msg *answer, tr_child_info *out, size_t max, size_t *n);
+tr_err tr_sup_children_decode(const tr_msg *answer, tr_child_info *out, size_t max, size_t *n);
 
 /* tr_sup_counts_decode — reads count_children's answer. Errors: TR_EINVAL. */
-int tr_sup_counts_decode(const tr_msg *answer, tr_child_counts *out);
+tr_err tr_sup_counts_decode(const tr_msg *answer, tr_child_counts *out);
 
 /* The types of the supervisor's answers, to tell them apart in a handler:
  * tr_sup_atom — "tr.sup" (start, terminate, restart, delete_child; an
@@ -292,30 +294,30 @@ tr_atom tr_sup_childspec_atom(void);
 
 /* tr_sup_start_child_sync — start_child; *pid (may be NULL) gets the new
  * child, or the running one with TR_EEXIST. */
-int tr_sup_start_child_sync(tr_system *sys, tr_pid sup, const tr_child_spec *spec,
+tr_err tr_sup_start_child_sync(tr_system *sys, tr_pid sup, const tr_child_spec *spec,
                             int64_t timeout_ms, tr_pid *pid);
 
 /* tr_sup_terminate_child_sync — terminate_child by id (or, for a
  * simple_one_for_one supervisor, by pid); returns once the child is gone. */
-int tr_sup_terminate_child_sync(tr_system *sys, tr_pid sup, const char *id, tr_pid pid,
+tr_err tr_sup_terminate_child_sync(tr_system *sys, tr_pid sup, const char *id, tr_pid pid,
                                 int64_t timeout_ms);
 
 /* tr_sup_restart_child_sync — restart_child; *pid (may be NULL) gets it. */
-int tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
+tr_err tr_sup_restart_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
                               tr_pid *pid);
 
 /* tr_sup_delete_child_sync — delete_child. */
-int tr_sup_delete_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms);
+tr_err tr_sup_delete_child_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms);
 
 /* tr_sup_which_children_sync — fills up to `max` entries of `out` in spec
  * order (dynamic children in no particular order) and sets *n to how many
  * exist. */
-int tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, size_t max,
+tr_err tr_sup_which_children_sync(tr_system *sys, tr_pid sup, tr_child_info *out, size_t max,
                                size_t *n, int64_t timeout_ms);
 
 /* tr_sup_count_children_sync — OTP's count_children: specs (1 for a
  * simple_one_for_one supervisor), active, supervisors, workers. */
-int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
+tr_err tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
                                int64_t timeout_ms);
 
 /* tr_sup_get_childspec_sync — get_childspec from a non-actor thread: on
@@ -324,7 +326,7 @@ int tr_sup_count_children_sync(tr_system *sys, tr_pid sup, tr_child_counts *out,
  * tr_msg_destroy once done with *out. On error *answer is NULL. Errors:
  * TR_EINVAL (NULL out or answer), TR_ENOENT (no such child, or no such
  * supervisor), as the other *_sync forms. */
-int tr_sup_get_childspec_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
+tr_err tr_sup_get_childspec_sync(tr_system *sys, tr_pid sup, const char *id, int64_t timeout_ms,
                               tr_child_spec *out, tr_child_type *type, tr_msg **answer);
 
 #ifdef __cplusplus

@@ -10,6 +10,8 @@
 #ifndef TROUPE_SYSTEM_H
 #define TROUPE_SYSTEM_H
 
+#include "error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,31 +59,31 @@ typedef struct tr_system_stats {
 /* tr_system_new — creates a system and starts its threads; actors can be
  * spawned at once. Errors: TR_EINVAL (workers > 256), TR_ENOMEM, or
  * TR_EAGAIN when a thread cannot be created. Thread-safe. */
-int tr_system_new(const tr_system_opts *opts, tr_system **out);
+tr_err tr_system_new(const tr_system_opts *opts, tr_system **out);
 
 /* tr_system_spawn — tr_spawn from outside any actor: the new actor is a
  * child of the root. Any thread. Errors as tr_spawn, and TR_ESTOPPED once
  * the root is stopping. */
-int tr_system_spawn(tr_system *sys, const tr_behaviour *behaviour,
+tr_err tr_system_spawn(tr_system *sys, const tr_behaviour *behaviour,
                     const tr_spawn_opts *opts, tr_pid *out);
 
 /* tr_system_send — tr_send from outside any actor; the message's sender is
  * TR_PID_NIL. Any thread. Errors as tr_send. */
-int tr_system_send(tr_system *sys, tr_pid to, tr_atom type, const void *data,
+tr_err tr_system_send(tr_system *sys, tr_pid to, tr_atom type, const void *data,
                    size_t size);
 
 /* tr_system_send_timed — tr_system_send that, to a full mailbox with the
  * TR_FULL_BLOCK policy, waits up to timeout_ms (negative: forever) for
  * room. Errors: TR_ETIMEDOUT, TR_ENOTACTOR from a worker thread, as
  * tr_send otherwise. (tr_system_send waits forever in that case.) */
-int tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
+tr_err tr_system_send_timed(tr_system *sys, tr_pid to, tr_atom type, const void *data, size_t size,
                          int64_t timeout_ms);
 
 /* tr_system_dead_letters_to — forwards a copy of every dead letter of
  * `sys` to `subscriber` (TR_PID_NIL: stop) as a "tr.dead_letter" message;
- * decode it with tr_dead_letter_info. Dead letters are counted whether or
+ * decode it with tr_dead_letter_decode. Dead letters are counted whether or
  * not anyone subscribes. Any thread. Errors: TR_EINVAL (NULL system). */
-int tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber);
+tr_err tr_system_dead_letters_to(tr_system *sys, tr_pid subscriber);
 
 /* Why a message became a dead letter. */
 typedef enum tr_dead_reason {
@@ -103,7 +105,7 @@ const char *tr_dead_reason_name(tr_dead_reason reason);
  * tr_system_dead_letters_to forwards. */
 tr_atom tr_dead_letter_atom(void);
 
-/* What tr_dead_letter_info reads out of a "tr.dead_letter" message. */
+/* What tr_dead_letter_decode reads out of a "tr.dead_letter" message. */
 typedef struct tr_dead_letter {
     tr_pid to;      /* whom it was for */
     tr_pid from;    /* its sender */
@@ -113,19 +115,19 @@ typedef struct tr_dead_letter {
     tr_dead_reason reason;
 } tr_dead_letter;
 
-/* tr_dead_letter_info — decodes a "tr.dead_letter" message. Errors:
+/* tr_dead_letter_decode — decodes a "tr.dead_letter" message. Errors:
  * TR_EINVAL when `msg` is not one. */
-int tr_dead_letter_info(const tr_msg *msg, tr_dead_letter *out);
+tr_err tr_dead_letter_decode(const tr_msg *msg, tr_dead_letter *out);
 
 /* tr_system_send_msg — tr_send_msg from outside any actor. Always takes
  * ownership of *msg and sets it to NULL. Any thread. */
-int tr_system_send_msg(tr_system *sys, tr_pid to, tr_msg **msg);
+tr_err tr_system_send_msg(tr_system *sys, tr_pid to, tr_msg **msg);
 
 /* tr_system_stop_child — asks a top-level actor (a child of the root) to
  * shut down, as tr_stop_child does for a parent. Returns at once; the exit
  * follows asynchronously. Any thread. Errors: TR_EINVAL (nil pid),
  * TR_ESTOPPED. A pid that is not a live child of the root is ignored. */
-int tr_system_stop_child(tr_system *sys, tr_pid child);
+tr_err tr_system_stop_child(tr_system *sys, tr_pid child);
 
 /* tr_system_run — blocks until the root ends, and says how:
  *   TR_OK       tr_system_stop was called and the whole tree shut down in
@@ -136,18 +138,18 @@ int tr_system_stop_child(tr_system *sys, tr_pid child);
  *               actors failed and why;
  *   TR_ESTATE   tr_system_run was already called.
  * Call it from one non-actor thread. */
-int tr_system_run(tr_system *sys);
+tr_err tr_system_run(tr_system *sys);
 
 /* tr_system_stop — asks the root to shut the whole tree down, in reverse
  * start order. Returns at once. Any thread, and async-signal-safe: it may be
  * called from a SIGINT/SIGTERM handler. Calling it again has no effect.
  * Errors: TR_EINVAL (NULL). */
-int tr_system_stop(tr_system *sys);
+tr_err tr_system_stop(tr_system *sys);
 
 /* tr_system_wait — waits up to timeout_ms (negative: forever) for the root to
  * end, without running anything. Returns TR_OK or TR_EFAILED as
  * tr_system_run would, or TR_ETIMEDOUT. Any non-actor thread. */
-int tr_system_wait(tr_system *sys, int64_t timeout_ms);
+tr_err tr_system_wait(tr_system *sys, int64_t timeout_ms);
 
 /* tr_system_report — when the root failed, one line per failed actor,
  * deepest first: "<path>: <reason>\n"; "" otherwise. The string belongs to
@@ -162,7 +164,7 @@ const char *tr_system_report(tr_system *sys);
  *   waiting in open inboxes)
  * (provided no other thread sends meanwhile). Any thread. Errors: TR_EINVAL
  * (a NULL argument). */
-int tr_system_get_stats(tr_system *sys, tr_system_stats *out);
+tr_err tr_system_get_stats(tr_system *sys, tr_system_stats *out);
 
 /* tr_system_node — the node number this system stamps on its pids. */
 uint32_t tr_system_node(const tr_system *sys);

@@ -6,6 +6,8 @@
 #ifndef TROUPE_TIMER_H
 #define TROUPE_TIMER_H
 
+#include "error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +24,7 @@ typedef struct tr_clock tr_clock;
 /* tr_clock_manual_new — a clock that stands still at 0 ms until advanced.
  * Pass it as tr_system_opts.clock to every system that should use it; it
  * must outlive them. Errors: TR_EINVAL (out is NULL), TR_ENOMEM. */
-int tr_clock_manual_new(tr_clock **out);
+tr_err tr_clock_manual_new(tr_clock **out);
 
 /* tr_clock_advance — moves a manual clock forward by `ms` (>= 0). When it
  * returns, every timer that became due in every system using the clock has
@@ -30,7 +32,7 @@ int tr_clock_manual_new(tr_clock **out);
  * sent after this call. Any non-actor thread, but not while a system using
  * the clock is being created or destroyed. Errors: TR_EINVAL (negative,
  * or not a manual clock). */
-int tr_clock_advance(tr_clock *clock, int64_t ms);
+tr_err tr_clock_advance(tr_clock *clock, int64_t ms);
 
 /* tr_clock_now_ms — the clock's current time in milliseconds. */
 int64_t tr_clock_now_ms(const tr_clock *clock);
@@ -69,20 +71,20 @@ typedef struct tr_timer {
  * to yourself and send it on when it comes; Erlang's send_after takes a
  * remote pid), TR_ENOMEM. Actor context only; costs no lock and no system
  * call in the common case, whatever the number of pending timers. */
-int tr_send_after(tr_ctx *ctx, tr_pid to, int64_t delay_ms, tr_atom type, const void *data,
+tr_err tr_send_after(tr_ctx *ctx, tr_pid to, int64_t delay_ms, tr_atom type, const void *data,
                   size_t size, tr_timer *out);
 
 /* tr_send_every — as tr_send_after, then again every `period_ms` (> 0)
  * until cancelled or the actor ends. A period that falls wholly behind
  * (the clock jumped) fires once, not once per missed period. */
-int tr_send_every(tr_ctx *ctx, tr_pid to, int64_t period_ms, tr_atom type, const void *data,
+tr_err tr_send_every(tr_ctx *ctx, tr_pid to, int64_t period_ms, tr_atom type, const void *data,
                   size_t size, tr_timer *out);
 
 /* tr_timer_cancel — cancels a timer of the calling actor. Returns TR_OK
  * when it was pending (it will not fire again), TR_ENOENT when it already
  * fired (one-shot), was cancelled, or is not the caller's. A message the
  * timer already sent is not recalled. Actor context only. */
-int tr_timer_cancel(tr_ctx *ctx, tr_timer timer);
+tr_err tr_timer_cancel(tr_ctx *ctx, tr_timer timer);
 
 #ifdef __cplusplus
 }

@@ -2,8 +2,7 @@
  *
  * The macros say which headers a program was compiled against;
  * tr_version() says which library it runs with (a shared library may have
- * been upgraded since). TR_VERSION_* and troupe.h's older TROUPE_VERSION_*
- * always agree. */
+ * been upgraded since). */
 #ifndef TROUPE_VERSION_H
 #define TROUPE_VERSION_H
 

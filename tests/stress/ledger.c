@@ -230,7 +230,7 @@ void mon_fired(uint32_t id, const tr_msg *m)
 {
     tr_pid who;
     tr_exit why;
-    if (tr_exit_info(m, &who, &why) != TR_OK) {
+    if (tr_exit_decode(m, &who, &why) != TR_OK) {
         violation("monitor %u: undecodable tr.down", id);
         return;
     }

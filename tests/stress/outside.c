@@ -335,7 +335,7 @@ void *outside_main(void *arg)
 static void dl_got(const tr_msg *m)
 {
     tr_dead_letter dl;
-    if (tr_dead_letter_info(m, &dl) != TR_OK) {
+    if (tr_dead_letter_decode(m, &dl) != TR_OK) {
         violation("the subscriber got a \"%s\"", tr_atom_name(tr_msg_type(m)));
         return;
     }

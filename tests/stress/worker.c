@@ -171,7 +171,7 @@ static void got_answer(tr_ctx *ctx, wstate *s, int k, const tr_msg *m)
     }
     if (tr_atom_eq(t, tr_down_atom())) {
         tr_exit why;
-        if (tr_exit_info(m, NULL, &why) != TR_OK) violation("call %u: undecodable tr.down", id);
+        if (tr_exit_decode(m, NULL, &why) != TR_OK) violation("call %u: undecodable tr.down", id);
         return;
     }
     switch (c->op) {
@@ -206,7 +206,7 @@ static void got_answer(tr_ctx *ctx, wstate *s, int k, const tr_msg *m)
     default: {
         int rc;
         tr_pid pid;
-        if (tr_sup_result(m, &rc, &pid) != TR_OK) {
+        if (tr_sup_result_decode(m, &rc, &pid) != TR_OK) {
             violation("%s_child answered by a \"%s\"", op_names[c->op], tr_atom_name(t));
             return;
         }
@@ -950,7 +950,7 @@ static int w_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     } else if (tr_atom_eq(t, tr_exit_atom())) {
         tr_pid who;
         tr_exit why;
-        if (tr_exit_info(m, &who, &why) != TR_OK) violation("an undecodable tr.exit");
+        if (tr_exit_decode(m, &who, &why) != TR_OK) violation("an undecodable tr.exit");
         if (!s->trap) violation("record %u: a tr.exit without trapping", r);
         if (bk->strict && why.kind == TR_EXIT_KILLED)
             violation("a kill in a strict epoch (tr.exit)");
@@ -982,7 +982,7 @@ static int w_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         tr_pid who;
         tr_start_status st2;
         tr_exit why;
-        if (tr_started_info(m, &who, &st2, &why) != TR_OK) violation("an undecodable tr.started");
+        if (tr_started_decode(m, &who, &st2, &why) != TR_OK) violation("an undecodable tr.started");
         int k = -1;
         for (int i = 0; i < NSTART; i++)
             if (tr_pid_eq(s->starts[i].pid, who)) k = i;
