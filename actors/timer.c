@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "transport.h"
 #include "pool.h"
 #include "timer_wheel.h"
 #include "timers_debug.h"
@@ -106,10 +107,14 @@ typedef struct tri_tnode {
     _Atomic(struct tri_tnode *) qnext; /* lane link */
     tri_wentry w; /* the thread's; w.tick is the deadline, w.next also links free lists */
     int64_t period; /* ticks; 0: one-shot */
-    tri_actor *to;
+    union {
+        tri_actor *local;                 /* a receiver on this node */
+        struct { uint32_t node, slot; } remote; /* one on another (is_remote) */
+    } to;
     _Atomic(tr_msg *) msg;      /* atomic: a canceller reads it before its claim */
     _Atomic(tri_actor *) owner; /* fixed for a generation; read by cancellers */
     uint32_t index;
+    bool is_remote;
 } tri_tnode;
 
 /* A lane: `head` is shared by its producers and the thread; the free-node
@@ -425,9 +430,16 @@ static void wake_thread(tr_system *sys, int64_t tick, int64_t now_tick, bool was
 
 /* --------------------------------------------------------------- firing */
 
-/* Pushes a due message, or counts it dead at once if its target is gone. */
-static void fire(tr_system *sys, tri_actor *to, tr_msg *m)
+/* Pushes a due message, or counts it dead at once if its target is gone.
+ * A receiver on another node is sent to as by tr_send, from this thread
+ * (the transport's queue takes any thread's sends). */
+static void fire(tr_system *sys, const tri_tnode *n, tr_msg *m)
 {
+    if (n->is_remote) {
+        tri_deliver_nowait(sys, (tr_pid){n->to.remote.node, n->to.remote.slot, m->dest_serial}, m);
+        return;
+    }
+    tri_actor *to = n->to.local;
     if (m->kind == TRI_MSG_USER && to) {
         /* as a send (counted as sent; a dead letter if the receiver is
          * gone; bounded mailboxes apply) */
@@ -451,7 +463,7 @@ static void fire_node(tr_system *sys, tri_timers *t, tri_tnode *n, int64_t now_t
                                                  memory_order_acq_rel, memory_order_acquire))
         return; /* CANCELLING: its cancel request, on a lane, will free it */
     if (!(s & TN_PERIODIC)) {
-        fire(sys, n->to, atomic_load_explicit(&n->msg, memory_order_relaxed));
+        fire(sys, n, atomic_load_explicit(&n->msg, memory_order_relaxed));
         node_release(t, n);
         return;
     }
@@ -463,7 +475,7 @@ static void fire_node(tr_system *sys, tri_timers *t, tri_tnode *n, int64_t now_t
         if (orig->size) memcpy(copy->data, orig->data, orig->size);
         copy->dest_serial = orig->dest_serial;
         copy->sender = orig->sender;
-        fire(sys, n->to, copy);
+        fire(sys, n, copy);
     } else {
         tri_log(TR_LOG_ERROR, "out of memory firing an interval timer; tick skipped");
     }
@@ -739,8 +751,8 @@ static bool owner_track(tri_timers *t, tri_actor_ext *x, uint64_t id)
  * fire, small enough that deadlines in nanoseconds cannot overflow. */
 #define TRI_MAX_DELAY_MS ((int64_t)1000000000000)
 
-uint64_t tri_timer_start(tr_system *sys, tri_actor *owner, int64_t delay_ms, int64_t period_ms,
-                         tri_actor *to, tr_msg *m)
+static uint64_t start(tr_system *sys, tri_actor *owner, int64_t delay_ms, int64_t period_ms,
+                      tri_actor *to, const tr_pid *remote, tr_msg *m)
 {
     tri_timers *t = sys->timers;
     if (delay_ms > TRI_MAX_DELAY_MS) delay_ms = TRI_MAX_DELAY_MS;
@@ -757,7 +769,9 @@ uint64_t tri_timer_start(tr_system *sys, tri_actor *owner, int64_t delay_ms, int
     int64_t tick = (now + delay_ms * 1000000 + NS_PER_TICK - 1) / NS_PER_TICK;
     n->w.tick = (uint64_t)tick;
     n->period = period_ms * TICKS_PER_MS;
-    n->to = to;
+    n->is_remote = remote != NULL;
+    if (remote) n->to.remote.node = remote->node, n->to.remote.slot = remote->slot;
+    else n->to.local = to;
     atomic_store_explicit(&n->msg, m, memory_order_relaxed);
     atomic_store_explicit(&n->owner, owner, memory_order_relaxed);
     uint64_t gen = sg_gen(atomic_load_explicit(&n->sg, memory_order_relaxed));
@@ -773,6 +787,12 @@ uint64_t tri_timer_start(tr_system *sys, tri_actor *owner, int64_t delay_ms, int
     bool was_empty = lane_push(l, n);
     wake_thread(sys, tick, now / NS_PER_TICK, was_empty);
     return id;
+}
+
+uint64_t tri_timer_start(tr_system *sys, tri_actor *owner, int64_t delay_ms, int64_t period_ms,
+                         tri_actor *to, tr_msg *m)
+{
+    return start(sys, owner, delay_ms, period_ms, to, NULL, m);
 }
 
 uint64_t tri_timer_after(tr_system *sys, int64_t delay_ms, tri_actor *to, uint64_t serial,
@@ -900,7 +920,8 @@ static int start_public(tr_ctx *ctx, tr_pid to, int64_t delay_ms, int64_t period
         tr_pid_is_nil(to))
         return TR_EINVAL;
     if (size > TR_MSG_MAX) return TR_ETOOBIG;
-    if (to.node != sys->node) return TR_ENOROUTE;
+    bool remote = to.node != sys->node;
+    if (remote && !tri_node_name(sys)) return TR_ENOROUTE; /* not a node: as tr_send */
     tr_msg *m = tri_msg_alloc(TRI_MSG_USER, type, size);
     if (!m) return TR_ENOMEM;
     if (size) memcpy(m->data, data, size);
@@ -918,7 +939,8 @@ static int start_public(tr_ctx *ctx, tr_pid to, int64_t delay_ms, int64_t period
         return TR_ENOMEM;
     }
     a->flags |= TRI_F_TIMERS;
-    uint64_t id = tri_timer_start(sys, a, delay_ms, period_ms, tri_slot_lookup(sys, to.slot), m);
+    uint64_t id = remote ? start(sys, a, delay_ms, period_ms, NULL, &to, m)
+                         : start(sys, a, delay_ms, period_ms, tri_slot_lookup(sys, to.slot), NULL, m);
     if (!id) return TR_ENOMEM;
     if (out) out->id = id;
     return TR_OK;

@@ -353,6 +353,74 @@ static void test_sixteen_node_mesh(void **state)
     cluster_free(&c);
 }
 
+/* ticker: "arm" {pid} times a message to that pid (maybe on another
+ * node) once after 2 ms and every 1 ms; "cancel" cancels the interval and
+ * tells the same pid "cancelled" with tr_timer_cancel's result. */
+typedef struct ticker {
+    tr_timer every;
+    tr_pid to;
+} ticker;
+
+static int ticker_handle(tr_ctx *ctx, void *st, const tr_msg *m)
+{
+    ticker *t = st;
+    if (tr_msg_is(m, tr_atom_from("arm"))) {
+        memcpy(&t->to, tr_msg_data(m), sizeof t->to);
+        int rc = tr_send_after(ctx, t->to, 2, tr_atom_from("late"), "once", 5, NULL);
+        if (rc == TR_OK) rc = tr_send_every(ctx, t->to, 1, tr_atom_from("tick"), NULL, 0, &t->every);
+        return tr_send(ctx, t->to, tr_atom_from("armed"), &rc, sizeof rc);
+    }
+    if (tr_msg_is(m, tr_atom_from("cancel"))) {
+        int rc = tr_timer_cancel(ctx, t->every);
+        return tr_send(ctx, t->to, tr_atom_from("cancelled"), &rc, sizeof rc);
+    }
+    return 0;
+}
+
+static const tr_behaviour ticker_b = {"ticker", sizeof(ticker), NULL, ticker_handle, NULL};
+
+/* Timers deliver to another node's actors as tr_send does (Erlang's
+ * send_after takes a remote pid too): the one-shot and the interval come,
+ * with the timer's owner as their sender, until the interval is cancelled. */
+static void test_timers_to_another_node(void **state)
+{
+    (void)state;
+    cluster c = cluster_new();
+    start_node(&c, 0, -1);
+    start_node(&c, 1, 0);
+    assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
+    assert_int_equal(tr_node_wait_peers(c.node[1], 1, T_WAIT_MS), TR_OK);
+    tr_pid tk;
+    assert_int_equal(tr_system_spawn(c.sys[0], &ticker_b, NULL, &tk), TR_OK);
+    tr_pid far = tr_inbox_pid(c.in[1]);
+    assert_int_equal(tr_system_send(c.sys[0], tk, tr_atom_from("arm"), &far, sizeof far), TR_OK);
+    assert_int_equal(*(const int *)tr_msg_data(expect_in(c.in[1], "armed")), TR_OK);
+    int ticks = 0, late = 0;
+    while (ticks < 5 || !late) {
+        const tr_msg *m = NULL;
+        assert_int_equal(tr_inbox_recv(c.in[1], &m, T_WAIT_MS), TR_OK);
+        assert_true(tr_pid_eq(tr_msg_sender(m), tk));
+        if (tr_msg_is(m, tr_atom_from("late"))) {
+            assert_string_equal(tr_msg_data(m), "once");
+            late++;
+        } else {
+            assert_true(tr_msg_is(m, tr_atom_from("tick")));
+            ticks++;
+        }
+    }
+    assert_int_equal(late, 1);
+    assert_int_equal(tr_system_send(c.sys[0], tk, tr_atom_from("cancel"), NULL, 0), TR_OK);
+    for (;;) { /* ticks fired before the cancel may come first */
+        const tr_msg *m = NULL;
+        assert_int_equal(tr_inbox_recv(c.in[1], &m, T_WAIT_MS), TR_OK);
+        bool done = tr_msg_is(m, tr_atom_from("cancelled"));
+        if (done) assert_int_equal(*(const int *)tr_msg_data(m), TR_OK);
+        else assert_true(tr_msg_is(m, tr_atom_from("tick")));
+        if (done) break;
+    }
+    cluster_free(&c);
+}
+
 int main(void)
 {
     tr_log_set_level(getenv("TLOG") ? TR_LOG_DEBUG : TR_LOG_ERROR);
@@ -363,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_node_down),
         cmocka_unit_test(test_mesh_and_third_party_pid),
         cmocka_unit_test(test_sixteen_node_mesh),
+        cmocka_unit_test(test_timers_to_another_node),
     };
     return cmocka_run_group_tests_name("node", tests, NULL, NULL);
 }

@@ -66,11 +66,13 @@ typedef struct tr_timer {
  * fired one: it never blocks or fails on a full bounded mailbox; if the
  * receiver's mailbox is full when it arrives, it is dropped (counted in
  * tr_system_stats.dropped, and a dead letter), and tr_send_after still
- * returns TR_OK. Errors: TR_EINVAL, TR_ETOOBIG, TR_ENOROUTE (`to` is an
- * actor of another node: timers deliver on their own node; time a message
- * to yourself and send it on when it comes; Erlang's send_after takes a
- * remote pid), TR_ENOMEM. Actor context only; costs no lock and no system
- * call in the common case, whatever the number of pending timers. */
+ * returns TR_OK. `to` may be an actor of another node, as in Erlang's
+ * send_after: when the timer fires, the message goes as tr_send sends it
+ * (to a node that is down or unknown then, it is a dead letter with that
+ * reason). Errors: TR_EINVAL, TR_ETOOBIG, TR_ENOROUTE (`to` is of another
+ * node and this system is not a node), TR_ENOMEM. Actor context only;
+ * costs no lock and no system call in the common case, whatever the
+ * number of pending timers. */
 tr_err tr_send_after(tr_ctx *ctx, tr_pid to, int64_t delay_ms, tr_atom type, const void *data,
                   size_t size, tr_timer *out);
 
