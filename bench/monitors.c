@@ -8,18 +8,25 @@
  *   bench=demonitors  N fresh targets monitored, then all N monitors
  *                     removed with tr_demonitor: timed over the N calls
  *                     (unit demonitors/s).
- * Spawning and monitoring are not timed. Checks: exactly N downs, each
+ * Spawning and monitoring are not timed, nor is the targets' side of
+ * tr_monitor: a monitor is a signal the target records in its own turn,
+ * so before the clock starts every target answers a "sync" sent behind
+ * its MONITOR (without this the timed part also held the N targets
+ * recording their monitors, a cost of the monitoring, not of the downs or
+ * demonitors, and one that grew with N: heap growth for the targets'
+ * monitor tables). Checks: exactly N downs, each
  * for a live monitor; after each phase tr_info shows 0 monitors; no
  * "tr.down" arrives for a removed monitor although its target then ends.
  * Erlang counterpart: peers_scale.erl (same lines, peer=erlang). */
 #include "bench_common.h"
 
-static tr_atom A_STOP, A_GO_DOWNS, A_GO_DEMON, A_DONE, A_DRAINED;
+static tr_atom A_STOP, A_SYNC, A_SYNCED, A_GO_DOWNS, A_GO_DEMON, A_DONE, A_DRAINED;
 
 static int target_handle(tr_ctx *ctx, void *state, const tr_msg *m)
 {
     (void)state;
     if (tr_msg_is(m, A_STOP)) tr_stop(ctx);
+    else if (tr_msg_is(m, A_SYNC)) return tr_send(ctx, tr_msg_sender(m), A_SYNCED, NULL, 0);
     return 0;
 }
 
@@ -34,9 +41,10 @@ typedef struct watcher_args {
 typedef struct watcher_state {
     watcher_args a;
     tr_ref *refs;
-    uint64_t downs, stray;
+    uint64_t downs, stray, synced;
     double t0;
     int phase; /* 1: counting downs; 2: demonitored, downs are strays */
+    tr_atom next; /* the phase to time once every target is synced */
 } watcher_state;
 
 static int watcher_init(tr_ctx *ctx, void *state, const void *args, size_t size)
@@ -55,7 +63,10 @@ static void watcher_terminate(tr_ctx *ctx, void *state, const tr_exit *why)
     free(((watcher_state *)state)->refs);
 }
 
-static int monitor_all(tr_ctx *ctx, watcher_state *s)
+/* Monitors every target, then asks each for a "sync" answer: the
+ * answers come once every target has recorded its monitor (both go the
+ * same way, in order), and only then does `next` start. */
+static int monitor_all(tr_ctx *ctx, watcher_state *s, tr_atom next)
 {
     for (uint64_t i = 0; i < s->a.n; i++) {
         int rc = tr_monitor(ctx, s->a.targets[i], &s->refs[i]);
@@ -65,6 +76,12 @@ static int monitor_all(tr_ctx *ctx, watcher_state *s)
     tr_info(ctx, &info);
     if (info.monitors != s->a.n) return tr_fail(ctx, "monitors: %u, want %llu", info.monitors,
                                                  (unsigned long long)s->a.n);
+    s->next = next;
+    s->synced = 0;
+    for (uint64_t i = 0; i < s->a.n; i++) {
+        int rc = tr_send(ctx, s->a.targets[i], A_SYNC, NULL, 0);
+        if (rc) return rc;
+    }
     return 0;
 }
 
@@ -76,31 +93,44 @@ static int report(tr_ctx *ctx, watcher_state *s, double secs)
     return tr_send(ctx, s->a.driver, A_DONE, &secs, sizeof secs);
 }
 
+/* The timed part of the downs phase: the first `stop` sent to the last
+ * "tr.down" handled (in watcher_handle). */
+static int start_downs(tr_ctx *ctx, watcher_state *s)
+{
+    s->phase = 1;
+    s->t0 = bench_now();
+    for (uint64_t i = 0; i < s->a.n; i++) {
+        int rc = tr_send(ctx, s->a.targets[i], A_STOP, NULL, 0);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* The demonitors phase: timed over the N calls only. */
+static int run_demonitors(tr_ctx *ctx, watcher_state *s)
+{
+    s->phase = 2;
+    double t0 = bench_now();
+    for (uint64_t i = 0; i < s->a.n; i++)
+        if (tr_demonitor(ctx, s->refs[i]) != TR_OK)
+            return tr_fail(ctx, "demonitor %llu", (unsigned long long)i);
+    double secs = bench_now() - t0;
+    /* now let them end: no down may reach us */
+    for (uint64_t i = 0; i < s->a.n; i++) {
+        int rc = tr_send(ctx, s->a.targets[i], A_STOP, NULL, 0);
+        if (rc) return rc;
+    }
+    return report(ctx, s, secs);
+}
+
 static int watcher_handle(tr_ctx *ctx, void *state, const tr_msg *m)
 {
     watcher_state *s = state;
-    if (tr_msg_is(m, A_GO_DOWNS)) {
-        int rc = monitor_all(ctx, s);
-        if (rc) return rc;
-        s->phase = 1;
-        s->t0 = bench_now();
-        for (uint64_t i = 0; i < s->a.n; i++)
-            if ((rc = tr_send(ctx, s->a.targets[i], A_STOP, NULL, 0))) return rc;
-        return 0;
-    }
-    if (tr_msg_is(m, A_GO_DEMON)) {
-        int rc = monitor_all(ctx, s);
-        if (rc) return rc;
-        s->phase = 2;
-        double t0 = bench_now();
-        for (uint64_t i = 0; i < s->a.n; i++)
-            if (tr_demonitor(ctx, s->refs[i]) != TR_OK) return tr_fail(ctx, "demonitor %llu",
-                                                                      (unsigned long long)i);
-        double secs = bench_now() - t0;
-        /* now let them end: no down may reach us */
-        for (uint64_t i = 0; i < s->a.n; i++)
-            if ((rc = tr_send(ctx, s->a.targets[i], A_STOP, NULL, 0))) return rc;
-        return report(ctx, s, secs);
+    if (tr_msg_is(m, A_GO_DOWNS) || tr_msg_is(m, A_GO_DEMON))
+        return monitor_all(ctx, s, tr_msg_type(m));
+    if (tr_msg_is(m, A_SYNCED)) {
+        if (++s->synced < s->a.n) return 0;
+        return tr_atom_eq(s->next, A_GO_DOWNS) ? start_downs(ctx, s) : run_demonitors(ctx, s);
     }
     if (tr_msg_is(m, tr_down_atom())) {
         if (s->phase != 1) s->stray++;
@@ -141,6 +171,8 @@ int main(int argc, char **argv)
 {
     uint64_t n = (uint64_t)bench_arg(argc, argv, 1, 100000);
     A_STOP = bench_atom("stop");
+    A_SYNC = bench_atom("sync");
+    A_SYNCED = bench_atom("synced");
     A_GO_DOWNS = bench_atom("go_downs");
     A_GO_DEMON = bench_atom("go_demonitors");
     A_DONE = bench_atom("done");

@@ -48,8 +48,25 @@ fail(Why) ->
 
 %% ------------------------------------------------------------- monitors
 
+%% A target answers `sync` until it is told to stop. The watcher syncs
+%% with every target after monitoring them and before its clock starts, so
+%% that the timed part holds no target still recording its monitor (a
+%% cost of erlang:monitor/2, not of the downs or demonitors; as in
+%% bench/monitors.c).
 target() ->
-    receive stop -> ok end.
+    receive
+        {sync, W} -> W ! synced, target();
+        stop -> ok
+    end.
+
+sync_all(Targets) ->
+    Self = self(),
+    [P ! {sync, Self} || P <- Targets],
+    wait_synced(length(Targets)).
+
+wait_synced(0) -> ok;
+wait_synced(K) ->
+    receive synced -> wait_synced(K - 1) end.
 
 spawn_targets(N) -> [spawn(fun target/0) || _ <- lists:seq(1, N)].
 
@@ -59,6 +76,7 @@ wait_downs(K) ->
 
 watch_downs(Targets, N, Main) ->
     [erlang:monitor(process, P) || P <- Targets],
+    sync_all(Targets),
     T0 = now_s(),
     [P ! stop || P <- Targets],
     wait_downs(N),
@@ -67,6 +85,7 @@ watch_downs(Targets, N, Main) ->
 
 watch_demonitors(Targets, Main) ->
     Refs = [erlang:monitor(process, P) || P <- Targets],
+    sync_all(Targets),
     T0 = now_s(),
     [erlang:demonitor(R) || R <- Refs],
     T1 = now_s(),
