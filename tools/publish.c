@@ -34,10 +34,10 @@ static void put_children(FILE *out, const tr_sup_spec *spec, const char *prefix,
         const tr_child_spec *c = &spec->children[i];
         if (!line_safe(c->id)) continue;
         char path[4096];
-        if (spec->strategy == TR_SIMPLE_ONE_FOR_ONE)
-            snprintf(path, sizeof path, "%s%s*", prefix, *prefix ? "/" : "");
-        else
-            snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "/" : "", c->id);
+        int len = spec->strategy == TR_SIMPLE_ONE_FOR_ONE
+                      ? snprintf(path, sizeof path, "%s%s*", prefix, *prefix ? "/" : "")
+                      : snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "/" : "", c->id);
+        if (len < 0 || (size_t)len >= sizeof path) continue; /* deeper than any tree shown */
         if (c->supervisor) {
             put_line(out, path, "supervisor", troupe_strategy_name(c->supervisor->strategy), NULL);
             put_children(out, c->supervisor, path, depth + 1);
