@@ -19,8 +19,8 @@
 #   tools/dev.sh coverage       the plain suite once in a coverage build (build-cov/,
 #                               gcovr): per-file and per-folder line coverage, and a
 #                               failure when actors/, supervisor/ or transport/ has
-#                               less of its lines run than its minimum (95%; 94% for
-#                               actors/ for now; COVERAGE_MIN=N sets all three)
+#                               less of its lines run than its minimum (95% each;
+#                               COVERAGE_MIN=N sets all three)
 #                               (report: build-cov/coverage/index.html)
 #   tools/dev.sh setup          install and build only
 #
@@ -225,12 +225,10 @@ stress() { # [SECONDS]
 # coverage: the plain suite once in build-cov/ (debug, b_coverage), counters
 # zeroed first; gcovr's per-file table goes to the log, then one line per
 # folder, and the step fails when a folder is below its minimum percent of
-# lines (FOLDER:MIN below; COVERAGE_MIN, when set, for all). actors/ is at
-# 94 until the OS-process children (actors/process.c, proc_os.c, merged
-# with few tests of their error paths) are covered as the rest is: then 95.
+# lines (FOLDER:MIN below; COVERAGE_MIN, when set, for all): 95 for each.
 # gcovr's exclusion markers (GCOVR_EXCL_LINE, _START/_STOP) are used only
 # on lines no test can reach, each with a comment that says why.
-COVERAGE_FOLDERS=(actors:94 supervisor:95 transport:95)
+COVERAGE_FOLDERS=(actors:95 supervisor:95 transport:95)
 coverage() {
   local dir=build-cov rc=0 f
   install_missing
