@@ -77,7 +77,7 @@ typedef struct named_rep {
 
 /* awaiter: "await" {await_req} waits for that name, reports "awaiting"
  * {rc}; "hold" reports "holding" and holds its worker until await_gate
- * opens; "decode" reports "decoded" {tr_name_info's result on that very
+ * opens; "decode" reports "decoded" {tr_name_decode's result on that very
  * message}; a "tr.name" notice is reported as "named" {named_rep}. */
 static int awaiter_handle(tr_ctx *ctx, void *st, const tr_msg *m)
 {
@@ -93,11 +93,11 @@ static int awaiter_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         return rc;
     }
     if (tr_msg_is(m, tr_atom_from("decode")))
-        return t_report_int(ctx, "decoded", tr_name_info(m, NULL, NULL, NULL));
+        return t_report_int(ctx, "decoded", tr_name_decode(m, NULL, NULL, NULL));
     if (tr_msg_is(m, tr_name_atom())) {
         named_rep n = {0};
         const char *name = "";
-        n.status = tr_name_info(m, NULL, &n.pid, &name);
+        n.status = tr_name_decode(m, NULL, &n.pid, &name);
         snprintf(n.name, sizeof n.name, "%s", name);
         return t_report_val(ctx, "named", &n, sizeof n);
     }
@@ -182,7 +182,7 @@ static void test_await_names_sharing_a_bucket(void **state)
 
 /* A wait whose timeout has fired (its message queued behind a busy
  * callback) when the name is registered ends once, with the name: the
- * late timeout finds no waiter and is dropped. tr_name_info refuses a
+ * late timeout finds no waiter and is dropped. tr_name_decode refuses a
  * message that is not a "tr.name" notice. */
 static void test_await_timeout_after_the_name(void **state)
 {
@@ -204,7 +204,7 @@ static void test_await_timeout_after_the_name(void **state)
 
     assert_int_equal(tr_inbox_send(e->probe, w, tr_atom_from("decode"), NULL, 0), TR_OK);
     assert_int_equal(t_expect_int(e, "decoded"), TR_EINVAL);
-    assert_int_equal(tr_name_info(NULL, NULL, NULL, NULL), TR_EINVAL);
+    assert_int_equal(tr_name_decode(NULL, NULL, NULL, NULL), TR_EINVAL);
 }
 
 /* ------------------------------------------------------------- packing */
@@ -254,7 +254,7 @@ static void test_server_empty_type(void **state)
     tr_pid who;
     tr_start_status st;
     tr_exit why;
-    assert_int_equal(tr_started_info(t_expect(e, "tr.started"), &who, &st, &why), TR_OK);
+    assert_int_equal(tr_started_decode(t_expect(e, "tr.started"), &who, &st, &why), TR_OK);
     assert_true(tr_pid_eq(who, p));
     assert_int_equal(st, TR_START_FAILED);
     assert_int_equal(why.kind, TR_EXIT_FAILURE);
@@ -306,7 +306,7 @@ static int nursery_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         return 0;
     }
     tr_exit why;
-    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_info(m, NULL, &why) == TR_OK)
+    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_decode(m, NULL, &why) == TR_OK)
         return t_report_int(ctx, "exit", (int)why.kind);
     return 0;
 }

@@ -84,7 +84,7 @@ static int spawner_handle(tr_ctx *ctx, void *st, const tr_msg *m)
         return 0;
     }
     tr_exit why;
-    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_info(m, NULL, &why) == TR_OK) {
+    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_decode(m, NULL, &why) == TR_OK) {
         t_report_int(ctx, "exit", (int)why.kind);
         return t_report(ctx, "why", why.text ? why.text : "");
     }
@@ -112,7 +112,7 @@ static tr_pid start(t_env *e, tr_pid *spawner, const char *a0, const char *a1, c
             continue;
         }
         tr_start_status st;
-        assert_int_equal(tr_started_info(m, &who, &st, NULL), TR_OK);
+        assert_int_equal(tr_started_decode(m, &who, &st, NULL), TR_OK);
         assert_int_equal(st, TR_START_OK);
         started = true;
     }
@@ -154,7 +154,7 @@ static tr_start_status start_status(t_env *e, const char *program, char *why, si
             continue;
         }
         tr_exit x;
-        assert_int_equal(tr_started_info(m, &who, &st, &x), TR_OK);
+        assert_int_equal(tr_started_decode(m, &who, &st, &x), TR_OK);
         snprintf(why, n, "%s", x.text ? x.text : "");
         started = true;
     }

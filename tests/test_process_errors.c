@@ -167,7 +167,7 @@ static int spawner_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     }
     exit_rep x;
     tr_exit why;
-    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_info(m, &x.who, &why) == TR_OK) {
+    if (tr_msg_is(m, tr_exit_atom()) && tr_exit_decode(m, &x.who, &why) == TR_OK) {
         x.kind = (int32_t)why.kind;
         snprintf(x.text, sizeof x.text, "%s", why.text ? why.text : "");
         return t_report_val(ctx, "exit", &x, sizeof x);
@@ -200,7 +200,7 @@ static rec to_rec(const tr_msg *m)
     r.who = TR_PID_NIL;
     tr_start_status st;
     tr_exit why;
-    if (tr_started_info(m, &r.who, &st, &why) == TR_OK) {
+    if (tr_started_decode(m, &r.who, &st, &why) == TR_OK) {
         r.a = (int32_t)st;
         snprintf(r.text, sizeof r.text, "%s", why.text ? why.text : "");
     } else if (strcmp(r.type, "exit") == 0 && tr_msg_size(m) == sizeof(exit_rep)) {
