@@ -85,6 +85,16 @@ static int setup(void **state)
     return t_setup(state);
 }
 
+/* The same with a manual clock (e->clock): a test whose child must reach
+ * a point before a start timeout runs out moves the clock itself. */
+static int setup_clock(void **state)
+{
+    log_clear();
+    tr_log_set_handler(log_sink, NULL);
+    tr_log_set_level(TR_LOG_INFO);
+    return t_setup_clock(state);
+}
+
 static int teardown(void **state)
 {
     int rc = t_teardown(state);
@@ -219,13 +229,35 @@ static pid_t os_pid_of(t_env *e, tr_pid actor)
     return (pid_t)pi.os_pid;
 }
 
-static report expect_report(t_env *e, const char *type)
+static report report_of(const tr_msg *m)
 {
     report r;
-    const tr_msg *m = t_expect(e, type);
     assert_int_equal(tr_msg_size(m), sizeof r);
     memcpy(&r, tr_msg_data(m), sizeof r);
     return r;
+}
+
+static report expect_report(t_env *e, const char *type)
+{
+    return report_of(t_expect(e, type));
+}
+
+/* Moves the manual clock on by `ms` until a report of `type` comes, each
+ * step waiting briefly for it: a timer armed in answer to an earlier one
+ * (a kill time after a start timeout) is armed on a worker, after
+ * tr_clock_advance has returned. */
+static report advance_until(t_env *e, int64_t ms, const char *type)
+{
+    int64_t end = t_now_ms() + T_WAIT_MS;
+    for (;;) {
+        assert_int_equal(tr_clock_advance(e->clock, ms), TR_OK);
+        const tr_msg *m = NULL;
+        if (tr_inbox_recv(e->probe, &m, 20) == TR_OK) {
+            assert_string_equal(tr_atom_name(tr_msg_type(m)), type);
+            return report_of(m);
+        }
+        assert_true(t_now_ms() < end);
+    }
 }
 
 /* ------------------------------------------------------------ tests */
@@ -575,11 +607,12 @@ static void test_node_child_start_failures(void **state)
     tr_pid child;
     start_host(e, &mute, 5000, &child);
     char line[256];
-    /* its pid from its line: by now it may have been stopped already */
+    /* its pid from its line; its start timeout runs out only when the
+     * (manual) clock is moved on */
     assert_true(log_wait("/root/host/proc: waiting ", NULL, T_WAIT_MS, line, sizeof line));
     pid_t pid = (pid_t)atoi(strstr(line, "waiting ") + 8);
     assert_true(pid > 0);
-    r = expect_report(e, "started");
+    r = advance_until(e, 200, "started");
     assert_int_equal(r.status, TR_START_FAILED);
     assert_true(strstr(r.text, "did not report ready within 200 ms") != NULL);
     assert_int_equal(expect_report(e, "exit").kind, TR_EXIT_FAILURE);
@@ -600,10 +633,10 @@ static void test_own_kill_timer(void **state)
     char line[256];
     assert_true(log_wait("/root/host/proc: ignoring ", NULL, T_WAIT_MS, line, sizeof line));
     pid_t pid = (pid_t)atoi(strstr(line, "ignoring ") + 9);
-    report r = expect_report(e, "started");
+    report r = advance_until(e, 300, "started");
     assert_int_equal(r.status, TR_START_FAILED);
     assert_true(strstr(r.text, "did not report ready within 300 ms") != NULL);
-    r = expect_report(e, "exit");
+    r = advance_until(e, 300, "exit"); /* SIGTERM ignored: the kill time */
     assert_int_equal(r.kind, TR_EXIT_FAILURE);
     assert_true(pid_gone(pid, true, T_WAIT_MS));
 }
@@ -778,8 +811,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pid_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_child, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_child_ends_normally, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_node_child_start_failures, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_own_kill_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_child_start_failures, setup_clock, teardown),
+        cmocka_unit_test_setup_teardown(test_own_kill_timer, setup_clock, teardown),
         cmocka_unit_test_setup_teardown(test_config_plain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_troupe_run_node_child, setup, teardown),
     };
