@@ -72,7 +72,8 @@ int tri_plugin_load(const char *path, const char *config_file, char *why, size_t
         pthread_mutex_unlock(&mu);
         return TR_ENOMEM;
     }
-    char err[sizeof l->why] = "";
+    /* room for the prefix below: the plugin's text is never cut */
+    char err[sizeof l->why - sizeof "its troupe_plugin_init failed: "] = "";
     tr_plugin_info info = {TROUPE_PLUGIN_ABI, path, config_file ? config_file : "", err,
                            sizeof err};
     /* Under the lock: a plugin's init registers behaviours, which must be
