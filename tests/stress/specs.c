@@ -58,7 +58,7 @@ void build_spec(rng *r, spec_buf *b, uint32_t sup, uint32_t depth, bool meek, sp
     size_t n = sp->strategy == TR_SIMPLE_ONE_FOR_ONE ? 1 : 1 + below(r, SPEC_MAX);
     for (size_t i = 0; i < n; i++) {
         tr_child_spec *c = &b->kids[i];
-        snprintf(b->ids[i], sizeof b->ids[i], "c%zu", i);
+        snprintf(b->ids[i], sizeof b->ids[i], "c%u", (unsigned)(i % SPEC_MAX)); /* i < SPEC_MAX */
         c->id = b->ids[i];
         c->restart = (tr_restart)below(r, 3);
         c->shutdown_ms = random_shutdown(r);
