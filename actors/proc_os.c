@@ -426,10 +426,16 @@ static void *proc_main(void *arg)
             source *s = evs[i].data.ptr;
             if (s && s->which != SRC_PIDFD && !read_some(s->c, s)) close_stream(s->c, s);
         }
+        /* Which children ended, read before any is reaped: reaping frees a
+         * child with its sources, and a later event of this batch may be
+         * one of that child's output sources. */
+        child *ended[32];
+        int nended = 0;
         for (int i = 0; i < n; i++) {
             source *s = evs[i].data.ptr;
-            if (s && s->which == SRC_PIDFD) reap(s->c);
+            if (s && s->which == SRC_PIDFD) ended[nended++] = s->c;
         }
+        for (int i = 0; i < nended; i++) reap(ended[i]);
         for (child *c = g.children, *next; polling && c; c = next) {
             next = c->next; /* reap frees it */
             if (c->polled) reap(c);
