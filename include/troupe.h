@@ -1,4 +1,5 @@
-/* troupe.h — the umbrella header: the only one programs include.
+/** @file
+ * troupe.h — the umbrella header: the only one programs include.
  *
  * troupe is an actor-model message runtime for C: supervised actor trees
  * with structured lifetime (supervisor.h), mailboxes reached in this

@@ -22,6 +22,8 @@
 #                               less of its lines run than its minimum (95% each;
 #                               COVERAGE_MIN=N sets all three)
 #                               (report: build-cov/coverage/index.html)
+#   tools/dev.sh docs           the API reference from include/'s comments (Doxygen):
+#                               build/docs/html/index.html; any doxygen warning fails
 #   tools/dev.sh setup          install and build only
 #
 # Packages come from apt only and are installed only when missing. Builds go
@@ -34,7 +36,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential pkg-config meson ninja-build libcmocka-dev libzmq3-dev
-          libsodium-dev libyaml-dev python3 gcovr)
+          libsodium-dev libyaml-dev python3 gcovr doxygen)
 
 install_missing() { # [extra packages...]
   local missing=() p
@@ -265,6 +267,30 @@ EOF
   return $rc
 }
 
+# docs: `ninja -C build docs` (docs/Doxyfile.in). Doxygen fails on any
+# warning (an undocumented public declaration, a broken command); the
+# warnings are shown and counted either way.
+docs() {
+  local rc=0 log=build/docs/warnings.log n=0
+  install_missing
+  build build
+  # a build/ set up before doxygen was installed has no docs target yet
+  ninja -C build -t query docs >/dev/null 2>&1 || meson setup --reconfigure build
+  rm -f "$log"
+  ninja -C build docs || rc=$?
+  if [ -s "$log" ]; then
+    cat "$log" >&2
+    n=$(grep -cE ': (warning|error): ' "$log" || true)
+  fi
+  echo "dev.sh: $n doxygen warnings; reference in build/docs/html/index.html" >&2
+  if [ $rc -eq 0 ] && [ "$n" -eq 0 ]; then
+    echo "docs: 1 passed, 0 failed"
+  else
+    echo "docs: 0 passed, 1 failed"
+    return 1
+  fi
+}
+
 cmd=${1:-}
 case "$cmd" in
   setup) install_missing; build build ;;
@@ -287,5 +313,6 @@ case "$cmd" in
   fuzz) fuzz "${2:-20}" ;;
   stress) stress "${2:-60}" ;;
   coverage) coverage ;;
-  *) echo "usage: tools/dev.sh demo|test|sanitize|valgrind|coverage|install-check|fuzz [SECONDS]|stress [SECONDS]|setup" >&2; exit 2 ;;
+  docs) docs ;;
+  *) echo "usage: tools/dev.sh demo|test|sanitize|valgrind|coverage|install-check|docs|fuzz [SECONDS]|stress [SECONDS]|setup" >&2; exit 2 ;;
 esac

@@ -1,4 +1,5 @@
-/* troupe/behaviours.h — the process-wide behaviour table.
+/** @file
+ * troupe/behaviours.h — the process-wide behaviour table.
  *
  * Behaviours are found by name wherever a behaviour pointer cannot travel:
  * in a config file (troupe/config.h), in a remote spawn request from
@@ -17,7 +18,7 @@
 extern "C" {
 #endif
 
-/* tr_behaviour_register — makes `behaviour` (which must outlive the
+/** tr_behaviour_register — makes `behaviour` (which must outlive the
  * process's use of it: a static table) findable by `name` (1 to 255
  * printable bytes, copied). Registering the same table under the same name
  * again is a no-op. Errors: TR_EINVAL (bad name, NULL behaviour, no handle
@@ -25,11 +26,11 @@ extern "C" {
  * Thread-safe. */
 tr_err tr_behaviour_register(const char *name, const tr_behaviour *behaviour);
 
-/* tr_behaviour_find — the behaviour registered as `name`, or NULL.
+/** tr_behaviour_find — the behaviour registered as `name`, or NULL.
  * Thread-safe. */
 const tr_behaviour *tr_behaviour_find(const char *name);
 
-/* tr_behaviour_name_of — the name `behaviour` was registered under (the
+/** tr_behaviour_name_of — the name `behaviour` was registered under (the
  * first, if several), or NULL. Thread-safe. */
 const char *tr_behaviour_name_of(const tr_behaviour *behaviour);
 

@@ -1,4 +1,5 @@
-/* troupe/config.h — a node and its supervision tree in YAML.
+/** @file
+ * troupe/config.h — a node and its supervision tree in YAML.
  *
  * tr_config_load reads a YAML file (parsed with libyaml) into the same
  * tr_sup_spec / tr_child_spec a C program would build (troupe/supervisor.h),
@@ -212,52 +213,57 @@ extern "C" {
 
 /* ------------------------------------------------------------ plugins */
 
-/* The plugin ABI this troupe loads. Raised whenever the plugin contract
+/** The plugin ABI this troupe loads. Raised whenever the plugin contract
  * (tr_plugin_info, the entry point, or the behaviour table's layout)
  * changes incompatibly. */
 #define TROUPE_PLUGIN_ABI 1u
 
+/** Exports a plugin's entry point from its shared object. */
 #define TROUPE_PLUGIN_EXPORT __attribute__((visibility("default")))
 
-/* What troupe_plugin_init receives. */
+/** What troupe_plugin_init receives. */
 typedef struct tr_plugin_info {
-    uint32_t abi;       /* the runtime's TROUPE_PLUGIN_ABI */
-    const char *path;   /* the plugin's file, as opened */
-    const char *config; /* the config file that named it */
-    char *error;        /* init may write a reason here (NUL-terminated) */
-    size_t error_size;
+    uint32_t abi;       /**< the runtime's TROUPE_PLUGIN_ABI */
+    const char *path;   /**< the plugin's file, as opened */
+    const char *config; /**< the config file that named it */
+    char *error;        /**< init may write a reason here (NUL-terminated) */
+    size_t error_size;  /**< the room at `error`, in bytes */
 } tr_plugin_info;
 
-/* The entry point a plugin defines (see above). */
+/** The entry point a plugin defines (see above). */
 TROUPE_PLUGIN_EXPORT int troupe_plugin_init(const tr_plugin_info *info);
 
-/* tr_builtins_register — registers troupe's built-in behaviours
+/** tr_builtins_register — registers troupe's built-in behaviours
  * ("troupe.echo", "troupe.ticker") in the behaviour table; later calls do
  * nothing. The loader calls it; C programs that look the built-ins up by
  * name call it first. Thread-safe. Errors: TR_ENOMEM. */
 tr_err tr_builtins_register(void);
 
-/* The built-in behaviours' tables, for C trees. */
+/**@{*/
+/** The built-in behaviours' tables, for C trees. */
 extern const tr_behaviour tr_echo_behaviour;
 extern const tr_behaviour tr_ticker_behaviour;
+/**@}*/
 
 /* ------------------------------------------------------------ loading */
 
+/** A loaded config: its errors, or its node settings and tree (see the
+ * getters below). Opaque. */
 typedef struct tr_config tr_config;
 
-/* tr_config_load / tr_config_parse flags */
+/** tr_config_load / tr_config_parse flags */
 enum {
-    /* List `plugins` but do not open them (their behaviours stay unknown). */
+    /** List `plugins` but do not open them (their behaviours stay unknown). */
     TR_CONFIG_NO_PLUGINS = 1u << 0,
-    /* Do not look at files the config names (key files): only their
+    /** Do not look at files the config names (key files): only their
      * syntax is checked. */
     TR_CONFIG_NO_FILES = 1u << 1,
 };
 
-/* The largest config accepted, in bytes. */
+/** The largest config accepted, in bytes. */
 #define TR_CONFIG_MAX_SIZE (16u << 20)
 
-/* tr_config_load — reads and checks the YAML file at `path`, loading its
+/** tr_config_load — reads and checks the YAML file at `path`, loading its
  * plugins (unless TR_CONFIG_NO_PLUGINS). Returns TR_OK when the file has
  * no error; TR_EINVAL when it has some (an unreadable file included):
  * *out is set in both cases, and its errors are listed by
@@ -266,74 +272,76 @@ enum {
  * a process-wide lock). */
 tr_err tr_config_load(const char *path, unsigned flags, tr_config **out);
 
-/* tr_config_parse — the same from `size` bytes of `text` (not necessarily
+/** tr_config_parse — the same from `size` bytes of `text` (not necessarily
  * NUL-terminated); `name` (copied; "<string>" if NULL) stands for the
  * file in errors and relative paths. */
 tr_err tr_config_parse(const char *name, const char *text, size_t size, unsigned flags,
                     tr_config **out);
 
-/* tr_config_destroy — frees a config and sets *cfg to NULL; every pointer
+/** tr_config_destroy — frees a config and sets *cfg to NULL; every pointer
  * obtained from it becomes invalid (a running tree does not need it: specs
  * are copied when a supervisor starts). Accepts NULL and a pointer to
  * NULL. Plugins stay loaded. */
 void tr_config_destroy(tr_config **cfg);
 
-/* A located error. `line` and `column` are 1-based, 0 when the error has
+/** A located error. `line` and `column` are 1-based, 0 when the error has
  * no position (an unreadable file). Strings belong to the config. */
 typedef struct tr_config_error {
-    const char *file;
-    unsigned line, column;
-    const char *message; /* "restart: expected one of ..., got 'always'" */
-    const char *text;    /* "file:line:col: error: <message>" (or "file: error: ...") */
+    const char *file; /**< the file it is in */
+    /**@{*/
+    unsigned line, column; /**< where: 1-based, or 0 (see above) */
+    /**@}*/
+    const char *message; /**< "restart: expected one of ..., got 'always'" */
+    const char *text;    /**< "file:line:col: error: <message>" (or "file: error: ...") */
 } tr_config_error;
 
-/* tr_config_error_count — how many errors; 0 for a valid config. */
+/** tr_config_error_count — how many errors; 0 for a valid config. */
 size_t tr_config_error_count(const tr_config *cfg);
 
-/* tr_config_error_get — the i-th error, in file order; NULL past the end. */
+/** tr_config_error_get — the i-th error, in file order; NULL past the end. */
 const tr_config_error *tr_config_error_get(const tr_config *cfg, size_t i);
 
-/* ------------------------------------------------------------ contents
- *
- * The getters below return NULL (or the defaults) for a config with
+/* ------------------------------------------------------------ contents */
+
+/* The getters below return NULL (or the defaults) for a config with
  * errors. Returned pointers stay valid until tr_config_destroy; the config
  * is never modified after loading, so any thread may read it. */
 
-/* tr_config_file — the file name errors use. */
+/** tr_config_file — the file name errors use. */
 const char *tr_config_file(const tr_config *cfg);
 
-/* tr_config_tree — the root supervisor's spec; NULL with errors. */
+/** tr_config_tree — the root supervisor's spec; NULL with errors. */
 const tr_sup_spec *tr_config_tree(const tr_config *cfg);
 
-/* tr_config_tree_name — the root supervisor's name (its `supervisor:`). */
+/** tr_config_tree_name — the root supervisor's name (its `supervisor:`). */
 const char *tr_config_tree_name(const tr_config *cfg);
 
-/* tr_config_system_opts — the runtime's options from `node:` (workers,
+/** tr_config_system_opts — the runtime's options from `node:` (workers,
  * blocking_threads, batch, time_slice, long_callback; unset ones zero,
  * which tr_system_new reads as its defaults). clock is NULL. */
 const tr_system_opts *tr_config_system_opts(const tr_config *cfg);
 
-/* tr_config_log_level — node.log_level, TR_LOG_WARN when unset. */
+/** tr_config_log_level — node.log_level, TR_LOG_WARN when unset. */
 tr_log_level tr_config_log_level(const tr_config *cfg);
 
-/* tr_config_node — the network node's options when `node:` has a name
+/** tr_config_node — the network node's options when `node:` has a name
  * (paths resolved; unset numbers zero, which tr_node_start reads as its
  * defaults), NULL otherwise. */
 const tr_node_opts *tr_config_node(const tr_config *cfg);
 
-/* tr_config_child_node — the `node:` of a child spec of this config's
+/** tr_config_child_node — the `node:` of a child spec of this config's
  * tree (a pointer into tr_config_tree's arrays), or NULL when the child
  * is local (or not one of this config's). */
 const char *tr_config_child_node(const tr_config *cfg, const tr_child_spec *child);
 
-/* tr_config_locate — where a key or list item of the document is: `path`
+/** tr_config_locate — where a key or list item of the document is: `path`
  * is keys joined by '.', list items as [i]: "node", "node.listen[1]",
  * "tree.children[0].restart", "plugins[2]". Covers the sections troupe
  * reads (not the insides of args). Fills *out (its message and text NULL).
  * Errors: TR_ENOENT (not in the file), TR_EINVAL. */
 tr_err tr_config_locate(const tr_config *cfg, const char *path, tr_config_error *out);
 
-/* tr_config_format_error — writes "file:line:col: error: <message>" for a
+/** tr_config_format_error — writes "file:line:col: error: <message>" for a
  * position found with tr_config_locate, like the loader's own errors
  * (truncated, always NUL-terminated when size > 0). Returns `buf`. */
 char *tr_config_format_error(const tr_config_error *where, const char *message, char *buf,
@@ -341,7 +349,7 @@ char *tr_config_format_error(const tr_config_error *where, const char *message, 
 
 /* ------------------------------------------------------------ starting */
 
-/* tr_config_start — starts the tree of a valid config under `sys`'s root
+/** tr_config_start — starts the tree of a valid config under `sys`'s root
  * (tr_supervisor_start with tr_config_tree and its name) and waits up to
  * timeout_ms for all its children to start. Does not touch the log level,
  * the system's options or the node: the caller applies those. Errors:

@@ -1,4 +1,5 @@
-/* troupe/inbox.h — receiving messages on non-actor threads.
+/** @file
+ * troupe/inbox.h — receiving messages on non-actor threads.
  *
  * An inbox has a pid like an actor, so actors can send (and reply) to it,
  * but it is not part of the actor tree: a thread that owns it takes messages
@@ -18,21 +19,22 @@
 extern "C" {
 #endif
 
+/** A non-actor thread's mailbox (see above). Opaque. */
 typedef struct tr_inbox tr_inbox;
 
-/* tr_inbox_new — creates an inbox in `sys` (also once its tree has ended:
+/** tr_inbox_new — creates an inbox in `sys` (also once its tree has ended:
  * an inbox is not part of it). Errors: TR_ENOMEM. Any thread. */
 tr_err tr_inbox_new(tr_system *sys, tr_inbox **out);
 
-/* tr_inbox_pid — the inbox's pid, to hand to actors. */
+/** tr_inbox_pid — the inbox's pid, to hand to actors. */
 tr_pid tr_inbox_pid(const tr_inbox *inbox);
 
-/* tr_inbox_send — tr_send from the inbox's thread; the message's sender is
+/** tr_inbox_send — tr_send from the inbox's thread; the message's sender is
  * the inbox, so replies come back to it. Errors as tr_send. */
 tr_err tr_inbox_send(tr_inbox *inbox, tr_pid to, tr_atom type, const void *data,
                   size_t size);
 
-/* tr_inbox_reply — answers a request (troupe/call.h) that the inbox
+/** tr_inbox_reply — answers a request (troupe/call.h) that the inbox
  * received, as tr_reply does for an actor. A request an inbox never
  * answers is not answered for it: its caller waits for its own timeout.
  * Errors: TR_EINVAL (not a request), as tr_send otherwise. Only the
@@ -40,7 +42,7 @@ tr_err tr_inbox_send(tr_inbox *inbox, tr_pid to, tr_atom type, const void *data,
 tr_err tr_inbox_reply(tr_inbox *inbox, const tr_msg *request, tr_atom type, const void *data,
                    size_t size);
 
-/* tr_inbox_monitor — the inbox watches `target` as an actor's monitor
+/** tr_inbox_monitor — the inbox watches `target` as an actor's monitor
  * does (troupe/link.h): when the target ends, a "tr.down" message carrying
  * the reference (tr_msg_ref) and the exit (tr_exit_decode, with the reason's
  * text) arrives in the inbox; at once, with TR_EXIT_NOPROC, if it has
@@ -48,20 +50,20 @@ tr_err tr_inbox_reply(tr_inbox *inbox, const tr_msg *request, tr_atom type, cons
  * TR_ENOMEM, TR_ENOROUTE. Only the inbox's thread. */
 tr_err tr_inbox_monitor(tr_inbox *inbox, tr_pid target, tr_ref *out);
 
-/* tr_inbox_demonitor — removes a monitor of the inbox; no "tr.down" for it
+/** tr_inbox_demonitor — removes a monitor of the inbox; no "tr.down" for it
  * is received after this returns, even one already on its way. Errors:
  * TR_EINVAL (NULL inbox), TR_ENOENT (not a live monitor of the inbox).
  * Only the inbox's thread. */
 tr_err tr_inbox_demonitor(tr_inbox *inbox, tr_ref ref);
 
-/* tr_inbox_recv — waits up to timeout_ms (0: do not wait; negative: forever)
+/** tr_inbox_recv — waits up to timeout_ms (0: do not wait; negative: forever)
  * for the next message and sets *msg to it. The message stays owned by the
  * inbox and valid until the next tr_inbox_recv or tr_inbox_destroy.
  * Messages arrive in the order tr_send guarantees. Errors: TR_ETIMEDOUT.
  * Only the thread that owns the inbox may call it. */
 tr_err tr_inbox_recv(tr_inbox *inbox, const tr_msg **msg, int64_t timeout_ms);
 
-/* tr_inbox_destroy — frees the inbox and sets *inbox to NULL; messages
+/** tr_inbox_destroy — frees the inbox and sets *inbox to NULL; messages
  * still in it, and any sent to its pid later, become dead letters. Accepts
  * NULL and a pointer to NULL. */
 void tr_inbox_destroy(tr_inbox **inbox);

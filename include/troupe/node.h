@@ -1,4 +1,5 @@
-/* troupe/node.h — nodes: systems that reach each other over ZeroMQ.
+/** @file
+ * troupe/node.h — nodes: systems that reach each other over ZeroMQ.
  *
  * tr_node_start makes a system a node: it binds endpoints (inproc://,
  * ipc://, tcp://) and connects to peers, and from then on tr_send,
@@ -56,21 +57,23 @@
 extern "C" {
 #endif
 
+/** A system's presence on the network (tr_node_start). Opaque. */
 typedef struct tr_node tr_node;
 
-/* A peer to connect to: its endpoint and, for CURVE over tcp, its public
+/** A peer to connect to: its endpoint and, for CURVE over tcp, its public
  * key (40 Z85 characters, or the path of a .pub key file). */
 typedef struct tr_node_peer {
-    const char *endpoint;
-    const char *public_key;
+    const char *endpoint;   /**< where it listens */
+    const char *public_key; /**< its CURVE public key, or NULL */
 } tr_node_peer;
 
-/* Options for tr_node_start. Strings are copied. */
+/** Options for tr_node_start. Strings are copied. */
 typedef struct tr_node_opts {
-    /* The node's name, unique in the cluster: 1 to 255 printable bytes,
+    /** The node's name, unique in the cluster: 1 to 255 printable bytes,
      * conventionally "<name>@<host>" ("kv@host1"). */
     const char *name;
-    /* Endpoints to bind ("tcp://127.0.0.1:7101", "ipc:///run/kv.sock",
+    /**@{*/
+    /** Endpoints to bind ("tcp://127.0.0.1:7101", "ipc:///run/kv.sock",
      * "inproc://kv"); a tcp port of * picks a free one (tr_node_endpoint
      * tells which). At least one: every node is reached by the others
      * through its own endpoint (each direction of a pair has its own
@@ -79,23 +82,31 @@ typedef struct tr_node_opts {
      * connection per pair carries both directions. */
     const char *const *listen;
     size_t nlisten;
-    /* Seed peers to connect to. */
+    /**@}*/
+    /**@{*/
+    /** Seed peers to connect to. */
     const tr_node_peer *peers;
     size_t npeers;
-    /* CURVE: this node's secret key file (written by `troupe keygen`;
+    /**@}*/
+    /**@{*/
+    /** CURVE: this node's secret key file (written by `troupe keygen`;
      * refused if group or others can read it), and the public keys it
      * accepts: .pub files or directories of them. */
     const char *secret_key_file;
     const char *const *allow;
     size_t nallow;
-    /* Accept tcp without CURVE, even on non-loopback addresses. */
+    /**@}*/
+    /** Accept tcp without CURVE, even on non-loopback addresses. */
     bool insecure;
-    /* Heartbeat interval and timeout on tcp/ipc (0: 1000 and 5000 ms). */
+    /** Heartbeat interval and timeout on tcp/ipc (0: 1000 and 5000 ms). */
+    /**@{*/
     int64_t heartbeat_ms, heartbeat_timeout_ms;
-    /* The largest message payload accepted from or sent to other nodes
+    /**@}*/
+    /** The largest message payload accepted from or sent to other nodes
      * (0: TR_MSG_MAX). */
     uint32_t max_message;
-    /* Bound of each peer's outbound queue, in messages and bytes (0:
+    /**@{*/
+    /** Bound of each peer's outbound queue, in messages and bytes (0:
      * 100,000 and 64 MiB; at most 8,388,608 and 512 GiB, TR_EINVAL
      * beyond): past it, sends to that peer get TR_EFULL. Behind the queue,
      * ZeroMQ holds at most one 64 KiB batch per 64 KiB of queue_bytes (2
@@ -104,13 +115,16 @@ typedef struct tr_node_opts {
      * least a few hundred KiB), plus those. */
     uint32_t queue_messages;
     uint64_t queue_bytes;
+    /**@}*/
 } tr_node_opts;
 
-/* The largest queue_messages and queue_bytes tr_node_start accepts. */
+/**@{*/
+/** The largest queue_messages and queue_bytes tr_node_start accepts. */
 #define TR_NODE_QUEUE_MESSAGES_MAX (UINT32_C(1) << 23)
 #define TR_NODE_QUEUE_BYTES_MAX (UINT64_C(1) << 39)
+/**@}*/
 
-/* tr_node_start — makes `sys` a node named opts->name: binds its
+/** tr_node_start — makes `sys` a node named opts->name: binds its
  * endpoints, starts its I/O thread, connects to its seed peers (in the
  * background: tr_node_wait_peers waits for them). The node lives until
  * tr_node_stop or tr_system_destroy. Errors: TR_EINVAL (a bad name,
@@ -121,46 +135,52 @@ typedef struct tr_node_opts {
  * non-actor thread. */
 tr_err tr_node_start(tr_system *sys, const tr_node_opts *opts, tr_node **out);
 
-/* tr_node_connect — connects to one more peer (as a seed). Returns at
+/** tr_node_connect — connects to one more peer (as a seed). Returns at
  * once. Errors: TR_EINVAL, TR_ESTOPPED. Any thread. */
 tr_err tr_node_connect(tr_node *node, const tr_node_peer *peer);
 
-/* tr_node_of — the node a system is, or NULL. Any thread. */
+/** tr_node_of — the node a system is, or NULL. Any thread. */
 tr_node *tr_node_of(tr_system *sys);
 
-/* tr_node_name — the node's name (valid while the node lives). */
+/** tr_node_name — the node's name (valid while the node lives). */
 const char *tr_node_name(const tr_node *node);
 
-/* tr_node_endpoint — the i-th bound endpoint as it was bound (a tcp port
+/** tr_node_endpoint — the i-th bound endpoint as it was bound (a tcp port
  * of * resolved), or NULL past the last. */
 const char *tr_node_endpoint(const tr_node *node, size_t i);
 
-/* tr_node_id — the id a connected (or once connected) node of that name
+/** tr_node_id — the id a connected (or once connected) node of that name
  * has here. Errors: TR_ENOENT (no such node is up). Any thread. */
 tr_err tr_node_id(tr_node *node, const char *name, uint32_t *id);
 
-/* tr_node_wait_peers — waits up to timeout_ms until at least `n` other
+/** tr_node_wait_peers — waits up to timeout_ms until at least `n` other
  * nodes are up. Errors: TR_ETIMEDOUT. Any non-actor thread. */
 tr_err tr_node_wait_peers(tr_node *node, size_t n, int64_t timeout_ms);
 
-/* Counters of a node. */
+/** Counters of a node. */
 typedef struct tr_node_stats {
-    uint32_t peers_up;          /* other nodes connected now */
-    uint64_t frames_out, frames_in;
-    uint64_t messages_out, messages_in; /* records carried */
-    uint64_t bytes_out, bytes_in;
-    uint64_t refused_full;      /* sends refused with TR_EFULL */
-    uint64_t dead_node_down;    /* dead letters: node down or no route */
-    uint64_t bad_frames;        /* malformed frames dropped */
-    uint64_t stale_frames;      /* well-formed frames of a session already
+    uint32_t peers_up;          /**< other nodes connected now */
+    /**@{*/
+    uint64_t frames_out, frames_in; /**< frames sent, received */
+    /**@}*/
+    /**@{*/
+    uint64_t messages_out, messages_in; /**< records carried */
+    /**@}*/
+    /**@{*/
+    uint64_t bytes_out, bytes_in; /**< bytes sent, received */
+    /**@}*/
+    uint64_t refused_full;      /**< sends refused with TR_EFULL */
+    uint64_t dead_node_down;    /**< dead letters: node down or no route */
+    uint64_t bad_frames;        /**< malformed frames dropped */
+    uint64_t stale_frames;      /**< well-formed frames of a session already
                                    ended (in flight when it ended): dropped */
-    uint64_t handshakes_refused;
+    uint64_t handshakes_refused; /**< connections refused (key, name, version) */
 } tr_node_stats;
 
-/* tr_node_get_stats — fills *out. Any thread. Errors: TR_EINVAL. */
+/** tr_node_get_stats — fills *out. Any thread. Errors: TR_EINVAL. */
 tr_err tr_node_get_stats(tr_node *node, tr_node_stats *out);
 
-/* tr_node_notify_room — what an actor does when a send to `to` (an actor
+/** tr_node_notify_room — what an actor does when a send to `to` (an actor
  * on another node) answered TR_EFULL: the queue to that node is at its
  * bound (queue_messages / queue_bytes) because the node, or the network,
  * takes less than this node sends. An actor must not spin on TR_EFULL
@@ -179,46 +199,48 @@ tr_err tr_node_notify_room(tr_ctx *ctx, tr_pid to);
 
 struct tr_inbox;
 
-/* tr_inbox_notify_room — the same for a non-actor thread: "tr.room"
+/** tr_inbox_notify_room — the same for a non-actor thread: "tr.room"
  * arrives in `inbox`. Errors: as tr_node_notify_room (TR_EINVAL for a
  * NULL inbox). Any thread. */
 tr_err tr_inbox_notify_room(struct tr_inbox *inbox, tr_pid to);
 
-/* The type of the message tr_node_notify_room asks for: "tr.room". */
+/** The type of the message tr_node_notify_room asks for: "tr.room". */
 tr_atom tr_room_atom(void);
 
-/* tr_monitor_node — the calling actor receives a "tr.nodeup" message each
+/** tr_monitor_node — the calling actor receives a "tr.nodeup" message each
  * time a node (named `name`, or any node when NULL) connects and a
  * "tr.nodedown" message each time one is lost, until tr_demonitor_node;
  * read them with tr_node_event_decode. As net_kernel:monitor_nodes. Errors:
  * TR_ESTATE (the system is not a node), TR_ENOMEM. Actor context only. */
 tr_err tr_monitor_node(tr_ctx *ctx, const char *name, tr_ref *out);
 
-/* tr_demonitor_node — stops those messages. Errors: TR_ENOENT. */
+/** tr_demonitor_node — stops those messages. Errors: TR_ENOENT. */
 tr_err tr_demonitor_node(tr_ctx *ctx, tr_ref ref);
 
-/* tr_inbox_monitor_node — the same for a non-actor thread's inbox. */
+/** tr_inbox_monitor_node — the same for a non-actor thread's inbox. */
 tr_err tr_inbox_monitor_node(struct tr_inbox *inbox, const char *name, tr_ref *out);
 
-/* A node event, as tr_node_event_decode reads it. */
+/** A node event, as tr_node_event_decode reads it. */
 typedef struct tr_node_event {
-    bool up;          /* "tr.nodeup" (true) or "tr.nodedown" */
-    uint32_t node;    /* its id (tr_pid.node of its actors) */
-    char name[256];
-    const char *reason; /* down: "connection closed", "heartbeat timeout",
+    bool up;          /**< "tr.nodeup" (true) or "tr.nodedown" */
+    uint32_t node;    /**< its id (tr_pid.node of its actors) */
+    char name[256];   /**< its name */
+    const char *reason; /**< down: "connection closed", "heartbeat timeout",
                          * "bye", "node restarted", ...; points into the
                          * message */
 } tr_node_event;
 
-/* tr_node_event_decode — decodes a "tr.nodeup"/"tr.nodedown" message.
+/** tr_node_event_decode — decodes a "tr.nodeup"/"tr.nodedown" message.
  * Errors: TR_EINVAL. */
 tr_err tr_node_event_decode(const tr_msg *msg, tr_node_event *out);
 
-/* tr_nodeup_atom — "tr.nodeup"; tr_nodedown_atom — "tr.nodedown". */
+/**@{*/
+/** tr_nodeup_atom — "tr.nodeup"; tr_nodedown_atom — "tr.nodedown". */
 tr_atom tr_nodeup_atom(void);
 tr_atom tr_nodedown_atom(void);
+/**@}*/
 
-/* tr_node_stop — tells every peer this node is going (they see it down at
+/** tr_node_stop — tells every peer this node is going (they see it down at
  * once, reason "bye"), closes its sockets and joins its I/O thread; sends
  * to other nodes then become dead letters. Sets *node to NULL. Called by
  * tr_system_destroy if not before. Any non-actor thread. */

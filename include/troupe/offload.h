@@ -1,4 +1,5 @@
-/* troupe/offload.h — running blocking work off the worker threads.
+/** @file
+ * troupe/offload.h — running blocking work off the worker threads.
  *
  * Actors must never block. A job that has to (file I/O, a blocking library
  * call, heavy CPU work) runs on the system's pool of blocking threads, as
@@ -19,18 +20,19 @@
 extern "C" {
 #endif
 
+/** A job for the blocking pool: what to run, on what, and how to free it. */
 typedef struct tr_job {
-    /* Runs on a blocking thread. Returns the message to send back to the
+    /** Runs on a blocking thread. Returns the message to send back to the
      * requester (built with tr_msg_new; the runtime takes it), or NULL to
      * send nothing. Must not call tr_ctx functions. */
     tr_msg *(*run)(void *arg);
-    /* Optional: called exactly once after run, or instead of it when the
+    /** Optional: called exactly once after run, or instead of it when the
      * system is destroyed before the job started; frees `arg`. */
     void (*cleanup)(void *arg);
-    void *arg;
+    void *arg; /**< handed to run and cleanup */
 } tr_job;
 
-/* tr_offload — queues `job`; its result will come to the calling actor.
+/** tr_offload — queues `job`; its result will come to the calling actor.
  * Errors: TR_EINVAL (no run function), TR_ENOMEM, TR_EAGAIN (no thread
  * could be started), TR_ESTOPPED (the system is being destroyed); on error
  * cleanup has not been called. Actor context only. */

@@ -1,4 +1,5 @@
-/* troupe/pack.h — typed payloads: packing values into message bytes and
+/** @file
+ * troupe/pack.h — typed payloads: packing values into message bytes and
  * reading them back, with bounds checks.
  *
  * A payload is opaque bytes to the runtime; these helpers give it a stable
@@ -80,31 +81,36 @@
 extern "C" {
 #endif
 
-/* A writer over a caller's buffer. Fields are private: use the functions. */
+/** A writer over a caller's buffer. Fields are private: use the functions. */
 typedef struct tr_packer {
+    /** @cond PRIVATE */
     uint8_t *buf;
     size_t cap;
     size_t len; /* bytes the values so far need (may exceed cap) */
     int err;
+    /** @endcond */
 } tr_packer;
 
-/* A reader over a payload. Fields are private: use the functions. */
+/** A reader over a payload. Fields are private: use the functions. */
 typedef struct tr_unpacker {
+    /** @cond PRIVATE */
     const uint8_t *data;
     size_t size;
     size_t pos;
     int err;
+    /** @endcond */
 } tr_unpacker;
 
-/* Bytes a packed pid takes. */
+/** Bytes a packed pid takes. */
 #define TR_PACK_PID_SIZE 16
 
-/* tr_packer_init — a writer filling buf[0..cap). With buf NULL and cap 0
+/** tr_packer_init — a writer filling buf[0..cap). With buf NULL and cap 0
  * it only measures: every call adds to the length and nothing fails for
  * want of room, so a first pass can size a tr_msg_new. */
 void tr_packer_init(tr_packer *p, void *buf, size_t cap);
 
-/* Writers: append one value. Each does nothing once the writer has an
+/**@{*/
+/** Writers: append one value. Each does nothing once the writer has an
  * error; a value that does not fit sets TR_ETOOBIG (the length still
  * counts it, so tr_packer_len says how much room was needed). */
 void tr_pack_u8(tr_packer *p, uint8_t v);
@@ -117,31 +123,33 @@ void tr_pack_i32(tr_packer *p, int32_t v);
 void tr_pack_i64(tr_packer *p, int64_t v);
 void tr_pack_f64(tr_packer *p, double v);
 void tr_pack_pid(tr_packer *p, tr_pid v);
-/* tr_pack_str — a C string. TR_EINVAL for NULL. */
+/**@}*/
+/** tr_pack_str — a C string. TR_EINVAL for NULL. */
 void tr_pack_str(tr_packer *p, const char *s);
-/* tr_pack_strn — `n` bytes of `s` as a string. TR_EINVAL when they hold a
+/** tr_pack_strn — `n` bytes of `s` as a string. TR_EINVAL when they hold a
  * NUL byte (the reader could not hand it out as a C string) or s is NULL
  * with n > 0. */
 void tr_pack_strn(tr_packer *p, const char *s, size_t n);
-/* tr_pack_bytes — a blob of `n` bytes (NULL allowed when n is 0). */
+/** tr_pack_bytes — a blob of `n` bytes (NULL allowed when n is 0). */
 void tr_pack_bytes(tr_packer *p, const void *data, size_t n);
 
-/* tr_packer_len — the bytes written (or, on TR_ETOOBIG and when only
+/** tr_packer_len — the bytes written (or, on TR_ETOOBIG and when only
  * measuring, needed) so far. */
 size_t tr_packer_len(const tr_packer *p);
 
-/* tr_packer_error — the sticky error: TR_OK, TR_ETOOBIG (no room, or more
+/** tr_packer_error — the sticky error: TR_OK, TR_ETOOBIG (no room, or more
  * than TR_MSG_MAX), TR_EINVAL (a bad argument). */
 tr_err tr_packer_error(const tr_packer *p);
 
-/* tr_unpacker_init — a reader over data[0..size) (not copied: it must
+/** tr_unpacker_init — a reader over data[0..size) (not copied: it must
  * outlive the reader and what the reader hands out). */
 void tr_unpacker_init(tr_unpacker *u, const void *data, size_t size);
 
-/* tr_unpacker_msg — a reader over a message's payload. */
+/** tr_unpacker_msg — a reader over a message's payload. */
 void tr_unpacker_msg(tr_unpacker *u, const tr_msg *msg);
 
-/* Readers: take one value. On a payload too short, or a malformed value
+/**@{*/
+/** Readers: take one value. On a payload too short, or a malformed value
  * (a string with a NUL inside or no terminating 0 byte, a length past the
  * end, a pid with serial 0 that is not all zero), they set TR_EBADMSG;
  * once the reader has an error they set *out to zero (NULL) and do
@@ -156,51 +164,54 @@ void tr_unpack_i32(tr_unpacker *u, int32_t *out);
 void tr_unpack_i64(tr_unpacker *u, int64_t *out);
 void tr_unpack_f64(tr_unpacker *u, double *out);
 void tr_unpack_pid(tr_unpacker *u, tr_pid *out);
-/* tr_unpack_str — *out points to the string, NUL-terminated, inside the
+/**@}*/
+/** tr_unpack_str — *out points to the string, NUL-terminated, inside the
  * payload; *len (may be NULL) is its length. */
 void tr_unpack_str(tr_unpacker *u, const char **out, size_t *len);
-/* tr_unpack_bytes — *out points to the blob inside the payload (NULL when
+/** tr_unpack_bytes — *out points to the blob inside the payload (NULL when
  * empty), *len is its length. */
 void tr_unpack_bytes(tr_unpacker *u, const void **out, size_t *len);
 
-/* tr_unpacker_left — bytes not read yet (0 after an error). */
+/** tr_unpacker_left — bytes not read yet (0 after an error). */
 size_t tr_unpacker_left(const tr_unpacker *u);
 
-/* tr_unpacker_error — the sticky error: TR_OK or TR_EBADMSG. */
+/** tr_unpacker_error — the sticky error: TR_OK or TR_EBADMSG. */
 tr_err tr_unpacker_error(const tr_unpacker *u);
 
-/* tr_unpacker_end — TR_OK when everything was read without error;
+/** tr_unpacker_end — TR_OK when everything was read without error;
  * TR_EBADMSG on an error or when bytes are left over. */
 tr_err tr_unpacker_end(const tr_unpacker *u);
 
-/* tr_pack — packs the values `picture` names (see above) into
+/** tr_pack — packs the values `picture` names (see above) into
  * buf[0..cap) and sets *len to their size. buf NULL with cap 0 only
  * measures. Errors: TR_EINVAL (a bad picture or argument), TR_ETOOBIG (no
  * room: *len is the size needed). */
 tr_err tr_pack(void *buf, size_t cap, size_t *len, const char *picture, ...);
 
-/* tr_vpack, tr_vunpack — tr_pack and tr_unpack with a va_list (for
+/**@{*/
+/** tr_vpack, tr_vunpack — tr_pack and tr_unpack with a va_list (for
  * wrappers of their own: va_copy it to use it twice). */
 tr_err tr_vpack(void *buf, size_t cap, size_t *len, const char *picture, va_list ap);
 tr_err tr_vunpack(const void *data, size_t size, const char *picture, va_list ap);
+/**@}*/
 
-/* tr_pack_msg — packs the values `picture` names into a new unsent
+/** tr_pack_msg — packs the values `picture` names into a new unsent
  * message of `type`, sized exactly (send it with tr_send_msg or
  * tr_call_msg: no copy). On success *out owns it. Errors: as tr_pack and
  * tr_msg_new. */
 tr_err tr_pack_msg(tr_atom type, tr_msg **out, const char *picture, ...);
 
-/* tr_vpack_msg — tr_pack_msg with a va_list (left for the caller to
+/** tr_vpack_msg — tr_pack_msg with a va_list (left for the caller to
  * va_end; it is copied, not consumed twice). */
 tr_err tr_vpack_msg(tr_atom type, tr_msg **out, const char *picture, va_list ap);
 
-/* tr_unpack — reads the values `picture` names from data[0..size), which
+/** tr_unpack — reads the values `picture` names from data[0..size), which
  * they must fill exactly. Pointers it sets point into data. Errors:
  * TR_EINVAL (a bad picture), TR_EBADMSG (malformed, short, or bytes left
  * over); the outputs are then unspecified. */
 tr_err tr_unpack(const void *data, size_t size, const char *picture, ...);
 
-/* tr_unpack_msg — tr_unpack over a message's payload. */
+/** tr_unpack_msg — tr_unpack over a message's payload. */
 tr_err tr_unpack_msg(const tr_msg *msg, const char *picture, ...);
 
 #ifdef __cplusplus

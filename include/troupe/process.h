@@ -1,4 +1,5 @@
-/* troupe/process.h — OS-process children: supervise a program that can
+/** @file
+ * troupe/process.h — OS-process children: supervise a program that can
  * crash, under the same rules as an actor.
  *
  * A process child is an actor (behaviour "tr.process") that owns one OS
@@ -43,7 +44,7 @@
  *     wait(-1) itself steals ours: do not). No zombie, no orphan.
  *
  * Messages sent to a process actor go nowhere (requests are dropped), but
- * for tr_process_info_sync's: reach a node child's actors by name@node or
+ * for tr_process_info_sync's: reach a node child's actors by `name@node` or
  * pid instead.
  *
  * The child's environment is this process's (at the time of the start)
@@ -66,7 +67,7 @@
  * closes its connections as it goes: its exit says how it ended (status 0:
  * normal); one still running a second later is sent SIGTERM, then SIGKILL
  * at the shutdown time, and the child fails "node <name>: connection
- * lost". The child's actors are reached by name@node or by pid like any
+ * lost". The child's actors are reached by `name@node` or by pid like any
  * remote actor; tr_process_info tells the child's root pid. */
 #ifndef TROUPE_PROCESS_H
 #define TROUPE_PROCESS_H
@@ -83,56 +84,63 @@
 extern "C" {
 #endif
 
+/** What a process child runs: any program, or a troupe node. */
 typedef enum tr_process_kind {
-    TR_PROCESS_PLAIN = 0, /* any program */
-    TR_PROCESS_NODE = 1,  /* a program running a troupe node that reports ready */
+    TR_PROCESS_PLAIN = 0, /**< any program */
+    TR_PROCESS_NODE = 1,  /**< a program running a troupe node that reports ready */
 } tr_process_kind;
 
-/* The default start timeout of a node child. */
+/** The default start timeout of a node child. */
 #define TR_PROCESS_START_TIMEOUT_MS 10000
 
-/* The environment a node child is started with (see above). */
+/**@{*/
+/** The environment a node child is started with (see above). */
 #define TR_ENV_PARENT_ENDPOINT "TROUPE_PARENT_ENDPOINT"
 #define TR_ENV_PARENT_NODE "TROUPE_PARENT_NODE"
 #define TR_ENV_PARENT_PID "TROUPE_PARENT_PID"
 #define TR_ENV_NODE_NAME "TROUPE_NODE_NAME"
+/**@}*/
 
-/* What to run. Every string is copied at spawn (or into the supervisor's
+/** What to run. Every string is copied at spawn (or into the supervisor's
  * spec), so the caller may free them once the call returns. */
 typedef struct tr_process_spec {
-    /* The program: a path, or a name without '/' looked up in PATH. */
+    /** The program: a path, or a name without '/' looked up in PATH. */
     const char *program;
-    /* Its arguments after argv[0] (which is `program`); may be NULL when
+    /**@{*/
+    /** Its arguments after argv[0] (which is `program`); may be NULL when
      * nargs is 0. */
     const char *const *args;
     size_t nargs;
-    /* "KEY=VALUE" entries added to the inherited environment. */
+    /**@}*/
+    /**@{*/
+    /** "KEY=VALUE" entries added to the inherited environment. */
     const char *const *env;
     size_t nenv;
-    /* Its working directory; NULL: this process's. */
+    /**@}*/
+    /** Its working directory; NULL: this process's. */
     const char *cwd;
-    tr_process_kind kind;
-    /* TR_PROCESS_NODE: the node name the child takes (1 to 255 printable
+    tr_process_kind kind; /**< a plain program, or a node (see above) */
+    /** TR_PROCESS_NODE: the node name the child takes (1 to 255 printable
      * bytes; required). */
     const char *node_name;
-    /* TR_PROCESS_NODE: how long the child has to report ready (0:
+    /** TR_PROCESS_NODE: how long the child has to report ready (0:
      * TR_PROCESS_START_TIMEOUT_MS); then its start fails. */
     int64_t start_timeout_ms;
 } tr_process_spec;
 
-/* tr_process_behaviour — the behaviour a process child runs; its spawn
+/** tr_process_behaviour — the behaviour a process child runs; its spawn
  * args are built by tr_spawn_process (or a supervisor). Exposed for
  * introspection; do not spawn it with args of your own. */
 extern const tr_behaviour tr_process_behaviour;
 
-/* tr_process_spec_check — validates a spec without starting anything:
+/** tr_process_spec_check — validates a spec without starting anything:
  * a program, arguments and env entries without NULs in the counted
  * arrays, env entries of the form KEY=VALUE, a kind, a node name for a
  * node child, a start timeout >= 0. Writes the reason into why (if not
  * NULL). Errors: TR_EINVAL. Any thread. */
 tr_err tr_process_spec_check(const tr_process_spec *spec, char *why, size_t why_size);
 
-/* tr_spawn_process — starts a process child of the calling actor: an
+/** tr_spawn_process — starts a process child of the calling actor: an
  * actor (its pid in *out) standing for the program's OS process. opts as
  * tr_spawn's (name, shutdown_ms, started_to, before, deadline_ms,
  * register_as; NULL: defaults), except that args and node must not be
@@ -143,21 +151,21 @@ tr_err tr_process_spec_check(const tr_process_spec *spec, char *why, size_t why_
 tr_err tr_spawn_process(tr_ctx *ctx, const tr_process_spec *spec, const tr_spawn_opts *opts,
                      tr_pid *out);
 
-/* What a process actor tells about itself. */
+/** What a process actor tells about itself. */
 typedef struct tr_process_info {
-    int32_t os_pid;       /* 0: not running (yet, or any more) */
-    tr_process_kind kind;
-    tr_pid child_root;    /* node children: the child's root, once ready; nil otherwise */
+    int32_t os_pid;       /**< 0: not running (yet, or any more) */
+    tr_process_kind kind; /**< as its spec says */
+    tr_pid child_root;    /**< node children: the child's root, once ready; nil otherwise */
 } tr_process_info;
 
-/* tr_process_info_sync — asks the process actor `pid` about itself from a
+/** tr_process_info_sync — asks the process actor `pid` about itself from a
  * non-actor thread, waiting up to timeout_ms. Errors: TR_ENOENT (no such
  * actor, or an actor that answered something else), TR_ETIMEDOUT (also:
  * an actor that is not a process actor and does not answer), TR_ENOTACTOR
  * (called on a worker), TR_EINVAL. */
 tr_err tr_process_info_sync(tr_system *sys, tr_pid pid, tr_process_info *out, int64_t timeout_ms);
 
-/* tr_node_report_ready — for a program started as a node child: once its
+/** tr_node_report_ready — for a program started as a node child: once its
  * node is up (tr_node_start, named $TROUPE_NODE_NAME) and its tree has
  * started under `root`, connects to the parent node ($TROUPE_PARENT_
  * ENDPOINT, unless it is a peer already), waits up to timeout_ms for the
