@@ -59,7 +59,8 @@ static int start(tr_system *sys, const tr_sup_spec *spec, const char *name, int6
                  tr_pid exit_to, tr_pid *out, char *why, size_t ws)
 {
     if (why && ws) why[0] = '\0';
-    if (out) *out = TR_PID_NIL;
+    if (!out) return TR_EINVAL;
+    *out = TR_PID_NIL;
     if (!sys) return TR_EINVAL;
     tri_buf b = {0};
     int rc = encode_spec(spec, &b, why, ws);
@@ -89,7 +90,7 @@ static int start(tr_system *sys, const tr_sup_spec *spec, const char *name, int6
         tr_exit reason;
         if (tr_started_decode(m, &who, &st, &reason) != TR_OK || !tr_pid_eq(who, pid)) continue;
         if (st == TR_START_OK) {
-            if (out) *out = pid;
+            *out = pid;
         } else {
             rc = TR_EFAILED;
             if (why && ws)

@@ -1047,9 +1047,8 @@ static void test_null_system_and_arguments(void **state)
     assert_int_equal(tr_supervisor_start(NULL, &one_idle, "s", 10, &sup, why, sizeof why),
                      TR_EINVAL);
     assert_true(tr_pid_is_nil(sup));
-    /* no pid wanted: as tr_system_spawn, fine (it runs until the system stops) */
-    assert_int_equal(tr_supervisor_start(e->sys, &one_idle, "s", T_WAIT_MS, NULL, why, sizeof why),
-                     TR_OK);
+    assert_int_equal(tr_supervisor_start(e->sys, &one_idle, "s", 10, NULL, why, sizeof why),
+                     TR_EINVAL);
     assert_int_equal(tr_supervisor_start(e->sys, NULL, "s", 10, &sup, why, sizeof why), TR_EINVAL);
     assert_true(why[0] != '\0'); /* says why */
     assert_int_equal(tr_supervisor_start(e->sys, &bad_spec, "s", 10, &sup, NULL, 0), TR_EINVAL);
