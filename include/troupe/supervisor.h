@@ -181,7 +181,9 @@ tr_err tr_supervisor_spawn(tr_ctx *ctx, const tr_sup_spec *spec, const tr_spawn_
 
 /** tr_supervisor_start — starts a supervisor under the root from a
  * non-actor thread and waits up to timeout_ms until all its children have
- * started. On a failed start returns TR_EFAILED and, if why is given,
+ * started; *out (required: TR_EINVAL when NULL, as the caller is the one
+ * to stop it) gets its pid, nil on any error. On a failed start returns
+ * TR_EFAILED and, if why is given,
  * writes the reason ("failed to start child <id>: <reason>"). Errors:
  * TR_EINVAL, TR_ETIMEDOUT (the supervisor is then asked to stop: nothing is
  * left running that the caller does not know of), TR_ESTOPPED, TR_ENOMEM. */
