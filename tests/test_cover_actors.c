@@ -8,57 +8,10 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "logcap.h"
 #include "testutil.h"
 
-/* ---------------------------------------------------------- the log */
-
-#define LOG_MAX 256
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t log_cv = PTHREAD_COND_INITIALIZER;
-static char *log_lines[LOG_MAX];
-static size_t log_n;
-
-static void log_sink(void *user, tr_log_level level, const char *line)
-{
-    (void)user, (void)level;
-    if (getenv("TEST_COVER_LOG")) fprintf(stderr, "log: %s\n", line);
-    pthread_mutex_lock(&log_mu);
-    if (log_n < LOG_MAX) log_lines[log_n++] = strdup(line);
-    pthread_cond_broadcast(&log_cv);
-    pthread_mutex_unlock(&log_mu);
-}
-
-static void log_clear(void)
-{
-    pthread_mutex_lock(&log_mu);
-    for (size_t i = 0; i < log_n; i++) free(log_lines[i]);
-    log_n = 0;
-    pthread_mutex_unlock(&log_mu);
-}
-
-/* Whether a line containing `a` and `b` was logged within ms. */
-static bool log_wait(const char *a, const char *b, int64_t ms)
-{
-    int64_t end = t_now_ms() + ms;
-    pthread_mutex_lock(&log_mu);
-    for (size_t seen = 0;;) {
-        for (; seen < log_n; seen++)
-            if (strstr(log_lines[seen], a) && strstr(log_lines[seen], b)) {
-                pthread_mutex_unlock(&log_mu);
-                return true;
-            }
-        int64_t left = end - t_now_ms();
-        if (left <= 0) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&log_cv, &log_mu, &ts);
-    }
-    pthread_mutex_unlock(&log_mu);
-    return false;
-}
+/* The log is captured (logcap.h) for the tests to wait on lines. */
 
 /* ------------------------------------------------- waiting for names */
 
@@ -320,8 +273,8 @@ static const tr_behaviour nursery_b = {"ca.nursery", 0, NULL, nursery_handle, NU
 static void test_abandoned_sends_and_fails(void **state)
 {
     t_env *e = *state;
-    log_clear();
-    tr_log_set_handler(log_sink, NULL);
+    t_log_clear();
+    tr_log_set_handler(t_log_sink, NULL);
     tr_log_set_level(TR_LOG_WARN);
     t_gate_init(&stuck_gate);
     tr_pid nursery;
@@ -349,13 +302,13 @@ static void test_abandoned_sends_and_fails(void **state)
     assert_int_equal(rc[0], TR_EINVAL);
     assert_int_equal(rc[1], TR_OK);
     /* its failure is still told, though no parent hears of it */
-    assert_true(log_wait("stuck failed: handle returned", "invalid argument", T_WAIT_MS));
+    assert_true(t_log_wait("stuck failed: handle returned", "invalid argument", T_WAIT_MS, NULL, 0));
     assert_int_equal(t_wait_dead_letters(e->sys, before.dead_letters + 1),
                      before.dead_letters + 1);
     assert_int_equal(t_wait_live(e->sys, 1), 1); /* the nursery alone */
     t_expect_none(e); /* "ca.lost" never came */
     tr_log_set_handler(NULL, NULL);
-    log_clear();
+    t_log_clear();
 }
 
 static int setup_clock_quiet(void **state)
@@ -372,7 +325,7 @@ static int teardown_quiet(void **state)
     int rc = t_teardown(state);
     tr_log_set_handler(NULL, NULL);
     tr_log_set_level(TR_LOG_WARN);
-    log_clear();
+    t_log_clear();
     return rc;
 }
 

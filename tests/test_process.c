@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "logcap.h"
 #include "testutil.h"
 
 static const char *child_prog(void)
@@ -21,66 +22,12 @@ static const char *child_prog(void)
     return p ? p : "./proc_child";
 }
 
-/* ---------------------------------------------------------- the log */
-
-#define LOG_MAX 4096
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t log_cv = PTHREAD_COND_INITIALIZER;
-static char *log_lines[LOG_MAX];
-static size_t log_n;
-
-static void log_sink(void *user, tr_log_level level, const char *line)
-{
-    (void)user;
-    (void)level;
-    if (getenv("TEST_PROCESS_LOG")) fprintf(stderr, "log: %s\n", line);
-    pthread_mutex_lock(&log_mu);
-    if (log_n < LOG_MAX) log_lines[log_n++] = strdup(line);
-    pthread_cond_broadcast(&log_cv);
-    pthread_mutex_unlock(&log_mu);
-}
-
-static void log_clear(void)
-{
-    pthread_mutex_lock(&log_mu);
-    for (size_t i = 0; i < log_n; i++) free(log_lines[i]);
-    log_n = 0;
-    pthread_mutex_unlock(&log_mu);
-}
-
-/* The first logged line containing both `a` and `b` (b may be NULL),
- * copied into out; false when none came within ms. */
-static bool log_wait(const char *a, const char *b, int64_t ms, char *out, size_t n)
-{
-    int64_t end = t_now_ms() + ms;
-    pthread_mutex_lock(&log_mu);
-    for (size_t seen = 0;;) {
-        for (; seen < log_n; seen++)
-            if (log_lines[seen] && strstr(log_lines[seen], a) &&
-                (!b || strstr(log_lines[seen], b))) {
-                if (out) snprintf(out, n, "%s", log_lines[seen]);
-                pthread_mutex_unlock(&log_mu);
-                return true;
-            }
-        int64_t left = end - t_now_ms();
-        if (left <= 0) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&log_cv, &log_mu, &ts);
-    }
-    pthread_mutex_unlock(&log_mu);
-    return false;
-}
-
-static bool log_has(const char *a, const char *b) { return log_wait(a, b, 0, NULL, 0); }
+/* The log is captured (logcap.h) for the tests to wait on lines. */
 
 static int setup(void **state)
 {
-    log_clear();
-    tr_log_set_handler(log_sink, NULL);
+    t_log_clear();
+    tr_log_set_handler(t_log_sink, NULL);
     tr_log_set_level(TR_LOG_INFO);
     return t_setup(state);
 }
@@ -89,8 +36,8 @@ static int setup(void **state)
  * a point before a start timeout runs out moves the clock itself. */
 static int setup_clock(void **state)
 {
-    log_clear();
-    tr_log_set_handler(log_sink, NULL);
+    t_log_clear();
+    tr_log_set_handler(t_log_sink, NULL);
     tr_log_set_level(TR_LOG_INFO);
     return t_setup_clock(state);
 }
@@ -100,7 +47,7 @@ static int teardown(void **state)
     int rc = t_teardown(state);
     tr_log_set_level(TR_LOG_WARN);
     tr_log_set_handler(NULL, NULL);
-    log_clear();
+    t_log_clear();
     return rc;
 }
 
@@ -277,12 +224,12 @@ static void test_output_and_status(void **state)
     assert_int_equal(r.kind, TR_EXIT_FAILURE);
     assert_string_equal(r.text, "exited with status 3");
     /* logged before the end was told: no waiting */
-    assert_true(log_has("/root/host/proc: hello", NULL));
-    assert_true(log_has("/root/host/proc: world", NULL));
-    assert_true(log_has("/root/host/proc (stderr): to stderr", NULL));
-    assert_true(log_has("/root/host/proc: partial", NULL));
+    assert_true(t_log_has("/root/host/proc: hello", NULL));
+    assert_true(t_log_has("/root/host/proc: world", NULL));
+    assert_true(t_log_has("/root/host/proc (stderr): to stderr", NULL));
+    assert_true(t_log_has("/root/host/proc: partial", NULL));
     char line[256];
-    assert_true(log_wait("/root/host/proc: pid ", NULL, 0, line, sizeof line));
+    assert_true(t_log_wait("/root/host/proc: pid ", NULL, 0, line, sizeof line));
     pid_t pid = (pid_t)atoi(strstr(line, "pid ") + 4);
     assert_true(pid > 0);
     /* reaped by the runtime before its end was told: not ours to wait for */
@@ -315,8 +262,8 @@ static void test_path_and_env(void **state)
     start_host(e, &ps, 5000, NULL);
     assert_int_equal(expect_report(e, "started").status, TR_START_OK);
     assert_int_equal(expect_report(e, "exit").kind, TR_EXIT_NORMAL);
-    assert_true(log_has("/root/host/proc: v=forty two", NULL));
-    assert_true(log_has("/root/host/proc: /", NULL));
+    assert_true(t_log_has("/root/host/proc: v=forty two", NULL));
+    assert_true(t_log_has("/root/host/proc: /", NULL));
 }
 
 static void test_segv_reason(void **state)
@@ -361,7 +308,7 @@ static void test_stop_sigterm(void **state)
     tr_pid child;
     tr_pid h = start_host(e, &ps, 5000, &child);
     assert_int_equal(expect_report(e, "started").status, TR_START_OK);
-    assert_true(log_wait("/root/host/proc: waiting", NULL, T_WAIT_MS, NULL, 0));
+    assert_true(t_log_wait("/root/host/proc: waiting", NULL, T_WAIT_MS, NULL, 0));
     pid_t pid = os_pid_of(e, child);
     int64_t t0 = t_now_ms();
     tr_system_send(e->sys, h, tr_atom_from("stop"), NULL, 0);
@@ -384,7 +331,7 @@ static void test_ignore_term_killed(void **state)
     tr_pid child;
     tr_pid h = start_host(e, &ps, 300, &child);
     assert_int_equal(expect_report(e, "started").status, TR_START_OK);
-    assert_true(log_wait("/root/host/proc: ignoring", NULL, T_WAIT_MS, NULL, 0));
+    assert_true(t_log_wait("/root/host/proc: ignoring", NULL, T_WAIT_MS, NULL, 0));
     pid_t pid = os_pid_of(e, child);
     int64_t t0 = t_now_ms();
     tr_system_send(e->sys, h, tr_atom_from("stop"), NULL, 0);
@@ -404,7 +351,7 @@ static void test_brutal_kill(void **state)
     tr_pid child;
     tr_pid h = start_host(e, &ps, TR_SHUTDOWN_BRUTAL, &child);
     assert_int_equal(expect_report(e, "started").status, TR_START_OK);
-    assert_true(log_wait("/root/host/proc: ignoring", NULL, T_WAIT_MS, NULL, 0));
+    assert_true(t_log_wait("/root/host/proc: ignoring", NULL, T_WAIT_MS, NULL, 0));
     pid_t pid = os_pid_of(e, child);
     int64_t t0 = t_now_ms();
     tr_system_send(e->sys, h, tr_atom_from("stop"), NULL, 0);
@@ -433,8 +380,8 @@ static void test_supervisor_restarts_segv(void **state)
     char why[256] = "";
     assert_int_equal(tr_supervisor_start(e->sys, &spec, "sup", T_WAIT_MS, &sup, why, sizeof why),
                      TR_OK);
-    assert_true(log_wait("/root/sup/crashy: second run", NULL, T_WAIT_MS, NULL, 0));
-    assert_true(log_has("crashy", "killed by SIGSEGV"));
+    assert_true(t_log_wait("/root/sup/crashy: second run", NULL, T_WAIT_MS, NULL, 0));
+    assert_true(t_log_has("crashy", "killed by SIGSEGV"));
     tr_child_info info;
     size_t n = 0;
     assert_int_equal(tr_sup_which_children_sync(e->sys, sup, &info, 1, &n, T_WAIT_MS), TR_OK);
@@ -466,8 +413,8 @@ static void test_dynamic_args(void **state)
     static const char extra[] = "first\0second"; /* the last NUL optional */
     tr_child_spec more = {.args = extra, .args_size = sizeof extra - 1};
     assert_int_equal(tr_sup_start_child_sync(e->sys, sup, &more, T_WAIT_MS, &child), TR_OK);
-    assert_true(log_wait("/root/dyn/p-1: second", NULL, T_WAIT_MS, NULL, 0));
-    assert_true(log_has("/root/dyn/p-1: first", NULL));
+    assert_true(t_log_wait("/root/dyn/p-1: second", NULL, T_WAIT_MS, NULL, 0));
+    assert_true(t_log_has("/root/dyn/p-1: first", NULL));
 }
 
 /* kill -9 of the parent process: its process child does not outlive it
@@ -609,7 +556,7 @@ static void test_node_child_start_failures(void **state)
     char line[256];
     /* its pid from its line; its start timeout runs out only when the
      * (manual) clock is moved on */
-    assert_true(log_wait("/root/host/proc: waiting ", NULL, T_WAIT_MS, line, sizeof line));
+    assert_true(t_log_wait("/root/host/proc: waiting ", NULL, T_WAIT_MS, line, sizeof line));
     pid_t pid = (pid_t)atoi(strstr(line, "waiting ") + 8);
     assert_true(pid > 0);
     r = advance_until(e, 200, "started");
@@ -631,7 +578,7 @@ static void test_own_kill_timer(void **state)
                           .start_timeout_ms = 300};
     start_host(e, &ps, 300, NULL);
     char line[256];
-    assert_true(log_wait("/root/host/proc: ignoring ", NULL, T_WAIT_MS, line, sizeof line));
+    assert_true(t_log_wait("/root/host/proc: ignoring ", NULL, T_WAIT_MS, line, sizeof line));
     pid_t pid = (pid_t)atoi(strstr(line, "ignoring ") + 9);
     report r = advance_until(e, 300, "started");
     assert_int_equal(r.status, TR_START_FAILED);
@@ -681,8 +628,8 @@ static void test_config_plain(void **state)
     tr_pid sup;
     char why[512] = "";
     assert_int_equal(tr_config_start(cfg, e->sys, T_WAIT_MS, &sup, why, sizeof why), TR_OK);
-    assert_true(log_wait("/root/cfg/printer: from config 7", NULL, T_WAIT_MS, NULL, 0));
-    assert_true(log_wait("/root/cfg/printer: waiting", NULL, T_WAIT_MS, NULL, 0));
+    assert_true(t_log_wait("/root/cfg/printer: from config 7", NULL, T_WAIT_MS, NULL, 0));
+    assert_true(t_log_wait("/root/cfg/printer: waiting", NULL, T_WAIT_MS, NULL, 0));
     tr_child_info info;
     size_t n = 0;
     assert_int_equal(tr_sup_which_children_sync(e->sys, sup, &info, 1, &n, T_WAIT_MS), TR_OK);

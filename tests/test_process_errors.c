@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "logcap.h"
 #include "testutil.h"
 
 static const char *cover_child(void)
@@ -21,13 +22,8 @@ static const char *cover_child(void)
 
 /* ---------------------------------------------------------- the log */
 
-#define LOG_MAX 4096
 #define HOLD_MARK "cover-hold-proc-thread"
 
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t log_cv = PTHREAD_COND_INITIALIZER;
-static char *log_lines[LOG_MAX];
-static size_t log_n;
 /* A line with HOLD_MARK (a child's output, logged by the proc thread)
  * holds that thread here until the test opens the gate: what it was
  * asked meanwhile waits. */
@@ -36,50 +32,13 @@ static t_gate hold_gate;
 static void log_sink(void *user, tr_log_level level, const char *line)
 {
     (void)user, (void)level;
-    if (getenv("TEST_PROCESS_LOG")) fprintf(stderr, "log: %s\n", line);
-    pthread_mutex_lock(&log_mu);
-    if (log_n < LOG_MAX) log_lines[log_n++] = strdup(line);
-    pthread_cond_broadcast(&log_cv);
-    pthread_mutex_unlock(&log_mu);
+    t_log_keep(line);
     if (strstr(line, HOLD_MARK)) t_gate_wait(&hold_gate);
-}
-
-static void log_clear(void)
-{
-    pthread_mutex_lock(&log_mu);
-    for (size_t i = 0; i < log_n; i++) free(log_lines[i]);
-    log_n = 0;
-    pthread_mutex_unlock(&log_mu);
-}
-
-/* Whether a line containing `a` and `b` (b may be NULL) was logged within
- * ms (0: already). */
-static bool log_wait(const char *a, const char *b, int64_t ms)
-{
-    int64_t end = t_now_ms() + ms;
-    pthread_mutex_lock(&log_mu);
-    for (size_t seen = 0;;) {
-        for (; seen < log_n; seen++)
-            if (log_lines[seen] && strstr(log_lines[seen], a) && (!b || strstr(log_lines[seen], b))) {
-                pthread_mutex_unlock(&log_mu);
-                return true;
-            }
-        int64_t left = end - t_now_ms();
-        if (left <= 0) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&log_cv, &log_mu, &ts);
-    }
-    pthread_mutex_unlock(&log_mu);
-    return false;
 }
 
 static int setup(void **state)
 {
-    log_clear();
+    t_log_clear();
     t_gate_init(&hold_gate);
     tr_log_set_handler(log_sink, NULL);
     tr_log_set_level(TR_LOG_INFO);
@@ -91,7 +50,7 @@ static int teardown(void **state)
     int rc = t_teardown(state); /* opens hold_gate first */
     tr_log_set_level(TR_LOG_WARN);
     tr_log_set_handler(NULL, NULL);
-    log_clear();
+    t_log_clear();
     return rc;
 }
 
@@ -354,11 +313,11 @@ static void test_crash_while_stopping(void **state)
     tr_pid sp = start_spawner(e);
     tr_pid kid = spawn(e, sp, TR_PROCESS_PLAIN, cover_child(), "term_abort", NULL, NULL, NULL);
     assert_int_equal(take(e, "tr.started", kid).a, TR_START_OK);
-    assert_true(log_wait("abort-on-term ready", NULL, T_WAIT_MS)); /* its handler is set */
+    assert_true(t_log_wait("abort-on-term ready", NULL, T_WAIT_MS, NULL, 0)); /* its handler is set */
     stop_kid(e, sp, kid);
     rec x = take(e, "exit", kid);
     assert_int_equal(x.a, TR_EXIT_SHUTDOWN);
-    assert_true(log_wait("killed by SIGABRT while stopping", "cover_child", 0));
+    assert_true(t_log_wait("killed by SIGABRT while stopping", "cover_child", 0, NULL, 0));
 }
 
 /* A program whose output is still held open by a grandchild when it ends
@@ -373,7 +332,7 @@ static void test_output_held_open(void **state)
     rec x = take(e, "exit", kid);
     assert_int_equal(x.a, TR_EXIT_FAILURE);
     assert_string_equal(x.text, "exited with status 3");
-    assert_true(log_wait("/p: cover-partial", NULL, 0)); /* before the exit */
+    assert_true(t_log_wait("/p: cover-partial", NULL, 0, NULL, 0)); /* before the exit */
 }
 
 static tr_node *make_node(t_env *e)
@@ -408,7 +367,7 @@ static void test_node_child_ready_and_lost(void **state)
     assert_true(info.os_pid > 0);
     assert_int_equal(info.kind, TR_PROCESS_NODE);
     assert_true(tr_pid_is_nil(info.child_root));
-    assert_true(log_wait("a ready message not from node pe-hold: ignored", NULL, 0));
+    assert_true(t_log_wait("a ready message not from node pe-hold: ignored", NULL, 0, NULL, 0));
     t_expect_none(e); /* no start notice */
 
     assert_int_equal(tr_system_send_named(e->sys, "cover.top@pe-hold", tr_atom_from("go"), NULL, 0),
