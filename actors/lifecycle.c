@@ -434,10 +434,13 @@ static void finish(tri_actor *a)
         atomic_fetch_sub_explicit(&sys->abandoned_live, 1, memory_order_release);
         return;
     }
-    tri_count(sys, TRI_N_ENDED);
     tri_actor *parent = a->parent;
     uint64_t parent_serial = tri_serial(parent);
     atomic_store_explicit(&a->live_serial, 0, memory_order_release);
+    /* Counted ended only once it is no longer live: whoever sees the live
+     * count drop (tr_system_get_stats) finds its pid refused (tr_register
+     * answered TR_ENOENT; it failed under TSan with the count first). */
+    tri_count(sys, TRI_N_ENDED);
     /* Nothing may touch `a` after this push: the parent may release the
      * slot and another thread reuse it at once. The EXIT must not be lost,
      * so an allocation failure is waited out. */
