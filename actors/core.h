@@ -299,14 +299,18 @@ struct tri_worker {
     /* sysmon's view of this worker (sysmon thread only) */
     uint64_t mon_turns, mon_callbacks;
     int64_t mon_turn_since, mon_cb_since;
-    bool mon_warned;
+    bool mon_warned, mon_stuck_told;
 } __attribute__((aligned(TRI_CACHE_LINE)));
 
 enum { TRI_GQ_INJECT = 0, TRI_GQ_SPILL = 1 };
 
 typedef struct tri_sched {
+    /* n worker threads, then one slot for a guest (tri_sched_guest_attach) */
     tri_worker *workers;
     unsigned n;
+    /* the slots others look at (stealing, quiescence, stats, sysmon): n, or
+     * n + 1 once a guest is attached */
+    _Atomic unsigned nvis;
     unsigned batch;
     pthread_mutex_t gq_mu; /* global queue: outside schedules, spills */
     tri_actor *gq_head[2], *gq_tail[2]; /* [TRI_GQ_INJECT], [TRI_GQ_SPILL] */
@@ -320,7 +324,12 @@ typedef struct tri_sched {
     /* sysmon (sysmon.c): time slices, stranded work, long callbacks */
     pthread_t mon_thread;
     pthread_cond_t mon_cv; /* under park_mu */
-    bool mon_started, mon_idle;
+    bool mon_started;
+    _Atomic bool mon_idle; /* sysmon sleeps until signalled; written under park_mu */
+    /* the guest's (tri_sched_guest_attach): called by sysmon when one of
+     * its callbacks has run a slice, so that its own job can move */
+    void (*guest_stuck)(void *arg);
+    void *guest_arg;
     int64_t slice_ns;      /* a turn longer than this is preempted */
     int64_t long_cb_ns;    /* a callback longer than this is logged; 0: never */
 } tri_sched;
@@ -422,6 +431,29 @@ bool tri_sched_quiet(tr_system *sys);
 bool tri_sched_any_work(tr_system *sys);
 unsigned tri_sched_rescue(tri_worker *w);
 bool tri_sched_has_local(tri_worker *w);
+
+static inline unsigned tri_sched_nvis(tri_sched *s)
+{
+    return atomic_load_explicit(&s->nvis, memory_order_acquire);
+}
+
+/* The guest: one thread that is not a worker (a transport's I/O thread)
+ * runs, between its own jobs, the actors it makes runnable. With
+ * tri_current_worker set to the guest, what it schedules lands in the
+ * guest's LIFO slot and ring, which the workers steal from and sysmon
+ * watches as they do a worker's: a message from another node is handled
+ * on the thread that read it, and the reply goes out from there, with no
+ * thread woken in between (docs/architecture.md, "The I/O thread runs
+ * turns"). A callback of the guest's that runs a time slice is told to
+ * `stuck` (from sysmon's thread, once per callback): the guest's own job
+ * stalls meanwhile, so it should hand it to another thread. At most one
+ * guest per system, attached for good; NULL if taken. */
+tri_worker *tri_sched_guest_attach(tr_system *sys, void (*stuck)(void *arg), void *arg);
+/* Runs up to `max` turns of the actors queued on the guest; returns how
+ * many ran. Guest thread only, with tri_current_worker == g. */
+unsigned tri_sched_guest_run(tri_worker *g, unsigned max);
+/* Whether the guest has actors queued. Any thread. */
+static inline bool tri_sched_guest_has_work(tri_worker *g) { return tri_sched_has_local(g); }
 
 /* sysmon.c. The time slice: Erlang's is about 1 ms of reductions, Go's
  * sysmon preempts after 10 ms; 1 ms keeps a ping-pong's round trips fast

@@ -152,7 +152,7 @@ bool tri_running_path(tri_worker *w, tri_actor *a, uint64_t serial, uint64_t cbs
 {
     tr_system *sys = w->sys;
     atomic_store_explicit(&sys->path_reading, true, memory_order_seq_cst);
-    for (unsigned i = 0; i < sys->sched.n; i++)
+    for (unsigned i = 0, n = tri_sched_nvis(&sys->sched); i < n; i++)
         while (atomic_load_explicit(&sys->sched.workers[i].retiring, memory_order_seq_cst))
             tri_cpu_relax();
     bool same = atomic_load_explicit(&a->live_serial, memory_order_acquire) == serial &&

@@ -260,7 +260,7 @@ void tri_share_lifo(tri_worker *w)
 static tri_actor *steal(tri_worker *w)
 {
     tri_sched *s = &w->sys->sched;
-    unsigned n = s->n;
+    unsigned n = tri_sched_nvis(s);
     w->rng ^= w->rng << 13;
     w->rng ^= w->rng >> 17;
     w->rng ^= w->rng << 5;
@@ -334,7 +334,7 @@ bool tri_sched_has_local(tri_worker *w)
 static bool any_work(tri_sched *s)
 {
     if (atomic_load_explicit(&s->gq_len, memory_order_seq_cst) > 0) return true;
-    for (unsigned i = 0; i < s->n; i++) {
+    for (unsigned i = 0, n = tri_sched_nvis(s); i < n; i++) {
         tri_worker *w = &s->workers[i];
         if (!ring_empty(w) || atomic_load_explicit(&w->lifo, memory_order_seq_cst)) return true;
     }
@@ -358,6 +358,19 @@ static void park(tri_worker *w)
     w->parked = false;
     atomic_fetch_sub_explicit(&s->nparked, 1, memory_order_seq_cst);
     pthread_mutex_unlock(&s->park_mu);
+}
+
+/* One turn of `a` on `w`, seen by thieves and sysmon. */
+static void run_one(tri_worker *w, tri_actor *a)
+{
+    atomic_store_explicit(&w->turns, atomic_load_explicit(&w->turns, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&w->current, a, memory_order_relaxed);
+    atomic_store_explicit(&w->in_turn, true, memory_order_relaxed);
+    w->turn_sends = 0;
+    tri_run_turn(w, a);
+    atomic_store_explicit(&w->in_turn, false, memory_order_relaxed);
+    atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
 }
 
 static void *worker_main(void *arg)
@@ -386,20 +399,60 @@ static void *worker_main(void *arg)
              * somebody else keeps looking. */
             notify(s);
         }
-        atomic_store_explicit(&w->turns, atomic_load_explicit(&w->turns, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-        atomic_store_explicit(&w->current, a, memory_order_relaxed);
-        atomic_store_explicit(&w->in_turn, true, memory_order_relaxed);
-        w->turn_sends = 0;
-        tri_run_turn(w, a);
-        atomic_store_explicit(&w->in_turn, false, memory_order_relaxed);
-        atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
+        run_one(w, a);
     }
     tri_current_worker = NULL;
     return NULL;
 }
 
 bool tri_sched_any_work(tr_system *sys) { return any_work(&sys->sched); }
+
+/* ----------------------------------------------------------------- guest */
+
+tri_worker *tri_sched_guest_attach(tr_system *sys, void (*stuck)(void *arg), void *arg)
+{
+    tri_sched *s = &sys->sched;
+    pthread_mutex_lock(&s->park_mu); /* sysmon reads the hook under it */
+    tri_worker *g = NULL;
+    if (atomic_load_explicit(&s->nvis, memory_order_relaxed) == s->n) {
+        s->guest_stuck = stuck;
+        s->guest_arg = arg;
+        g = &s->workers[s->n];
+        atomic_store_explicit(&s->nvis, s->n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&s->park_mu);
+    return g;
+}
+
+/* The guest begins turns: if sysmon went to sleep (every worker parked),
+ * it must wake to watch them. Pairs with the same fence in sysmon: either
+ * sysmon sees the guest in its turn, or the guest sees sysmon idle. Only
+ * on that edge: while the guest keeps running turns, sysmon keeps
+ * ticking (sysmon.c), so a ping-pong pays no wake-up per message. */
+static void guest_begin(tri_sched *s, tri_worker *g)
+{
+    atomic_store_explicit(&g->in_turn, true, memory_order_seq_cst);
+    if (!atomic_load_explicit(&s->mon_idle, memory_order_seq_cst)) return;
+    pthread_mutex_lock(&s->park_mu);
+    pthread_cond_signal(&s->mon_cv);
+    pthread_mutex_unlock(&s->park_mu);
+}
+
+unsigned tri_sched_guest_run(tri_worker *g, unsigned max)
+{
+    unsigned k = 0;
+    if (tri_sched_has_local(g)) guest_begin(&g->sys->sched, g);
+    while (k < max) {
+        /* its own work only: the guest has its own job to go back to,
+         * and the global queue has the workers */
+        tri_actor *a = atomic_exchange_explicit(&g->lifo, NULL, memory_order_acq_rel);
+        if (!a) a = ring_take(g);
+        if (!a) break;
+        run_one(g, a);
+        k++;
+    }
+    return k;
+}
 
 /* Whether every activation begun has ended: no actor is queued or in a
  * turn. Reads the ends before the beginnings: an activation's beginning
@@ -410,19 +463,60 @@ bool tri_sched_quiet(tr_system *sys)
 {
     tri_sched *s = &sys->sched;
     uint64_t done = 0, begun = 0;
-    for (unsigned i = 0; i < s->n; i++)
+    unsigned n = tri_sched_nvis(s);
+    for (unsigned i = 0; i < n; i++)
         done += atomic_load_explicit(&s->workers[i].n_done, memory_order_acquire);
     atomic_thread_fence(memory_order_seq_cst);
-    for (unsigned i = 0; i < s->n; i++)
+    for (unsigned i = 0; i < n; i++)
         begun += atomic_load_explicit(&s->workers[i].n_begun, memory_order_acquire);
     begun += atomic_load_explicit(&s->n_begun_foreign, memory_order_acquire);
     return begun == done;
+}
+
+/* Frees the first `count` worker slots and the array. */
+static void free_workers(tri_sched *s, unsigned count)
+{
+    for (unsigned i = 0; i < count; i++) {
+        pthread_cond_destroy(&s->workers[i].park_cv);
+        free(s->workers[i].seen_turns);
+        free(s->workers[i].seen_at);
+    }
+    free(s->workers);
+    s->workers = NULL;
+}
+
+/* Sets up worker `i` of `s` (its thread is not started here). */
+static int worker_init(tri_sched *s, tr_system *sys, unsigned i, unsigned slots)
+{
+    tri_worker *w = &s->workers[i];
+    w->sys = sys;
+    w->id = i;
+    w->rng = 0x9e3779b9u * (i + 1);
+    atomic_init(&w->head, 0);
+    atomic_init(&w->tail, 0);
+    atomic_init(&w->lifo, NULL);
+    atomic_init(&w->turns, 0);
+    atomic_init(&w->in_turn, false);
+    atomic_init(&w->current, NULL);
+    atomic_init(&w->callbacks, 0);
+    atomic_init(&w->preempt, false);
+    atomic_init(&w->n_begun, 0);
+    atomic_init(&w->n_done, 0);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->park_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    w->seen_turns = calloc(slots, sizeof(uint64_t));
+    w->seen_at = calloc(slots, sizeof(int64_t));
+    return w->seen_turns && w->seen_at ? TR_OK : TR_ENOMEM;
 }
 
 int tri_sched_start(tr_system *sys, unsigned nworkers, unsigned batch)
 {
     tri_sched *s = &sys->sched;
     s->n = nworkers;
+    atomic_init(&s->nvis, nworkers);
     s->batch = batch;
     atomic_init(&s->n_begun_foreign, 0);
     pthread_condattr_t mca;
@@ -438,38 +532,17 @@ int tri_sched_start(tr_system *sys, unsigned nworkers, unsigned batch)
     atomic_init(&s->quit, false);
     pthread_mutex_init(&s->gq_mu, NULL);
     pthread_mutex_init(&s->park_mu, NULL);
-    s->workers = aligned_alloc(TRI_CACHE_LINE, sizeof(tri_worker) * nworkers);
+    /* one slot more than threads: the guest's (tri_sched_guest) */
+    unsigned slots = nworkers + 1;
+    s->workers = aligned_alloc(TRI_CACHE_LINE, sizeof(tri_worker) * slots);
     if (!s->workers) return TR_ENOMEM;
-    memset(s->workers, 0, sizeof(tri_worker) * nworkers);
-    for (unsigned i = 0; i < nworkers; i++) {
-        tri_worker *w = &s->workers[i];
-        w->sys = sys;
-        w->id = i;
-        w->rng = 0x9e3779b9u * (i + 1);
-        atomic_init(&w->head, 0);
-        atomic_init(&w->tail, 0);
-        atomic_init(&w->lifo, NULL);
-        atomic_init(&w->turns, 0);
-        atomic_init(&w->in_turn, false);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&w->park_cv, &ca);
-        pthread_condattr_destroy(&ca);
-        w->seen_turns = calloc(nworkers, sizeof(uint64_t));
-        w->seen_at = calloc(nworkers, sizeof(int64_t));
-        if (!w->seen_turns || !w->seen_at) {
-            s->n = i + 1;
+    memset(s->workers, 0, sizeof(tri_worker) * slots);
+    for (unsigned i = 0; i < slots; i++) {
+        if (worker_init(s, sys, i, slots) != TR_OK) {
+            free_workers(s, i + 1);
+            s->n = 0;
             return TR_ENOMEM;
         }
-    }
-    for (unsigned i = 0; i < nworkers; i++) {
-        tri_worker *w = &s->workers[i];
-        atomic_init(&w->current, NULL);
-        atomic_init(&w->callbacks, 0);
-        atomic_init(&w->preempt, false);
-        atomic_init(&w->n_begun, 0);
-        atomic_init(&w->n_done, 0);
     }
     for (unsigned i = 0; i < nworkers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i])) {
@@ -481,6 +554,7 @@ int tri_sched_start(tr_system *sys, unsigned nworkers, unsigned batch)
                 pthread_mutex_unlock(&s->park_mu);
                 pthread_join(s->workers[j].thread, NULL);
             }
+            free_workers(s, slots);
             s->n = 0;
             return TR_EAGAIN;
         }
@@ -506,13 +580,7 @@ void tri_sched_stop(tr_system *sys)
     s->mon_started = false;
     pthread_cond_destroy(&s->mon_cv);
     for (unsigned i = 0; i < s->n; i++) pthread_join(s->workers[i].thread, NULL);
-    for (unsigned i = 0; i < s->n; i++) {
-        pthread_cond_destroy(&s->workers[i].park_cv);
-        free(s->workers[i].seen_turns);
-        free(s->workers[i].seen_at);
-    }
-    free(s->workers);
-    s->workers = NULL;
+    if (s->workers) free_workers(s, s->n + 1);
     pthread_mutex_destroy(&s->gq_mu);
     pthread_mutex_destroy(&s->park_mu);
 }

@@ -42,7 +42,7 @@ static void watch_worker(tri_sched *s, tri_worker *w, int64_t now, bool others_w
     if (cbs != w->mon_callbacks) {
         w->mon_callbacks = cbs;
         w->mon_cb_since = now;
-        w->mon_warned = false;
+        w->mon_warned = w->mon_stuck_told = false;
     }
     if (!in_turn) return;
     int64_t turn_len = now - w->mon_turn_since, cb_len = now - w->mon_cb_since;
@@ -50,6 +50,10 @@ static void watch_worker(tri_sched *s, tri_worker *w, int64_t now, bool others_w
         !atomic_load_explicit(&w->preempt, memory_order_relaxed))
         atomic_store_explicit(&w->preempt, true, memory_order_relaxed);
     if (cb_len >= s->slice_ns && tri_sched_has_local(w)) tri_sched_rescue(w);
+    if (cb_len >= s->slice_ns && w == &s->workers[s->n] && !w->mon_stuck_told) {
+        w->mon_stuck_told = true; /* the guest: its own job waits on this callback */
+        s->guest_stuck(s->guest_arg);
+    }
     if (s->long_cb_ns > 0 && cb_len >= s->long_cb_ns && !w->mon_warned) {
         w->mon_warned = true;
         tri_actor *a = atomic_load_explicit(&w->current, memory_order_relaxed);
@@ -69,9 +73,23 @@ static void watch_worker(tri_sched *s, tri_worker *w, int64_t now, bool others_w
 
 static bool any_busy(tri_sched *s)
 {
-    for (unsigned i = 0; i < s->n; i++)
+    for (unsigned i = 0, n = tri_sched_nvis(s); i < n; i++)
         if (atomic_load_explicit(&s->workers[i].in_turn, memory_order_relaxed)) return true;
     return false;
+}
+
+/* Whether the guest (if any) is in a turn or began one since sysmon last
+ * looked at it. seq_cst: pairs with guest_begin (sched.c). */
+static bool guest_active(tri_sched *s)
+{
+    if (tri_sched_nvis(s) == s->n) return false;
+    tri_worker *g = &s->workers[s->n];
+    if (atomic_load_explicit(&g->in_turn, memory_order_seq_cst)) return true;
+    uint64_t turns = atomic_load_explicit(&g->turns, memory_order_relaxed);
+    if (turns == g->mon_turns) return false;
+    g->mon_turns = turns; /* as watch_worker notes it */
+    g->mon_turn_since = tri_mono_ns();
+    return true;
 }
 
 static void *sysmon_main(void *arg)
@@ -84,17 +102,23 @@ static void *sysmon_main(void *arg)
     while (!atomic_load_explicit(&s->quit, memory_order_acquire)) {
         if (atomic_load_explicit(&s->nparked, memory_order_relaxed) == (int)s->n &&
             !tri_sched_any_work(sys)) {
-            /* everybody sleeps: so do we, until wake_one signals work */
-            s->mon_idle = true;
-            pthread_cond_wait(&s->mon_cv, &s->park_mu);
-            s->mon_idle = false;
-            continue;
+            /* everybody sleeps: so do we, until wake_one (or the guest,
+             * sched.c guest_begin) signals work; but not while a guest
+             * runs turns, or ran some since the last tick */
+            atomic_store_explicit(&s->mon_idle, true, memory_order_seq_cst);
+            if (!guest_active(s)) {
+                pthread_cond_wait(&s->mon_cv, &s->park_mu);
+                atomic_store_explicit(&s->mon_idle, false, memory_order_relaxed);
+                continue;
+            }
+            atomic_store_explicit(&s->mon_idle, false, memory_order_relaxed);
         }
         pthread_mutex_unlock(&s->park_mu);
         if (any_busy(s)) {
             int64_t now = tri_mono_ns();
             bool others_wait = tri_sched_any_work(sys);
-            for (unsigned i = 0; i < s->n; i++) watch_worker(s, &s->workers[i], now, others_wait);
+            for (unsigned i = 0, n = tri_sched_nvis(s); i < n; i++)
+                watch_worker(s, &s->workers[i], now, others_wait);
         }
         pthread_mutex_lock(&s->park_mu);
         struct timespec ts;
@@ -113,7 +137,7 @@ int tri_sysmon_start(tr_system *sys)
 {
     tri_sched *s = &sys->sched;
     if (s->slice_ns <= 0) s->slice_ns = TRI_SLICE_NS_DEFAULT;
-    for (unsigned i = 0; i < s->n; i++) {
+    for (unsigned i = 0; i <= s->n; i++) { /* the guest's slot too */
         tri_worker *w = &s->workers[i];
         w->mon_turns = w->mon_callbacks = 0;
         w->mon_turn_since = w->mon_cb_since = tri_mono_ns();

@@ -235,7 +235,7 @@ tr_err tr_system_get_stats(tr_system *sys, tr_system_stats *out)
     uint64_t sent = atomic_load(&sys->sent), spawned = atomic_load(&sys->actors_spawned),
              ended = atomic_load(&sys->actors_ended), dead = atomic_load(&sys->dead_letters),
              handled = atomic_load(&sys->handled);
-    for (unsigned i = 0; i < sys->sched.n; i++) {
+    for (unsigned i = 0, n = tri_sched_nvis(&sys->sched); i < n; i++) {
         tri_worker *w = &sys->sched.workers[i];
         sent += atomic_load_explicit(&w->n_sent, memory_order_relaxed);
         spawned += atomic_load_explicit(&w->n_spawned, memory_order_relaxed);

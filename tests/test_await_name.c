@@ -96,8 +96,11 @@ static int waiter_handle(tr_ctx *ctx, void *st, const tr_msg *m)
     if (!T_CHECK(ctx, tr_msg_ref(m).id == ref.id)) return 0;
     if (!T_CHECK(ctx, tr_pid_eq(tr_msg_sender(m), r.pid))) return 0;
     snprintf(r.name, sizeof r.name, "%s", name);
+    /* the notice first: the pong, from another actor, may come before
+     * anything we send after the ping */
+    int rc = t_report_val(ctx, "notice", &r, sizeof r);
     if (r.rc == TR_OK) tr_send(ctx, r.pid, tr_atom_from("ping"), NULL, 0);
-    return t_report_val(ctx, "notice", &r, sizeof r);
+    return rc;
 }
 
 static const tr_behaviour waiter_b = {"waiter", 0, waiter_init, waiter_handle, NULL};

@@ -40,7 +40,6 @@
 
 #define BATCH_BYTES (64 * 1024) /* close a batch at this size */
 #define RECV_PER_PASS 256       /* frames read from one socket per pass */
-#define SPIN_NS 50000           /* poll without blocking this long first */
 #define HANDSHAKE_MS 5000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -1094,110 +1093,130 @@ static void say_goodbye(tr_node *n)
     for (peer *p = n->all; p; p = p->next_all) lost(n, p, "this node stopped", true);
 }
 
-void *tri_node_io_main(void *arg)
+void tri_node_io_init(tr_node *n)
 {
-    tr_node *n = arg;
-    tri_wire_limits lim = tri_wire_limits_default();
-    lim.max_frame = n->max_frame;
-    lim.max_payload = n->opts.max_message;
-    tri_wire_buf out = {0};
-    size_t cap = 0;
-    zmq_pollitem_t *items = NULL;
-    peer **owners = NULL;
-    for (;;) {
-        run_commands(n);
-        if (atomic_load_explicit(&n->stopping, memory_order_acquire)) break;
-        /* flush every peer the senders scheduled */
-        for (peer *p = tri_ready_take(n), *next; p; p = next) {
-            next = p->ready_next;
-            if (flush(n, p, &out)) p->scheduled = false;
-            else p->scheduled = true; /* resumed when up or writable */
+    tri_io_scratch *sc = &n->scratch;
+    sc->lim = tri_wire_limits_default();
+    sc->lim.max_frame = n->max_frame;
+    sc->lim.max_payload = n->opts.max_message;
+}
+
+/* The poll set: eventfd, routers, dealers (in; out when a frame waits),
+ * monitors. Returns how many items, or 0 when out of memory. */
+static size_t poll_set(tr_node *n, tri_io_scratch *sc)
+{
+    size_t need = 1 + n->nlisten;
+    for (peer *p = n->all; p; p = p->next_all) need += 2;
+    if (need > sc->cap) {
+        size_t cap = need * 2;
+        zmq_pollitem_t *items = realloc(sc->items, cap * sizeof *items);
+        if (items) sc->items = items;
+        peer **owners = realloc(sc->owners, cap * sizeof *owners);
+        if (owners) sc->owners = owners;
+        if (!items || !owners) return 0;
+        sc->cap = cap;
+    }
+    zmq_pollitem_t *items = sc->items;
+    peer **owners = sc->owners;
+    size_t k = 0;
+    items[k++] = (zmq_pollitem_t){NULL, n->efd, ZMQ_POLLIN, 0};
+    for (size_t i = 0; i < n->nlisten; i++) {
+        owners[k] = NULL;
+        items[k++] = (zmq_pollitem_t){n->routers[i], 0, ZMQ_POLLIN, 0};
+    }
+    for (peer *p = n->all; p; p = p->next_all) {
+        if (p->dealer) {
+            short ev = ZMQ_POLLIN;
+            if (p->pending || (!p->hello_at && !p->welcomed)) ev |= ZMQ_POLLOUT;
+            owners[k] = p;
+            items[k++] = (zmq_pollitem_t){p->dealer, 0, ev, 0};
         }
-        for (peer *p = n->all; p; p = p->next_all)
-            if (p->scheduled && atomic_load_explicit(&p->state, memory_order_relaxed) == PEER_UP &&
-                p->welcomed && !p->pending && flush(n, p, &out))
-                p->scheduled = false;
-        tick(n);
-        /* poll: eventfd, routers, dealers (in; out when a frame waits),
-         * monitors */
-        size_t need = 1 + n->nlisten;
-        for (peer *p = n->all; p; p = p->next_all) need += 2;
-        if (need > cap) {
-            cap = need * 2;
-            items = realloc(items, cap * sizeof *items);
-            owners = realloc(owners, cap * sizeof *owners);
-            if (!items || !owners) break;
-        }
-        size_t k = 0;
-        items[k++] = (zmq_pollitem_t){NULL, n->efd, ZMQ_POLLIN, 0};
-        for (size_t i = 0; i < n->nlisten; i++) {
-            owners[k] = NULL;
-            items[k++] = (zmq_pollitem_t){n->routers[i], 0, ZMQ_POLLIN, 0};
-        }
-        for (peer *p = n->all; p; p = p->next_all) {
-            if (p->dealer) {
-                short ev = ZMQ_POLLIN;
-                if (p->pending || (!p->hello_at && !p->welcomed)) ev |= ZMQ_POLLOUT;
-                owners[k] = p;
-                items[k++] = (zmq_pollitem_t){p->dealer, 0, ev, 0};
-            }
-            if (p->dealer_mon) {
-                owners[k] = p;
-                items[k++] = (zmq_pollitem_t){p->dealer_mon, 0, ZMQ_POLLIN, 0};
-            }
-        }
-        /* spin a little without blocking: a reply often follows at once */
-        int rc = zmq_poll(items, (int)k, 0);
-        if (rc == 0) {
-            int64_t until = tri_mono_ns() + SPIN_NS;
-            while (rc == 0 && tri_mono_ns() < until &&
-                   !atomic_load_explicit(&n->ready_any, memory_order_relaxed)) {
-                tri_cpu_relax();
-                rc = zmq_poll(items, (int)k, 0);
-            }
-        }
-        if (rc == 0) {
-            atomic_store_explicit(&n->io_sleeping, true, memory_order_seq_cst);
-            bool work = atomic_load_explicit(&n->ready_any, memory_order_seq_cst);
-            pthread_mutex_lock(&n->mu);
-            work |= n->cmds != NULL;
-            pthread_mutex_unlock(&n->mu);
-            long timeout = work ? 0 : 100; /* ticks: handshakes, redials */
-            rc = zmq_poll(items, (int)k, timeout);
-            atomic_store_explicit(&n->io_sleeping, false, memory_order_relaxed);
-        }
-        if (rc < 0) continue;
-        if (items[0].revents) {
-            uint64_t v;
-            ssize_t r = read(n->efd, &v, sizeof v);
-            (void)r;
-        }
-        for (size_t i = 1; i < k; i++) {
-            if (!items[i].revents) continue;
-            if (i <= n->nlisten) {
-                recv_router(n, items[i].socket, &lim);
-                continue;
-            }
-            peer *p = owners[i];
-            if (items[i].socket == p->dealer_mon) {
-                on_monitor(n, p);
-                continue;
-            }
-            if (items[i].socket != p->dealer) continue; /* closed meanwhile */
-            if (items[i].revents & ZMQ_POLLIN) recv_dealer(n, p, &lim);
-            if (p->dealer && (items[i].revents & ZMQ_POLLOUT)) {
-                if (!p->hello_at && !p->welcomed && send_hello(n, p)) p->hello_at = mono_ms();
-                if (p->pending && tri_frames_send_pending(p->dealer, &p->pending) && p->scheduled &&
-                    flush(n, p, &out))
-                    p->scheduled = false;
-            }
+        if (p->dealer_mon) {
+            owners[k] = p;
+            items[k++] = (zmq_pollitem_t){p->dealer_mon, 0, ZMQ_POLLIN, 0};
         }
     }
+    return k;
+}
+
+bool tri_node_io_pass(tr_node *n, bool busy)
+{
+    if (n->io_ended) return false;
+    tri_io_scratch *sc = &n->scratch;
+    run_commands(n);
+    if (atomic_load_explicit(&n->stopping, memory_order_acquire)) return false;
+    /* flush every peer the senders scheduled */
+    for (peer *p = tri_ready_take(n), *next; p; p = next) {
+        next = p->ready_next;
+        if (flush(n, p, &sc->out)) p->scheduled = false;
+        else p->scheduled = true; /* resumed when up or writable */
+    }
+    for (peer *p = n->all; p; p = p->next_all)
+        if (p->scheduled && atomic_load_explicit(&p->state, memory_order_relaxed) == PEER_UP &&
+            p->welcomed && !p->pending && flush(n, p, &sc->out))
+            p->scheduled = false;
+    tick(n);
+    size_t k = poll_set(n, sc);
+    if (!k) return true; /* out of memory: try again */
+    zmq_pollitem_t *items = sc->items;
+    /* Wait: not at all while actors queued on us wait, else until a
+     * socket stirs, a sender writes the eventfd or the next tick. No
+     * spinning first: on a small machine the spinning thread takes the
+     * CPU from the very threads (libzmq's, the peer's) whose work it
+     * waits for (bench/RESULTS.md, remote_pingpong). */
+    long timeout = 0;
+    if (!busy) {
+        atomic_store_explicit(&n->io_sleeping, true, memory_order_seq_cst);
+        bool work = atomic_load_explicit(&n->ready_any, memory_order_seq_cst) ||
+                    atomic_load_explicit(&n->reclaim, memory_order_seq_cst);
+        pthread_mutex_lock(&n->mu);
+        work |= n->cmds != NULL;
+        pthread_mutex_unlock(&n->mu);
+        timeout = work ? 0 : 100; /* ticks: handshakes, redials */
+    }
+    int rc = zmq_poll(items, (int)k, timeout);
+    atomic_store_explicit(&n->io_sleeping, false, memory_order_relaxed);
+    if (rc < 0) return true;
+    if (items[0].revents) {
+        uint64_t v;
+        ssize_t r = read(n->efd, &v, sizeof v);
+        (void)r;
+    }
+    for (size_t i = 1; i < k; i++) {
+        if (!items[i].revents) continue;
+        if (i <= n->nlisten) {
+            recv_router(n, items[i].socket, &sc->lim);
+            continue;
+        }
+        peer *p = sc->owners[i];
+        if (items[i].socket == p->dealer_mon) {
+            on_monitor(n, p);
+            continue;
+        }
+        if (items[i].socket != p->dealer) continue; /* closed meanwhile */
+        if (items[i].revents & ZMQ_POLLIN) recv_dealer(n, p, &sc->lim);
+        if (p->dealer && (items[i].revents & ZMQ_POLLOUT)) {
+            if (!p->hello_at && !p->welcomed && send_hello(n, p)) p->hello_at = mono_ms();
+            if (p->pending && tri_frames_send_pending(p->dealer, &p->pending) && p->scheduled &&
+                flush(n, p, &sc->out))
+                p->scheduled = false;
+        }
+    }
+    return true;
+}
+
+void tri_node_io_end(tr_node *n)
+{
+    if (n->io_ended) return;
+    n->io_ended = true;
     say_goodbye(n);
-    free(items);
-    free(owners);
-    tri_wire_buf_fini(&out);
-    return NULL;
+    tri_io_scratch *sc = &n->scratch;
+    free(sc->items);
+    free(sc->owners);
+    sc->items = NULL;
+    sc->owners = NULL;
+    sc->cap = 0;
+    tri_wire_buf_fini(&sc->out);
 }
 
 /* --------------------------------------------------------------- bind */

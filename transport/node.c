@@ -193,6 +193,9 @@ static void node_free(tr_node *n)
     pthread_mutex_destroy(&n->names_mu);
     pthread_mutex_destroy(&n->ready_mu);
     pthread_mutex_destroy(&n->room_mu);
+    pthread_mutex_destroy(&n->io_mu);
+    pthread_mutex_destroy(&n->standby_mu);
+    pthread_cond_destroy(&n->standby_cv);
     pthread_cond_destroy(&n->cv);
     free(n);
 }
@@ -295,6 +298,9 @@ tr_err tr_node_start(tr_system *sys, const tr_node_opts *o, tr_node **out)
     pthread_mutex_init(&n->names_mu, NULL);
     pthread_mutex_init(&n->ready_mu, NULL);
     pthread_mutex_init(&n->room_mu, NULL);
+    pthread_mutex_init(&n->io_mu, NULL);
+    pthread_mutex_init(&n->standby_mu, NULL);
+    pthread_cond_init(&n->standby_cv, NULL);
     pthread_cond_init(&n->cv, NULL);
     n->sys = sys;
     n->id = tr_system_node(sys);
@@ -314,12 +320,11 @@ tr_err tr_node_start(tr_system *sys, const tr_node_opts *o, tr_node **out)
     if ((rc = tri_node_bind(n)) != TR_OK) goto fail_bind;
     if ((rc = tri_transport_attach(sys, &node_ops, n, n->name)) != TR_OK) goto fail_bind;
     for (size_t i = 0; i < o->npeers; i++) tr_node_connect(n, &o->peers[i]);
-    if (pthread_create(&n->io, NULL, tri_node_io_main, n) != 0) {
+    if ((rc = tri_node_threads_start(n)) != TR_OK) {
         /* attached: tr_system_destroy frees it through destroy() */
         atomic_store(&n->stopping, true);
-        return TR_EAGAIN;
+        return rc;
     }
-    n->io_started = true;
     *out = n;
     return TR_OK;
 fail_bind:
@@ -363,12 +368,7 @@ static void node_stop(tr_node *n)
     if (n->stopped) return;
     n->stopped = true;
     atomic_store_explicit(&n->stopping, true, memory_order_seq_cst);
-    if (n->io_started) {
-        uint64_t one = 1;
-        ssize_t r = write(n->efd, &one, sizeof one);
-        (void)r;
-        pthread_join(n->io, NULL);
-    }
+    tri_node_threads_join(n);
     tri_node_close(n);
     if (n->curve) {
         tri_zap_domain_remove(n->name);
@@ -466,5 +466,6 @@ tr_err tr_node_get_stats(tr_node *n, tr_node_stats *out)
     out->bad_frames = atomic_load(&n->bad_frames);
     out->stale_frames = atomic_load(&n->stale_frames);
     out->handshakes_refused = atomic_load(&n->refused_handshakes);
+    out->io_takeovers = atomic_load(&n->takeovers);
     return TR_OK;
 }

@@ -18,6 +18,7 @@
 #include "../actors/transport.h"
 #include "book.h"
 #include "troupe/node.h"
+#include "wire.h"
 
 /* A peer's queue load word (peer.q_load): messages above Q_COUNT_SHIFT,
  * bytes below. The limits are capped (node.c) so that even every thread's
@@ -118,6 +119,15 @@ typedef struct node_cmd {
 
 enum { CMD_CONNECT = 1, CMD_STOP = 2 };
 
+/* A pass's scratch, kept from pass to pass by whoever holds io_mu. */
+typedef struct tri_io_scratch {
+    tri_wire_limits lim;
+    tri_wire_buf out;             /* the frame being packed */
+    struct zmq_pollitem_t *items; /* the poll set */
+    peer **owners;                /* the peer of each item */
+    size_t cap;
+} tri_io_scratch;
+
 /* The peer table: node id -> peer, open addressing, one writer (the I/O
  * thread), lock-free readers; grown by copy, old tables kept until the node
  * is freed (a reader may still hold one). */
@@ -160,6 +170,20 @@ struct tr_node {
     pthread_mutex_t room_mu; /* every peer's room_waiters (a rare path) */
     peer *ready_head, *ready_tail;
     _Atomic bool ready_any;
+    /* Who runs the passes (io_thread.c): the I/O thread, which also runs
+     * the actors it wakes as the scheduler's guest (core.h,
+     * tri_sched_guest_attach); while one of their callbacks runs long, the
+     * standby thread. Whoever holds io_mu owns every socket. */
+    struct tri_worker *guest;
+    pthread_mutex_t io_mu;
+    tri_io_scratch scratch;    /* under io_mu */
+    bool io_ended;             /* under io_mu: goodbyes said, no more passes */
+    _Atomic bool reclaim;      /* the I/O thread waits for io_mu */
+    pthread_mutex_t standby_mu;
+    pthread_cond_t standby_cv;
+    bool standby_go;           /* under standby_mu: take over */
+    pthread_t standby;
+    bool standby_started;
     /* waking the I/O thread */
     int efd;
     _Atomic bool io_sleeping;
@@ -176,6 +200,7 @@ struct tr_node {
     /* stats (relaxed atomics) */
     _Atomic uint64_t frames_out, frames_in, msgs_out, msgs_in, bytes_out, bytes_in;
     _Atomic uint64_t refused_full, dead_down, bad_frames, stale_frames, refused_handshakes;
+    _Atomic uint64_t takeovers; /* the standby took over from the I/O thread */
 };
 
 /* peers.c */
@@ -197,10 +222,19 @@ void tri_outq_done(peer *p, outq_item *it, uint64_t *load);
 void tri_outq_settle(tr_node *n, peer *p, uint64_t *load);
 void tri_peer_table_free(tr_node *n);
 
-/* io.c */
-void *tri_node_io_main(void *arg);
+/* io.c: one pass of the node's I/O (commands, flushing, timers, one
+ * zmq_poll, receiving), by the holder of io_mu. `busy`: do not block in
+ * the poll (actors wait to run on this thread). Returns false once the
+ * node stops. */
+void tri_node_io_init(tr_node *n);
+bool tri_node_io_pass(tr_node *n, bool busy);
+void tri_node_io_end(tr_node *n);   /* goodbyes, scratch freed; under io_mu */
 int tri_node_bind(tr_node *n);       /* before the I/O thread starts */
 void tri_node_close(tr_node *n);     /* after it stopped */
+
+/* io_thread.c: the I/O thread and its standby */
+int tri_node_threads_start(tr_node *n);
+void tri_node_threads_join(tr_node *n);
 
 /* node.c */
 void tri_node_event(tr_node *n, peer *p, bool up, const char *reason); /* I/O thread */

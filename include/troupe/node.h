@@ -175,6 +175,11 @@ typedef struct tr_node_stats {
     uint64_t stale_frames;      /**< well-formed frames of a session already
                                    ended (in flight when it ended): dropped */
     uint64_t handshakes_refused; /**< connections refused (key, name, version) */
+    uint64_t io_takeovers;      /**< times the node's sockets were handed to
+                                   its standby thread because an actor's
+                                   callback ran a time slice on the I/O
+                                   thread (README, "Nodes": the I/O thread
+                                   runs the actors it wakes) */
 } tr_node_stats;
 
 /** tr_node_get_stats — fills *out. Any thread. Errors: TR_EINVAL. */
