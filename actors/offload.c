@@ -39,6 +39,7 @@ static void send_result(tr_system *sys, tr_pid requester, tr_msg *m)
 
 static void *pool_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "troupe-offload");
     tr_system *sys = arg;
     tri_offload *p = sys->offload;
     pthread_mutex_lock(&p->mu);

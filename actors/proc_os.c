@@ -410,6 +410,7 @@ static bool take_requests(req **out)
 
 static void *proc_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "troupe-procs");
     (void)arg;
     bool quit = false;
     while (!quit) {

@@ -26,6 +26,7 @@
  * re-queued only by the worker running it. */
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,12 +332,18 @@ bool tri_sched_has_local(tri_worker *w)
     return !ring_empty(w) || atomic_load_explicit(&w->lifo, memory_order_relaxed);
 }
 
+/* Whether any worker could take work now. The guest's LIFO slot is not
+ * such work: the guest runs it right after its pass, and only sysmon moves
+ * it (to the global queue, waking a worker) when the guest is stuck in a
+ * callback. Counting it kept idle workers from parking in a ping-pong
+ * between nodes, spinning beside the threads that carry it. */
 static bool any_work(tri_sched *s)
 {
     if (atomic_load_explicit(&s->gq_len, memory_order_seq_cst) > 0) return true;
     for (unsigned i = 0, n = tri_sched_nvis(s); i < n; i++) {
         tri_worker *w = &s->workers[i];
-        if (!ring_empty(w) || atomic_load_explicit(&w->lifo, memory_order_seq_cst)) return true;
+        if (!ring_empty(w) || (i < s->n && atomic_load_explicit(&w->lifo, memory_order_seq_cst)))
+            return true;
     }
     return false;
 }
@@ -378,6 +385,9 @@ static void *worker_main(void *arg)
     tri_worker *w = arg;
     tri_sched *s = &w->sys->sched;
     tri_current_worker = w;
+    char name[16]; /* what ps, top and debuggers show */
+    snprintf(name, sizeof name, "troupe-w%u", w->id);
+    pthread_setname_np(pthread_self(), name);
     while (!atomic_load_explicit(&s->quit, memory_order_acquire)) {
         tri_actor *a = next_local(w);
         if (!a) {

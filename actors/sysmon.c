@@ -94,6 +94,7 @@ static bool guest_active(tri_sched *s)
 
 static void *sysmon_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "troupe-sysmon");
     tr_system *sys = arg;
     tri_sched *s = &sys->sched;
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); /* ticks on time, not 50 us late */

@@ -562,6 +562,7 @@ static bool lanes_empty(tri_timers *t)
 
 static void *timer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "troupe-timer");
     tr_system *sys = arg;
     tri_timers *t = sys->timers;
     /* The default 50 us of slack would add that much to every timer. */

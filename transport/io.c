@@ -54,6 +54,16 @@ static bool is_inproc(const char *ep) { return strncmp(ep, "inproc://", 9) == 0;
 
 static void set_int(void *s, int opt, int v) { zmq_setsockopt(s, opt, &v, sizeof v); }
 
+/* A socket's ZMQ_FD: readable when commands wait for it (docs/architecture.md,
+ * "Polling the sockets"). */
+static int socket_fd(void *s)
+{
+    int fd = -1;
+    size_t len = sizeof fd;
+    if (zmq_getsockopt(s, ZMQ_FD, &fd, &len) != 0) fd = -1;
+    return fd;
+}
+
 /* The frames ZeroMQ may hold for a peer that does not read. Each pins a
  * pooled buffer (frames.c), however few records it carries, so a fixed
  * 1000 would let a stalled peer hold on the order of 100 MiB whatever the
@@ -119,9 +129,13 @@ static void in_drop_peer(tr_node *n, peer *p)
 
 /* ----------------------------------------------------- sending frames */
 
-/* A control frame back through the ROUTER a peer's session came in on. */
-static void router_reply(void *router, const uint8_t *rid, size_t rid_len, const tri_wire_ctl *ctl)
+/* A control frame back through the ROUTER a peer's session came in on. A
+ * send may take in the socket's pending commands, and with them the signal
+ * of its file descriptor: the routers are looked at before sleeping. */
+static void router_reply(tr_node *n, void *router, const uint8_t *rid, size_t rid_len,
+                         const tri_wire_ctl *ctl)
 {
+    n->routers_dirty = true;
     tri_wire_buf b = {0};
     if (tri_wire_encode_ctl(&b, ctl) == TR_OK) {
         if (zmq_send(router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
@@ -132,6 +146,7 @@ static void router_reply(void *router, const uint8_t *rid, size_t rid_len, const
 
 static void dealer_ctl(peer *p, const tri_wire_ctl *ctl)
 {
+    p->dealer_dirty = true; /* as router_reply */
     tri_wire_buf b = {0};
     if (p->dealer && tri_wire_encode_ctl(&b, ctl) == TR_OK)
         zmq_send(p->dealer, b.data, b.len, ZMQ_DONTWAIT);
@@ -159,6 +174,7 @@ static bool send_hello(tr_node *n, peer *p)
     fill_self(n, &c.hello.node, eps);
     tri_wire_buf b = {0};
     bool ok = false;
+    p->dealer_dirty = true;
     if (tri_wire_encode_ctl(&b, &c) == TR_OK)
         ok = zmq_send(p->dealer, b.data, b.len, ZMQ_DONTWAIT) >= 0;
     tri_wire_buf_fini(&b);
@@ -259,6 +275,9 @@ static void dial(tr_node *n, peer *p, const char *ep)
         return;
     }
     p->dealer = s;
+    p->dealer_fd = socket_fd(s);
+    p->mon_fd = p->dealer_mon ? socket_fd(p->dealer_mon) : -1;
+    p->dealer_dirty = p->mon_dirty = true; /* new: nothing known of them */
     p->enc = tri_wire_enc_new(NULL);
     p->hello_at = 0; /* not sent yet: as soon as the socket takes it */
     p->retry_at = mono_ms() + HANDSHAKE_MS;
@@ -279,7 +298,7 @@ static void lost(tr_node *n, peer *p, const char *reason, bool gone)
     tri_wire_ctl bye = {.kind = TRI_WIRE_BYE};
     if (p->welcomed) dealer_ctl(p, &bye);
     for (size_t i = 0; i < n->nins; i++)
-        if (n->ins[i].p == p) router_reply(n->ins[i].router, n->ins[i].rid, n->ins[i].rid_len, &bye);
+        if (n->ins[i].p == p) router_reply(n, n->ins[i].router, n->ins[i].rid, n->ins[i].rid_len, &bye);
     close_dealer(p);
     in_drop_peer(n, p);
     p->in_hello = false;
@@ -354,8 +373,10 @@ static void gossip_to(tr_node *n, peer *to, peer *only)
         k++;
     }
     tri_wire_buf b = {0};
-    if (k && tri_wire_encode_gossip(&b, nodes, k) == TR_OK && to->dealer)
+    if (k && tri_wire_encode_gossip(&b, nodes, k) == TR_OK && to->dealer) {
+        to->dealer_dirty = true;
         zmq_send(to->dealer, b.data, b.len, ZMQ_DONTWAIT);
+    }
     tri_wire_buf_fini(&b);
     free(nodes);
     free(eps);
@@ -425,7 +446,7 @@ static void refuse(tr_node *n, void *router, const uint8_t *rid, size_t rid_len,
     tri_wire_ctl c = {.kind = TRI_WIRE_REFUSE};
     c.refuse.reason = reason;
     c.refuse.text = (tri_wire_str){why, strlen(why)};
-    router_reply(router, rid, rid_len, &c);
+    router_reply(n, router, rid, rid_len, &c);
 }
 
 static void on_hello(tr_node *n, void *router, const uint8_t *rid, size_t rid_len,
@@ -470,7 +491,7 @@ static void on_hello(tr_node *n, void *router, const uint8_t *rid, size_t rid_le
     w.hello.version = TRI_WIRE_VERSION;
     w.hello.max_frame = n->max_frame;
     fill_self(n, &w.hello.node, eps);
-    router_reply(router, rid, rid_len, &w);
+    router_reply(n, router, rid, rid_len, &w);
     /* our direction: dial back if we have no session to it */
     if (!p->dealer && atomic_load_explicit(&p->state, memory_order_relaxed) != PEER_UP)
         dial(n, p, pick_endpoint(p));
@@ -777,6 +798,7 @@ static void finish_and_send(tr_node *n, peer *p, tri_wire_buf *b, uint64_t *load
         return;
     }
     if (tri_wire_batch_finish(p->enc, &off, &len) != TR_OK) return;
+    p->dealer_dirty = true;
     int err = tri_frames_send(p->dealer, b, off, len, &p->pending);
     if (err == 0 || err == EAGAIN) {
         stat_add(&n->frames_out, 1);
@@ -805,8 +827,11 @@ static bool flush(tr_node *n, peer *p, tri_wire_buf *b)
         tri_peer_dead_letters(n, p, TR_DEAD_NODE_DOWN);
         return true;
     }
-    if (st != PEER_UP || !p->welcomed || !tri_frames_send_pending(p->dealer, &p->pending))
-        return false;
+    if (st != PEER_UP || !p->welcomed) return false;
+    if (p->pending) {
+        p->dealer_dirty = true;
+        if (!tri_frames_send_pending(p->dealer, &p->pending)) return false;
+    }
     int64_t now = tri_now_ns(n->sys);
     bool open = false, blocked = false;
     uint64_t load = 0; /* uncounted at each frame */
@@ -906,14 +931,17 @@ static void log_bad(tr_node *n, const char *from, int err)
             tri_wire_strerror(err));
 }
 
-static void recv_router(tr_node *n, void *router, tri_wire_limits *lim)
+/* Each recv_* reads what its socket has, up to a bound; returns whether
+ * it read until the socket had nothing more (so that its file descriptor
+ * will signal what comes next), false if the bound stopped it. */
+static bool recv_router(tr_node *n, void *router, tri_wire_limits *lim)
 {
     for (int k = 0; k < RECV_PER_PASS; k++) {
         zmq_msg_t id, frame;
         zmq_msg_init(&id);
         if (zmq_msg_recv(&id, router, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&id);
-            return;
+            return true;
         }
         zmq_msg_init(&frame);
         if (!zmq_msg_more(&id) || zmq_msg_recv(&frame, router, ZMQ_DONTWAIT) < 0) {
@@ -977,16 +1005,18 @@ static void recv_router(tr_node *n, void *router, tri_wire_limits *lim)
         zmq_msg_close(&id);
         zmq_msg_close(&frame);
     }
+    return false;
 }
 
-static void recv_dealer(tr_node *n, peer *p, tri_wire_limits *lim)
+static bool recv_dealer(tr_node *n, peer *p, tri_wire_limits *lim)
 {
-    for (int k = 0; k < 16 && p->dealer; k++) {
+    for (int k = 0; k < 16; k++) {
+        if (!p->dealer) return true; /* closed: nothing to watch */
         zmq_msg_t frame;
         zmq_msg_init(&frame);
         if (zmq_msg_recv(&frame, p->dealer, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&frame);
-            return;
+            return true;
         }
         rx r = {n, p, tri_now_ns(n->sys), 0, 0};
         TRI_TSAN_ACQUIRE(zmq_msg_data(&frame));
@@ -998,16 +1028,18 @@ static void recv_dealer(tr_node *n, peer *p, tri_wire_limits *lim)
         if (rc != TRI_WIRE_OK) log_bad(n, p->name[0] ? p->name : p->dial_endpoint, rc);
         zmq_msg_close(&frame);
     }
+    return false;
 }
 
-static void on_monitor(tr_node *n, peer *p)
+static bool on_monitor(tr_node *n, peer *p)
 {
-    for (int k = 0; k < 16 && p->dealer_mon; k++) {
+    for (int k = 0; k < 16; k++) {
+        if (!p->dealer_mon) return true;
         zmq_msg_t ev, addr;
         zmq_msg_init(&ev);
         if (zmq_msg_recv(&ev, p->dealer_mon, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&ev);
-            return;
+            return true;
         }
         uint16_t event = 0;
         if (zmq_msg_size(&ev) >= 2) memcpy(&event, zmq_msg_data(&ev), 2);
@@ -1017,16 +1049,17 @@ static void on_monitor(tr_node *n, peer *p)
         zmq_msg_close(&addr);
         if (event == ZMQ_EVENT_DISCONNECTED || event == ZMQ_EVENT_CLOSED) {
             lost(n, p, p->welcomed ? "connection lost" : "cannot connect", false);
-            return;
+            return true;
         }
         if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
             tri_log(TR_LOG_WARN, "node %s: the security handshake with %s failed", n->name,
                     p->name[0] ? p->name : p->dial_endpoint);
             lost(n, p, "handshake failed", false);
-            return;
+            return true;
         }
     }
+    return false;
 }
 
 /* ------------------------------------------------------------- commands */
@@ -1089,7 +1122,7 @@ static void say_goodbye(tr_node *n)
     for (peer *p = n->all; p; p = p->next_all)
         if (p->welcomed) dealer_ctl(p, &bye);
     for (size_t i = 0; i < n->nins; i++)
-        router_reply(n->ins[i].router, n->ins[i].rid, n->ins[i].rid_len, &bye);
+        router_reply(n, n->ins[i].router, n->ins[i].rid, n->ins[i].rid_len, &bye);
     for (peer *p = n->all; p; p = p->next_all) lost(n, p, "this node stopped", true);
 }
 
@@ -1101,45 +1134,95 @@ void tri_node_io_init(tr_node *n)
     sc->lim.max_payload = n->opts.max_message;
 }
 
-/* The poll set: eventfd, routers, dealers (in; out when a frame waits),
- * monitors. Returns how many items, or 0 when out of memory. */
+/* ------------------------------------------------------------ polling */
+
+/* A ZeroMQ socket's ZMQ_FD becomes readable when commands wait for it (a
+ * message arrived on a pipe that was empty, a pipe can take output again,
+ * a peer came or went), and any call on the socket may take those
+ * commands in and clear the signal. So a socket is "dirty" (may hold
+ * something its descriptor will not announce) after we send on it, after
+ * its descriptor fired, and when new; a dirty socket is read until it has
+ * nothing (which re-arms its descriptor) before we sleep. This is what
+ * zmq_poll does for every socket at every call, at two system calls per
+ * socket; a ping-pong's pass touches only the ROUTER the message came in
+ * on and the DEALER the answer left by (docs/architecture.md, "Polling the
+ * sockets"). Returns whether anything was left unread (a bound stopped a
+ * read): then no sleeping. */
+static bool service(tr_node *n, tri_io_scratch *sc)
+{
+    bool left = false;
+    if (n->routers_dirty) {
+        n->routers_dirty = false;
+        for (size_t i = 0; i < n->nlisten; i++)
+            if (!recv_router(n, n->routers[i], &sc->lim)) left = n->routers_dirty = true;
+    }
+    for (peer *p = n->all; p; p = p->next_all) {
+        if (p->mon_dirty) {
+            p->mon_dirty = false;
+            if (!on_monitor(n, p)) left = p->mon_dirty = true;
+        }
+        if (!p->dealer_dirty) continue;
+        p->dealer_dirty = false;
+        if (!recv_dealer(n, p, &sc->lim)) left = p->dealer_dirty = true;
+        if (!p->dealer || (!p->pending && (p->hello_at || p->welcomed))) continue;
+        /* it waits to send: can it? */
+        int ev = 0;
+        size_t len = sizeof ev;
+        if (zmq_getsockopt(p->dealer, ZMQ_EVENTS, &ev, &len) != 0 || !(ev & ZMQ_POLLOUT)) continue;
+        if (!p->hello_at && !p->welcomed && send_hello(n, p)) p->hello_at = mono_ms();
+        if (p->pending) {
+            p->dealer_dirty = true;
+            if (tri_frames_send_pending(p->dealer, &p->pending) && p->scheduled &&
+                flush(n, p, &sc->out))
+                p->scheduled = false;
+        }
+        left = true; /* what we sent may have cleared a signal */
+    }
+    return left;
+}
+
+enum { FD_EFD, FD_ROUTER, FD_DEALER, FD_MON };
+
+/* The descriptors to sleep on: the eventfd, then every socket's ZMQ_FD.
+ * Returns how many, or 0 when out of memory. */
 static size_t poll_set(tr_node *n, tri_io_scratch *sc)
 {
     size_t need = 1 + n->nlisten;
     for (peer *p = n->all; p; p = p->next_all) need += 2;
     if (need > sc->cap) {
         size_t cap = need * 2;
-        zmq_pollitem_t *items = realloc(sc->items, cap * sizeof *items);
-        if (items) sc->items = items;
+        struct pollfd *fds = realloc(sc->fds, cap * sizeof *fds);
+        if (fds) sc->fds = fds;
         peer **owners = realloc(sc->owners, cap * sizeof *owners);
         if (owners) sc->owners = owners;
-        if (!items || !owners) return 0;
+        uint8_t *kinds = realloc(sc->kinds, cap);
+        if (kinds) sc->kinds = kinds;
+        if (!fds || !owners || !kinds) return 0;
         sc->cap = cap;
     }
-    zmq_pollitem_t *items = sc->items;
-    peer **owners = sc->owners;
     size_t k = 0;
-    items[k++] = (zmq_pollitem_t){NULL, n->efd, ZMQ_POLLIN, 0};
+    sc->fds[k] = (struct pollfd){n->efd, POLLIN, 0};
+    sc->kinds[k++] = FD_EFD;
     for (size_t i = 0; i < n->nlisten; i++) {
-        owners[k] = NULL;
-        items[k++] = (zmq_pollitem_t){n->routers[i], 0, ZMQ_POLLIN, 0};
+        sc->fds[k] = (struct pollfd){n->router_fds[i], POLLIN, 0};
+        sc->kinds[k++] = FD_ROUTER;
     }
     for (peer *p = n->all; p; p = p->next_all) {
-        if (p->dealer) {
-            short ev = ZMQ_POLLIN;
-            if (p->pending || (!p->hello_at && !p->welcomed)) ev |= ZMQ_POLLOUT;
-            owners[k] = p;
-            items[k++] = (zmq_pollitem_t){p->dealer, 0, ev, 0};
+        if (p->dealer && p->dealer_fd >= 0) {
+            sc->fds[k] = (struct pollfd){p->dealer_fd, POLLIN, 0};
+            sc->owners[k] = p;
+            sc->kinds[k++] = FD_DEALER;
         }
-        if (p->dealer_mon) {
-            owners[k] = p;
-            items[k++] = (zmq_pollitem_t){p->dealer_mon, 0, ZMQ_POLLIN, 0};
+        if (p->dealer_mon && p->mon_fd >= 0) {
+            sc->fds[k] = (struct pollfd){p->mon_fd, POLLIN, 0};
+            sc->owners[k] = p;
+            sc->kinds[k++] = FD_MON;
         }
     }
     return k;
 }
 
-bool tri_node_io_pass(tr_node *n, bool busy)
+bool tri_node_io_pass(tr_node *n, tri_worker *guest)
 {
     if (n->io_ended) return false;
     tri_io_scratch *sc = &n->scratch;
@@ -1156,15 +1239,16 @@ bool tri_node_io_pass(tr_node *n, bool busy)
             p->welcomed && !p->pending && flush(n, p, &sc->out))
             p->scheduled = false;
     tick(n);
+    bool busy = service(n, sc);
+    busy |= guest && tri_sched_guest_has_work(guest); /* actors wait to run here */
     size_t k = poll_set(n, sc);
     if (!k) return true; /* out of memory: try again */
-    zmq_pollitem_t *items = sc->items;
     /* Wait: not at all while actors queued on us wait, else until a
      * socket stirs, a sender writes the eventfd or the next tick. No
      * spinning first: on a small machine the spinning thread takes the
      * CPU from the very threads (libzmq's, the peer's) whose work it
      * waits for (bench/RESULTS.md, remote_pingpong). */
-    long timeout = 0;
+    int timeout = 0;
     if (!busy) {
         atomic_store_explicit(&n->io_sleeping, true, memory_order_seq_cst);
         bool work = atomic_load_explicit(&n->ready_any, memory_order_seq_cst) ||
@@ -1174,34 +1258,27 @@ bool tri_node_io_pass(tr_node *n, bool busy)
         pthread_mutex_unlock(&n->mu);
         timeout = work ? 0 : 100; /* ticks: handshakes, redials */
     }
-    int rc = zmq_poll(items, (int)k, timeout);
+    int rc = poll(sc->fds, k, timeout);
     atomic_store_explicit(&n->io_sleeping, false, memory_order_relaxed);
-    if (rc < 0) return true;
-    if (items[0].revents) {
-        uint64_t v;
-        ssize_t r = read(n->efd, &v, sizeof v);
-        (void)r;
+    if (rc <= 0) {
+        if (rc == 0 && timeout > 0) n->routers_dirty = true; /* a tick: look at everything */
+        return true;
     }
-    for (size_t i = 1; i < k; i++) {
-        if (!items[i].revents) continue;
-        if (i <= n->nlisten) {
-            recv_router(n, items[i].socket, &sc->lim);
-            continue;
+    for (size_t i = 0; i < k; i++) {
+        if (!sc->fds[i].revents) continue;
+        switch (sc->kinds[i]) {
+        case FD_EFD: {
+            uint64_t v;
+            ssize_t r = read(n->efd, &v, sizeof v);
+            (void)r;
+            break;
         }
-        peer *p = sc->owners[i];
-        if (items[i].socket == p->dealer_mon) {
-            on_monitor(n, p);
-            continue;
-        }
-        if (items[i].socket != p->dealer) continue; /* closed meanwhile */
-        if (items[i].revents & ZMQ_POLLIN) recv_dealer(n, p, &sc->lim);
-        if (p->dealer && (items[i].revents & ZMQ_POLLOUT)) {
-            if (!p->hello_at && !p->welcomed && send_hello(n, p)) p->hello_at = mono_ms();
-            if (p->pending && tri_frames_send_pending(p->dealer, &p->pending) && p->scheduled &&
-                flush(n, p, &sc->out))
-                p->scheduled = false;
+        case FD_ROUTER: n->routers_dirty = true; break;
+        case FD_DEALER: sc->owners[i]->dealer_dirty = true; break;
+        default: sc->owners[i]->mon_dirty = true; break;
         }
     }
+    service(n, sc);
     return true;
 }
 
@@ -1211,10 +1288,12 @@ void tri_node_io_end(tr_node *n)
     n->io_ended = true;
     say_goodbye(n);
     tri_io_scratch *sc = &n->scratch;
-    free(sc->items);
+    free(sc->fds);
     free(sc->owners);
-    sc->items = NULL;
+    free(sc->kinds);
+    sc->fds = NULL;
     sc->owners = NULL;
+    sc->kinds = NULL;
     sc->cap = 0;
     tri_wire_buf_fini(&sc->out);
 }
@@ -1248,8 +1327,10 @@ static bool loopback(const char *ep)
 int tri_node_bind(tr_node *n)
 {
     n->routers = calloc(n->nlisten ? n->nlisten : 1, sizeof *n->routers);
+    n->router_fds = calloc(n->nlisten ? n->nlisten : 1, sizeof *n->router_fds);
     n->bound = calloc(n->nlisten ? n->nlisten : 1, sizeof *n->bound);
-    if (!n->routers || !n->bound) return TR_ENOMEM;
+    if (!n->routers || !n->router_fds || !n->bound) return TR_ENOMEM;
+    n->routers_dirty = true;
     for (size_t i = 0; i < n->nlisten; i++) {
         const char *ep = n->listen[i];
         if (is_tcp(ep) && !n->curve && !n->opts.insecure && !loopback(ep)) {
@@ -1280,6 +1361,7 @@ int tri_node_bind(tr_node *n)
         if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, last, &ll) != 0) snprintf(last, sizeof last, "%s", ep);
         n->bound[i] = strdup(last);
         if (!n->bound[i]) return TR_ENOMEM;
+        n->router_fds[i] = socket_fd(s);
     }
     return TR_OK;
 }

@@ -38,11 +38,12 @@ static void reclaim(tr_node *n)
 
 static void *io_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "troupe-io");
     tr_node *n = arg;
     tri_worker *g = n->guest;
     tri_current_worker = g; /* what the passes wake lands on the guest */
     pthread_mutex_lock(&n->io_mu);
-    while (tri_node_io_pass(n, g && tri_sched_guest_has_work(g))) {
+    while (tri_node_io_pass(n, g)) {
         if (!g || !tri_sched_guest_has_work(g)) continue;
         pthread_mutex_unlock(&n->io_mu);
         tri_sched_guest_run(g, GUEST_TURNS);
@@ -67,6 +68,7 @@ static void node_stuck(void *arg)
 
 static void *standby_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "troupe-standby");
     tr_node *n = arg;
     pthread_mutex_lock(&n->standby_mu);
     for (;;) {
@@ -78,7 +80,7 @@ static void *standby_main(void *arg)
         pthread_mutex_lock(&n->io_mu);
         atomic_fetch_add_explicit(&n->takeovers, 1, memory_order_relaxed);
         while (!atomic_load_explicit(&n->reclaim, memory_order_seq_cst) &&
-               tri_node_io_pass(n, false)) {
+               tri_node_io_pass(n, NULL)) {
         }
         pthread_mutex_unlock(&n->io_mu);
         pthread_mutex_lock(&n->standby_mu);

@@ -176,6 +176,7 @@ static void node_free(tr_node *n)
     free_strs(n->listen, n->nlisten);
     free_strs(n->bound, n->nlisten);
     free(n->routers);
+    free(n->router_fds);
     free(n->ins);
     for (peer *p = n->all, *next; p; p = next) {
         next = p->next_all;

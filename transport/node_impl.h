@@ -85,6 +85,8 @@ struct peer {
     char dial_endpoint[512]; /* the endpoint our DEALER is connected to */
     void *dealer;          /* our outbound socket to it (a new one per session) */
     void *dealer_mon;      /* its monitor (PAIR), tcp/ipc only */
+    int dealer_fd, mon_fd; /* their ZMQ_FDs */
+    bool dealer_dirty, mon_dirty; /* to be read before sleeping (io.c, service) */
     uint8_t session[16];   /* our DEALER's routing id */
     bool welcomed;         /* our HELLO was answered WELCOME */
     bool in_hello;         /* it has HELLOed us (an inbound session) */
@@ -122,9 +124,10 @@ enum { CMD_CONNECT = 1, CMD_STOP = 2 };
 /* A pass's scratch, kept from pass to pass by whoever holds io_mu. */
 typedef struct tri_io_scratch {
     tri_wire_limits lim;
-    tri_wire_buf out;             /* the frame being packed */
-    struct zmq_pollitem_t *items; /* the poll set */
-    peer **owners;                /* the peer of each item */
+    tri_wire_buf out;   /* the frame being packed */
+    struct pollfd *fds; /* the poll set (io.c, poll_set) */
+    peer **owners;      /* the peer of each descriptor */
+    uint8_t *kinds;     /* what each descriptor is */
     size_t cap;
 } tri_io_scratch;
 
@@ -152,6 +155,8 @@ struct tr_node {
     /* sockets (I/O thread) */
     void *zctx;
     void **routers;
+    int *router_fds;    /* their ZMQ_FDs */
+    bool routers_dirty; /* to be read before sleeping (io.c, service) */
     bool *router_curve;
     /* peers */
     _Atomic(peer_table *) table;
@@ -223,11 +228,11 @@ void tri_outq_settle(tr_node *n, peer *p, uint64_t *load);
 void tri_peer_table_free(tr_node *n);
 
 /* io.c: one pass of the node's I/O (commands, flushing, timers, one
- * zmq_poll, receiving), by the holder of io_mu. `busy`: do not block in
- * the poll (actors wait to run on this thread). Returns false once the
- * node stops. */
+ * poll, receiving), by the holder of io_mu. `guest`: the I/O thread's
+ * scheduler slot (NULL for the standby): the pass does not sleep while
+ * actors wait to run on it. Returns false once the node stops. */
 void tri_node_io_init(tr_node *n);
-bool tri_node_io_pass(tr_node *n, bool busy);
+bool tri_node_io_pass(tr_node *n, struct tri_worker *guest);
 void tri_node_io_end(tr_node *n);   /* goodbyes, scratch freed; under io_mu */
 int tri_node_bind(tr_node *n);       /* before the I/O thread starts */
 void tri_node_close(tr_node *n);     /* after it stopped */
