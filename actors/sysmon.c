@@ -63,10 +63,13 @@ static void watch_worker(tri_sched *s, tri_worker *w, int64_t now, bool others_w
          * still runs that callback, with its retirement held off. */
         if (serial && tri_log_enabled(TR_LOG_WARN) &&
             tri_running_path(w, a, serial, cbs, path, sizeof path)) {
+            char where[32];
+            if (w == &s->workers[s->n]) snprintf(where, sizeof where, "the node's I/O thread");
+            else snprintf(where, sizeof where, "worker %u", w->id);
             tri_log(TR_LOG_WARN,
-                    "actor %s: a callback has been running for %lld ms on worker %u; code that "
+                    "actor %s: a callback has been running for %lld ms on %s; code that "
                     "blocks belongs in tr_offload or an OS-process child",
-                    path, (long long)(cb_len / 1000000), w->id);
+                    path, (long long)(cb_len / 1000000), where);
         }
     }
 }

@@ -31,6 +31,10 @@ static const char *troupe_exe(void)
     return p;
 }
 
+/* The child under way, killed by teardown if a failed assertion left it
+ * running (a `troupe run` waits for a signal that would never come). */
+static pid_t live_child;
+
 static proc *spawn(const char *const *args)
 {
     proc *p = calloc(1, sizeof *p);
@@ -51,6 +55,7 @@ static proc *spawn(const char *const *args)
         argv[n] = (char *)args[n - 1];
     argv[n] = NULL;
     assert_int_equal(posix_spawn(&p->pid, argv[0], &fa, NULL, argv, environ), 0);
+    live_child = p->pid;
     posix_spawn_file_actions_destroy(&fa);
     close(o[1]);
     close(e[1]);
@@ -108,6 +113,7 @@ static int finish(proc *p)
     }
     int st;
     assert_int_equal(waitpid(p->pid, &st, 0), p->pid);
+    live_child = 0;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -133,6 +139,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    if (live_child > 0) {
+        kill(live_child, SIGKILL);
+        waitpid(live_child, NULL, 0);
+        live_child = 0;
+    }
     DIR *d = opendir(dir);
     struct dirent *de;
     while (d && (de = readdir(d)))

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "logcap.h"
 #include "nodeutil.h"
 
 static _Atomic bool release_hog;
@@ -65,6 +66,8 @@ static void test_long_callback_does_not_stall_the_node(void **state)
 {
     (void)state;
     atomic_store(&release_hog, false);
+    tr_log_set_handler(t_log_sink, NULL);
+    t_log_clear();
     cluster c = cluster_new();
     cluster_mesh(&c, 2);
     tr_pid hog, echo;
@@ -95,6 +98,9 @@ static void test_long_callback_does_not_stall_the_node(void **state)
     assert_int_equal(tr_node_get_stats(c.node[1], &st), TR_OK);
     if (getenv("TEST_LOG")) fprintf(stderr, "takeovers: %llu\n", (unsigned long long)st.io_takeovers);
     assert_true(st.io_takeovers >= 1);
+    /* sysmon names the thread the long callback holds */
+    assert_true(t_log_wait("a callback has been running", "on the node's I/O thread", T_WAIT_MS,
+                           NULL, 0));
     atomic_store(&release_hog, true);
     expect_in(c.in[0], "done");
     /* and the I/O thread has its sockets back: a round trip still works */
@@ -104,6 +110,7 @@ static void test_long_callback_does_not_stall_the_node(void **state)
     memcpy(&i, tr_msg_data(m), sizeof i);
     assert_int_equal(i, 42);
     cluster_free(&c);
+    tr_log_set_handler(NULL, NULL);
 }
 
 int main(void)
