@@ -304,6 +304,16 @@ struct tri_worker {
 
 enum { TRI_GQ_INJECT = 0, TRI_GQ_SPILL = 1 };
 
+/* What sysmon is doing (tri_sched.mon_idle). */
+enum tri_mon_state {
+    TRI_MON_TICKING = 0, /* looks every tick: nobody need signal it */
+    TRI_MON_ASLEEP = 1,  /* everything idle: new work (wake_one) and the
+                          * guest's first turn (guest_begin) signal it */
+    TRI_MON_SLOW = 2,    /* only the guest runs turns: it looks every
+                          * TRI_MON_SLOW_TICKS ticks; new work for the
+                          * workers signals it, the guest's turns do not */
+};
+
 typedef struct tri_sched {
     /* n worker threads, then one slot for a guest (tri_sched_guest_attach) */
     tri_worker *workers;
@@ -325,7 +335,9 @@ typedef struct tri_sched {
     pthread_t mon_thread;
     pthread_cond_t mon_cv; /* under park_mu */
     bool mon_started;
-    _Atomic bool mon_idle; /* sysmon sleeps until signalled; written under park_mu */
+    /* sysmon's state (enum tri_mon_state), written under park_mu: who must
+     * signal mon_cv when work comes */
+    _Atomic int mon_idle;
     /* the guest's (tri_sched_guest_attach): called by sysmon when one of
      * its callbacks has run a slice, so that its own job can move */
     void (*guest_stuck)(void *arg);

@@ -183,7 +183,8 @@ static void wake_one(tri_sched *s)
             break;
         }
     }
-    if (s->mon_idle) pthread_cond_signal(&s->mon_cv); /* work again: watch it */
+    if (atomic_load_explicit(&s->mon_idle, memory_order_relaxed) != TRI_MON_TICKING)
+        pthread_cond_signal(&s->mon_cv); /* work again: watch it */
     pthread_mutex_unlock(&s->park_mu);
 }
 
@@ -436,13 +437,13 @@ tri_worker *tri_sched_guest_attach(tr_system *sys, void (*stuck)(void *arg), voi
 
 /* The guest begins turns: if sysmon went to sleep (every worker parked),
  * it must wake to watch them. Pairs with the same fence in sysmon: either
- * sysmon sees the guest in its turn, or the guest sees sysmon idle. Only
- * on that edge: while the guest keeps running turns, sysmon keeps
- * ticking (sysmon.c), so a ping-pong pays no wake-up per message. */
+ * sysmon sees the guest in its turn, or the guest sees sysmon asleep.
+ * Only on that edge: while the guest keeps running turns, sysmon keeps
+ * ticking, slowly (sysmon.c), so a ping-pong pays no wake-up per message. */
 static void guest_begin(tri_sched *s, tri_worker *g)
 {
     atomic_store_explicit(&g->in_turn, true, memory_order_seq_cst);
-    if (!atomic_load_explicit(&s->mon_idle, memory_order_seq_cst)) return;
+    if (atomic_load_explicit(&s->mon_idle, memory_order_seq_cst) != TRI_MON_ASLEEP) return;
     pthread_mutex_lock(&s->park_mu);
     pthread_cond_signal(&s->mon_cv);
     pthread_mutex_unlock(&s->park_mu);

@@ -30,6 +30,10 @@
  * slices after it began, plus the callback in progress. */
 #define TRI_SYSMON_TICK_DIV 2
 
+/* Ticks between looks while only the guest runs turns (TRI_MON_SLOW): a
+ * long guest callback is handed over within about 5 ms. */
+#define TRI_MON_SLOW_TICKS 10
+
 static void watch_worker(tri_sched *s, tri_worker *w, int64_t now, bool others_wait)
 {
     bool in_turn = atomic_load_explicit(&w->in_turn, memory_order_relaxed);
@@ -109,13 +113,18 @@ static void *sysmon_main(void *arg)
             /* everybody sleeps: so do we, until wake_one (or the guest,
              * sched.c guest_begin) signals work; but not while a guest
              * runs turns, or ran some since the last tick */
-            atomic_store_explicit(&s->mon_idle, true, memory_order_seq_cst);
+            atomic_store_explicit(&s->mon_idle, TRI_MON_ASLEEP, memory_order_seq_cst);
             if (!guest_active(s)) {
                 pthread_cond_wait(&s->mon_cv, &s->park_mu);
-                atomic_store_explicit(&s->mon_idle, false, memory_order_relaxed);
+                atomic_store_explicit(&s->mon_idle, TRI_MON_TICKING, memory_order_relaxed);
                 continue;
             }
-            atomic_store_explicit(&s->mon_idle, false, memory_order_relaxed);
+            /* Only the guest is busy. What waits on its callbacks is its
+             * own job (the node's sockets), which its standby takes over
+             * once told; telling it within a few ticks rather than one
+             * spares a ping-pong between nodes a wake-up of this thread
+             * every few round trips (+10-15% round trips/s measured). */
+            atomic_store_explicit(&s->mon_idle, TRI_MON_SLOW, memory_order_relaxed);
         }
         pthread_mutex_unlock(&s->park_mu);
         if (any_busy(s)) {
@@ -127,11 +136,13 @@ static void *sysmon_main(void *arg)
         pthread_mutex_lock(&s->park_mu);
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = ts.tv_nsec + tick;
+        bool slow = atomic_load_explicit(&s->mon_idle, memory_order_relaxed) == TRI_MON_SLOW;
+        int64_t ns = ts.tv_nsec + (slow ? tick * TRI_MON_SLOW_TICKS : tick);
         ts.tv_sec += ns / 1000000000;
         ts.tv_nsec = ns % 1000000000;
         if (!atomic_load_explicit(&s->quit, memory_order_acquire))
             pthread_cond_timedwait(&s->mon_cv, &s->park_mu, &ts);
+        atomic_store_explicit(&s->mon_idle, TRI_MON_TICKING, memory_order_relaxed);
     }
     pthread_mutex_unlock(&s->park_mu);
     return NULL;
