@@ -461,6 +461,10 @@ unsigned tri_sched_guest_run(tri_worker *g, unsigned max)
         if (!a) break;
         run_one(g, a);
         k++;
+        /* An actor that sends a lot (a producer feeding another node)
+         * leaves for the workers: on this thread its sends would wait for
+         * its turns to end before the pass that carries them out. */
+        if (g->turn_sends >= TRI_SHARE_EVERY) tri_share_lifo(g);
     }
     return k;
 }

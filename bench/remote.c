@@ -107,7 +107,9 @@ static int pump(tr_ctx *ctx, client *c)
         if (rc) return rc;
         if (++c->k % 4096 == 0) return tr_send(ctx, tr_self(ctx), A_MORE, NULL, 0); /* fair turns */
     }
-    return tr_send(ctx, c->srv, A_COUNT, NULL, 0);
+    /* the queue may be full for the last request too: then at the next room */
+    int rc = tr_send(ctx, c->srv, A_COUNT, NULL, 0);
+    return rc == TR_EFULL ? tr_node_notify_room(ctx, c->srv) : rc;
 }
 
 static int client_handle(tr_ctx *ctx, void *st, const tr_msg *m)
