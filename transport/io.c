@@ -1,5 +1,8 @@
-/* io.c — a node's I/O thread: the one thread that touches its ZeroMQ
- * sockets (they are not thread-safe).
+/* io.c — one pass of a node's I/O: the sockets and what crosses them.
+ * Passes run on the node's I/O thread, or on its standby while the I/O
+ * thread is in a long callback (io_thread.c): whoever holds io_mu is the
+ * one thread that touches the node's ZeroMQ sockets (they are not
+ * thread-safe).
  *
  * Sockets (docs/architecture.md, "Transport"): one ROUTER per bound
  * endpoint takes every peer's inbound traffic; one DEALER per peer carries
@@ -10,13 +13,13 @@
  * ROUTER; the far side dials back the same way, so each direction has its
  * own session and nothing needs a tie-break.
  *
- * The loop: take commands; flush peers with queued output into one packed
- * BATCH frame per peer per pass (never waiting for more: no Nagle);
- * receive from every readable socket (bounded per pass); act on socket
- * monitor events (a DEALER's DISCONNECTED is a lost peer); run due timers
- * (handshake timeouts, redials); spin briefly, then block in zmq_poll on
- * the sockets and an eventfd that senders write only when we announced
- * sleep. */
+ * A pass: take commands; flush peers with queued output into one packed
+ * BATCH frame per peer per pass (never waiting for more: no Nagle); run
+ * due timers (handshake timeouts, redials); read the sockets that may hold
+ * something (bounded per pass); act on socket monitor events (a DEALER's
+ * DISCONNECTED is a lost peer); then block in poll on the sockets'
+ * descriptors and an eventfd that senders write only when we announced
+ * sleep (not at all while actors wait to run on the I/O thread). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
