@@ -2,10 +2,12 @@
  * public API), peers.c (the peer table and the send path, any thread) and
  * io.c (the I/O thread, which owns every ZeroMQ socket of the node).
  *
- * Threads. Senders (workers, the timer thread, foreign threads) only read
- * the peer table and push into a peer's outbound queue; everything else
- * about a peer (its state, sockets, caches, bookkeeping) is the I/O
- * thread's. A peer's state as senders see it is one atomic. */
+ * Threads. Senders (workers, the timer thread, foreign threads, actors
+ * running on the I/O thread) only read the peer table and push into a
+ * peer's outbound queue; everything else about a peer (its state, sockets,
+ * caches, bookkeeping) belongs to whoever runs the passes, under io_mu:
+ * the I/O thread, or its standby (io_thread.c). "The I/O thread" below
+ * means that one. A peer's state as senders see it is one atomic. */
 #ifndef TRI_NODE_IMPL_H
 #define TRI_NODE_IMPL_H
 
