@@ -304,6 +304,55 @@ static void test_node_down(void **state)
     cluster_free(&c);
 }
 
+/* A message for a node that is being redialled waits in the queue to it
+ * (it may come back); when this node stops meanwhile, the message becomes
+ * a dead letter with reason "node down": nothing queued is lost silently. */
+static void test_queued_while_redialling(void **state)
+{
+    (void)state;
+    cluster c = cluster_new();
+    start_node(&c, 0, -1);
+    start_node(&c, 1, 0);
+    assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
+    assert_int_equal(tr_node_wait_peers(c.node[1], 1, T_WAIT_MS), TR_OK);
+    tr_pid e1;
+    assert_int_equal(tr_system_spawn(c.sys[1], &echo_b, NULL, &e1), TR_OK);
+    assert_int_equal(tr_inbox_monitor_node(c.in[0], NULL, NULL), TR_OK);
+    stop_node(&c, 1);
+    tr_node_event ev;
+    assert_int_equal(tr_node_event_decode(expect_in(c.in[0], "tr.nodedown"), &ev), TR_OK);
+    assert_int_equal(tr_system_dead_letters_to(c.sys[0], tr_inbox_pid(c.in[0])), TR_OK);
+    /* While node 1 is down a send is a dead letter at once; from the moment
+     * node 0 dials it again (after a backoff), a send waits in the queue:
+     * the first send that adds no dead letter was queued. */
+    uint32_t k = 0;
+    bool queued = false;
+    int64_t end = t_now_ms() + T_WAIT_MS;
+    while (!queued && t_now_ms() < end) {
+        tr_system_stats before, after;
+        assert_int_equal(tr_system_get_stats(c.sys[0], &before), TR_OK);
+        assert_int_equal(tr_system_send(c.sys[0], e1, tr_atom_from("q"), &k, sizeof k), TR_OK);
+        assert_int_equal(tr_system_get_stats(c.sys[0], &after), TR_OK);
+        queued = after.dead_letters == before.dead_letters;
+        k++;
+    }
+    assert_true(queued);
+    uint32_t last = k - 1;
+    tr_node_stop(&c.node[0]);
+    /* every send is told, in order, as node down; the queued one last */
+    for (uint32_t i = 0; i <= last; i++) {
+        tr_dead_letter d;
+        assert_int_equal(tr_dead_letter_decode(expect_in(c.in[0], "tr.dead_letter"), &d), TR_OK);
+        assert_int_equal(d.reason, TR_DEAD_NODE_DOWN);
+        assert_true(tr_pid_eq(d.to, e1));
+        uint32_t got;
+        assert_int_equal(d.size, sizeof got);
+        memcpy(&got, d.data, sizeof got);
+        assert_int_equal(got, i);
+    }
+    cluster_free(&c);
+}
+
 /* Three nodes, each knowing only node 0: they all meet (gossip), and a pid
  * of node 2 passed to node 1 inside a payload reaches node 2's actor. */
 static void test_mesh_and_third_party_pid(void **state)
@@ -434,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_names_across_nodes),
         cmocka_unit_test(test_remote_monitor_and_link),
         cmocka_unit_test(test_node_down),
+        cmocka_unit_test(test_queued_while_redialling),
         cmocka_unit_test(test_mesh_and_third_party_pid),
         cmocka_unit_test(test_sixteen_node_mesh),
         cmocka_unit_test(test_timers_to_another_node),
