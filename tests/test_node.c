@@ -100,10 +100,7 @@ static void test_two_nodes_send_call_name(void **state)
 {
     (void)state;
     cluster c = cluster_new();
-    start_node(&c, 0, -1);
-    start_node(&c, 1, 0);
-    assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
-    assert_int_equal(tr_node_wait_peers(c.node[1], 1, T_WAIT_MS), TR_OK);
+    cluster_mesh(&c, 2);
     tr_pid e1;
     assert_int_equal(tr_system_spawn(c.sys[1], &echo_b,
                                      &(tr_spawn_opts){.register_as = "echo"}, &e1),
@@ -214,9 +211,7 @@ static void test_remote_monitor_and_link(void **state)
 {
     (void)state;
     cluster c = cluster_new();
-    start_node(&c, 0, -1);
-    start_node(&c, 1, 0);
-    assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
+    cluster_mesh(&c, 2);
     tr_pid probe0 = tr_inbox_pid(c.in[0]), w, e;
     assert_int_equal(tr_system_spawn(c.sys[0], &watcher_b,
                                      &(tr_spawn_opts){.args = &probe0, .args_size = sizeof probe0},
@@ -252,9 +247,7 @@ static void test_node_down(void **state)
 {
     (void)state;
     cluster c = cluster_new();
-    start_node(&c, 0, -1);
-    start_node(&c, 1, 0);
-    assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
+    cluster_mesh(&c, 2);
     assert_int_equal(tr_inbox_monitor_node(c.in[0], NULL, NULL), TR_OK);
     tr_pid probe0 = tr_inbox_pid(c.in[0]), w, e, hold;
     assert_int_equal(tr_system_spawn(c.sys[0], &watcher_b,
@@ -311,10 +304,7 @@ static void test_queued_while_redialling(void **state)
 {
     (void)state;
     cluster c = cluster_new();
-    start_node(&c, 0, -1);
-    start_node(&c, 1, 0);
-    assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
-    assert_int_equal(tr_node_wait_peers(c.node[1], 1, T_WAIT_MS), TR_OK);
+    cluster_mesh(&c, 2);
     tr_pid e1;
     assert_int_equal(tr_system_spawn(c.sys[1], &echo_b, NULL, &e1), TR_OK);
     assert_int_equal(tr_inbox_monitor_node(c.in[0], NULL, NULL), TR_OK);
@@ -359,10 +349,7 @@ static void test_mesh_and_third_party_pid(void **state)
 {
     (void)state;
     cluster c = cluster_new();
-    start_node(&c, 0, -1);
-    start_node(&c, 1, 0);
-    start_node(&c, 2, 0);
-    for (int i = 0; i < 3; i++) assert_int_equal(tr_node_wait_peers(c.node[i], 2, T_WAIT_MS), TR_OK);
+    cluster_mesh(&c, 3);
     tr_pid e2, e1;
     assert_int_equal(tr_system_spawn(c.sys[2], &echo_b, NULL, &e2), TR_OK);
     assert_int_equal(tr_system_spawn(c.sys[1], &echo_b, NULL, &e1), TR_OK);
@@ -435,10 +422,7 @@ static void test_timers_to_another_node(void **state)
 {
     (void)state;
     cluster c = cluster_new();
-    start_node(&c, 0, -1);
-    start_node(&c, 1, 0);
-    assert_int_equal(tr_node_wait_peers(c.node[0], 1, T_WAIT_MS), TR_OK);
-    assert_int_equal(tr_node_wait_peers(c.node[1], 1, T_WAIT_MS), TR_OK);
+    cluster_mesh(&c, 2);
     tr_pid tk;
     assert_int_equal(tr_system_spawn(c.sys[0], &ticker_b, NULL, &tk), TR_OK);
     tr_pid far = tr_inbox_pid(c.in[1]);
